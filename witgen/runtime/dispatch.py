@@ -1,0 +1,371 @@
+"""Dispatch tables: (instance, function) -> decode, call the provider, encode.
+
+A provider serves one or more interface instances. Generated code describes each
+function of an interface as an `Operation`:
+
+    Operation(
+        name="get-data",                 # wire name (wire-format.md, section 2)
+        decode=decode_get_data_params,   # (call, payload) -> tuple of arguments
+        bind=lambda impl: impl.get_data, # implementation object -> callable
+        encode=encode_get_data_result,   # (call, returned value) -> bytes
+    )
+
+and registers them with `DispatchTable.add_interface(instance, impl, ops,
+resources=(...))`. The table then answers, for every operation:
+- the canonical address `(instance, function)`, the instance with or without
+  its `@version` (a different version is unknown);
+- the legacy wasmCloud 0.x names `ns:pkg/Iface.Func` and `Iface.Func`
+  (UpperCamelCase, freestanding functions only), whatever the instance;
+- `[drop]r` for every resource `r` it declares (the handle is the only
+  parameter; the object is removed from the caller's table and released).
+
+Invocation, sync (`dispatch`) or asyncio (`dispatch_async`), works with sync
+and async implementations alike: a coroutine returned to `dispatch` runs on a
+private event loop thread; a sync method called from `dispatch_async` runs
+inline. Failures raise `BusError` subclasses and leave the table serving:
+`UnknownOperation`, `InvalidPayload` (parameters do not decode), `InvalidHandle`,
+`ProviderFailure` (the implementation raised or returned a value that does not
+encode; logged with its traceback on the `witgen.runtime` logger), `BusTimeout`.
+
+`decode` and `encode` receive the `Call`: its `own`, `borrow`, `take` methods
+turn resource objects into handles and back, per caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from witgen.runtime.bus import (
+    BusError,
+    BusTimeout,
+    InvalidPayload,
+    ProviderFailure,
+    UnknownOperation,
+)
+from witgen.runtime.resources import Handles, decode_handle, drop_name
+
+__all__ = [
+    "BoundOperation",
+    "Call",
+    "DispatchTable",
+    "Operation",
+    "legacy_names",
+    "pascal",
+    "split_instance",
+]
+
+log = logging.getLogger("witgen.runtime")
+
+Decoder = Callable[["Call", bytes], tuple[Any, ...]]
+Encoder = Callable[["Call", Any], bytes | bytearray]
+Binder = Callable[[Any], Callable[..., Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One function of an interface, as generated code describes it."""
+
+    name: str  # wire function name: `chat`, `counter`, `counter.incr`, `counter.merge`
+    decode: Decoder
+    bind: Binder  # implementation object -> the callable that takes the decoded arguments
+    encode: Encoder
+
+
+class Call:
+    """What `decode`/`encode` know about the call in progress."""
+
+    __slots__ = ("handles", "source", "instance", "function")
+
+    def __init__(self, handles: Handles, source: str, instance: str, function: str) -> None:
+        self.handles = handles
+        self.source = source
+        self.instance = instance
+        self.function = function
+
+    def own(self, resource: str, obj: object) -> bytes:
+        """Give the caller a new handle to `obj` (an `own<r>` result)."""
+        return self.handles.for_source(self.source).insert(resource, obj)
+
+    def borrow(self, resource: str, handle: bytes) -> Any:
+        """The caller's object behind `handle` (a `borrow<r>` or `self` parameter)."""
+        return self.handles.for_source(self.source).borrow(resource, handle)
+
+    def take(self, resource: str, handle: bytes) -> Any:
+        """Move the caller's object out of its table (an `own<r>` parameter)."""
+        return self.handles.for_source(self.source).take(resource, handle)
+
+
+# --------------------------------------------------------------------------- names
+
+
+def split_instance(instance: str) -> tuple[str, str, str | None]:
+    """`ns:pkg/iface@ver` -> (`ns:pkg`, `iface`, `ver` or None); "" -> ("", "", None)."""
+    base, _, version = instance.partition("@")
+    package, _, interface = base.rpartition("/")
+    return package, interface, version or None
+
+
+def pascal(kebab: str) -> str:
+    """`get-data` -> `GetData` (the case of the legacy 0.x operation names)."""
+    return "".join(part[:1].upper() + part[1:] for part in kebab.split("-"))
+
+
+def legacy_names(instance: str, function: str) -> tuple[str, ...]:
+    """The wasmCloud 0.x names of a freestanding function: `ns:pkg/Iface.Func`, `Iface.Func`."""
+    package, interface, _ = split_instance(instance)
+    if not interface or "." in function or function.startswith("["):
+        return ()
+    short = f"{pascal(interface)}.{pascal(function)}"
+    return (f"{package}/{short}", short)
+
+
+# --------------------------------------------------------------------------- running coroutines from sync code
+
+
+class _LoopThread:
+    """One daemon thread running an event loop, for async providers called synchronously."""
+
+    _lock = threading.Lock()
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def run(cls, awaitable: Awaitable[Any], timeout: float | None) -> Any:
+        loop = cls._loop
+        if loop is None:
+            with cls._lock:
+                if cls._loop is None:
+                    new = asyncio.new_event_loop()
+                    threading.Thread(
+                        target=new.run_forever, name="witgen-dispatch-loop", daemon=True
+                    ).start()
+                    cls._loop = new
+                loop = cls._loop
+        assert loop is not None
+        future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise BusTimeout(f"no result within {timeout} s") from None
+
+
+async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+# --------------------------------------------------------------------------- the table
+
+
+class BoundOperation:
+    """An operation bound to its implementation."""
+
+    __slots__ = ("instance", "name", "decode", "fn", "encode", "is_async")
+
+    def __init__(self, instance: str, op: Operation, fn: Callable[..., Any]) -> None:
+        self.instance = instance
+        self.name = op.name
+        self.decode = op.decode
+        self.fn = fn
+        self.encode = op.encode
+        self.is_async = inspect.iscoroutinefunction(fn)
+
+
+class DispatchTable:
+    """Operations of one provider, keyed by (instance, function) and their aliases."""
+
+    def __init__(self) -> None:
+        self.handles = Handles()
+        self._ops: dict[tuple[str, str], BoundOperation] = {}
+        self._legacy: dict[str, BoundOperation] = {}
+        self._instances: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<DispatchTable {', '.join(map(repr, self._instances))}>"
+
+    # ------------------------------------------------------------------ building
+
+    def add_interface(
+        self,
+        instance: str,
+        impl: object,
+        operations: Iterable[Operation],
+        *,
+        resources: Iterable[str] = (),
+    ) -> None:
+        """Serve `operations` of `instance` (`""` for world-level functions) with `impl`."""
+        if instance in self._instances:
+            raise ValueError(f"instance {instance!r} is already in this table")
+        self._instances.append(instance)
+        ops = list(operations)
+        for resource in resources:
+            ops.append(_drop_operation(resource))
+        for op in ops:
+            bound = BoundOperation(instance, op, op.bind(impl))
+            for key in _canonical_keys(instance, op.name):
+                if key in self._ops:
+                    raise ValueError(f"operation {key} is defined twice")
+                self._ops[key] = bound
+            for alias in legacy_names(instance, op.name):
+                # Two interfaces may share a legacy short name; the first one keeps it.
+                self._legacy.setdefault(alias, bound)
+
+    def add_functions(self, impl: object, operations: Iterable[Operation]) -> None:
+        """Serve functions a world exports directly (the empty instance)."""
+        self.add_interface("", impl, operations)
+
+    # ------------------------------------------------------------------ lookup
+
+    @property
+    def instances(self) -> tuple[str, ...]:
+        return tuple(self._instances)
+
+    def keys(self) -> Iterator[tuple[str, str]]:
+        """Every (instance, function) the table answers directly, aliases included."""
+        yield from self._ops
+        for alias in self._legacy:
+            package, _, short = alias.rpartition("/")
+            if package:
+                yield ("", alias)
+                yield (package, short)
+
+    def find(self, instance: str, function: str) -> BoundOperation | None:
+        """The operation at this address, canonical or legacy; None when unknown."""
+        bound = self._ops.get((instance, function))
+        if bound is None:
+            if instance:
+                bound = self._legacy.get(f"{instance}/{function}")
+            if bound is None:
+                bound = self._legacy.get(function)
+        return bound
+
+    def operation(self, instance: str, function: str) -> BoundOperation:
+        bound = self.find(instance, function)
+        if bound is None:
+            raise UnknownOperation("no such operation in this provider", instance, function)
+        return bound
+
+    # ------------------------------------------------------------------ invocation
+
+    def dispatch(
+        self,
+        instance: str,
+        function: str,
+        payload: bytes,
+        *,
+        source: str = "",
+        timeout: float | None = None,
+    ) -> bytes:
+        """Run one call synchronously; return the encoded result or raise `BusError`."""
+        return self.run(self.operation(instance, function), payload, source, timeout)
+
+    async def dispatch_async(
+        self,
+        instance: str,
+        function: str,
+        payload: bytes,
+        *,
+        source: str = "",
+    ) -> bytes:
+        """Run one call from asyncio; return the encoded result or raise `BusError`."""
+        return await self.run_async(self.operation(instance, function), payload, source)
+
+    def run(
+        self, bound: BoundOperation, payload: bytes, source: str = "", timeout: float | None = None
+    ) -> bytes:
+        """`dispatch` for an operation already found (the buses cache `find`)."""
+        call = Call(self.handles, source, bound.instance, bound.name)
+        args = _decode(bound, call, payload)
+        try:
+            value = bound.fn(*args)
+        except Exception as exc:
+            raise _failure(bound, exc) from None
+        if bound.is_async or inspect.isawaitable(value):
+            try:
+                value = _LoopThread.run(value, timeout)
+            except BusTimeout as exc:
+                raise BusTimeout(exc.message, bound.instance, bound.name) from None
+            except Exception as exc:
+                raise _failure(bound, exc) from None
+        return _encode(bound, call, value)
+
+    async def run_async(self, bound: BoundOperation, payload: bytes, source: str = "") -> bytes:
+        """`dispatch_async` for an operation already found."""
+        call = Call(self.handles, source, bound.instance, bound.name)
+        args = _decode(bound, call, payload)
+        try:
+            value = bound.fn(*args)
+            if bound.is_async or inspect.isawaitable(value):
+                value = await value
+        except Exception as exc:
+            raise _failure(bound, exc) from None
+        return _encode(bound, call, value)
+
+    def release(self, source: str) -> int:
+        """Release every resource `source` holds; return how many."""
+        return self.handles.release(source)
+
+
+def _canonical_keys(instance: str, function: str) -> tuple[tuple[str, str], ...]:
+    base = instance.partition("@")[0]
+    if base != instance:
+        return ((instance, function), (base, function))
+    return ((instance, function),)
+
+
+def _decode(bound: BoundOperation, call: Call, payload: bytes) -> tuple[Any, ...]:
+    try:
+        return bound.decode(call, payload)
+    except BusError as exc:
+        exc.instance, exc.function = bound.instance, bound.name
+        raise
+    except Exception as exc:
+        raise InvalidPayload(
+            f"parameters do not decode: {exc}", bound.instance, bound.name
+        ) from None
+
+
+def _encode(bound: BoundOperation, call: Call, value: Any) -> bytes:
+    try:
+        out = bound.encode(call, value)
+    except Exception as exc:
+        log.error("%s.%s returned %r, which does not encode", bound.instance, bound.name, value)
+        raise ProviderFailure(
+            f"the provider returned a value that does not encode: {type(exc).__name__}: {exc}",
+            bound.instance,
+            bound.name,
+        ) from None
+    return out if type(out) is bytes else bytes(out)
+
+
+def _failure(bound: BoundOperation, exc: Exception) -> BusError:
+    if isinstance(exc, BusError) and not exc.instance and not exc.function:
+        # Raised by the runtime on this call's behalf (an unknown handle, ...).
+        exc.instance, exc.function = bound.instance, bound.name
+        return exc
+    log.error("%s.%s raised", bound.instance, bound.name, exc_info=exc)
+    return ProviderFailure(
+        f"the provider raised {type(exc).__name__}: {exc}", bound.instance, bound.name
+    )
+
+
+def _drop_operation(resource: str) -> Operation:
+    def decode(call: Call, payload: bytes) -> tuple[Any, ...]:
+        return (call, decode_handle(payload))
+
+    def drop(call: Call, handle: bytes) -> None:
+        call.handles.for_source(call.source).drop(resource, handle)
+
+    return Operation(
+        name=drop_name(resource),
+        decode=decode,
+        bind=lambda impl: drop,
+        encode=lambda call, value: b"",
+    )
+
