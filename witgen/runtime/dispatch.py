@@ -50,6 +50,7 @@ from witgen.runtime.bus import (
     UnknownOperation,
 )
 from witgen.runtime.resources import Handles, decode_handle, drop_name
+from witgen.runtime.values import Handle
 
 __all__ = [
     "BoundOperation",
@@ -93,12 +94,16 @@ class Call:
         """Give the caller a new handle to `obj` (an `own<r>` result)."""
         return self.handles.for_source(self.source).insert(resource, obj)
 
-    def borrow(self, resource: str, handle: bytes) -> Any:
+    def borrow(self, resource: str, handle: bytes | Handle) -> Any:
         """The caller's object behind `handle` (a `borrow<r>` or `self` parameter)."""
+        if isinstance(handle, Handle):
+            handle = handle.handle
         return self.handles.for_source(self.source).borrow(resource, handle)
 
-    def take(self, resource: str, handle: bytes) -> Any:
+    def take(self, resource: str, handle: bytes | Handle) -> Any:
         """Move the caller's object out of its table (an `own<r>` parameter)."""
+        if isinstance(handle, Handle):
+            handle = handle.handle
         return self.handles.for_source(self.source).take(resource, handle)
 
 
