@@ -1,0 +1,208 @@
+"""`witgen generate`: write bindings for one PATH, or for every `[tool.witgen]` target.
+
+Also home of what `generate` and `check` share: target selection, the
+user-facing printer and the error boundary. Nothing here imports lark, jinja2 or
+black; `witgen.workflow.render` does, when a target is rendered.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from witgen.workflow import render, writer
+from witgen.workflow.config import (
+    ConfigError,
+    Target,
+    check_parts,
+    find_pyproject,
+    load_config,
+    parse_list,
+    select,
+)
+from witgen.workflow.digest import input_digest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def target_options(func: F) -> F:
+    """The options that pick targets, shared by generate and check."""
+    decorators = [
+        click.argument("path", required=False, type=click.Path(path_type=Path)),
+        click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (with PATH)."),
+        click.option("-w", "--world", "worlds", multiple=True, help="World to generate (repeatable)."),
+        click.option("--features", help="Comma-separated @unstable features to enable."),
+        click.option("--all-features", is_flag=True, help="Enable every @unstable feature."),
+        click.option("--parts", help="Comma-separated parts: types, provider, client (default: all)."),
+        click.option("-t", "--target", "target_names", multiple=True, help="Configured target to use (repeatable)."),
+        click.option(
+            "--config",
+            type=click.Path(path_type=Path, dir_okay=False, exists=True),
+            help="pyproject.toml to read (default: the nearest one with [tool.witgen]).",
+        ),
+        click.option("-q", "--quiet", is_flag=True, help="Print errors only."),
+        click.option("-v", "--verbose", is_flag=True, help="List every file."),
+    ]
+    for decorator in reversed(decorators):
+        func = decorator(func)
+    return func
+
+
+def resolve_targets(
+    path: Path | None,
+    out: Path | None,
+    worlds: tuple[str, ...],
+    features: str | None,
+    all_features: bool,
+    parts: str | None,
+    target_names: tuple[str, ...],
+    config: Path | None,
+) -> list[Target]:
+    """The targets a command line asks for: PATH -o OUT, or the configured ones."""
+    if path is not None:
+        if out is None:
+            raise click.UsageError("PATH needs -o/--out OUT")
+        if target_names or config:
+            raise click.UsageError("PATH cannot be combined with --target or --config")
+        return [
+            Target(
+                name=out.as_posix(),
+                wit=path,
+                out=out,
+                worlds=worlds,
+                features=parse_list(features),
+                all_features=all_features,
+                parts=check_parts(parse_list(parts) or ("types", "provider", "client"), "--parts"),
+                root=Path.cwd(),
+            )
+        ]
+    given = [name for name, value in (("-o", out), ("--world", worlds), ("--features", features),
+                                      ("--all-features", all_features), ("--parts", parts)) if value]
+    if given:
+        raise click.UsageError(f"{given[0]} needs PATH; configured targets take their options from pyproject.toml")
+    pyproject = config or find_pyproject(Path.cwd())
+    if pyproject is None:
+        raise click.UsageError("no PATH given and no pyproject.toml with [tool.witgen] found")
+    try:
+        return select(load_config(pyproject), target_names)
+    except ConfigError as exc:
+        if "no target named" in str(exc):
+            raise click.UsageError(str(exc)) from None
+        raise
+
+
+class Printer:
+    """User-facing output: -q/-v levels, colour that honours NO_COLOR."""
+
+    def __init__(self, quiet: bool, verbose: bool) -> None:
+        self.quiet = quiet
+        self.verbose = verbose and not quiet
+        self.color: bool | None = False if os.environ.get("NO_COLOR") else None
+
+    def info(self, text: str, **style: Any) -> None:
+        if not self.quiet:
+            click.secho(text, color=self.color, **style)
+
+    def detail(self, text: str, **style: Any) -> None:
+        if self.verbose:
+            click.secho(text, color=self.color, **style)
+
+    def error(self, text: str) -> None:
+        click.secho("error: ", fg="red", bold=True, nl=False, err=True, color=self.color)
+        click.echo(text, err=True, color=self.color)
+
+
+def show(path: Path) -> str:
+    """A path as the user most likely wants to read it: relative to the current folder."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+@contextmanager
+def error_boundary(printer: Printer) -> Iterator[None]:
+    """Invalid input, a generator failure or an I/O error: a message and exit 1, no traceback."""
+    try:
+        yield
+    except (ConfigError, render.RenderError, writer.WriteError) as exc:
+        printer.error(str(exc))
+        sys.exit(1)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        printer.error(f"{where}{exc.strerror or exc}")
+        sys.exit(1)
+
+
+EXAMPLES = """\b
+Examples:
+  witgen generate                      # every [tool.witgen] target in pyproject.toml
+  witgen generate -t stateful -v       # one configured target, listing each file
+  witgen generate wit -o bindings      # a WIT folder into the package ./bindings
+  witgen generate wit/proxy.wit -o out -w proxy --features beta
+  witgen generate --dry-run            # show what would change, write nothing
+
+Exit status: 0 done, 1 invalid WIT, config or I/O error, 2 usage error.
+"""
+
+
+@click.command(epilog=EXAMPLES)
+@target_options
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+def generate(
+    path: Path | None,
+    out: Path | None,
+    worlds: tuple[str, ...],
+    features: str | None,
+    all_features: bool,
+    parts: str | None,
+    target_names: tuple[str, ...],
+    config: Path | None,
+    quiet: bool,
+    verbose: bool,
+    dry_run: bool,
+) -> None:
+    """Write Python bindings for PATH into OUT, or for every configured target.
+
+    Every target is rendered in memory first; files are then replaced
+    atomically, and only files witgen generated are ever overwritten or deleted.
+    """
+    printer = Printer(quiet, verbose)
+    with error_boundary(printer):
+        targets = resolve_targets(path, out, worlds, features, all_features, parts, target_names, config)
+        plans = []
+        for target in targets:
+            inputs = input_digest(target)
+            plans.append((target, writer.plan(target.out, render.render_target(target), inputs)))
+        for target, plan in plans:
+            if plan.conflicts:
+                raise writer.WriteError(
+                    f"{target.name}: not overwriting files witgen did not generate: "
+                    + ", ".join(show(target.out / rel) for rel in plan.conflicts)
+                )
+        for target, plan in plans:
+            if not dry_run:
+                writer.apply(plan)
+            report_plan(printer, target, plan, dry_run)
+
+
+def report_plan(printer: Printer, target: Target, plan: writer.Plan, dry_run: bool) -> None:
+    verb = ("would write", "would delete") if dry_run else ("written", "deleted")
+    for rel in plan.write:
+        printer.detail(f"  {verb[0]}: {show(target.out / rel)}", fg="yellow")
+    for rel in plan.delete:
+        printer.detail(f"  {verb[1]}: {show(target.out / rel)}", fg="red")
+    for rel in plan.unchanged:
+        printer.detail(f"  unchanged: {show(target.out / rel)}")
+    summary = f"{len(plan.write)} {verb[0]}, {len(plan.unchanged)} unchanged"
+    if plan.delete:
+        summary += f", {len(plan.delete)} {verb[1]}"
+    if plan.interrupted:
+        summary += ", interrupted run completed" if not dry_run else ", interrupted run to complete"
+    printer.info(f"{target.name}: {summary} -> {show(target.out)}", fg="green" if plan.clean else None)

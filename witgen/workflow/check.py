@@ -1,0 +1,102 @@
+"""Is an output folder what `generate` would write now?
+
+`is_fresh` is the fast path: the manifest's input digest equals the digest of
+the current inputs, and every file it lists still has its recorded hash. It
+reads and hashes files and nothing else. `compare` is the full path: the
+rendered set against disk, file by file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from witgen.workflow.digest import file_hash
+from witgen.workflow.writer import (
+    JOURNAL,
+    MANIFEST,
+    TMP_SUFFIX,
+    Manifest,
+    is_generated,
+    plan,
+    read_bytes,
+)
+
+
+def is_fresh(out: Path, inputs: str) -> bool:
+    """True when `out` provably holds what the inputs generate, without rendering."""
+    manifest = Manifest.read(out)
+    if manifest is None or manifest.inputs != inputs or (out / JOURNAL).exists():
+        return False
+    for rel, digest in manifest.files.items():
+        data = read_bytes(out / rel)
+        if data is None or file_hash(data) != digest:
+            return False
+    return True
+
+
+class Report:
+    """How an output folder differs from a fresh render."""
+
+    def __init__(self, out: Path, unchanged: list[str], interrupted: bool) -> None:
+        self.out = out
+        self.changed: list[str] = []
+        self.missing: list[str] = []
+        self.extra: list[str] = []
+        self.unchanged = unchanged
+        self.interrupted = interrupted
+        # For --diff: relative path -> (text on disk or None, rendered text or None).
+        self.texts: dict[str, tuple[str | None, str | None]] = {}
+
+    @property
+    def fresh(self) -> bool:
+        return not (self.changed or self.missing or self.extra or self.interrupted)
+
+
+def compare(out: Path, files: Mapping[str, str], inputs: str) -> Report:
+    """Compare a rendered set with disk: changed, missing and extra files."""
+    result = plan(out, files, inputs)
+    report = Report(out, unchanged=list(result.unchanged), interrupted=result.interrupted)
+    for rel in sorted([*result.write, *result.conflicts]):
+        data = read_bytes(out / rel)
+        (report.missing if data is None else report.changed).append(rel)
+        report.texts[rel] = (_text(data), files[rel])
+    extra = set(result.delete) | (set(_generated_files(out)) - set(files))
+    for rel in sorted(extra):
+        report.extra.append(rel)
+        report.texts[rel] = (_text(read_bytes(out / rel)), None)
+    return report
+
+
+def _text(data: bytes | None) -> str | None:
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def _generated_files(out: Path) -> list[str]:
+    """Files under `out` that carry witgen's header, whether or not a manifest lists them."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(out):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for name in filenames:
+            if name in (MANIFEST, JOURNAL) or name.endswith(TMP_SUFFIX):
+                continue
+            path = Path(dirpath) / name
+            with path.open("rb") as fh:
+                head = fh.read(64)
+            if is_generated(head):
+                found.append(path.relative_to(out).as_posix())
+    return found
+
+
+def unified_diff(label: str, old: str | None, new: str | None) -> str:
+    """A unified diff from the file on disk (`a/`) to the rendered file (`b/`)."""
+    import difflib
+
+    lines = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        (new or "").splitlines(keepends=True),
+        fromfile="/dev/null" if old is None else f"a/{label}",
+        tofile="/dev/null" if new is None else f"b/{label}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)

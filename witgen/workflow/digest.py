@@ -1,0 +1,103 @@
+"""Fingerprints of what a generated set depends on, cheap enough for the fast path.
+
+The input digest covers everything that can change a target's output: the bytes
+and relative paths of its WIT files, its options, the versions of witgen and
+black, and the generator's own sources (grammar, templates, resolver, codegen),
+so that a development checkout with an unchanged version number is still caught.
+Computing it reads files and hashes them; it never imports lark, jinja2 or black.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import witgen
+from witgen.workflow.config import Target
+
+# Parts of the package that do not shape generated text.
+_NOT_GENERATOR = {"cli", "workflow", "runtime", "__pycache__"}
+_GENERATOR_SUFFIXES = (".py", ".lark", ".jinja")
+
+
+try:  # hashlib's import loads OpenSSL, a noticeable share of `check`'s start-up
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - an interpreter built without it
+    from hashlib import blake2b
+
+
+def file_hash(data: bytes) -> str:
+    """The hash recorded for a file's bytes (BLAKE2b, 256 bits, hex)."""
+    return blake2b(data, digest_size=32).hexdigest()
+
+
+def black_version() -> str:
+    """The installed black's version, read without importing black."""
+    try:
+        module: Any = importlib.import_module("_black_version")  # black's own, tiny
+        return str(module.version)
+    except ImportError:
+        return "none"
+
+
+def wit_files(wit: Path) -> list[Path]:
+    """The WIT files a target reads: the file itself, or every `.wit` under the folder."""
+    if wit.is_file():
+        return [wit]
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(wit):
+        dirnames.sort()
+        found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".wit"))
+    return found
+
+
+def _tree_files(folder: Path, skip: set[str]) -> list[Path]:
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in skip)
+        found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(_GENERATOR_SUFFIXES))
+    return found
+
+
+_fingerprint: str | None = None
+
+
+def generator_fingerprint() -> str:
+    """A digest of witgen's version, black's version and the generator's sources."""
+    global _fingerprint
+    if _fingerprint is None:
+        h = blake2b(f"witgen {witgen.__version__}\nblack {black_version()}\n".encode(), digest_size=32)
+        roots = [Path(witgen.__file__).parent]
+        for name in ("witgen.templates", "witgen.grammars"):
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.submodule_search_locations:
+                roots.extend(Path(p) for p in spec.submodule_search_locations)
+        seen: set[Path] = set()
+        for root in roots:
+            for path in _tree_files(root, _NOT_GENERATOR):
+                if path in seen:
+                    continue
+                seen.add(path)
+                h.update(f"{path.relative_to(root).as_posix()}\0".encode())
+                h.update(file_hash(path.read_bytes()).encode())
+        _fingerprint = h.hexdigest()
+    return _fingerprint
+
+
+def input_digest(target: Target, generator: str | None = None) -> str:
+    """A digest of everything that determines `target`'s generated files."""
+    h = blake2b(digest_size=32)
+    header: dict[str, Any] = {
+        "generator": generator if generator is not None else generator_fingerprint(),
+        "options": target.options(),
+    }
+    h.update(json.dumps(header, sort_keys=True).encode())
+    base = target.wit if target.wit.is_dir() else target.wit.parent
+    for path in wit_files(target.wit):
+        h.update(f"\n{path.relative_to(base).as_posix()}\0".encode())
+        h.update(file_hash(path.read_bytes()).encode())
+    return h.hexdigest()

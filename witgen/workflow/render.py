@@ -1,0 +1,50 @@
+"""The one code path from a target to its files in memory, shared by generate and check.
+
+The front end and the code generator are imported here, when a target is
+actually rendered, so that commands which end on the fast path never load lark,
+jinja2 or black.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from witgen.workflow.config import Target
+from witgen.workflow.digest import wit_files
+
+
+class RenderError(Exception):
+    """Invalid WIT or a generator failure, with its message already rendered."""
+
+
+def input_names(target: Target) -> tuple[str, ...]:
+    """The WIT files of a target as the generated header names them: POSIX, relative."""
+    base = target.root.resolve()
+    names = []
+    for path in wit_files(target.wit):
+        full = path.resolve()
+        rel = full.relative_to(base) if full.is_relative_to(base) else path.relative_to(target.wit.parent)
+        names.append(rel.as_posix())
+    return tuple(names)
+
+
+def render_target(target: Target) -> dict[str, str]:
+    """Render a target's bindings in memory: relative POSIX path -> file text."""
+    from witgen.errors import WitError
+
+    if not target.wit.exists():
+        raise RenderError(f"{target.wit}: no such file or folder")
+    codegen: Any = importlib.import_module("witgen.codegen")
+    resolver: Any = importlib.import_module("witgen.resolver")
+    if not hasattr(codegen, "render_bindings") or not hasattr(resolver, "load"):
+        raise RenderError("this witgen has no code generator yet")
+    try:
+        resolve = resolver.load(Path(target.wit), features=target.features, all_features=target.all_features)
+        files = codegen.render_bindings(resolve, target.worlds, parts=target.parts, inputs=input_names(target))
+    except WitError as exc:
+        raise RenderError(exc.render()) from None
+    except codegen.CodegenError as exc:
+        raise RenderError(str(exc)) from None
+    return dict(files)
