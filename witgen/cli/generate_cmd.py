@@ -18,6 +18,7 @@ import click
 
 from witgen.workflow import render, writer
 from witgen.workflow.config import (
+    PARTS,
     ConfigError,
     Target,
     check_parts,
@@ -70,20 +71,14 @@ def resolve_targets(
             raise click.UsageError("PATH needs -o/--out OUT")
         if target_names or config:
             raise click.UsageError("PATH cannot be combined with --target or --config")
-        return [
-            Target(
-                name=out.as_posix(),
-                wit=path,
-                out=out,
-                worlds=worlds,
-                features=parse_list(features),
-                all_features=all_features,
-                parts=check_parts(parse_list(parts) or ("types", "provider", "client"), "--parts"),
-                root=Path.cwd(),
-            )
-        ]
-    given = [name for name, value in (("-o", out), ("--world", worlds), ("--features", features),
-                                      ("--all-features", all_features), ("--parts", parts)) if value]
+        try:
+            chosen = check_parts(parse_list(parts), "--parts") if parts is not None else PARTS
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc).removeprefix("--parts: "), param_hint="--parts") from None
+        target = Target(out.as_posix(), path, out, worlds, parse_list(features), all_features, chosen, Path.cwd())
+        return [target]
+    options = {"-o": out, "--world": worlds, "--features": features, "--all-features": all_features, "--parts": parts}
+    given = [name for name, value in options.items() if value]
     if given:
         raise click.UsageError(f"{given[0]} needs PATH; configured targets take their options from pyproject.toml")
     pyproject = config or find_pyproject(Path.cwd())
@@ -205,4 +200,4 @@ def report_plan(printer: Printer, target: Target, plan: writer.Plan, dry_run: bo
         summary += f", {len(plan.delete)} {verb[1]}"
     if plan.interrupted:
         summary += ", interrupted run completed" if not dry_run else ", interrupted run to complete"
-    printer.info(f"{target.name}: {summary} -> {show(target.out)}", fg="green" if plan.clean else None)
+    printer.info(f"{target.name}: {summary} -> {show(target.out)}", fg="green" if plan.clean else "yellow")
