@@ -1,0 +1,353 @@
+"""Stage B: copy unresolved packages, one at a time, into the global arenas.
+
+Placeholders for foreign items map onto items of packages pushed earlier; local
+items are copied in local order, skipping any whose feature gate is off (they
+take no id). References to resources by value become `own<R>` handles here.
+Then each world's includes are applied and the world is elaborated
+(`witgen.resolver.worlds`). See wit-resolution.md §2.6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from witgen import model
+from witgen.errors import Span, WitError
+from witgen.resolver.gates import Gates
+from witgen.resolver.unresolved import UInterface, UnresolvedPackage, UWorld
+from witgen.resolver.worlds import check_case_insensitive, elaborate_world, include_world
+
+_EXCLUDED = "found a reference to a {} which is excluded due to its feature not being activated"
+
+
+@dataclass(slots=True)
+class Arenas:
+    """The global Resolve under construction (mutable; frozen into `model.Resolve`)."""
+
+    gates: Gates
+    types: list[model.TypeDef] = field(default_factory=list)
+    interfaces: list[model.Interface] = field(default_factory=list)
+    worlds: list[model.World] = field(default_factory=list)
+    packages: list[model.Package] = field(default_factory=list)
+    package_names: dict[model.PackageName, int] = field(default_factory=dict)
+
+    def freeze(self, root: int | None) -> model.Resolve:
+        return model.Resolve(
+            tuple(self.worlds),
+            tuple(self.interfaces),
+            tuple(self.types),
+            tuple(self.packages),
+            root,
+        )
+
+
+def _err(kind: str, span: Span | None, extra: str = "") -> WitError:
+    return WitError(_EXCLUDED.format(kind) + extra, span)
+
+
+class Remap:
+    """Local ids of one unresolved package -> global ids (None: gated out)."""
+
+    def __init__(self, g: Arenas, u: UnresolvedPackage) -> None:
+        self.g = g
+        self.u = u
+        self.types: list[int | None] = []
+        self.interfaces: list[int | None] = []
+        self.worlds: list[int | None] = []
+        self.own_handles: dict[int, int] = {}
+        self.borrow_cache: dict[int, bool] = {}
+
+    # ------------------------------------------------------------------ id maps
+
+    def map_type(self, tid: int, span: Span | None) -> int:
+        new = self.types[tid]
+        if new is None:
+            raise _err("type", span)
+        return new
+
+    def map_interface(self, iid: int, span: Span | None, extra: str = "") -> int:
+        new = self.interfaces[iid]
+        if new is None:
+            raise _err("interface", span, extra)
+        return new
+
+    def map_world(self, wid: int, span: Span | None, extra: str = "") -> int:
+        new = self.worlds[wid]
+        if new is None:
+            raise _err("world", span, extra)
+        return new
+
+    def ty(self, ty: model.Type, span: Span | None) -> model.Type:
+        """Map a type used by value: a resource becomes an `own` handle."""
+        if isinstance(ty, str):
+            return ty
+        tid = self.map_type(ty, span)
+        types = self.g.types
+        cur = tid
+        while True:
+            kind = types[cur].kind
+            if isinstance(kind, model.Resource):
+                break
+            if isinstance(kind, model.Alias) and isinstance(kind.type, int):
+                cur = kind.type
+                continue
+            return tid
+        own = self.own_handles.get(tid)
+        if own is None:
+            types.append(model.TypeDef(None, model.Handle("own", tid), None))
+            own = len(types) - 1
+            self.own_handles[tid] = own
+        return own
+
+    def opt(self, ty: model.Type | None, span: Span | None) -> model.Type | None:
+        return None if ty is None else self.ty(ty, span)
+
+    def kind(self, kind: model.TypeKind, span: Span, parts: tuple[Span, ...]) -> model.TypeKind:
+        def at(i: int) -> Span:
+            return parts[i] if i < len(parts) else span
+
+        match kind:
+            case model.Handle(mode, r):
+                return model.Handle(mode, self.map_type(r, span))
+            case model.Alias(t):
+                return model.Alias(self.map_type(t, span) if isinstance(t, int) else t)
+            case model.Record(fields):
+                return model.Record(
+                    tuple(replace(f, type=self.ty(f.type, at(i))) for i, f in enumerate(fields))
+                )
+            case model.Variant(cases):
+                return model.Variant(
+                    tuple(
+                        replace(c, type=self.opt(c.type, at(i))) for i, c in enumerate(cases)
+                    )
+                )
+            case model.Tuple(types):
+                return model.Tuple(tuple(self.ty(t, span) for t in types))
+            case model.Option(t):
+                return model.Option(self.ty(t, span))
+            case model.List(t):
+                return model.List(self.ty(t, span))
+            case model.FixedList(t, n):
+                return model.FixedList(self.ty(t, span), n)
+            case model.Map(k, v):
+                return model.Map(self.ty(k, span), self.ty(v, span))
+            case model.Result(ok, err):
+                return model.Result(self.opt(ok, span), self.opt(err, span))
+            case model.Future(t):
+                return model.Future(self.opt(t, span))
+            case model.Stream(t):
+                return model.Stream(self.opt(t, span))
+        return kind
+
+    def has_borrow(self, ty: model.Type | None) -> bool:
+        if not isinstance(ty, int):
+            return False
+        cached = self.borrow_cache.get(ty)
+        if cached is not None:
+            return cached
+        result = False
+        match self.g.types[ty].kind:
+            case model.Alias(t) | model.List(t) | model.FixedList(t) | model.Option(t):
+                result = self.has_borrow(t)
+            case model.Handle(mode, _):
+                result = mode == "borrow"
+            case model.Variant(cases):
+                result = any(self.has_borrow(c.type) for c in cases)
+            case model.Record(fields):
+                result = any(self.has_borrow(f.type) for f in fields)
+            case model.Tuple(types):
+                result = any(self.has_borrow(t) for t in types)
+            case model.Result(ok, err):
+                result = self.has_borrow(ok) or self.has_borrow(err)
+            case model.Map(k, v):
+                result = self.has_borrow(k) or self.has_borrow(v)
+        self.borrow_cache[ty] = result
+        return result
+
+    def function(self, f: model.Function, span: Span | None) -> model.Function:
+        kind = f.kind
+        if kind.resource is not None:
+            kind = model.FunctionKind(kind.kind, self.map_type(kind.resource, span))
+        params = tuple(model.Param(p.name, self.ty(p.type, span)) for p in f.params)
+        result = self.opt(f.result, span)
+        if self.has_borrow(result):
+            raise WitError(
+                f"function `{f.name}` returns a type which contains a `borrow<T>` "
+                "which is not supported",
+                span,
+            )
+        return replace(f, kind=kind, params=params, result=result)
+
+    # ------------------------------------------------------------------ foreign items
+
+    def _foreign(self, pkgid: int) -> None:
+        g, u = self.g, self.u
+        where: dict[tuple[str, int], tuple[model.PackageName, str, Span, list[model.Stability]]]
+        where = {}
+        for i, (pname, items) in enumerate(u.foreign_deps.items()):
+            for name, item in items.items():
+                where[(item.kind, item.id)] = (pname, name, u.foreign_dep_spans[i], item.stabilities)
+        me = g.packages[pkgid].name
+        for kind in ("interface", "world"):
+            out = self.interfaces if kind == "interface" else self.worlds
+            arena: list[UInterface | UWorld] = [*(u.interfaces if kind == "interface" else u.worlds)]
+            for lid, local in enumerate(arena):
+                if not local.foreign:
+                    break
+                pname, name, pspan, stabs = where[(kind, lid)]
+                dep = g.package_names.get(pname)
+                if dep is None:
+                    msg = f"package '{pname}' not found"
+                    if g.package_names:
+                        msg += ". known packages:" + "".join(
+                            f"\n    {n}" for n in g.package_names
+                        )
+                    raise WitError(msg, pspan)
+                if not any(g.gates.include(s, me, local.span) for s in stabs):
+                    out.append(None)
+                    continue
+                pkg = g.packages[dep]
+                found = (pkg.interfaces if kind == "interface" else pkg.worlds).get(name)
+                if found is None:
+                    raise WitError(f"{kind} '{name}' not found in package '{pname}'", local.span)
+                out.append(found)
+        for t in u.types:
+            if t.kind is not None:
+                break
+            if not g.gates.include(t.stability, me, t.span):
+                self.types.append(None)
+                continue
+            assert isinstance(t.owner, model.InterfaceOwner) and t.name is not None
+            iid = self.map_interface(t.owner.id, None)
+            tid = g.interfaces[iid].types.get(t.name)
+            if tid is None:
+                raise WitError(f"type `{t.name}` not defined in interface", t.span)
+            self.types.append(tid)
+        for rid, span in u.required_resource_types:
+            mapped = self.types[rid]
+            if mapped is None:
+                continue
+            cur = mapped
+            while True:
+                kind_ = g.types[cur].kind
+                if isinstance(kind_, model.Alias) and isinstance(kind_.type, int):
+                    cur = kind_.type
+                elif isinstance(kind_, model.Resource):
+                    break
+                else:
+                    raise WitError("type used in a handle must be a resource", span)
+
+    # ------------------------------------------------------------------ append
+
+    def append(self) -> int:
+        g, u = self.g, self.u
+        pkgid = len(g.packages)
+        g.packages.append(model.Package(u.name, {}, {}, u.docs))
+        g.package_names[u.name] = pkgid
+        me = u.name
+        self._foreign(pkgid)
+        first_type = len(self.types)
+        for t in u.types[first_type:]:
+            if not g.gates.include(t.stability, me, t.span):
+                self.types.append(None)
+                continue
+            assert t.kind is not None
+            kind = self.kind(t.kind, t.span, t.part_spans)
+            g.types.append(model.TypeDef(t.name, kind, t.owner, t.docs, t.stability, t.external_id))
+            self.types.append(len(g.types) - 1)
+        first_iface = len(self.interfaces)
+        for iface in u.interfaces[first_iface:]:
+            if not g.gates.include(iface.stability, me, iface.span):
+                self.interfaces.append(None)
+                continue
+            types = {n: m for n, tid in iface.types.items() if (m := self.types[tid]) is not None}
+            funcs: dict[str, model.Function] = {}
+            for (fname, f), span in zip(iface.functions.items(), iface.func_spans):
+                if g.gates.include(f.stability, me, span):
+                    funcs[fname] = self.function(f, span)
+            g.interfaces.append(
+                model.Interface(iface.name, types, funcs, pkgid, iface.docs, iface.stability)
+            )
+            self.interfaces.append(len(g.interfaces) - 1)
+        for lid in range(first_type, len(u.types)):
+            gid = self.types[lid]
+            if gid is None:
+                continue
+            owner = g.types[gid].owner
+            if isinstance(owner, model.InterfaceOwner):
+                new = self.map_interface(
+                    owner.id,
+                    u.types[lid].span,
+                    "; this type is not gated by a feature but its interface is",
+                )
+                g.types[gid] = replace(g.types[gid], owner=model.InterfaceOwner(new))
+        first_world = len(self.worlds)
+        pending: list[tuple[int, int]] = []
+        for lid, world in enumerate(u.worlds[first_world:], first_world):
+            if not g.gates.include(world.stability, me, world.span):
+                self.worlds.append(None)
+                continue
+            imports = self._world_items(world.imports, world.import_spans, me)
+            exports = self._world_items(world.exports, world.export_spans, me)
+            g.worlds.append(
+                model.World(world.name, imports, exports, pkgid, world.docs, world.stability)
+            )
+            self.worlds.append(len(g.worlds) - 1)
+            pending.append((lid, len(g.worlds) - 1))
+        for lid in range(first_type, len(u.types)):
+            gid = self.types[lid]
+            if gid is None:
+                continue
+            owner = g.types[gid].owner
+            if isinstance(owner, model.WorldOwner):
+                new = self.map_world(
+                    owner.id,
+                    u.types[lid].span,
+                    "; this type is not gated by a feature but its world is",
+                )
+                g.types[gid] = replace(g.types[gid], owner=model.WorldOwner(new))
+        pkg = g.packages[pkgid]
+        for iid in self.interfaces[first_iface:]:
+            if iid is not None:
+                name = g.interfaces[iid].name
+                if name is not None:
+                    pkg.interfaces[name] = iid
+        for wid in self.worlds[first_world:]:
+            if wid is not None:
+                pkg.worlds[g.worlds[wid].name] = wid
+        for lid, wid in pending:
+            for inc in u.worlds[lid].includes:
+                if not g.gates.include(inc.stability, me, inc.span):
+                    continue
+                src = self.map_world(inc.world, inc.span)
+                include_world(g, wid, src, inc.names, inc.span)
+            check_case_insensitive(g.worlds[wid])
+            elaborate_world(g, wid, u.worlds[lid].span)
+        return pkgid
+
+    def _world_items(
+        self,
+        items: dict[model.WorldKey, model.WorldItem],
+        spans: list[Span],
+        me: model.PackageName,
+    ) -> dict[model.WorldKey, model.WorldItem]:
+        g = self.g
+        out: dict[model.WorldKey, model.WorldItem] = {}
+        for (key, item), span in zip(items.items(), spans):
+            if isinstance(item, model.TypeItem):
+                item = model.TypeItem(self.map_type(item.id, span))
+                stab = g.types[item.id].stability
+            elif isinstance(item, model.FunctionItem):
+                stab = item.function.stability
+            else:
+                stab = item.stability
+            if not g.gates.include(stab, me, span):
+                continue
+            if isinstance(key, model.InterfaceKey):
+                key = model.InterfaceKey(self.map_interface(key.id, span))
+            if isinstance(item, model.InterfaceItem):
+                item = replace(item, id=self.map_interface(item.id, span))
+            elif isinstance(item, model.FunctionItem):
+                item = model.FunctionItem(self.function(item.function, span))
+            out[key] = item
+        return out

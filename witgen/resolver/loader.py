@@ -1,0 +1,161 @@
+"""Loading: files and folders, `deps/`, nested packages, and package order.
+
+A folder is one package (its top-level `.wit` files, sorted by path) plus the
+packages nested in those files; `deps/` holds dependencies (folders or single
+`.wit` files), sorted by name. Packages are pushed in name order, each after the
+packages it depends on (wit-resolution.md §1).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from witgen import ast, model
+from witgen.errors import Source, Span, WitError
+from witgen.resolver.append import Arenas, Remap
+from witgen.resolver.gates import Gates
+from witgen.resolver.package import PackageResolver
+from witgen.resolver.semver import package_sort_key
+from witgen.resolver.unresolved import UnresolvedPackage
+
+
+@dataclass(slots=True)
+class Group:
+    """The packages of one folder or file: nested ones (in order), then the main one."""
+
+    nested: list[UnresolvedPackage]
+    main: UnresolvedPackage
+
+
+def _read(path: str) -> Source:
+    with open(path, encoding="utf-8", newline="") as f:
+        return Source(path, f.read())
+
+
+def parse_files(paths: list[str]) -> Group:
+    """Parse and stage-A resolve the files of one package (in the order given)."""
+    from witgen.parser import parse_file
+
+    resolver = PackageResolver()
+    nested: list[UnresolvedPackage] = []
+    for path in paths:
+        file = parse_file(_read(path))
+        items: list[ast.TopLevelItem] = []
+        for item in file.items:
+            if isinstance(item, ast.NestedPackage):
+                inner = PackageResolver()
+                inner.push(ast.PackageDecl(item.docs, (), item.name), item.items)
+                pkg = inner.resolve()
+                assert pkg is not None
+                nested.append(pkg)
+            else:
+                items.append(item)
+        resolver.push(file.package, tuple(items))
+    main = resolver.resolve()
+    if main is None:
+        raise WitError("no `package` header was found in any WIT file for this package")
+    return Group(nested, main)
+
+
+def parse_dir(path: str) -> Group:
+    """The package of a folder: its `.wit` files (not subfolders), sorted by path."""
+    files: list[str] = []
+    for entry in os.scandir(path):
+        if entry.is_dir(follow_symlinks=True) or not entry.name.endswith(".wit"):
+            continue
+        files.append(os.path.join(path, entry.name))
+    files.sort(key=os.fsencode)
+    return parse_files(files)
+
+
+def parse_deps_dir(path: str) -> list[Group]:
+    """Every package group in a `deps/` folder, in file-name order."""
+    if not os.path.exists(path):
+        return []
+    groups: list[Group] = []
+    for entry in sorted(os.scandir(path), key=lambda e: os.fsencode(e.name)):
+        if entry.is_dir(follow_symlinks=True):
+            try:
+                groups.append(parse_dir(entry.path))
+            except WitError as exc:
+                raise exc.with_prefix(f"failed to parse package: {entry.path}: ") from None
+            continue
+        ext = os.path.splitext(entry.name)[1]
+        if ext == ".wit":
+            groups.append(parse_files([entry.path]))
+        elif ext in (".wasm", ".wat"):
+            raise WitError(f"binary WIT packages are not supported: {entry.path}")
+    return groups
+
+
+def _location(span: Span) -> str:
+    line, col = span.source.line_col(span.start)
+    return f"{span.source.path}:{line}:{col}"
+
+
+def push_groups(main: Group, deps: list[Group], gates: Gates) -> model.Resolve:
+    """Order every package of `main` and `deps` and push them into one Resolve."""
+    by_name: dict[model.PackageName, UnresolvedPackage] = {}
+    for group in (main, *deps):
+        for pkg in (*group.nested, group.main):
+            prev = by_name.get(pkg.name)
+            if prev is not None:
+                raise WitError(
+                    f"package `{pkg.name}` is defined in two different locations:\n"
+                    f"  * {_location(pkg.name_span)}\n"
+                    f"  * {_location(prev.name_span)}"
+                )
+            by_name[pkg.name] = pkg
+    order: dict[model.PackageName, None] = {}
+    visiting: set[model.PackageName] = set()
+
+    def visit(pkg: UnresolvedPackage) -> None:
+        if pkg.name in order:
+            return
+        for dep, span in zip(pkg.foreign_deps, pkg.foreign_dep_spans):
+            if dep in visiting:
+                raise WitError(f"package `{dep}` creates a dependency cycle", span)
+            visiting.add(dep)
+            found = by_name.get(dep)
+            if found is not None:
+                visit(found)
+            visiting.discard(dep)
+        order[pkg.name] = None
+
+    for name in sorted(by_name, key=package_sort_key):
+        visit(by_name[name])
+    g = Arenas(gates)
+    root = None
+    for name in order:
+        pkgid = Remap(g, by_name[name]).append()
+        if name == main.main.name:
+            root = pkgid
+    return g.freeze(root)
+
+
+def load(
+    path: str | os.PathLike[str],
+    features: Collection[str] = (),
+    all_features: bool = False,
+) -> model.Resolve:
+    """Load a `.wit` file or a package folder (with its `deps/`) into a Resolve.
+
+    Raises `WitError` for invalid WIT (rendered as the reference parser renders
+    it, with the folder prefixes it adds) and `OSError` for unreadable paths.
+    """
+    p = os.fspath(path)
+    gates = Gates(features, all_features)
+    if os.path.isdir(p):
+        try:
+            main = parse_dir(p)
+        except WitError as exc:
+            raise exc.with_prefix(f"failed to parse package: {p}: ") from None
+        deps_dir = os.path.join(p, "deps")
+        try:
+            deps = parse_deps_dir(deps_dir)
+        except WitError as exc:
+            raise exc.with_prefix(f"failed to parse dependency directory: {deps_dir}: ") from None
+        return push_groups(main, deps, gates)
+    return push_groups(parse_files([p]), [], gates)
