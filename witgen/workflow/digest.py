@@ -19,8 +19,9 @@ from typing import Any
 import witgen
 from witgen.workflow.config import Target
 
-# Parts of the package that do not shape generated text.
-_NOT_GENERATOR = {"cli", "workflow", "runtime", "__pycache__"}
+# Parts of the package that do not shape generated text; templates and grammars
+# are walked as roots of their own (an editable install maps them elsewhere).
+_NOT_GENERATOR = {"cli", "workflow", "runtime", "__pycache__", "templates", "grammars"}
 _GENERATOR_SUFFIXES = (".py", ".lark", ".jinja")
 
 
@@ -71,19 +72,21 @@ def generator_fingerprint() -> str:
     global _fingerprint
     if _fingerprint is None:
         h = blake2b(f"witgen {witgen.__version__}\nblack {black_version()}\n".encode(), digest_size=32)
-        roots = [Path(witgen.__file__).parent]
-        for name in ("witgen.templates", "witgen.grammars"):
-            spec = importlib.util.find_spec(name)
+        # Named the same whether witgen is installed or an editable checkout maps
+        # `witgen.templates` and `witgen.grammars` to folders of their own.
+        roots = [(Path(witgen.__file__).parent, "")]
+        for name in ("templates", "grammars"):
+            spec = importlib.util.find_spec(f"witgen.{name}")
             if spec is not None and spec.submodule_search_locations:
-                roots.extend(Path(p) for p in spec.submodule_search_locations)
-        seen: set[Path] = set()
-        for root in roots:
+                roots.extend((Path(p), f"{name}/") for p in spec.submodule_search_locations)
+        seen: set[str] = set()
+        for root, prefix in roots:
             for path in _tree_files(root, _NOT_GENERATOR):
-                if path in seen:
-                    continue
-                seen.add(path)
-                h.update(f"{path.relative_to(root).as_posix()}\0".encode())
-                h.update(file_hash(path.read_bytes()).encode())
+                rel = prefix + path.relative_to(root).as_posix()
+                if rel not in seen:
+                    seen.add(rel)
+                    h.update(f"{rel}\0".encode())
+                    h.update(file_hash(path.read_bytes()).encode())
         _fingerprint = h.hexdigest()
     return _fingerprint
 
