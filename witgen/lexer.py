@@ -1,0 +1,321 @@
+"""The WIT tokenizer: one regular expression, driven lazily by the LALR parser.
+
+It mirrors the reference tokenizer (wit-parser's `lex.rs`):
+
+* whitespace and comments are skipped; the comments right before a token are
+  kept in `Scanner.comments`, keyed by that token's start offset, so that the
+  parser can attach them as docs to the item the token starts;
+* an identifier is a run of `[letter_][letter digit _ -]*`; the words of
+  `KEYWORDS` become keyword tokens, anything else is an `ID` that must be
+  kebab-case (checked as it is produced, except inside a version);
+* `%name` is an `EXPLICIT_ID` and is never a keyword;
+* the name right after `@` becomes SINCE, UNSTABLE, DEPRECATED or EXTERNAL_ID
+  (anything else is `unknown attribute`);
+* type nesting (`<`) and package nesting (`package .. {`) are bounded as in
+  the reference parser.
+
+Token values are the text as written (a string literal keeps its quotes).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lark import Token
+
+from witgen.errors import Source, Span, WitError
+
+KEYWORDS: dict[str, str] = {
+    word: word.upper().replace("-", "_")
+    for word in (
+        "as async bool borrow char constructor enum export f32 f64 flags from func future "
+        "import include interface list map option own package record resource result "
+        "s16 s32 s64 s8 static stream string tuple type u16 u32 u64 u8 use variant with world "
+        "error-context"
+    ).split()
+}
+KEYWORDS["_"] = "UNDERSCORE"
+
+PUNCTUATION: dict[str, str] = {
+    "=": "EQUALS",
+    ",": "COMMA",
+    ":": "COLON",
+    ";": "SEMI",
+    "(": "LPAR",
+    ")": "RPAR",
+    "{": "LBRACE",
+    "}": "RBRACE",
+    "<": "LT",
+    ">": "GT",
+    "*": "STAR",
+    "->": "RARROW",
+    "/": "SLASH",
+    ".": "DOT",
+    "@": "AT",
+    "-": "MINUS",
+    "+": "PLUS",
+}
+
+ATTRIBUTES: dict[str, str] = {
+    "since": "SINCE",
+    "unstable": "UNSTABLE",
+    "deprecated": "DEPRECATED",
+    "external-id": "EXTERNAL_ID",
+}
+
+MAX_TYPE_NESTING = 100
+MAX_PACKAGE_NESTING = 100
+
+# Leading whitespace is skipped inside the same match; `lastgroup` says which
+# kind of token follows. Order matters: comments before `/`, `->` before `-`.
+_TOKEN = re.compile(
+    r"[ \t\n\r]*(?:"
+    r"(?P<ID>[^\W\d][\w-]*)"
+    r"|(?P<PUNCT>->|[=,:;(){}<>*.@+-]|/(?![/*]))"
+    r"|(?P<LINE>//[^\n]*)"
+    r"|(?P<BLOCK>/\*)"
+    r"|(?P<INTEGER>[0-9]+)"
+    r"|(?P<EXPLICIT_ID>%(?:[^\W\d][\w-]*)?)"
+    r"|(?P<STRING>\")"
+    r"|(?P<EOF>\Z)"
+    r"|(?P<BAD>.)"
+    r")",
+    re.S,
+)
+_BLOCK_DELIM = re.compile(r"/\*|\*/")
+_STRING_END = re.compile(r'["\\\n]')
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
+_VERSION_CONTEXT = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
+_VERSION_PART = re.compile(r"[ \t\n\r]*[\w-]")
+
+
+def validate_id(name: str, span: Span) -> None:
+    """Raise unless `name` is kebab-case: `-`-separated parts, each all lower or all upper case.
+
+    Digits may appear anywhere in a part (a part may even be only digits); the
+    first letter of a part sets its case.
+    """
+    for part in name.split("-"):
+        if not part:
+            raise WitError("identifiers must have characters between '-'s", span)
+        if _ID_PART.fullmatch(part) is None:
+            upper: bool | None = None
+            for ch in part:
+                if ch.isascii() and ch.isdigit():
+                    continue
+                if ch.isascii() and ch.isalpha() and upper in (None, ch.isupper()):
+                    upper = ch.isupper()
+                    continue
+                raise WitError(f"invalid character in identifier {_rust_char(ch)}", span)
+
+
+def _rust_char(ch: str) -> str:
+    """A char as Rust's `{:?}` prints it."""
+    if ch == "'":
+        return "'\\''"
+    if ch == "\\":
+        return "'\\\\'"
+    if ch == "\n":
+        return "'\\n'"
+    if ch == "\t":
+        return "'\\t'"
+    if ch == "\r":
+        return "'\\r'"
+    if ord(ch) < 0x20 or ord(ch) == 0x7F or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069:
+        return "'\\u{%x}'" % ord(ch)
+    return f"'{ch}'"
+
+
+class Scanner:
+    """Tokenizes one source; `comments` maps a token's start offset to the comments before it."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.comments: dict[int, list[tuple[int, int]]] = {}
+        text = source.text
+        bad = _INVALID.search(text)
+        if bad is not None:
+            ch = bad.group()
+            span = Span(source, bad.start(), bad.start() + 1)
+            if ord(ch) >= 0x202A:
+                raise WitError(
+                    "Input contains bidirectional override codepoint "
+                    f"EscapeUnicode(EscapeIterInner('\\u{{{ord(ch):x}}}'))",
+                    span,
+                )
+            raise WitError(f"Control code '\\u{{{ord(ch):x}}}'", span)
+        self.start = 1 if text.startswith("\ufeff") else 0
+        self.last_type = self.before_last = ""
+        self.last_start = -1
+        self._last_span = Span(source, 0, 0)
+        self.eof = len(text)
+
+    def previous_type(self, start: int) -> str:
+        """The type of the token before the one at `start` (the last one produced, or EOF)."""
+        return self.before_last if start == self.last_start else self.last_type
+
+    def span(self, start: int, end: int) -> Span:
+        return Span(self.source, start, end)
+
+    def tokens(self) -> Iterator[Token]:
+        """Yield the tokens, then a final `$END`-less stop; raise WitError on bad input."""
+        text = self.source.text
+        match = _TOKEN.match
+        keywords = KEYWORDS
+        punctuation = PUNCTUATION
+        comments = self.comments
+        pending: list[tuple[int, int]] = []
+        pos = self.start
+        prev = ""  # type of the previous token
+        type_depth = 0
+        package_pending = False
+        braces: list[bool] = []  # True for a brace that opens a nested package
+        package_depth = 0
+        version = False  # inside `1.2.3-pre+build`, where identifiers need not be kebab-case
+        while True:
+            m = match(text, pos)
+            assert m is not None
+            kind = m.lastgroup or "EOF"
+            start = m.start(kind)
+            end = pos = m.end()
+            if kind == "ID":
+                value = m.group(kind)
+                typ = keywords.get(value, "ID")
+                if typ == "ID":
+                    if prev == "AT":
+                        typ = ATTRIBUTES.get(value, "")
+                        if not typ:
+                            raise WitError(f"unknown attribute `{value}`", self.span(start, end))
+                    elif not version:
+                        validate_id(value, self.span(start, end))
+            elif kind == "PUNCT":
+                value = m.group(kind)
+                typ = punctuation[value]
+                if typ == "LT":
+                    type_depth += 1
+                    if type_depth > MAX_TYPE_NESTING:
+                        raise WitError("type nesting too deep", self._last_span)
+                elif typ == "GT":
+                    type_depth = max(type_depth - 1, 0)
+                elif typ == "LBRACE":
+                    braces.append(package_pending)
+                    if package_pending:
+                        package_depth += 1
+                    package_pending = False
+                elif typ == "RBRACE":
+                    if braces and braces.pop():
+                        package_depth -= 1
+                elif typ == "SEMI":
+                    package_pending = False
+                elif typ == "DOT" and version and _VERSION_PART.match(text, end):
+                    typ = "VDOT"
+            elif kind == "LINE":
+                pending.append((start, end))
+                continue
+            elif kind == "BLOCK":
+                pos = self._block_comment(start)
+                pending.append((start, pos))
+                continue
+            elif kind == "INTEGER":
+                value = m.group(kind)
+                typ = "INTEGER"
+            elif kind == "EXPLICIT_ID":
+                value = m.group(kind)
+                typ = "EXPLICIT_ID"
+                validate_id(value[1:], self.span(start, end))
+            elif kind == "STRING":
+                pos = end = self._string(start)
+                value = text[start:end]
+                typ = "STRING_LIT"
+            elif kind == "EOF":
+                if pending:
+                    comments[start] = pending
+                self.eof = start
+                return
+            else:
+                ch = m.group(kind)
+                raise WitError(f"unexpected character {_rust_char(ch)}", self.span(start, start + 1))
+            if typ == "INTEGER":
+                if prev == "AT" or prev == "EQUALS":
+                    version = True
+            elif version and typ not in _VERSION_CONTEXT:
+                version = False
+            if prev == "RPAR" and (typ == "PACKAGE" or typ == "USE"):
+                # only an attribute's `)` comes right before an item keyword
+                if typ == "PACKAGE":
+                    message = "cannot place attributes on nested packages"
+                    raise WitError(message, self.span(start, end))
+                if not braces or braces[-1]:
+                    message = "attributes not allowed on top-level use"
+                    raise WitError(message, self.span(start, end))
+            if typ == "PACKAGE":
+                if package_depth >= MAX_PACKAGE_NESTING:
+                    raise WitError("package nesting too deep", self.span(start, end))
+                package_pending = True
+            if pending:
+                comments[start] = pending
+                pending = []
+            self.before_last = self.last_type
+            prev = self.last_type = typ
+            self.last_start = start
+            self._last_span = self.span(start, end)
+            yield Token(typ, value, start, end_pos=end)
+
+    def _block_comment(self, start: int) -> int:
+        """The end offset of the (nested) block comment opened at `start`."""
+        text = self.source.text
+        depth = 1
+        pos = start + 2
+        search = _BLOCK_DELIM.search
+        while depth:
+            m = search(text, pos)
+            if m is None:
+                raise WitError("unterminated block comment", self.span(start, start + 1))
+            depth += 1 if m.group() == "/*" else -1
+            pos = m.end()
+        return pos
+
+    def _string(self, start: int) -> int:
+        """The end offset of the string literal opened at `start`."""
+        text = self.source.text
+        pos = start + 1
+        while True:
+            m = _STRING_END.search(text, pos)
+            if m is None:
+                raise WitError("unexpected end of file", self.span(len(text), len(text)))
+            ch = m.group()
+            if ch == '"':
+                return m.end()
+            if ch == "\n":
+                raise WitError("invalid string character '\\n'", self.span(m.start(), m.start() + 1))
+            pos = m.end() + 1  # skip the escaped character
+
+
+def unescape(literal: str) -> str:
+    """The value of a string literal (quotes included in `literal`)."""
+    body = literal[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    simple = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1 : i + 2]
+        if nxt in simple:
+            out.append(simple[nxt])
+            i += 2
+        elif nxt == "u" and body[i + 2 : i + 3] == "{":
+            close = body.index("}", i)
+            out.append(chr(int(body[i + 3 : close], 16)))
+            i = close + 1
+        else:
+            out.append(chr(int(body[i + 1 : i + 3], 16)))
+            i += 3
+    return "".join(out)
