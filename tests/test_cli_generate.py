@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from test_workflow_support import PYTHON, driver_script, env, fake_render
 from witgen.cli import main
-from witgen.workflow import render, writer
+from witgen.workflow import digest, render, writer
 
 CONFIG = """
 [tool.witgen]
@@ -49,6 +49,7 @@ def make_project(root: Path, config: str = CONFIG) -> Path:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(make_project(tmp_path / "proj"))
     monkeypatch.setattr(render, "render_target", fake_render)
+    monkeypatch.setattr(digest, "_fingerprint", "pinned")
     monkeypatch.setenv("NO_COLOR", "1")
     return tmp_path / "proj"
 
@@ -77,6 +78,8 @@ def test_configured_targets_need_no_arguments(project: Path) -> None:
     ]
     assert "WORLDS = ['w']" in (project / "beta/gen/types/one.py").read_text()
     code, out, _ = invoke("generate")
+    assert out.splitlines()[0] == "alpha: unchanged (digest) -> alpha/gen"
+    code, out, _ = invoke("generate", "--full")
     assert out.splitlines()[0] == "alpha: 0 written, 6 unchanged -> alpha/gen"
 
 
@@ -134,7 +137,7 @@ def test_colour_honours_no_color(project: Path, monkeypatch: pytest.MonkeyPatch)
     assert "\x1b[33m" in coloured.stdout  # yellow: files were written
     monkeypatch.setenv("NO_COLOR", "1")
     plain = CliRunner().invoke(main, ["generate"], color=True)
-    assert "\x1b[" not in plain.stdout and plain.stdout.startswith("alpha: 0 written")
+    assert "\x1b[" not in plain.stdout and plain.stdout.startswith("alpha: unchanged (digest)")
 
 
 # --------------------------------------------------------------------------- error paths

@@ -39,8 +39,11 @@ DRIVER = '''
 import os, signal, sys
 sys.path.insert(0, {tests!r})
 from test_workflow_support import fake_render
-from witgen.workflow import render, writer
+from witgen.workflow import digest, render, writer
 render.render_target = fake_render
+if os.environ.get("WITGEN_TEST_PIN_GENERATOR"):
+    # Other work on witgen's sources must not change digests in the middle of a test.
+    digest._fingerprint = "pinned"
 kill_at = int(os.environ.get("WITGEN_TEST_KILL_AT", "0"))
 steps = 0
 def checkpoint():
@@ -62,8 +65,11 @@ def driver_script(folder: Path) -> Path:
     return script
 
 
-def env(**extra: str) -> dict[str, str]:
+def env(pin: bool = True, **extra: str) -> dict[str, str]:
+    """The environment for driver runs: no colour, and (by default) a pinned generator fingerprint."""
     result = dict(os.environ, NO_COLOR="1")
+    if pin:
+        result["WITGEN_TEST_PIN_GENERATOR"] = "1"
     result.update(extra)
     return result
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from witgen.workflow import render, writer
+from witgen.workflow import check, render, writer
 from witgen.workflow.config import (
     PARTS,
     ConfigError,
@@ -150,6 +150,7 @@ Exit status: 0 done, 1 invalid WIT, config or I/O error, 2 usage error.
 @click.command(epilog=EXAMPLES)
 @target_options
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--full", is_flag=True, help="Render even when the digests say nothing changed.")
 def generate(
     path: Path | None,
     out: Path | None,
@@ -162,11 +163,13 @@ def generate(
     quiet: bool,
     verbose: bool,
     dry_run: bool,
+    full: bool,
 ) -> None:
     """Write Python bindings for PATH into OUT, or for every configured target.
 
     Every target is rendered in memory first; files are then replaced
     atomically, and only files witgen generated are ever overwritten or deleted.
+    A target whose inputs and files match its manifest is skipped unrendered.
     """
     printer = Printer(quiet, verbose)
     with error_boundary(printer):
@@ -174,6 +177,9 @@ def generate(
         plans = []
         for target in targets:
             inputs = input_digest(target)
+            if not full and check.is_fresh(target.out, inputs):
+                printer.info(f"{target.name}: unchanged (digest) -> {show(target.out)}", fg="green")
+                continue
             plans.append((target, writer.plan(target.out, render.render_target(target), inputs)))
         for target, plan in plans:
             if plan.conflicts:
