@@ -1,1 +1,94 @@
-"""Placeholder; filled in by its phase."""
+"""Code generation: the resolved model -> Python modules (types, codecs, services).
+
+`render_bindings` is the entry point; it returns the files of one output package as a map
+of relative POSIX path -> formatted text, deterministic byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from witgen import model as m
+from witgen.codegen.layout import CodegenError, Layout
+
+__all__ = ["PARTS", "CodegenError", "render_bindings", "select_worlds"]
+
+PARTS = ("types", "provider", "client")
+
+
+def root_package(resolve: m.Resolve) -> int | None:
+    """The root package: `resolve.root`, else the last package (dependencies come first)."""
+    if resolve.root is not None:
+        return resolve.root
+    return len(resolve.packages) - 1 if resolve.packages else None
+
+
+def select_worlds(resolve: m.Resolve, worlds: Sequence[str]) -> list[int]:
+    """World ids for names: `name` (root package) or `ns:pkg/name[@version]`."""
+    root = root_package(resolve)
+    if not worlds:
+        return [] if root is None else list(resolve.packages[root].worlds.values())
+    out: list[int] = []
+    for spec in worlds:
+        if ":" in spec and "/" in spec:
+            pkg_text, _, name = spec.partition("/")
+            version = None
+            if "@" in name:
+                name, _, version = name.partition("@")
+            pkg_name = m.PackageName.parse(pkg_text)
+            if version:
+                pkg_name = m.PackageName(pkg_name.namespace, pkg_name.name, version)
+            candidates = [
+                p
+                for p in resolve.packages
+                if (p.name.namespace, p.name.name) == (pkg_name.namespace, pkg_name.name)
+                and (pkg_name.version is None or p.name.version == pkg_name.version)
+            ]
+            if len(candidates) > 1:
+                raise CodegenError(f"world `{spec}` is ambiguous: give the package version")
+            wid = candidates[0].worlds.get(name) if candidates else None
+        else:
+            wid = None if root is None else resolve.packages[root].worlds.get(spec)
+        if wid is None:
+            known = sorted(resolve.packages[root].worlds) if root is not None else []
+            raise CodegenError(
+                f"unknown world `{spec}`; the root package has: {', '.join(known) or 'no worlds'}"
+            )
+        if wid not in out:
+            out.append(wid)
+    return out
+
+
+def render_bindings(
+    resolve: m.Resolve,
+    worlds: Sequence[str] = (),
+    *,
+    parts: Collection[str] = PARTS,
+    inputs: Sequence[str] = (),
+) -> dict[str, str]:
+    """The files of one output package: relative POSIX path -> formatted text.
+
+    `worlds` empty selects every world of the root package (a package without worlds
+    gets the types and codecs of every interface). `parts` chooses what world modules
+    hold besides types and codecs: provider stubs and dispatch tables of the exports
+    ("provider"), clients of the imports ("client"). `inputs` are listed in the header.
+    """
+    from witgen.codegen.modules import render_module, render_package_init, render_root_init
+    from witgen.codegen.services import world_chunks
+
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise CodegenError(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
+    layout = Layout(resolve, select_worlds(resolve, worlds), root_package(resolve))
+    ins = list(inputs)
+    files: dict[str, str] = {"__init__.py": render_root_init(layout, ins)}
+    for package in layout.package_modules():
+        files[f"{package}/__init__.py"] = render_package_init(layout, package, ins)
+    for dotted in sorted(layout.modules):
+        mod = layout.modules[dotted]
+        if mod.kind == "world":
+            em, chunks = world_chunks(layout, mod, parts)
+            files[mod.file] = render_module(layout, mod, ins, chunks, em)
+        else:
+            files[mod.file] = render_module(layout, mod, ins)
+    return dict(sorted(files.items()))
