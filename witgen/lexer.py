@@ -22,8 +22,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from lark import Token
-
 from witgen.errors import Source, Span, WitError
 
 KEYWORDS: dict[str, str] = {
@@ -64,6 +62,8 @@ ATTRIBUTES: dict[str, str] = {
     "external-id": "EXTERNAL_ID",
 }
 
+_GATE_KEYS = {"SINCE": "version", "DEPRECATED": "version", "UNSTABLE": "feature"}
+
 MAX_TYPE_NESTING = 100
 MAX_PACKAGE_NESTING = 100
 
@@ -87,6 +87,7 @@ _BLOCK_DELIM = re.compile(r"/\*|\*/")
 _STRING_END = re.compile(r'["\\\n]')
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
+_KEBAB = re.compile(r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*")
 _VERSION_CONTEXT = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
 _VERSION_PART = re.compile(r"[ \t\n\r]*[\w-]")
 
@@ -128,6 +129,21 @@ def _rust_char(ch: str) -> str:
     return f"'{ch}'"
 
 
+class Token:
+    """A token: its terminal name, its text, and its character offsets."""
+
+    __slots__ = ("type", "value", "start_pos", "end_pos")
+
+    def __init__(self, type: str, value: str, start_pos: int, end_pos: int) -> None:
+        self.type = type
+        self.value = value
+        self.start_pos = start_pos
+        self.end_pos = end_pos
+
+    def __repr__(self) -> str:
+        return f"Token({self.type!r}, {self.value!r}, {self.start_pos})"
+
+
 class Scanner:
     """Tokenizes one source; `comments` maps a token's start offset to the comments before it."""
 
@@ -149,7 +165,7 @@ class Scanner:
         self.start = 1 if text.startswith("\ufeff") else 0
         self.last_type = self.before_last = ""
         self.last_start = -1
-        self._last_span = Span(source, 0, 0)
+        self._last = (0, 0)
         self.eof = len(text)
 
     def previous_type(self, start: int) -> str:
@@ -160,7 +176,7 @@ class Scanner:
         return Span(self.source, start, end)
 
     def tokens(self) -> Iterator[Token]:
-        """Yield the tokens, then a final `$END`-less stop; raise WitError on bad input."""
+        """Yield the tokens up to the end of the text; raise WitError on bad input."""
         text = self.source.text
         match = _TOKEN.match
         keywords = KEYWORDS
@@ -188,7 +204,7 @@ class Scanner:
                         typ = ATTRIBUTES.get(value, "")
                         if not typ:
                             raise WitError(f"unknown attribute `{value}`", self.span(start, end))
-                    elif not version:
+                    elif not version and _KEBAB.fullmatch(value) is None:
                         validate_id(value, self.span(start, end))
             elif kind == "PUNCT":
                 value = m.group(kind)
@@ -196,7 +212,7 @@ class Scanner:
                 if typ == "LT":
                     type_depth += 1
                     if type_depth > MAX_TYPE_NESTING:
-                        raise WitError("type nesting too deep", self._last_span)
+                        raise WitError("type nesting too deep", self.span(*self._last))
                 elif typ == "GT":
                     type_depth = max(type_depth - 1, 0)
                 elif typ == "LBRACE":
@@ -224,7 +240,8 @@ class Scanner:
             elif kind == "EXPLICIT_ID":
                 value = m.group(kind)
                 typ = "EXPLICIT_ID"
-                validate_id(value[1:], self.span(start, end))
+                if _KEBAB.fullmatch(value, 1) is None:
+                    validate_id(value[1:], self.span(start, end))
             elif kind == "STRING":
                 pos = end = self._string(start)
                 value = text[start:end]
@@ -242,6 +259,11 @@ class Scanner:
                     version = True
             elif version and typ not in _VERSION_CONTEXT:
                 version = False
+            if prev == "LPAR" and self.before_last in _GATE_KEYS:
+                key = _GATE_KEYS[self.before_last]
+                name = value[1:] if typ == "EXPLICIT_ID" else value
+                if (typ == "ID" or typ == "EXPLICIT_ID") and name != key:
+                    raise WitError(f"expected `{key}`, found `{name}`", self.span(start, end))
             if prev == "RPAR" and (typ == "PACKAGE" or typ == "USE"):
                 # only an attribute's `)` comes right before an item keyword
                 if typ == "PACKAGE":
@@ -260,8 +282,8 @@ class Scanner:
             self.before_last = self.last_type
             prev = self.last_type = typ
             self.last_start = start
-            self._last_span = self.span(start, end)
-            yield Token(typ, value, start, end_pos=end)
+            self._last = (start, end)
+            yield Token(typ, value, start, end)
 
     def _block_comment(self, start: int) -> int:
         """The end offset of the (nested) block comment opened at `start`."""

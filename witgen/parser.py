@@ -17,13 +17,13 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedInput, UnexpectedToken
+from lark import Lark, Transformer
 from lark.lexer import Lexer
+from lark.parsers.lalr_analysis import Shift
 
 from witgen import ast
 from witgen.errors import Source, Span, WitError
-from witgen.lexer import Scanner, unescape
+from witgen.lexer import Scanner, Token, unescape
 from witgen.syntax_errors import check_version, syntax_error
 
 __all__ = ["parse_file", "normalize_docs"]
@@ -72,7 +72,7 @@ class _Partial:
     rest: tuple[Any, ...]
 
 
-class _Builder(Transformer[Token, Any]):
+class _Builder(Transformer[Any, Any]):
     """The parser callbacks; `scanner` is the source being parsed (set under `_LOCK`)."""
 
     scanner: Scanner
@@ -80,7 +80,7 @@ class _Builder(Transformer[Token, Any]):
     # ------------------------------------------------------------------ helpers
 
     def _span(self, tok: Token) -> Span:
-        start: int = tok.start_pos  # type: ignore[assignment]
+        start: int = tok.start_pos
         return Span(self.scanner.source, start, start + len(tok.value))
 
     def _docs(self, pos: int) -> ast.Docs:
@@ -219,7 +219,7 @@ class _Builder(Transformer[Token, Any]):
         func: Token = c[1] if is_async else c[0]
         rest = c[2:] if is_async else c[1:]
         result = rest[2] if len(rest) == 3 else None
-        span = Span(self.scanner.source, first.start_pos, func.end_pos)  # type: ignore[arg-type]
+        span = Span(self.scanner.source, first.start_pos, func.end_pos)
         return ast.FuncType(rest[0], result, is_async, span)
 
     def params(self, c: list[Any]) -> tuple[ast.Param, ...]:
@@ -236,7 +236,7 @@ class _Builder(Transformer[Token, Any]):
         span = self._span(tok)
         result = c[3] if len(c) == 5 else None
         func = ast.FuncType(c[1], result, False, span)
-        return _Partial(tok.start_pos, ast.ResourceFunc, ("constructor", ast.Id("constructor", span), func))  # type: ignore[arg-type]
+        return _Partial(tok.start_pos, ast.ResourceFunc, ("constructor", ast.Id("constructor", span), func))
 
     def method(self, c: list[Any]) -> _Partial:
         return _Partial(c[0].span.start, ast.ResourceFunc, ("method", c[0], c[2]))
@@ -364,42 +364,117 @@ class _Builder(Transformer[Token, Any]):
         return ast.Id(name, self._span(tok))
 
 
-class _ScannerLexer(Lexer):
-    """Feeds Lark the tokens of the scanner currently set on the builder."""
-
-    builder: _Builder
+class _NoLexer(Lexer):
+    """Lark wants a lexer class; tokens come from `Scanner` through `_Tables.parse` instead."""
 
     def __init__(self, lexer_conf: Any) -> None:
         pass
 
     def lex(self, text: Any) -> Any:  # type: ignore[override]
-        return self.builder.scanner.tokens()
+        raise NotImplementedError
+
+
+# A reduce action: (number of symbols popped, callback, name of the rule's nonterminal).
+_Reduce = tuple[int, Any, str]
+
+
+class _Tables:
+    """Lark's LALR(1) table for the grammar, driven by a small loop of our own.
+
+    Lark builds the table and the callbacks (which inline `?rule`s and splice
+    `_helper` rules); the loop below is Lark's `feed_token` without the
+    per-token bookkeeping that the parse does not need.
+    """
+
+    def __init__(self, lark: Lark) -> None:
+        inner = lark.parser.parser.parser
+        table = inner.parse_table
+        self.start = table.start_states["start"]
+        self.end = table.end_states["start"]
+        self.states: dict[int, dict[str, tuple[bool, Any]]] = {}
+        for state, actions in table.states.items():
+            row: dict[str, tuple[bool, Any]] = {}
+            for term, (action, arg) in actions.items():
+                term = str(term)
+                if action is Shift:
+                    row[term] = (True, arg)
+                else:
+                    row[term] = (False, (len(arg.expansion), inner.callbacks[arg], str(arg.origin.name)))
+            self.states[state] = row
+
+    def parse(self, scanner: Scanner) -> Any:
+        states = self.states
+        stack = [self.start]
+        values: list[Any] = []
+        end = Token("$END", "", -1, -1)
+        tokens = scanner.tokens()
+        while True:
+            token = next(tokens, end)
+            typ = token.type
+            while True:
+                action = states[stack[-1]].get(typ)
+                if action is None:
+                    raise syntax_error(token, self.accepts(stack), scanner)
+                if action[0]:
+                    stack.append(action[1])
+                    values.append(token)
+                    break
+                size, callback, origin = action[1]
+                if size:
+                    args = values[-size:]
+                    del stack[-size:]
+                    del values[-size:]
+                else:
+                    args = []
+                values.append(callback(args))
+                stack.append(states[stack[-1]][origin][1])
+                if typ == "$END" and stack[-1] == self.end:
+                    return values[-1]
+
+    def accepts(self, stack: list[int]) -> set[str]:
+        """The terminals that would be shifted (after reductions) from this stack."""
+        states = self.states
+        found = set()
+        for term in states[stack[-1]]:
+            if not term.isupper() and term != "$END":
+                continue
+            st = list(stack)
+            while True:
+                action = states[st[-1]].get(term)
+                if action is None:
+                    break
+                if action[0]:
+                    found.add(term)
+                    break
+                size, _, origin = action[1]
+                if size:
+                    del st[-size:]
+                st.append(states[st[-1]][origin][1])
+                if term == "$END" and st[-1] == self.end:
+                    found.add(term)
+                    break
+        return found
 
 
 _LOCK = threading.Lock()
 
 
 @cache
-def _parser() -> tuple[Lark, _Builder]:
+def _parser() -> tuple[_Tables, _Builder]:
     builder = _Builder()
-    _ScannerLexer.builder = builder
     grammar = files("witgen.grammars").joinpath("wit.lark").read_text(encoding="utf-8")
-    lark = Lark(grammar, parser="lalr", lexer=_ScannerLexer, transformer=builder)
-    return lark, builder
+    lark = Lark(grammar, parser="lalr", lexer=_NoLexer, transformer=builder)
+    return _Tables(lark), builder
 
 
 def parse_file(source: Source) -> ast.File:
     """Parse one `.wit` file; raise WitError (with a span) if it is not valid WIT syntax."""
-    lark, builder = _parser()
+    tables, builder = _parser()
     with _LOCK:
         scanner = Scanner(source)
         builder.scanner = scanner
         try:
-            result = lark.parse("")
-        except UnexpectedToken as exc:
-            raise syntax_error(exc, scanner) from None
-        except UnexpectedInput as exc:  # pragma: no cover - the scanner reports bad input itself
-            raise WitError(str(exc)) from None
+            result = tables.parse(scanner)
         finally:
             del builder.scanner
     assert isinstance(result, ast.File)

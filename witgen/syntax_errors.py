@@ -14,10 +14,8 @@ Also here: `check_version`, semver validation with the messages of Rust's
 
 from __future__ import annotations
 
-from lark.exceptions import UnexpectedToken
-
 from witgen.errors import Span, WitError
-from witgen.lexer import KEYWORDS, Scanner
+from witgen.lexer import KEYWORDS, Scanner, Token
 
 _KEYWORD_TEXT = {typ: word for word, typ in KEYWORDS.items()}
 
@@ -88,21 +86,15 @@ def expectation(expected: set[str], previous: str) -> str:
     return describe(sorted(remaining)[0]) if remaining else "something else"
 
 
-def syntax_error(exc: UnexpectedToken, scanner: Scanner) -> WitError:
-    """Translate Lark's UnexpectedToken into the reference parser's diagnostic."""
-    token = exc.token
+def syntax_error(token: Token, expected: set[str], scanner: Scanner) -> WitError:
+    """The reference parser's diagnostic for `token`, where one of `expected` was needed."""
     if token.type == "$END":
-        start = getattr(scanner, "eof", len(scanner.source.text))
+        start = scanner.eof
         span = Span(scanner.source, start, start)
     else:
         start = token.start_pos
-        span = Span(scanner.source, start, start + len(token.value))
+        span = Span(scanner.source, start, token.end_pos)
     previous = scanner.previous_type(start)
-    try:
-        # the terminals that really lead somewhere, once pending reductions are done
-        expected = set(exc.interactive_parser.accepts()) or set(exc.expected)  # type: ignore[no-untyped-call]
-    except Exception:  # pragma: no cover - defensive: fall back on the raw state
-        expected = set(exc.expected)
     want = expectation(expected, previous)
     return WitError(f"expected {want}, found {describe(token.type)}", span)
 
