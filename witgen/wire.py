@@ -1,0 +1,410 @@
+"""The engine behind `witgen wire`: WAVE text <-> bytes through the generated codec.
+
+A selector names what is encoded: a named type (`ns:pkg/iface.name`, with
+`@1.2.3` before `.name` for a versioned package), a type expression over
+built-in types (`list<option<u8>>`, compiled as a one-line WIT package), or a
+function's parameter tuple / result (`ns:pkg/iface.func`, resource members as
+`iface.res.method`). Names are matched against what the WIT defines, never
+split on dots, so versions with dots are no problem.
+
+The codec is the generated one: the bindings are rendered in memory, imported
+from the rendered strings, and WAVE values are converted to the generated
+Python types (`witgen.wire_values`) and back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import itertools
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from witgen.errors import WitError
+from witgen.model import Function, Interface, Param, Resolve, Type
+from witgen.wave import WaveError, parse_args, parse_value
+from witgen.wave_print import format_args, to_wave
+
+Mode = Literal["type", "params", "result"]
+
+
+class WireError(Exception):
+    """Bad input for `witgen wire`; the message names the place."""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_wit(path: str | Path) -> Resolve:
+    """Resolve a `.wit` file or package folder with witgen's front end."""
+    from witgen.resolver import load
+
+    return load(Path(path))
+
+
+EXPRESSION_PACKAGE = "witgen:wire"
+
+
+def load_type_expression(expr: str) -> tuple[Resolve, int]:
+    """Compile `type value = <expr>;` in a one-line WIT package; return it and the type id."""
+    text = f"package {EXPRESSION_PACKAGE};\n\ninterface types {{\n  type value = {expr};\n}}\n"
+    with tempfile.TemporaryDirectory(prefix="witgen-wire-") as tmp:
+        path = Path(tmp) / "value.wit"
+        path.write_text(text, "utf-8")
+        try:
+            resolve = load_wit(path)
+        except WitError as exc:
+            raise WireError(
+                f"invalid type expression `{expr}`: {exc.message}"
+            ) from None
+    for iface in resolve.interfaces:
+        if iface.name == "types" and "value" in iface.types:
+            return resolve, iface.types["value"]
+    raise WireError(f"invalid type expression `{expr}`")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- selectors
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a selector names: one type, or a function's parameters or result."""
+
+    mode: Mode
+    selector: str
+    interface: int
+    type: Type | None = None
+    function: Function | None = None
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        assert self.function is not None
+        return self.function.params
+
+
+def _interface_matches(resolve: Resolve, selector: str) -> list[tuple[int, str, bool]]:
+    """(interface id, rest after `iface.`, version given) for every qualified prefix."""
+    out = []
+    for iid, iface in enumerate(resolve.interfaces):
+        if iface.name is None or iface.package is None:
+            continue
+        pkg = resolve.packages[iface.package].name
+        base = f"{pkg.namespace}:{pkg.name}/{iface.name}"
+        prefixes = [(base, False)]
+        if pkg.version:
+            prefixes.append((f"{base}@{pkg.version}", True))
+        if "/" not in selector:
+            prefixes = [(iface.name, False)]
+        for prefix, versioned in prefixes:
+            if selector.startswith(prefix + ".") and len(selector) > len(prefix) + 1:
+                out.append((iid, selector[len(prefix) + 1 :], versioned))
+    return out
+
+
+def _pick_interface(
+    resolve: Resolve, selector: str, what: str
+) -> list[tuple[int, str]]:
+    matches = _interface_matches(resolve, selector)
+    if any(versioned for *_, versioned in matches):
+        matches = [m for m in matches if m[2]]
+    if not matches:
+        known = sorted(
+            {
+                resolve.interface_id(i)
+                for i, f in enumerate(resolve.interfaces)
+                if f.package is not None and f.name
+            }
+        )
+        raise WireError(
+            f"no interface matches the {what} selector `{selector}`"
+            f" (loaded: {', '.join(known) or 'none'})"
+        )
+    return [(iid, rest) for iid, rest, _ in matches]
+
+
+def _ambiguous(resolve: Resolve, selector: str, iids: Sequence[int]) -> WireError:
+    names = ", ".join(sorted(resolve.interface_id(i) for i in iids))
+    return WireError(f"`{selector}` is ambiguous: it matches {names}; add the version")
+
+
+def select(resolve: Resolve, mode: Mode, selector: str) -> Target:
+    """Resolve `--type NAME`, `--params FUNC` or `--result FUNC` against the model."""
+    if mode == "type":
+        found = [
+            (iid, rest)
+            for iid, rest in _pick_interface(resolve, selector, "type")
+            if rest in resolve.interfaces[iid].types
+        ]
+        if not found:
+            iid, rest = _pick_interface(resolve, selector, "type")[0]
+            raise WireError(
+                _unknown("type", rest, resolve, resolve.interfaces[iid], iid)
+            )
+        if len(found) > 1:
+            raise _ambiguous(resolve, selector, [i for i, _ in found])
+        iid, rest = found[0]
+        return Target(mode, selector, iid, type=resolve.interfaces[iid].types[rest])
+    funcs = [
+        (iid, func)
+        for iid, rest in _pick_interface(resolve, selector, "function")
+        for func in resolve.interfaces[iid].functions.values()
+        if func.item_name == rest
+    ]
+    if not funcs:
+        iid, rest = _pick_interface(resolve, selector, "function")[0]
+        raise WireError(
+            _unknown("function", rest, resolve, resolve.interfaces[iid], iid)
+        )
+    if len(funcs) > 1:
+        raise _ambiguous(resolve, selector, [i for i, _ in funcs])
+    iid, func = funcs[0]
+    return Target(mode, selector, iid, function=func)
+
+
+def _unknown(what: str, name: str, resolve: Resolve, iface: Interface, iid: int) -> str:
+    if what == "type":
+        known = sorted(iface.types)
+    else:
+        known = sorted(f.item_name for f in iface.functions.values())
+    listing = ", ".join(known) if known else "none"
+    return f"unknown {what} `{name}` in {resolve.interface_id(iid)} (it defines: {listing})"
+
+
+# --------------------------------------------------------------------------- bindings
+
+
+class _StringFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports the modules of one rendered package straight from their source strings."""
+
+    def __init__(self, prefix: str, files: dict[str, str]) -> None:
+        self.prefix = prefix
+        self.sources: dict[str, tuple[str, bool]] = {}
+        for rel, text in files.items():
+            if not rel.endswith(".py"):
+                continue
+            parts = rel[:-3].split("/")
+            is_pkg = parts[-1] == "__init__"
+            if is_pkg:
+                parts = parts[:-1]
+            self.sources[".".join([prefix, *parts])] = (text, is_pkg)
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.sources:
+            return None
+        is_pkg = self.sources[fullname][1]
+        return importlib.util.spec_from_loader(fullname, self, is_package=is_pkg)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        text, is_pkg = self.sources[module.__name__]
+        if is_pkg:
+            module.__path__ = []
+        filename = f"<witgen wire {module.__name__}>"
+        exec(compile(text, filename, "exec"), module.__dict__)
+
+
+_counter = itertools.count()
+
+
+class Bindings:
+    """The generated bindings of a resolve, rendered in memory and imported."""
+
+    def __init__(self, resolve: Resolve, interface: int) -> None:
+        from witgen.codegen import render_bindings
+        from witgen.codegen.layout import Layout
+
+        # Generate the types of every interface of the selected interface's
+        # package, whatever its worlds say.
+        pid = resolve.interfaces[interface].package
+        assert pid is not None
+        packages = tuple(
+            dataclasses.replace(p, worlds={}) if i == pid else p
+            for i, p in enumerate(resolve.packages)
+        )
+        self.resolve = dataclasses.replace(resolve, packages=packages, root=pid)
+        self.layout = Layout(self.resolve, [], pid)
+        files = render_bindings(self.resolve, (), parts=("types",))
+        self.prefix = f"_witgen_wire_{next(_counter)}"
+        self._finder = _StringFinder(self.prefix, files)
+        sys.meta_path.insert(0, self._finder)
+        self._modules: dict[str, ModuleType] = {}
+
+    def module(self, dotted: str) -> ModuleType:
+        mod = self._modules.get(dotted)
+        if mod is None:
+            mod = importlib.import_module(f"{self.prefix}.{dotted}")
+            self._modules[dotted] = mod
+        return mod
+
+    def type_attr(self, tid: int, which: str = "py") -> Any:
+        """The generated class (`py`), `encode` or `decode` function of a named type."""
+        names = self.layout.names[tid]
+        return getattr(self.module(names.module), getattr(names, which))
+
+    def function_codec(
+        self, iid: int, func: Function, which: str
+    ) -> Callable[..., Any]:
+        """`encode`/`decode` + `_params`/`_result` of a function."""
+        from witgen.codegen.types import function_names
+
+        _, py, _ = function_names(func, self.resolve)
+        mod = self.module(self.layout.interface_module[iid].dotted)
+        direction, _, part = which.partition("_")
+        fn: Callable[..., Any] = getattr(mod, f"{direction}_{py.rstrip('_')}_{part}")
+        return fn
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+class Wire:
+    """Encode and decode WAVE values of one selector with the generated codec."""
+
+    def __init__(
+        self, resolve: Resolve, target: Target, bindings: Bindings | None = None
+    ) -> None:
+        """`bindings` may be shared by several targets of the same package."""
+        from witgen.wire_values import Converter
+
+        self.resolve = resolve
+        self.target = target
+        self.bindings = bindings or Bindings(resolve, target.interface)
+        self.convert = Converter(self.bindings)
+
+    @classmethod
+    def open(cls, wit: str | Path | None, mode: Mode, selector: str) -> Wire:
+        """Load the WIT (or compile a type expression) and resolve the selector."""
+        if mode == "type" and "/" not in selector and "." not in selector:
+            resolve, tid = load_type_expression(selector)
+            target = Target(mode, selector, _owner(resolve, tid), type=tid)
+            return cls(resolve, target)
+        if wit is None:
+            raise WireError(f"`{selector}` names a WIT item: pass --wit PATH")
+        try:
+            resolve = load_wit(wit)
+        except WitError as exc:
+            raise WireError(f"cannot load {wit}: {exc.render()}") from None
+        return cls(resolve, select(resolve, mode, selector))
+
+    # ------------------------------------------------------------------ encode
+
+    def encode(self, text: str) -> bytes:
+        """WAVE text (a value, or comma-separated arguments for params) -> bytes."""
+        from witgen.runtime.codec import CodecError, to_bytes
+
+        t = self.target
+        try:
+            if t.mode == "type":
+                assert t.type is not None
+                value = parse_value(text, t.type, self.resolve)
+                py = self.convert.to_py(value, t.type)
+                return to_bytes(self._type_codec("encode"), py)
+            assert t.function is not None
+            if t.mode == "params":
+                values = parse_args(text, t.params, self.resolve)
+                pys = tuple(
+                    self.convert.to_py(v, p.type) for v, p in zip(values, t.params)
+                )
+                encode = self.bindings.function_codec(
+                    t.interface, t.function, "encode_params"
+                )
+                buf = bytearray()
+                encode(buf, *pys)  # the generated encoder takes the parameters
+                return bytes(buf)
+            if t.function.result is None:
+                if text.strip() not in ("", "()"):
+                    raise WireError(
+                        f"`{t.selector}` has no result: the value must be `()`"
+                    )
+                return b""
+            value = parse_value(text, t.function.result, self.resolve)
+            py = self.convert.to_py(value, t.function.result)
+            return to_bytes(
+                self.bindings.function_codec(t.interface, t.function, "encode_result"),
+                py,
+            )
+        except WaveError as exc:
+            raise WireError(exc.render()) from None
+        except CodecError as exc:
+            raise WireError(f"cannot encode the value: {exc}") from None
+
+    # ------------------------------------------------------------------ decode
+
+    def decode(self, data: bytes) -> str:
+        """Bytes -> canonical WAVE text."""
+        from witgen.runtime.codec import CodecError, from_bytes
+
+        t = self.target
+        try:
+            if t.mode == "type":
+                assert t.type is not None
+                py = from_bytes(self._type_codec("decode"), data)
+                return to_wave(self.convert.from_py(py, t.type), t.type, self.resolve)
+            assert t.function is not None
+            if t.mode == "params":
+                pys = from_bytes(
+                    self.bindings.function_codec(
+                        t.interface, t.function, "decode_params"
+                    ),
+                    data,
+                )
+                values = [
+                    self.convert.from_py(v, p.type) for v, p in zip(pys, t.params)
+                ]
+                return format_args(values, t.params, self.resolve)
+            if t.function.result is None:
+                if data:
+                    raise WireError(
+                        f"`{t.selector}` has no result, but {len(data)} byte(s) were given"
+                    )
+                return "()"
+            py = from_bytes(
+                self.bindings.function_codec(t.interface, t.function, "decode_result"),
+                data,
+            )
+            return to_wave(
+                self.convert.from_py(py, t.function.result),
+                t.function.result,
+                self.resolve,
+            )
+        except CodecError as exc:
+            raise WireError(f"invalid encoding: {exc}") from None
+
+    def _type_codec(self, which: str) -> Callable[..., Any]:
+        """The generated codec of the target type (its own, or the one it aliases)."""
+        t = self.target
+        assert isinstance(t.type, int)
+        fn: Callable[..., Any] = self.bindings.type_attr(t.type, which)
+        return fn
+
+
+def _owner(resolve: Resolve, tid: int) -> int:
+    for iid, iface in enumerate(resolve.interfaces):
+        if tid in iface.types.values():
+            return iid
+    raise WireError("the type expression has no interface")  # pragma: no cover
+
+
+def parse_hex(text: str) -> bytes:
+    """Hex digits, spaces allowed between them; an error names the offending position."""
+    digits = "".join(text.split())
+    for i, ch in enumerate(digits):
+        if ch not in "0123456789abcdefABCDEF":
+            raise WireError(f"invalid hex digit {ch!r} at position {i}")
+    if len(digits) % 2:
+        raise WireError(f"truncated hex: {len(digits)} digits, an odd number")
+    return bytes.fromhex(digits)
