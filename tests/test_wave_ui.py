@@ -18,7 +18,8 @@ import pytest
 
 from witgen.model import Function, Resolve
 from witgen.wave import WaveError, parse_args
-from witgen.wave_print import format_call
+from witgen.wave_print import format_args, format_call
+from witgen.wire import Bindings, Wire, select
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 UI = SHARED / "corpus" / "wasm-wave-ui" / "ui"
@@ -141,6 +142,44 @@ def test_wave_ui(
         assert got_lines[-1].startswith("error: "), f"accepted: {got_lines[-1]}"
         expected = MESSAGE_DIVERGENCES.get((stem, index), _message(want_lines[-1]))
         assert _message(got_lines[-1]) == expected
+
+
+@pytest.fixture(scope="module")
+def ui_bindings(ui_resolve: Resolve) -> Bindings:
+    iid = next(i for i, f in enumerate(ui_resolve.interfaces) if f.name == "ui")
+    return Bindings(ui_resolve, iid)
+
+
+ACCEPTED = [c for c in CASES if c[0].startswith("accept")]
+
+
+@pytest.mark.parametrize(
+    ("stem", "index", "text", "want"),
+    ACCEPTED,
+    ids=[f"{stem}-{index}" for stem, index, _, _ in ACCEPTED] or None,
+)
+def test_wave_ui_codec_round_trip(
+    ui_resolve: Resolve,
+    ui_bindings: Bindings,
+    stem: str,
+    index: int,
+    text: str,
+    want: str,
+) -> None:
+    """Each accepted call goes through the generated params codec and back unchanged."""
+    body = "\n".join(line for line in text.split("\n") if not line.startswith("//"))
+    name, _, rest = body.partition("(")
+    func = _functions(ui_resolve)[name]
+    wire = Wire(
+        ui_resolve,
+        select(ui_resolve, "params", f"ui:tests/ui.{func.name}"),
+        ui_bindings,
+    )
+    values = parse_args("(" + rest, func.params, ui_resolve, parens=True)
+    args = format_args(values, func.params, ui_resolve)
+    data = wire.encode(args)
+    assert wire.decode(data) == args
+    assert wire.encode(wire.decode(data)) == data
 
 
 def test_corpus_is_complete(shared: Path) -> None:
