@@ -50,6 +50,11 @@ def _safe(name: str, avoid_builtins: bool) -> str:
     return name
 
 
+def plain_snake(name: str) -> str:
+    """`get-data` -> `get_data` with no escaping (for names that get a prefix)."""
+    return "_".join(w.lower() for w in words(name))
+
+
 def snake(name: str, *, avoid_builtins: bool = True) -> str:
     """`get-data` -> `get_data`; keywords and builtins get a trailing `_`."""
     return _safe("_".join(w.lower() for w in words(name)), avoid_builtins)

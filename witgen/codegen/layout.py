@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from witgen import model as m
-from witgen.naming import NameCollision, Namespace, package_module, pascal, snake
+from witgen.naming import NameCollision, Namespace, package_module, pascal, plain_snake, snake
 
 
 class CodegenError(Exception):
@@ -227,7 +227,7 @@ class Layout:
             td = self.resolve.types[tid]
             assert td.name is not None
             cls = mod.ns.claim(pascal(td.name), f"type {td.name}")
-            base = snake(td.name, avoid_builtins=False)
+            base = plain_snake(td.name)
             enc = mod.ns.claim(f"encode_{base}", f"type {td.name}")
             dec = mod.ns.claim(f"decode_{base}", f"type {td.name}")
             self.names[tid] = TypeNames(mod.dotted, cls, enc, dec)

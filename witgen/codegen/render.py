@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import re
+from collections.abc import MutableMapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,17 @@ def module_text(template: str, **context: Any) -> str:
     return finish(text, template)
 
 
+# Unformatted module text -> its formatted, compiled text, kept across runs by
+# whoever installs it (`witgen.workflow.formatcache`): black is most of a render's
+# time, and for one black version and mode its output depends on the text alone.
+format_cache: MutableMapping[str, str] | None = None
+
+
 def finish(text: str, what: str) -> str:
+    cached = format_cache.get(text) if format_cache is not None else None
+    if cached is not None:
+        return cached
+    source = text
     try:
         text = black.format_str(text, mode=BLACK_MODE)
     except black.parsing.InvalidInput as exc:
@@ -112,4 +123,6 @@ def finish(text: str, what: str) -> str:
         compile(text, f"<{what}>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise CodegenError(f"{what} produced invalid Python: {exc}") from None
+    if format_cache is not None:
+        format_cache[source] = text
     return text

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from witgen import model as m
 from witgen.codegen.codecs import Emitter, _ind
 from witgen.codegen.layout import CodegenError
-from witgen.naming import NameCollision, Namespace, docstring, pascal, snake, upper
+from witgen.naming import NameCollision, Namespace, docstring, pascal, plain_snake, snake, upper
 
 # Names generated code uses inside function bodies; parameters with these names get `_`.
 SCOPE_RESERVED = {"buf": "(buffer)", "b": "(input)", "p": "(position)", "self": "(self)"}
@@ -165,7 +165,7 @@ def type_view(em: Emitter, tid: int) -> TypeView:
                 Member(_claim(scope, upper(c.name), c.name), c.name, docstring(c.docs), value=i)
                 for i, c in enumerate(cases)
             ]
-            table = _claim(ns, f"_{snake(td.name, avoid_builtins=False)}_cases", f"enum {wit}")
+            table = _claim(ns, f"_{plain_snake(td.name)}_cases", f"enum {wit}")
             enc = [
                 f"if v.__class__ is not {names.py}:",
                 f'    raise _c.bad_value(v, "enum {wit}")',
@@ -198,9 +198,11 @@ def type_view(em: Emitter, tid: int) -> TypeView:
         case m.Alias(target):
             view = TypeView("alias", names.py, wit, doc, None)
             view.annot = em.annot(target)
-            if isinstance(target, int) and target in em.layout.names:
+            if _is_resource(em, target):
+                pass
+            elif isinstance(target, int) and target in em.layout.names:
                 view.alias_codec = (em.ref(target, "encode"), em.ref(target, "decode"))
-            elif not _is_resource(em, target):
+            else:
                 enc = em.encode(target, "v")
                 dec = [*em.decode(target, "_x"), "return _x, p"]
                 view.codec = codec(enc, dec)
@@ -240,7 +242,7 @@ def function_view(em: Emitter, f: m.Function, ns: Namespace) -> FunctionView:
     """The view of one function; its codec names are claimed in `ns` (the module's)."""
     em.reset()
     wire, py, member = function_names(f, em.resolve)
-    base = py.rstrip("_")
+    base = plain_snake(wire.replace(".", "-")) + ("_constructor" if f.kind.kind == "constructor" else "")
     names = [_claim(ns, f"{d}_{base}_{w}", f"function {f.name}") for w in ("params", "result") for d in ("encode", "decode")]
     enc_p, dec_p, enc_r, dec_r = names
     scope = Namespace(f"function {f.name}", dict(SCOPE_RESERVED))
