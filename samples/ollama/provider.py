@@ -1,0 +1,233 @@
+"""The `ollama:llm/llm` provider: a deterministic built-in model, or a real Ollama server.
+
+`BuiltinLlm` answers from a fixed table of two small "models", so demos and tests
+give the same bytes every time. `OllamaLlm` forwards each call to an Ollama
+server's REST API (`POST /api/chat`, `POST /api/show`, `GET /api/tags`) with
+urllib; HTTP and connection failures become the WIT error value `status-error`.
+Both implement the generated provider stub; `serve` puts one on a bus.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from samples.ollama.bindings.ollama_llm import llm as llm_bindings
+from samples.ollama.bindings.ollama_llm.llm import (
+    ChatRequest,
+    ChatResponse,
+    ListResponse,
+    Message,
+    ModelDetails,
+    ModelResponse,
+    ShowRequest,
+    ShowResponse,
+    StatusError,
+)
+from samples.wiring import operations
+from witgen.runtime.dispatch import DispatchTable
+from witgen.runtime.values import Err, Ok
+
+# --------------------------------------------------------------------------- built-in
+
+
+def _details(family: str, size: str) -> ModelDetails:
+    return ModelDetails(
+        format_="builtin",
+        family=family,
+        families=[family],
+        parameter_size=size,
+        quantization_level="none",
+    )
+
+
+# name -> (what the model does, its details)
+_MODELS = {
+    "echo:latest": ("echoes the last user message", _details("echo", "0B")),
+    "reverse:latest": ("answers with the last user message reversed", _details("reverse", "0B")),
+}
+
+
+def _not_found(name: str) -> StatusError:
+    return StatusError(status_code=404, status="404 Not Found", error_message=f"model '{name}' not found")
+
+
+class BuiltinLlm:
+    """A deterministic stand-in for a language model: no server, same answers every time."""
+
+    def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
+        if req.model not in _MODELS:
+            return Err(_not_found(req.model))
+        user = [m.content for m in req.messages if m.role == "user"]
+        if not user:
+            return Err(StatusError(400, "400 Bad Request", "no user message to answer"))
+        last = user[-1]
+        reply = last[::-1] if req.model.startswith("reverse") else last
+        return Ok(
+            ChatResponse(
+                model=req.model,
+                created_at="1970-01-01T00:00:00Z",
+                message=Message(role="assistant", content=reply),
+                done=True,
+                total_duration=len(last) * 1000,
+                eval_count=len(reply.split()),
+            )
+        )
+
+    def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
+        entry = _MODELS.get(req.name)
+        if entry is None:
+            return Err(_not_found(req.name))
+        about, details = entry
+        return Ok(
+            ShowResponse(
+                license_="Apache-2.0",
+                modelfile=f"# {req.name}: {about}\nFROM builtin",
+                parameters="",
+                template="{{ .Prompt }}",
+                details=details,
+            )
+        )
+
+    def list_(self) -> Ok[ListResponse] | Err[StatusError]:
+        return Ok(
+            ListResponse(
+                models=[
+                    ModelResponse(
+                        name=name,
+                        modified_at="1970-01-01T00:00:00Z",
+                        size=0,
+                        digest=f"builtin-{i}",
+                        details=details,
+                    )
+                    for i, (name, (_, details)) in enumerate(_MODELS.items())
+                ]
+            )
+        )
+
+
+# --------------------------------------------------------------------------- Ollama REST
+
+
+class OllamaLlm:
+    """Forwards every call to the Ollama server at `url` (e.g. `http://127.0.0.1:11434`)."""
+
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _request(self, path: str, body: dict[str, Any] | None = None) -> Ok[Any] | Err[StatusError]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method="GET" if body is None else "POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return Ok(json.loads(response.read()))
+        except urllib.error.HTTPError as exc:
+            try:
+                message = str(json.loads(exc.read()).get("error", exc.reason))
+            except (ValueError, AttributeError):
+                message = str(exc.reason)
+            return Err(StatusError(exc.code, f"{exc.code} {exc.reason}", message))
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return Err(StatusError(503, "503 Service Unavailable", f"ollama unreachable: {reason}"))
+        except ValueError as exc:
+            return Err(StatusError(502, "502 Bad Gateway", f"ollama sent invalid JSON: {exc}"))
+
+    def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
+        body = {
+            "model": req.model,
+            "messages": [{"role": m.role, "content": m.content} for m in req.messages],
+            "stream": False,
+        }
+        answer = self._request("/api/chat", body)
+        if isinstance(answer, Err):
+            return answer
+        try:
+            d = answer.value
+            return Ok(
+                ChatResponse(
+                    model=str(d["model"]),
+                    created_at=str(d.get("created_at", "")),
+                    message=Message(role=str(d["message"]["role"]), content=str(d["message"]["content"])),
+                    done=bool(d.get("done", True)),
+                    total_duration=int(d.get("total_duration", 0)),
+                    eval_count=int(d.get("eval_count", 0)),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            return Err(_bad_shape("/api/chat", exc))
+
+    def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
+        answer = self._request("/api/show", {"name": req.name, "model": req.name})
+        if isinstance(answer, Err):
+            return answer
+        try:
+            d = answer.value
+            return Ok(
+                ShowResponse(
+                    license_=str(d.get("license", "")),
+                    modelfile=str(d.get("modelfile", "")),
+                    parameters=str(d.get("parameters", "")),
+                    template=str(d.get("template", "")),
+                    details=_details_from(d.get("details") or {}),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            return Err(_bad_shape("/api/show", exc))
+
+    def list_(self) -> Ok[ListResponse] | Err[StatusError]:
+        answer = self._request("/api/tags")
+        if isinstance(answer, Err):
+            return answer
+        try:
+            return Ok(
+                ListResponse(
+                    models=[
+                        ModelResponse(
+                            name=str(m["name"]),
+                            modified_at=str(m.get("modified_at", "")),
+                            size=int(m.get("size", 0)),
+                            digest=str(m.get("digest", "")),
+                            details=_details_from(m.get("details") or {}),
+                        )
+                        for m in answer.value.get("models", [])
+                    ]
+                )
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return Err(_bad_shape("/api/tags", exc))
+
+
+def _details_from(d: dict[str, Any]) -> ModelDetails:
+    return ModelDetails(
+        format_=str(d.get("format", "")),
+        family=str(d.get("family", "")),
+        families=[str(f) for f in d.get("families") or []],
+        parameter_size=str(d.get("parameter_size", "")),
+        quantization_level=str(d.get("quantization_level", "")),
+    )
+
+
+def _bad_shape(path: str, exc: Exception) -> StatusError:
+    return StatusError(502, "502 Bad Gateway", f"unexpected answer from {path}: {exc!r}")
+
+
+LLM = "ollama:llm/llm"
+
+
+def dispatch_table(url: str | None = None) -> DispatchTable:
+    """The provider's export `llm`: built-in, or forwarding to the Ollama server at `url`."""
+    impl: BuiltinLlm | OllamaLlm = BuiltinLlm() if url is None else OllamaLlm(url)
+    table = DispatchTable()
+    table.add_interface(
+        LLM, impl, operations(llm_bindings.FUNCTIONS, {"chat": "chat", "show": "show", "list": "list_"})
+    )
+    return table

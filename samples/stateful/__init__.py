@@ -1,0 +1,1 @@
+"""`wamli:stateful`: an actor holding immutable state, and a provider that pulls it."""
