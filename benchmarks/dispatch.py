@@ -120,19 +120,23 @@ def best_mean_async(fn: Callable[[], Awaitable[object]], calls: int, repeats: in
 
 
 def stateful_rows(calls: int, repeats: int) -> list[tuple[str, float, float]]:
-    """The stateful sample's generated bindings, if they are importable."""
+    """`model.get-metadata` of the stateful sample: a record with strings, enums and lists."""
     try:
-        from samples.stateful import actor  # type: ignore[import-not-found, unused-ignore]
-        from samples.stateful.provider import make_clients  # type: ignore[import-not-found, unused-ignore]
+        from samples.stateful import actor, provider
     except ImportError:
         return []
     lattice = InProcessBus()
-    impl = actor.Model()
-    lattice.serve(actor.dispatch_table())
-    model = make_clients(lattice.connect("provider"))[1]
-    sync_bus = best_mean(model.get_metadata, calls, repeats)
-    sync_direct = best_mean(impl.get_metadata, calls, repeats)
-    return [("model.get-metadata (record) sync", sync_direct, sync_bus)]
+    lattice.serve(actor.dispatch_table(actor.SAMPLE_STATE))
+    client = provider.ModelClient(lattice.connect("provider"))
+    impl = actor.Model(actor.SAMPLE_STATE)
+    assert client.get_metadata() == impl.get_metadata()
+    return [
+        (
+            "model.get-metadata() -> result<metadata, error>, sync",
+            best_mean(impl.get_metadata, calls, repeats),
+            best_mean(client.get_metadata, calls, repeats),
+        )
+    ]
 
 
 def main() -> None:

@@ -551,3 +551,24 @@ def test_client_reports_undecodable_results() -> None:
     client = CalcClient(lattice, instance="")
     with pytest.raises(InvalidPayload, match="undecodable result"):
         client._call("ping", b"", _dec_u32)
+
+
+def test_buffers_are_copied_into_bytes(bus: InProcessBus) -> None:
+    assert bus.invoke(CALC, "echo", memoryview(b"\x02hi")) == b"\x02hi"  # type: ignore[arg-type]
+    assert asyncio.run(bus.invoke_async(CALC, "echo", bytearray(b"\x02hi"))) == b"\x02hi"
+
+
+def test_a_sync_call_inside_an_async_provider_is_refused_not_deadlocked() -> None:
+    lattice = InProcessBus()
+
+    class Nested(Calc):
+        async def nap(self, ms: int) -> int:
+            # a sync call to another async operation, from the dispatch loop thread
+            return int.from_bytes(lattice.invoke(CALC, "nap", u32(0)), "little") + 1
+
+    table = DispatchTable()
+    table.add_interface(CALC, Nested(), OPS)
+    lattice.serve(table)
+    with pytest.raises(ProviderFailure, match="invoke_async"):
+        lattice.invoke(CALC, "nap", u32(5))
+    assert lattice.invoke(CALC, "echo", b"\x01a") == b"\x01a"

@@ -139,6 +139,7 @@ class _LoopThread:
 
     _lock = threading.Lock()
     _loop: asyncio.AbstractEventLoop | None = None
+    _thread_id: int | None = None
 
     @classmethod
     def run(cls, awaitable: Awaitable[Any], timeout: float | None) -> Any:
@@ -147,12 +148,21 @@ class _LoopThread:
             with cls._lock:
                 if cls._loop is None:
                     new = asyncio.new_event_loop()
-                    threading.Thread(
+                    thread = threading.Thread(
                         target=new.run_forever, name="witgen-dispatch-loop", daemon=True
-                    ).start()
+                    )
+                    thread.start()
+                    cls._thread_id = thread.ident
                     cls._loop = new
                 loop = cls._loop
         assert loop is not None
+        if cls._thread_id == threading.get_ident():
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            raise BusError(
+                "a synchronous call from inside an async provider would wait for itself: "
+                "use invoke_async there"
+            )
         future = asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop)
         try:
             return future.result(timeout)
@@ -294,8 +304,6 @@ class DispatchTable:
         if bound.is_async or inspect.isawaitable(value):
             try:
                 value = _LoopThread.run(value, timeout)
-            except BusTimeout as exc:
-                raise BusTimeout(exc.message, bound.instance, bound.name) from None
             except Exception as exc:
                 raise _failure(bound, exc) from None
         return _encode(bound, call, value)

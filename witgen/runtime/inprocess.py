@@ -122,6 +122,8 @@ class InProcessBus:
         route = self._lattice.routes.get((instance, function))
         if route is None:
             route = self._lattice.resolve(instance, function)
+        if type(payload) is not bytes:
+            payload = bytes(payload)  # as a wire would: no views into the caller's buffer
         return route[0].run(route[1], payload, self._source, timeout)
 
     async def invoke_async(
@@ -131,6 +133,8 @@ class InProcessBus:
         route = self._lattice.routes.get((instance, function))
         if route is None:
             route = self._lattice.resolve(instance, function)
+        if type(payload) is not bytes:
+            payload = bytes(payload)
         if timeout is None:
             return await route[0].run_async(route[1], payload, self._source)
         try:
