@@ -117,9 +117,7 @@ class Remap:
                 )
             case model.Variant(cases):
                 return model.Variant(
-                    tuple(
-                        replace(c, type=self.opt(c.type, at(i))) for i, c in enumerate(cases)
-                    )
+                    tuple(replace(c, type=self.opt(c.type, at(i))) for i, c in enumerate(cases))
                 )
             case model.Tuple(types):
                 return model.Tuple(tuple(self.ty(t, span) for t in types))
@@ -186,11 +184,18 @@ class Remap:
         where = {}
         for i, (pname, items) in enumerate(u.foreign_deps.items()):
             for name, item in items.items():
-                where[(item.kind, item.id)] = (pname, name, u.foreign_dep_spans[i], item.stabilities)
+                where[(item.kind, item.id)] = (
+                    pname,
+                    name,
+                    u.foreign_dep_spans[i],
+                    item.stabilities,
+                )
         me = g.packages[pkgid].name
         for kind in ("interface", "world"):
             out = self.interfaces if kind == "interface" else self.worlds
-            arena: list[UInterface | UWorld] = [*(u.interfaces if kind == "interface" else u.worlds)]
+            arena: list[UInterface | UWorld] = [
+                *(u.interfaces if kind == "interface" else u.worlds)
+            ]
             for lid, local in enumerate(arena):
                 if not local.foreign:
                     break
@@ -199,9 +204,7 @@ class Remap:
                 if dep is None:
                     msg = f"package '{pname}' not found"
                     if g.package_names:
-                        msg += ". known packages:" + "".join(
-                            f"\n    {n}" for n in g.package_names
-                        )
+                        msg += ". known packages:" + "".join(f"\n    {n}" for n in g.package_names)
                     raise WitError(msg, pspan)
                 if not any(g.gates.include(s, me, local.span) for s in stabs):
                     out.append(None)

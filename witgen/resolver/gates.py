@@ -84,11 +84,24 @@ class Gates:
         return self.all_features or stab.feature in self.features
 
 
+def version_debug(version: str) -> str:
+    """The Rust `Debug` form of a `semver::Version`."""
+    core, _, build = version.partition("+")
+    core, _, pre = core.partition("-")
+    major, minor, patch = (core.split(".") + ["0", "0"])[:3]
+    out = f"Version {{ major: {major}, minor: {minor}, patch: {patch}"
+    if pre:
+        out += f', pre: Prerelease("{pre}")'
+    if build:
+        out += f', build: BuildMetadata("{build}")'
+    return out + " }"
+
+
 def stability_debug(stab: Stability) -> str:
     """The Rust `Debug` form of a stability, as used in merge errors."""
     if stab is None:
         return "Unknown"
-    dep = "None" if stab.deprecated is None else f'Some("{stab.deprecated}")'
+    dep = "None" if stab.deprecated is None else f"Some({version_debug(stab.deprecated)})"
     if isinstance(stab, Stable):
-        return f'Stable {{ since: "{stab.since}", deprecated: {dep} }}'
+        return f"Stable {{ since: {version_debug(stab.since)}, deprecated: {dep} }}"
     return f'Unstable {{ feature: "{stab.feature}", deprecated: {dep} }}'

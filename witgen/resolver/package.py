@@ -18,6 +18,7 @@ from witgen import ast, model
 from witgen.errors import Span, WitError
 from witgen.resolver.gates import stability
 from witgen.resolver.toposort import toposort
+from witgen.resolver.bodies import BodyResolver, Item, package_name, path_span
 from witgen.resolver.unresolved import (
     ForeignItem,
     UInclude,
@@ -27,29 +28,7 @@ from witgen.resolver.unresolved import (
     UWorld,
 )
 
-MAP_KEYS = frozenset(
-    ("bool", "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "char", "string")
-)
-
-# An item of the package namespace: ("interface" | "world", local id).
-Item = tuple[Literal["interface", "world"], int]
 PathKind = Literal["interface", "world", "unknown"]
-
-
-def package_name(name: ast.PackageName) -> model.PackageName:
-    return model.PackageName(name.namespace.name, name.name.name, name.version)
-
-
-def type_span(ty: ast.TypeExpr) -> Span:
-    return ty.name.span if isinstance(ty, ast.Named) else ty.span
-
-
-def path_span(path: ast.UsePath) -> Span:
-    return path.name.span if isinstance(path, ast.LocalPath) else path.span
-
-
-def path_name(path: ast.UsePath) -> ast.Id:
-    return path.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,41 +71,6 @@ def _paths(items: Sequence[ast.TopLevelItem]) -> Iterator[_Path]:
             yield _Path(None, item.attributes, item.path, None, "unknown")
 
 
-def _collect_deps(ty: ast.TypeExpr | None, out: list[ast.Id]) -> None:
-    match ty:
-        case ast.Named(name):
-            out.append(name)
-        case ast.HandleType(_, resource, _):
-            out.append(resource)
-        case ast.ListType(e) | ast.FixedListType(e) | ast.OptionType(e):
-            _collect_deps(e, out)
-        case ast.FutureType(e) | ast.StreamType(e):
-            _collect_deps(e, out)
-        case ast.MapType(k, v):
-            _collect_deps(k, out)
-            _collect_deps(v, out)
-        case ast.ResultType(ok, err):
-            _collect_deps(ok, out)
-            _collect_deps(err, out)
-        case ast.TupleType(types):
-            for t in types:
-                _collect_deps(t, out)
-
-
-def _decl_deps(decl: ast.TypeDecl) -> list[ast.Id]:
-    out: list[ast.Id] = []
-    match decl:
-        case ast.RecordDecl():
-            for f in decl.fields:
-                _collect_deps(f.type, out)
-        case ast.VariantDecl():
-            for c in decl.cases:
-                _collect_deps(c.type, out)
-        case ast.TypeAliasDecl():
-            _collect_deps(decl.type, out)
-    return out
-
-
 _TYPE_DECLS = (
     ast.RecordDecl,
     ast.VariantDecl,
@@ -137,21 +81,8 @@ _TYPE_DECLS = (
 )
 
 
-class PackageResolver:
+class PackageResolver(BodyResolver):
     """Collects the files of one package, then resolves them (`resolve()`)."""
-
-    def __init__(self) -> None:
-        self.name: tuple[model.PackageName, Span] | None = None
-        self.docs: str | None = None
-        self.decl_lists: list[tuple[ast.TopLevelItem, ...]] = []
-        self.pkg = UnresolvedPackage(model.PackageName("", ""), None)  # type: ignore[arg-type]
-        self.anon: dict[model.TypeKind, int] = {}
-        self.package_items: dict[str, Item] = {}
-        self.ast_items: list[dict[str, Item]] = []
-        self.cur = 0
-        # name -> (what, id, span); what is "type" or "function"
-        self.lookup: dict[str, tuple[str, int, Span]] = {}
-        self.interface_lookups: dict[int, dict[str, tuple[str, int, Span]]] = {}
 
     # ------------------------------------------------------------------ files
 
@@ -278,9 +209,7 @@ class PackageResolver:
                 elif ident.name in names:
                     dep = ident
                 else:
-                    raise WitError(
-                        f"interface or world `{ident.name}` does not exist", ident.span
-                    )
+                    raise WitError(f"interface or world `{ident.name}` does not exist", ident.span)
                 order[p.owner.name].append(dep)
         ids: dict[str, Item] = {}
         iface_order: list[int] = []
@@ -343,327 +272,6 @@ class PackageResolver:
                     )
                     iface.types[n.name.name] = len(self.pkg.types) - 1
 
-    # ------------------------------------------------------------------ paths
-
-    def _item_path(self, path: ast.UsePath) -> Item:
-        if isinstance(path, ast.LocalPath):
-            name = path.name.name
-            item = self.ast_items[self.cur].get(name) or self.package_items.get(name)
-            if item is None:
-                raise WitError(f"interface or world `{name}` does not exist", path.name.span)
-            return item
-        fi = self.pkg.foreign_deps[package_name(path.package)][path.name.name]
-        return (fi.kind, fi.id)
-
-    def _iface_from_path(self, path: ast.UsePath) -> int:
-        kind, iid = self._item_path(path)
-        if kind != "interface":
-            raise WitError(
-                f"name `{path.name.name}` is defined as a world, not an interface",
-                path.name.span,
-            )
-        return iid
-
-    def _world_from_path(self, path: ast.UsePath) -> int:
-        kind, wid = self._item_path(path)
-        if kind != "world":
-            raise WitError(
-                f"name `{path.name.name}` is defined as an interface, not a world",
-                path.name.span,
-            )
-        return wid
-
-    # ------------------------------------------------------------------ names
-
-    def _define(self, name: ast.Id, what: str, ident: int) -> None:
-        if name.name in self.lookup:
-            raise WitError(f"name `{name.name}` is defined more than once", name.span)
-        self.lookup[name.name] = (what, ident, name.span)
-
-    def _type_name(self, name: ast.Id) -> int:
-        entry = self.lookup.get(name.name)
-        if entry is None:
-            raise WitError(f"name `{name.name}` does not exist", name.span)
-        if entry[0] != "type":
-            raise WitError(f"cannot use {entry[0]} `{name.name}` as a type", name.span)
-        return entry[1]
-
-    # ------------------------------------------------------------------ bodies
-
-    def _use(self, owner: model.Owner, u: ast.UseDecl) -> None:
-        iid = self._iface_from_path(u.path)
-        stab = stability(u.attributes)[0]
-        src = self.interface_lookups.get(iid)
-        iface = self.pkg.interfaces[iid]
-        for n in u.names:
-            if src is not None:
-                entry = src.get(n.name.name)
-                if entry is None:
-                    raise WitError(f"name `{n.name.name}` does not exist", n.name.span)
-                if entry[0] != "type":
-                    raise WitError(f"cannot import {entry[0]} `{n.name.name}`", n.name.span)
-                target = entry[1]
-            else:
-                # a foreign interface: its placeholder types were made in _foreign_types
-                target = iface.types[n.name.name]
-            local = n.alias or n.name
-            self.pkg.types.append(
-                UType(local.name, model.Alias(target), owner, local.span, stability=stab)
-            )
-            self._define(local, "type", len(self.pkg.types) - 1)
-
-    def _types(
-        self, owner: model.Owner, uses: list[ast.UseDecl], defs_and_uses: list[ast.InterfaceItem]
-    ) -> None:
-        self.lookup = {}
-        for u in uses:
-            self._use(owner, u)
-        deps: dict[str, list[ast.Id]] = {}
-        defs: dict[str, ast.TypeDecl | None] = {}
-        for item in defs_and_uses:
-            if isinstance(item, ast.UseDecl):
-                for n in item.names:
-                    local = n.alias or n.name
-                    deps[local.name] = []
-                    defs[local.name] = None
-            elif not isinstance(item, ast.FuncDecl):
-                if item.name.name in defs:
-                    raise WitError(
-                        f"name `{item.name.name}` is defined more than once", item.name.span
-                    )
-                defs[item.name.name] = item
-                deps[item.name.name] = _decl_deps(item)
-        for name in toposort("type", deps, old_float_hint=True):
-            decl = defs[name]
-            if decl is None:
-                continue
-            stab, ext = stability(decl.attributes)
-            kind, parts = self._type_decl(decl, stab)
-            self.pkg.types.append(
-                UType(
-                    name, kind, owner, decl.name.span, decl.docs.contents, stab, ext, parts
-                )
-            )
-            self._define(decl.name, "type", len(self.pkg.types) - 1)
-
-    def _type_decl(
-        self, decl: ast.TypeDecl, stab: model.Stability
-    ) -> tuple[model.TypeKind, tuple[Span, ...]]:
-        match decl:
-            case ast.RecordDecl():
-                if not decl.fields:
-                    raise WitError("empty record", decl.name.span)
-                fields = tuple(
-                    model.Field(f.name.name, self._anon(f.type, stab), f.docs.contents)
-                    for f in decl.fields
-                )
-                return model.Record(fields), tuple(f.name.span for f in decl.fields)
-            case ast.VariantDecl():
-                if not decl.cases:
-                    raise WitError("empty variant", decl.name.span)
-                cases = tuple(
-                    model.Case(
-                        c.name.name,
-                        None if c.type is None else self._anon(c.type, stab),
-                        c.docs.contents,
-                    )
-                    for c in decl.cases
-                )
-                return model.Variant(cases), tuple(c.name.span for c in decl.cases)
-            case ast.EnumDecl():
-                if not decl.cases:
-                    raise WitError("empty enum", decl.name.span)
-                return model.Enum(
-                    tuple(model.EnumCase(c.name.name, c.docs.contents) for c in decl.cases)
-                ), ()
-            case ast.FlagsDecl():
-                if not decl.flags:
-                    raise WitError("empty flags", decl.name.span)
-                return model.Flags(
-                    tuple(model.Flag(c.name.name, c.docs.contents) for c in decl.flags)
-                ), ()
-            case ast.ResourceDecl():
-                seen: set[str] = set()
-                ctors = 0
-                for f in decl.funcs:
-                    if f.kind == "constructor":
-                        ctors += 1
-                        if ctors > 1:
-                            raise WitError("duplicate constructors", f.name.span)
-                    elif f.name.name in seen:
-                        raise WitError(f"duplicate function name `{f.name.name}`", f.name.span)
-                    else:
-                        seen.add(f.name.name)
-                return model.Resource(), ()
-            case _:
-                return self._kind(decl.type, stab), ()
-
-    def _kind(self, ty: ast.TypeExpr, stab: model.Stability) -> model.TypeKind:
-        match ty:
-            case ast.Primitive(name):
-                return model.Alias(name)
-            case ast.Named(name):
-                return model.Alias(self._type_name(name))
-            case ast.ListType(e):
-                return model.List(self._anon(e, stab))
-            case ast.FixedListType(e, size):
-                return model.FixedList(self._anon(e, stab), size)
-            case ast.MapType(k, v, span):
-                key = self._anon(k, stab)
-                value = self._anon(v, stab)
-                if not (isinstance(key, str) and key in MAP_KEYS):
-                    raise WitError(
-                        "invalid map key type: map keys must be bool, u8, u16, u32, u64, "
-                        "s8, s16, s32, s64, char, or string",
-                        span,
-                    )
-                return model.Map(key, value)
-            case ast.OptionType(e):
-                return model.Option(self._anon(e, stab))
-            case ast.ResultType(ok, err):
-                return model.Result(
-                    None if ok is None else self._anon(ok, stab),
-                    None if err is None else self._anon(err, stab),
-                )
-            case ast.TupleType(types, span):
-                if not types:
-                    raise WitError("empty tuple", span)
-                return model.Tuple(tuple(self._anon(t, stab) for t in types))
-            case ast.HandleType(mode, resource):
-                return model.Handle(mode, self._resource(resource))
-            case ast.FutureType(e):
-                return model.Future(None if e is None else self._anon(e, stab))
-            case ast.StreamType(e):
-                return model.Stream(None if e is None else self._anon(e, stab))
-        raise TypeError(ty)
-
-    def _resource(self, name: ast.Id) -> int:
-        rid = self._type_name(name)
-        cur = rid
-        while True:
-            t = self.pkg.types[cur]
-            if isinstance(t.kind, model.Resource):
-                return rid
-            if isinstance(t.kind, model.Alias) and isinstance(t.kind.type, int):
-                cur = t.kind.type
-                continue
-            if t.kind is None:
-                self.pkg.required_resource_types.append((cur, name.span))
-                return rid
-            raise WitError(f"type `{name.name}` used in a handle must be a resource", name.span)
-
-    def _find_stability(self, kind: model.TypeKind) -> model.Stability:
-        inner: tuple[model.Type | None, ...]
-        match kind:
-            case model.Handle(_, r):
-                inner = (r,)
-            case model.List(t) | model.Option(t) | model.FixedList(t):
-                inner = (t,)
-            case model.Future(t) | model.Stream(t):
-                inner = (t,)
-            case model.Tuple(types):
-                inner = types
-            case model.Result(ok, err):
-                inner = (ok, err)
-            case model.Map(k, v):
-                inner = (k, v)
-            case _:
-                inner = ()
-        for t in inner:
-            if isinstance(t, int):
-                s = self.pkg.types[t].stability
-                if s is not None:
-                    return s
-        return None
-
-    def _anon_kind(self, kind: model.TypeKind, stab: model.Stability, span: Span) -> model.Type:
-        if isinstance(kind, model.Alias):
-            return kind.type
-        if isinstance(kind, model.Handle) and kind.mode == "own":
-            return kind.resource
-        tid = self.anon.get(kind)
-        if tid is None:
-            if stab is None:
-                stab = self._find_stability(kind)
-            self.pkg.types.append(UType(None, kind, None, span, stability=stab))
-            tid = len(self.pkg.types) - 1
-            self.anon[kind] = tid
-        return tid
-
-    def _anon(self, ty: ast.TypeExpr, stab: model.Stability) -> model.Type:
-        if isinstance(ty, ast.Primitive):
-            return ty.name
-        if isinstance(ty, ast.Named):
-            return self._type_name(ty.name)
-        return self._anon_kind(self._kind(ty, stab), stab, type_span(ty))
-
-    # ------------------------------------------------------------------ functions
-
-    def _function(
-        self,
-        docs: ast.Docs,
-        attrs: tuple[ast.Attribute, ...],
-        name: str,
-        func: ast.FuncType,
-        kind: model.FunctionKind,
-    ) -> model.Function:
-        stab, ext = stability(attrs)
-        params: dict[str, model.Type] = {}
-        if kind.kind in ("method", "async-method"):
-            assert kind.resource is not None
-            params["self"] = self._anon_kind(model.Handle("borrow", kind.resource), None, func.span)
-        for p in func.params:
-            ty = self._anon(p.type, None)
-            if p.name.name in params:
-                raise WitError(f"param `{p.name.name}` is defined more than once", p.name.span)
-            params[p.name.name] = ty
-        result: model.Type | None = None
-        if kind.kind == "constructor":
-            assert kind.resource is not None
-            if func.result is None:
-                result = kind.resource
-            else:
-                result = self._anon(func.result, None)
-                rkind = self.pkg.types[result].kind if isinstance(result, int) else None
-                if not isinstance(rkind, model.Result):
-                    raise WitError(
-                        "if a constructor return type is declared it must be a `result`",
-                        type_span(func.result),
-                    )
-                if rkind.ok != kind.resource:
-                    r = func.result
-                    assert isinstance(r, ast.ResultType)
-                    raise WitError(
-                        "the `ok` type must be the resource being constructed",
-                        r.span if r.ok is None else type_span(r.ok),
-                    )
-        elif func.result is not None:
-            result = self._anon(func.result, None)
-        return model.Function(
-            name,
-            kind,
-            tuple(model.Param(n, t) for n, t in params.items()),
-            result,
-            docs.contents,
-            stab,
-            ext,
-        )
-
-    def _resource_func(self, f: ast.ResourceFunc, resource: ast.Id) -> model.Function:
-        entry = self.lookup[resource.name]
-        rid = entry[1]
-        prefix = "async-" if f.func.is_async else ""
-        if f.kind == "method":
-            name = f"[method]{resource.name}.{f.name.name}"
-            kind = model.FunctionKind(prefix + "method", rid)  # type: ignore[arg-type]
-        elif f.kind == "static":
-            name = f"[static]{resource.name}.{f.name.name}"
-            kind = model.FunctionKind(prefix + "static", rid)  # type: ignore[arg-type]
-        else:
-            name = f"[constructor]{resource.name}"
-            kind = model.FunctionKind("constructor", rid)
-        return self._function(f.docs, f.attributes, name, f.func, kind)
-
     # ------------------------------------------------------------------ interfaces
 
     def _interface(
@@ -686,22 +294,25 @@ class PackageResolver:
         funcs: list[model.Function] = []
         for item in items:
             if isinstance(item, ast.FuncDecl):
-                self._define(item.name, "function", -1)
                 fkind = model.FunctionKind(
                     "async-freestanding" if item.func.is_async else "freestanding"
                 )
                 funcs.append(
                     self._function(item.docs, item.attributes, item.name.name, item.func, fkind)
                 )
+                self._define_func(item.name.name, item.name.span)
+                self.lookup[item.name.name] = ("function", -1, item.name.span)
                 iface.func_spans.append(item.name.span)
             elif isinstance(item, ast.ResourceDecl):
                 for rf in item.funcs:
                     funcs.append(self._resource_func(rf, item.name))
+                    self._define_func(funcs[-1].name, rf.name.span)
                     iface.func_spans.append(rf.name.span)
         for f in funcs:
             iface.functions[f.name] = f
         self.interface_lookups[iid] = self.lookup
         self.lookup = {}
+        self.names = {}
 
     # ------------------------------------------------------------------ worlds
 
@@ -728,18 +339,23 @@ class PackageResolver:
             world.import_spans.append(span)
         seen_imports: set[int] = set()
         seen_exports: set[int] = set()
+        # case-insensitive names: imports share theirs with the world's types
+        import_keys = self.names
+        export_keys: dict[tuple[str, str], str] = {}
         for item in decl.items:
             if isinstance(item, ast.ResourceDecl):
                 for rf in item.funcs:
                     world.import_spans.append(rf.name.span)
                     f = self._resource_func(rf, item.name)
+                    self.names = import_keys
+                    self._define_func(f.name, rf.name.span)
                     world.imports[f.name] = model.FunctionItem(f)
                 continue
             if isinstance(item, ast.ImportDecl):
-                desc, names_, seen = "import", import_names, seen_imports
+                desc, names_, seen, keys = "import", import_names, seen_imports, import_keys
                 dst, spans = world.imports, world.import_spans
             elif isinstance(item, ast.ExportDecl):
-                desc, names_, seen = "export", export_names, seen_exports
+                desc, names_, seen, keys = "export", export_names, seen_exports, export_keys
                 dst, spans = world.exports, world.export_spans
             else:
                 continue
@@ -758,9 +374,7 @@ class PackageResolver:
                 what = (
                     "interface"
                     if isinstance(witem, model.InterfaceItem)
-                    else "func"
-                    if isinstance(witem, model.FunctionItem)
-                    else "type"
+                    else "func" if isinstance(witem, model.FunctionItem) else "type"
                 )
                 prev = names_.get(kind.name.name)
                 if prev is not None:
@@ -768,28 +382,29 @@ class PackageResolver:
                         f"{desc} `{kind.name.name}` conflicts with prior {prev} of same name",
                         span,
                     )
+                self.names = keys
+                self._define_func(kind.name.name, span)
                 names_[kind.name.name] = what
                 key = kind.name.name
             dst[key] = witem
             spans.append(span)
         self.lookup = {}
+        self.names = {}
 
     def _world_item(
         self, docs: ast.Docs, attrs: tuple[ast.Attribute, ...], kind: ast.ExternKind
     ) -> model.WorldItem:
         if isinstance(kind, ast.ExternInterface):
-            saved = self.lookup
+            saved, saved_names = self.lookup, self.names
             iid = self._alloc_interface(None, kind.name.span)
             self._interface(iid, kind.items, docs, attrs)
-            self.lookup = saved
+            self.lookup, self.names = saved, saved_names
             return model.InterfaceItem(iid, self.pkg.interfaces[iid].stability)
         if isinstance(kind, ast.ExternFunc):
             fkind = model.FunctionKind(
                 "async-freestanding" if kind.func.is_async else "freestanding"
             )
-            return model.FunctionItem(
-                self._function(docs, attrs, kind.name.name, kind.func, fkind)
-            )
+            return model.FunctionItem(self._function(docs, attrs, kind.name.name, kind.func, fkind))
         stab, ext = stability(attrs)
         iid = self._iface_from_path(kind.path)
         return model.InterfaceItem(iid, stab, ext, docs.contents)

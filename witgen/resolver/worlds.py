@@ -94,7 +94,9 @@ class Cloner:
         funcs = {n: inner.function(f) for n, f in old.functions.items()}
         assert isinstance(self.new, model.WorldOwner)
         package = g.worlds[self.new.id].package
-        g.interfaces.append(replace(old, types=types, functions=funcs, package=package, clone_of=iid))
+        g.interfaces.append(
+            replace(old, types=types, functions=funcs, package=package, clone_of=iid)
+        )
         return next_id
 
 
@@ -115,7 +117,9 @@ def _rename(original: str, name: str, alias: str) -> str | None:
     return None
 
 
-def _merge_stability(incoming: model.Stability, into: model.Stability, external: bool) -> model.Stability:
+def _merge_stability(
+    incoming: model.Stability, into: model.Stability, external: bool
+) -> model.Stability:
     if external and isinstance(incoming, model.Stable):
         return None
     if incoming == into or incoming is None:
@@ -161,7 +165,9 @@ def include_world(g: Arenas, wid: int, src: int, names: list[tuple[str, str]], s
                 g.types[tid] = replace(g.types[tid], name=new_name)
                 new_item = model.TypeItem(tid)
             elif isinstance(item, model.FunctionItem):
-                new_item = model.FunctionItem(replace(cloner.function(item.function), name=new_name))
+                new_item = model.FunctionItem(
+                    replace(cloner.function(item.function), name=new_name)
+                )
             else:
                 new_item = replace(item, id=cloner.interface(item.id))
             if new_name in dst:
@@ -177,19 +183,22 @@ def include_world(g: Arenas, wid: int, src: int, names: list[tuple[str, str]], s
 
 
 def check_case_insensitive(world: model.World) -> None:
+    """Names of one world's imports (and of its exports) must be strongly unique."""
+    from witgen.resolver.bodies import name_key
+
     for desc, items in (("import", world.imports), ("export", world.exports)):
-        seen: dict[str, str] = {}
+        seen: dict[tuple[str, str], str] = {}
         for key in items:
             if not isinstance(key, str):
                 continue
-            lower = key.lower()
-            prev = seen.get(lower)
+            ukey = name_key(key)
+            prev = seen.get(ukey)
             if prev is not None:
                 raise WitError(
                     f"{desc} `{key}` in world `{world.name}` conflicts with {desc} `{prev}` "
-                    "(kebab-case identifiers are case-insensitive)"
+                    "(names must be strongly unique)"
                 )
-            seen[lower] = key
+            seen[ukey] = key
 
 
 # ------------------------------------------------------------------ elaboration
@@ -274,16 +283,22 @@ def elaborate_world(g: Arenas, wid: int, span: Span) -> None:
             new_exports[key] = item
     required: set[int] = set()
 
-    def add_export(key: model.WorldKey, iid: int, as_export: bool, item: model.InterfaceItem) -> bool:
+    def add_export(
+        key: model.WorldKey, iid: int, as_export: bool, root: model.InterfaceItem
+    ) -> bool:
+        # Items added for a dependency copy the root export's gate and external id.
         if key in new_exports:
             return as_export
         if not as_export and iid in required:
             return True
         for dep in _deps(g, iid):
-            dep_export = as_export and dep in export_ifaces
-            dep_item = export_ifaces[dep][1] if dep_export else item
-            if not add_export(model.InterfaceKey(dep), dep, dep_export, dep_item):
+            if not add_export(
+                model.InterfaceKey(dep), dep, as_export and dep in export_ifaces, root
+            ):
                 return False
+        item = (
+            root if iid == root.id else model.InterfaceItem(iid, root.stability, root.external_id)
+        )
         if as_export:
             if iid in required:
                 return False
@@ -291,7 +306,7 @@ def elaborate_world(g: Arenas, wid: int, span: Span) -> None:
         else:
             required.add(iid)
             if key not in new_imports:
-                new_imports[key] = model.InterfaceItem(iid, item.stability, item.external_id)
+                new_imports[key] = item
         return True
 
     for iid, (key, item) in export_ifaces.items():
