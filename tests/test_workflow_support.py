@@ -40,7 +40,8 @@ import os, signal, sys
 sys.path.insert(0, {tests!r})
 from test_workflow_support import fake_render
 from witgen.workflow import digest, render, writer
-render.render_target = fake_render
+if not os.environ.get("WITGEN_TEST_REAL_RENDERER"):
+    render.render_target = fake_render
 if os.environ.get("WITGEN_TEST_PIN_GENERATOR"):
     # Other work on witgen's sources must not change digests in the middle of a test.
     digest._fingerprint = "pinned"

@@ -7,12 +7,9 @@ jinja2 or black.
 
 from __future__ import annotations
 
-import importlib
-from pathlib import Path
-from typing import Any
-
 from witgen.workflow.config import Target
 from witgen.workflow.digest import wit_files
+from witgen.workflow.formatcache import FormatCache, default_folder
 
 
 class RenderError(Exception):
@@ -36,15 +33,21 @@ def render_target(target: Target) -> dict[str, str]:
 
     if not target.wit.exists():
         raise RenderError(f"{target.wit}: no such file or folder")
-    codegen: Any = importlib.import_module("witgen.codegen")
-    resolver: Any = importlib.import_module("witgen.resolver")
-    if not hasattr(codegen, "render_bindings") or not hasattr(resolver, "load"):
-        raise RenderError("this witgen has no code generator yet")
+    from witgen.codegen import CodegenError, render_bindings
+    from witgen.codegen import render as codegen_render
+    from witgen.resolver import load
+
+    folder = default_folder()
+    cache = FormatCache(folder) if folder is not None else None
+    codegen_render.format_cache = cache
     try:
-        resolve = resolver.load(Path(target.wit), features=target.features, all_features=target.all_features)
-        files = codegen.render_bindings(resolve, target.worlds, parts=target.parts, inputs=input_names(target))
+        resolve = load(target.wit, features=target.features, all_features=target.all_features)
+        return render_bindings(resolve, target.worlds, parts=target.parts, inputs=input_names(target))
     except WitError as exc:
         raise RenderError(exc.render()) from None
-    except codegen.CodegenError as exc:
+    except CodegenError as exc:
         raise RenderError(str(exc)) from None
-    return dict(files)
+    finally:
+        codegen_render.format_cache = None
+        if cache is not None:
+            cache.prune()

@@ -1,0 +1,103 @@
+"""A disk cache of black's output, so that re-rendering unchanged modules costs no formatting.
+
+black is most of a render's time, and for one black version, mode and generator
+its output is a function of the unformatted text. The cache maps that text to
+the formatted one; the key is a digest of the text and of the generator
+fingerprint (witgen's and black's versions and the generator's sources), so a
+change to any of them starts a new namespace.
+
+Location: `$WITGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/witgen`, else
+`~/.cache/witgen`; `WITGEN_CACHE_DIR=""` turns the cache off. Entries are written
+atomically and carry a digest of their content: a damaged entry is a miss.
+The least recently used entries beyond `LIMIT` are removed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+
+from witgen.workflow.digest import file_hash, generator_fingerprint
+
+LIMIT = 2000
+
+
+def default_folder() -> Path | None:
+    """The cache folder from the environment, or None when caching is off."""
+    configured = os.environ.get("WITGEN_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured else None
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "witgen"
+
+
+class FormatCache(MutableMapping[str, str]):
+    """Unformatted module text -> formatted text, one file per entry."""
+
+    def __init__(self, folder: Path, namespace: str | None = None) -> None:
+        self.folder = folder / "format"
+        self.namespace = (namespace if namespace is not None else generator_fingerprint()).encode()
+        self.stored = 0
+
+    def _path(self, text: str) -> Path:
+        return self.folder / file_hash(self.namespace + b"\0" + text.encode())
+
+    def __getitem__(self, text: str) -> str:
+        path = self._path(text)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            raise KeyError(text) from None
+        digest, _, body = data.partition(b"\n")
+        if digest.decode(errors="replace") != file_hash(body):
+            raise KeyError(text)
+        try:
+            os.utime(path)  # recently used: pruned last
+        except OSError:
+            pass
+        return body.decode()
+
+    def __setitem__(self, text: str, formatted: str) -> None:
+        body = formatted.encode()
+        path = self._path(text)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(file_hash(body).encode() + b"\n" + body)
+            os.replace(tmp, path)
+            self.stored += 1
+        except OSError:  # a cache that cannot be written is only slower
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+    def __delitem__(self, text: str) -> None:
+        try:
+            self._path(text).unlink()
+        except FileNotFoundError:
+            raise KeyError(text) from None
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("a FormatCache cannot list its keys (it stores digests of them)")
+
+    def __len__(self) -> int:
+        try:
+            return sum(1 for entry in os.scandir(self.folder) if not entry.name.startswith("."))
+        except OSError:
+            return 0
+
+    def prune(self, limit: int = LIMIT) -> None:
+        """Remove the least recently used entries beyond `limit`, if this run stored any."""
+        if not self.stored:
+            return
+        try:
+            entries = [e for e in os.scandir(self.folder) if not e.name.startswith(".")]
+            if len(entries) <= limit:
+                return
+            entries.sort(key=lambda e: e.stat().st_mtime_ns)
+            for entry in entries[: len(entries) - limit]:
+                os.unlink(entry.path)
+        except OSError:
+            pass
