@@ -118,7 +118,7 @@ def test_sigkill_during_real_generate(tmp_path: Path) -> None:
 
     def driver(*args: str, kill_at: int = 0) -> subprocess.CompletedProcess[str]:
         extra = {"WITGEN_TEST_REAL_RENDERER": "1", "WITGEN_TEST_KILL_AT": str(kill_at)}
-        return subprocess.run([PYTHON, str(script), *args, "-t", "ollama"], cwd=root, env=env(**extra),
+        return subprocess.run([PYTHON, str(script), *args, "-t", "ollama"], cwd=root, env=env(pin=True, **extra),
                               capture_output=True, text=True)
 
     assert driver("generate").returncode == 0

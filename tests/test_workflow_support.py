@@ -66,7 +66,7 @@ def driver_script(folder: Path) -> Path:
     return script
 
 
-def env(pin: bool = True, **extra: str) -> dict[str, str]:
+def env(*, pin: bool = True, **extra: str) -> dict[str, str]:
     """The environment for driver runs: no colour, and (by default) a pinned generator fingerprint."""
     result = dict(os.environ, NO_COLOR="1")
     if pin:
