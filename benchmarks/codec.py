@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import msgpack  # noqa: E402
+import msgpack  # type: ignore[import-untyped]  # noqa: E402
 import orjson  # noqa: E402
 
 from witgen.runtime.codec import from_bytes, to_bytes  # noqa: E402
