@@ -1,0 +1,137 @@
+"""Wall time of the daily commands against their floors, in one run.
+
+    .venv/bin/python benchmarks/cli.py [--runs N] [--corpus PATH]
+
+1. `witgen check` on the samples, unchanged (a copy of samples/*/wit generated
+   into a temporary project), against `python -c "import click"`, the start-up
+   floor of any click CLI. Target: within 1.5x.
+2. `witgen generate` on the wasi-http 0.2.8 corpus (world `proxy`, a copy in a
+   temporary folder) against `componentize-py -d WIT -w proxy bindings OUT`:
+   cold (empty output folder), with nothing changed, and after one WIT file
+   changed (a doc comment in types.wit edited before every run). Targets:
+   nothing changed within 3x, one file changed within 10x.
+
+Every figure is the median of N runs of a fresh process. Needs the bench extra
+(componentize-py) and, for item 2, ../shared beside the project.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+WITGEN = str(BIN / "witgen")
+COMPONENTIZE = str(BIN / "componentize-py") if (BIN / "componentize-py").exists() else "componentize-py"
+CORPUS = ROOT.parent / "shared" / "corpus" / "real" / "wasi-http-0.2.8"
+ENV = dict(os.environ)  # WITGEN_CACHE_DIR is set to a private folder in main()
+
+
+def median_time(cmd: list[str], cwd: Path, runs: int, *before: Callable[[int], None]) -> float:
+    """Median wall time of `cmd` over `runs` fresh processes; each `before(i)` runs untimed first."""
+    times = []
+    for i in range(runs):
+        for step in before:
+            step(i)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return statistics.median(times)
+
+
+def samples_project(tmp: Path) -> Path:
+    """A project holding copies of the samples' WIT with one target each, generated."""
+    project = tmp / "samples"
+    lines = []
+    for sample in sorted(p for p in (ROOT / "samples").iterdir() if (p / "wit").is_dir()):
+        shutil.copytree(sample / "wit", project / sample.name / "wit")
+        name = sample.name
+        lines += ["[[tool.witgen.targets]]", f'name = "{name}"', f'wit = "{name}/wit"', f'out = "{name}/bindings"', ""]
+    (project / ".git").mkdir()  # keeps the pyproject search inside the copy
+    (project / "pyproject.toml").write_text("\n".join(lines))
+    subprocess.run([WITGEN, "generate", "-q"], cwd=project, check=True, env=ENV)
+    return project
+
+
+def row(label: str, seconds: float, floor: float, target: float | None) -> str:
+    ratio = seconds / floor
+    verdict = "" if target is None else ("  (target <= %.1fx: %s)" % (target, "met" if ratio <= target else "MISSED"))
+    return f"  {label:<44} {seconds * 1000:8.1f} ms  {ratio:5.2f}x{verdict}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    args = parser.parse_args()
+    runs = args.runs
+    tmp = Path(tempfile.mkdtemp(prefix="witgen-bench-"))
+    cache = tmp / "format-cache"
+    ENV["WITGEN_CACHE_DIR"] = str(cache)
+    try:
+        project = samples_project(tmp)
+        floor = median_time([sys.executable, "-c", "import click"], tmp, runs)
+        check = median_time([WITGEN, "check", "-q"], project, runs)
+        full = median_time([WITGEN, "check", "-q", "--full"], project, runs)
+        print(f"witgen check on unchanged samples (median of {runs}; ratio to the floor)")
+        print(row('floor: python -c "import click"', floor, floor, None))
+        print(row("witgen check (fast path)", check, floor, 1.5))
+        print(row("witgen check --full (render and compare)", full, floor, None))
+
+        if not args.corpus.is_dir():
+            print(f"\n{args.corpus} is absent: generate benchmark skipped")
+            return
+        wit = tmp / "wasi-http"
+        shutil.copytree(args.corpus, wit)
+        types_wit = wit / "types.wit"
+        original = types_wit.read_text()
+
+        def edit(i: int) -> None:
+            types_wit.write_text(original.replace("/// This type corresponds to HTTP standard Methods.",
+                                                  f"/// This type corresponds to HTTP standard Methods ({i}).", 1))
+
+        def clear(*folders: Path) -> Callable[[int], None]:
+            def step(i: int) -> None:
+                for folder in folders:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+            return step
+
+        ours, theirs = tmp / "out-witgen", tmp / "out-componentize"
+        gen = [WITGEN, "generate", str(wit), "-o", str(ours), "-w", "proxy", "-q"]
+        cpy = [COMPONENTIZE, "-d", str(wit), "-w", "proxy", "bindings", str(theirs)]
+        # componentize-py refuses an existing output folder: every run of it starts empty.
+        results = {
+            "witgen generate": (
+                median_time(gen, tmp, runs, clear(ours, cache)),  # cold: no output, no format cache
+                median_time(gen, tmp, runs),
+                median_time(gen, tmp, runs, edit),
+            ),
+            "componentize-py bindings": (
+                median_time(cpy, tmp, runs, clear(theirs)),
+                median_time(cpy, tmp, runs, clear(theirs)),
+                median_time(cpy, tmp, runs, clear(theirs), edit),
+            ),
+        }
+        base = results["componentize-py bindings"]
+        print(f"\ngenerate on wasi-http-0.2.8, world proxy (median of {runs}; ratio to componentize-py)")
+        for i, (case, target) in enumerate((("cold", None), ("nothing changed", 3.0), ("one WIT file changed", 10.0))):
+            print(row(f"componentize-py, {case}", base[i], base[i], None))
+            print(row(f"witgen generate, {case}", results["witgen generate"][i], base[i], target))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
