@@ -150,3 +150,21 @@ def test_as_a_process_no_traceback() -> None:
         text=True,
     )
     assert proc.returncode == 2
+
+
+def test_items_without_a_wave_form(tmp_path: Path) -> None:
+    wit = tmp_path / "r.wit"
+    wit.write_text(
+        "package a:r;\ninterface i {\n  resource res;\n  type ec = error-context;\n"
+        "  type h = own<res>;\n}\n"
+    )
+    w = ["--wit", str(wit)]
+    for args, needle in [
+        (["encode", *w, "--type", "a:r/i.res", "1"], "passed by handle"),
+        (["decode", *w, "--type", "a:r/i.res", "01"], "has no codec"),
+        (["encode", *w, "--type", "a:r/i.ec", "1"], "no WAVE form"),
+        (["decode", *w, "--type", "a:r/i.ec", "0101"], "no WAVE form"),
+    ]:
+        code, out, err = run(*args)
+        assert code == 1 and out == "" and needle in err, (args, err)
+    assert run("encode", *w, "--type", "a:r/i.h", "[1, 2]")[:2] == (0, "020102\n")

@@ -32,7 +32,7 @@ from witgen.model import (
     Type,
     Variant,
 )
-from witgen.wave import KEYWORDS, CaseValue, Err, Ok, Some, f32
+from witgen.wave import KEYWORDS, CaseValue, Err, Ok, Some, WaveError, f32
 
 _ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
@@ -177,7 +177,7 @@ class _Printer:
             if kind.type is None:
                 return "[" + ", ".join("()" for _ in value) + "]"
             return "[" + ", ".join(self.value(v, kind.type) for v in value) + "]"
-        raise TypeError(f"{type(kind).__name__} values have no WAVE form")
+        raise WaveError(f"{type(kind).__name__.lower()} values have no WAVE form")
 
     def is_option(self, ty: Type) -> bool:
         ty = self.resolve.dealias(ty)
@@ -193,5 +193,5 @@ class _Printer:
         if name == "string":
             return quote_string(value)
         if name == "error-context":
-            raise TypeError("error-context values have no WAVE form")
+            raise WaveError("error-context values have no WAVE form")
         return str(int(value))

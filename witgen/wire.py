@@ -383,12 +383,19 @@ class Wire:
             )
         except CodecError as exc:
             raise WireError(f"invalid encoding: {exc}") from None
+        except WaveError as exc:
+            raise WireError(exc.render()) from None
 
     def _type_codec(self, which: str) -> Callable[..., Any]:
         """The generated codec of the target type (its own, or the one it aliases)."""
         t = self.target
         assert isinstance(t.type, int)
-        fn: Callable[..., Any] = self.bindings.type_attr(t.type, which)
+        try:
+            fn: Callable[..., Any] = self.bindings.type_attr(t.type, which)
+        except AttributeError:
+            raise WireError(
+                f"`{t.selector}` has no codec: a resource travels as own<R> or borrow<R>"
+            ) from None
         return fn
 
 
