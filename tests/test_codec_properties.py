@@ -67,7 +67,10 @@ def strategy(resolve: Resolve, ty: m.Type | None) -> st.SearchStrategy[Any]:
             return st.text(max_size=20)
         raise AssertionError(ty)
     kind = resolve.types[ty].kind
-    rec = lambda t: strategy(resolve, t)  # noqa: E731
+
+    def rec(t: m.Type | None) -> st.SearchStrategy[Any]:
+        return strategy(resolve, t)
+
     match kind:
         case m.Record(fields):
             return st.fixed_dictionaries({f.name: rec(f.type) for f in fields})
@@ -119,7 +122,7 @@ def codecs(
 ) -> tuple[Wire, Any, Any, m.Type]:
     wire = Wire(resolve, select(resolve, "type", PREFIX + name), bindings)
     ty = wire.target.type
-    assert ty is not None
+    assert isinstance(ty, int)
     return wire, bindings.type_attr(ty, "encode"), bindings.type_attr(ty, "decode"), ty
 
 

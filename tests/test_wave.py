@@ -183,8 +183,19 @@ def test_trailing_none_arguments_may_be_left_out(resolve: Resolve) -> None:
         parse_args("1, 2, 3", g.params, resolve)
 
 
-def test_values() -> None:
-    assert Ok(1) != Err(1) and CaseValue("a") == CaseValue("a", None)
+def test_value_forms(resolve: Resolve) -> None:
+    assert parse_value("body([1])", ty(resolve, "response"), resolve) == CaseValue(
+        "body", [1]
+    )
+    assert parse_value("not-found", ty(resolve, "status"), resolve) == CaseValue(
+        "not-found"
+    )
+    assert parse_value("ok(none)", ty(resolve, "h"), resolve) == Ok(None)
+    assert parse_value('err("x")', ty(resolve, "h"), resolve) == Err("x")
+    assert parse_value("{exec, read}", ty(resolve, "perms"), resolve) == {
+        "read",
+        "exec",
+    }
 
 
 # Float digits: the shortest that read back, in plain notation (as Rust prints).
