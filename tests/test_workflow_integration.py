@@ -38,7 +38,12 @@ def samples_project(root: Path) -> Path:
 
 
 def run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([WITGEN, *args], cwd=root, env=env(pin=False), capture_output=True, text=True)
+    """`witgen` in a subprocess with the real renderer; the generator fingerprint is pinned so
+    that edits to witgen's own sources while the tests run cannot change digests midway."""
+    script = driver_script(root.parent)
+    extra = {"WITGEN_TEST_REAL_RENDERER": "1"}
+    return subprocess.run([PYTHON, str(script), *args], cwd=root, env=env(pin=True, **extra),
+                          capture_output=True, text=True)
 
 
 def test_the_projects_sample_bindings_are_fresh() -> None:
