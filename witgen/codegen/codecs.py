@@ -128,7 +128,7 @@ class Emitter:
     def what(self, ty: m.Type | None) -> str:
         """A short human name of a type, for error messages."""
         if ty is None:
-            return "nothing"
+            return "_"
         if isinstance(ty, str):
             return ty
         td = self.resolve.types[ty]

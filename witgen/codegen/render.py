@@ -35,6 +35,9 @@ _IMPORTS = (
     ("TypeAlias", "from typing import TypeAlias"),
     ("_c", "from witgen.runtime import codec as _c"),
     ("_v", "from witgen.runtime import values as _v"),
+    ("_b", "from witgen.runtime import bus as _b"),
+    ("_d", "from witgen.runtime import dispatch as _d"),
+    ("_r", "from witgen.runtime import resources as _r"),
 )
 _VALUE_NAMES = ("Err", "Ok", "Some")
 

@@ -1,13 +1,494 @@
-"""Provider stubs, dispatch tables and clients of a world (issue 4)."""
+"""Provider stubs, dispatch tables and clients of a world, as view models for the templates.
+
+A world module gets, for what the world *exports* (the provider side):
+- `<Iface>Provider`, a `typing.Protocol` per exported interface (and `<World>Functions`
+  for world-level functions) with one method per function; resources defined there get a
+  `<Res>Resource` protocol with their methods; constructors and statics are provider methods
+  (`<res>_constructor`, `<res>_<static>`). Sync methods may also return an awaitable, so sync
+  and asyncio implementations both satisfy the protocol.
+- `dispatch_table(**impls)` / `serve(bus, **impls)`: the `witgen.runtime.dispatch` operations,
+  which decode parameters, turn handles into the provider's objects (per caller), call, and
+  encode the result.
+
+and for what it *imports* (the caller side): `<Iface>Client` / `<Iface>AsyncClient` with one
+method per function, and `<Res>Proxy` / `<Res>AsyncProxy` handle proxies with the resource's
+methods and `drop()` / context manager.
+
+Handles are converted at the top level of parameters and results and inside anonymous
+`option`, `result`, `tuple` and `list` types; inside records and variants they stay the
+types layer's opaque `Handle` values.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 
-from witgen.codegen.codecs import Emitter
+from witgen import model as m
+from witgen.codegen.codecs import Emitter, _ind
 from witgen.codegen.layout import Layout, Module
+from witgen.codegen.render import render_chunk
+from witgen.codegen.types import SCOPE_RESERVED, codec_names, function_names, param_names
+from witgen.naming import NameCollision, Namespace, docstring, pascal, snake
+
+# (mode, resource id, expression) -> converted expression
+HandleFn = Callable[[str, int, str], str]
+
+
+@dataclass
+class Method:
+    """One function as a provider method, operation, or client method."""
+
+    wire: str
+    name: str  # Python method name
+    doc: str
+    is_async: bool
+    kind: str
+    params: list[tuple[str, str]]  # (python name, annotation) without `self` handles
+    result: str  # annotation
+    body: list[str] = field(default_factory=list)  # client body, or operation helpers
+    signature: str = ""
+
+    @property
+    def defkw(self) -> str:
+        return "async def" if self.is_async else "def"
+
+    @property
+    def returns(self) -> str:
+        """The provider-side return annotation: sync methods may return an awaitable."""
+        if self.is_async:
+            return self.result
+        return f"{self.result} | _t.Awaitable[{self.result}]"
+
+
+@dataclass
+class ServiceView:
+    """A provider protocol, or a client class (sync or async)."""
+
+    name: str
+    doc: str
+    instance: str
+    methods: list[Method]
+    base: str = ""
+    resource: str = ""  # WIT resource name, for proxies
+
+
+@dataclass
+class ProviderView:
+    """Everything the provider template prints for one export."""
+
+    kw: str  # keyword of dispatch_table / serve
+    instance: str
+    protocol: ServiceView
+    resources: list[ServiceView]
+    resource_names: list[str]
+    operations: list[str]  # Operation(...) expressions
+    helpers: list[str]  # module-level helper functions
+    ops_fn: str
+
+
+def _resource_name(r: m.Resolve, rid: int) -> tuple[int, str]:
+    rid = r.dealias(rid)  # type: ignore[assignment]
+    name = r.types[rid].name
+    assert isinstance(rid, int) and name is not None
+    return rid, name
+
+
+class Services:
+    """Builds the service views of one world module."""
+
+    def __init__(self, layout: Layout, mod: Module) -> None:
+        self.layout = layout
+        self.r = layout.resolve
+        self.mod = mod
+        self.em = Emitter(layout, mod)
+        self.ns = mod.ns
+        self.world = self.r.worlds[mod.owner]
+
+    # ------------------------------------------------------------------ helpers
+
+    def claim(self, py: str, wit: str, *alternatives: str) -> str:
+        """Claim `py`, else the first free alternative, else `py` with trailing underscores."""
+        for candidate in (py, *alternatives):
+            if candidate not in self.ns:
+                return self.ns.claim(candidate, wit)
+        while True:
+            try:
+                return self.ns.claim(py, wit)
+            except NameCollision:
+                py += "_"
+
+    def qualified(self, item: m.InterfaceItem | None) -> str:
+        """`ns-pkg-iface` of an interface, for names that must not clash."""
+        if item is None:
+            return self.world.name
+        iface = self.r.interfaces[item.id]
+        if iface.package is None or iface.name is None:
+            return iface.name or "iface"
+        pkg = self.r.packages[iface.package].name
+        return f"{pkg.namespace}-{pkg.name}-{iface.name}"
+
+    def module_ref(self, owner: m.InterfaceItem | None) -> str:
+        """The alias of the module holding the function codecs (imports it)."""
+        if owner is None:
+            return ""
+        target = self.layout.interface_module[owner.id]
+        if target.dotted == self.mod.dotted:
+            return ""
+        self.em.imports.add(target.dotted)
+        return target.alias + "."
+
+    def has_handle(self, ty: m.Type | None, wanted: Callable[[int], bool]) -> bool:
+        if ty is None or isinstance(ty, str):
+            return False
+        kind = self.r.types[ty].kind
+        match kind:
+            case m.Handle(_, res):
+                return wanted(_resource_name(self.r, res)[0])
+            case m.Alias(t):
+                return self.has_handle(t, wanted)
+            case m.Option(t):
+                return not self.em.can_be_none(t) and self.has_handle(t, wanted)
+            case m.Result(ok, err):
+                return self.has_handle(ok, wanted) or self.has_handle(err, wanted)
+            case m.Tuple(types):
+                return any(self.has_handle(t, wanted) for t in types)
+            case m.List(t):
+                return self.has_handle(t, wanted)
+        return False
+
+    def convert(
+        self, ty: m.Type | None, expr: str, wanted: Callable[[int], bool], fn: HandleFn, annot: Callable[[int], str]
+    ) -> tuple[list[str], str, str]:
+        """(statements, expression, annotation) converting handles inside `expr`."""
+        em = self.em
+        if ty is None:
+            return [], expr, "None"
+        if not self.has_handle(ty, wanted):
+            return [], expr, em.annot(ty)
+        assert isinstance(ty, int)
+        kind = self.r.types[ty].kind
+        match kind:
+            case m.Handle(mode, res):
+                rid, _ = _resource_name(self.r, res)
+                return [], fn(mode, rid, expr), annot(rid)
+            case m.Alias(t):
+                return self.convert(t, expr, wanted, fn, annot)
+            case m.Option(t):
+                x = em.tmp("o")
+                lines, inner, a = self.convert(t, x, wanted, fn, annot)
+                out = em.tmp("c")
+                return (
+                    [
+                        f"{out}: {a} | None",
+                        f"{x} = {expr}",
+                        f"if {x} is None:",
+                        f"    {out} = None",
+                        "else:",
+                        *_ind([*lines, f"{out} = {inner}"]),
+                    ],
+                    out,
+                    f"{a} | None",
+                )
+            case m.Result(ok, err):
+                x, out = em.tmp("o"), em.tmp("c")
+                ok_lines, ok_expr, ok_a = self.convert(ok, f"{x}.value", wanted, fn, annot)
+                err_lines, err_expr, err_a = self.convert(err, f"{x}.value", wanted, fn, annot)
+                a = f"Ok[{ok_a}] | Err[{err_a}]"
+                return (
+                    [
+                        f"{out}: {a}",
+                        f"{x} = {expr}",
+                        f"if isinstance({x}, Ok):",
+                        *_ind([*ok_lines, f"{out} = Ok({ok_expr})"]),
+                        "else:",
+                        *_ind([*err_lines, f"{out} = Err({err_expr})"]),
+                    ],
+                    out,
+                    a,
+                )
+            case m.Tuple(types):
+                x = em.tmp("o")
+                out_lines: list[str] = [f"{x} = {expr}"]
+                exprs, annots = [], []
+                for i, t in enumerate(types):
+                    ls, e, a = self.convert(t, f"{x}[{i}]", wanted, fn, annot)
+                    out_lines += ls
+                    exprs.append(e)
+                    annots.append(a)
+                return out_lines, f"({', '.join(exprs)},)", f"tuple[{', '.join(annots)}]"
+            case m.List(t):
+                x, y, out = em.tmp("o"), em.tmp("y"), em.tmp("c")
+                ls, e, a = self.convert(t, y, wanted, fn, annot)
+                return (
+                    [f"{out}: list[{a}] = []", f"{x} = {expr}", f"for {y} in {x}:", *_ind([*ls, f"{out}.append({e})"])],
+                    out,
+                    f"list[{a}]",
+                )
+        return [], expr, em.annot(ty)
+
+    def functions(self, owner: m.InterfaceItem | None) -> list[m.Function]:
+        if owner is not None:
+            return list(self.r.interfaces[owner.id].functions.values())
+        return []
+
+    # ------------------------------------------------------------------ provider side
+
+    def provider(self, key: m.WorldKey, item: m.InterfaceItem | None, funcs: list[m.Function]) -> ProviderView:
+        r, em = self.r, self.em
+        if item is not None:
+            iface = r.interfaces[item.id]
+            wit_name = iface.name or (key if isinstance(key, str) else "iface")
+            instance = r.interface_id(item.id) if iface.name is not None else wit_name
+            doc_text = iface.docs
+            owner: m.Owner = m.InterfaceOwner(item.id)
+        else:
+            wit_name = self.world.name
+            instance = ""
+            doc_text = None
+            owner = m.WorldOwner(self.mod.owner)
+
+        def local(rid: int) -> bool:
+            return r.types[rid].owner == owner
+
+        prefix = snake(wit_name, avoid_builtins=False).rstrip("_")
+        base = pascal(wit_name).rstrip("_")
+        suffix = "Provider" if item is not None else "Functions"
+        qual = pascal(self.qualified(item)).rstrip("_")
+        proto_name = self.claim(f"{base}{suffix}", f"provider {instance}", f"{qual}{suffix}")
+        mref = self.module_ref(item)
+        res_protos: dict[int, str] = {}
+        for f in funcs:
+            if f.kind.resource is not None:
+                res_id, rname = _resource_name(r, f.kind.resource)
+                if res_id not in res_protos and local(res_id):
+                    stem = pascal(rname).rstrip("_")
+                    res_protos[res_id] = self.claim(f"{stem}Resource", f"resource {res_id}", f"{qual}{stem}Resource")
+
+        def impl_annot(rid: int) -> str:
+            return res_protos.get(rid) or em.annot(rid)
+
+        def wanted(rid: int) -> bool:
+            return rid in res_protos
+
+        def to_obj(mode: str, rid: int, e: str) -> str:
+            rname = r.types[rid].name
+            return f'call.{"borrow" if mode == "borrow" else "take"}("{rname}", {e})'
+
+        def to_handle(mode: str, rid: int, e: str) -> str:
+            return f'{em.annot(rid)}(call.own("{r.types[rid].name}", {e}))'
+
+        methods: list[Method] = []
+        res_methods: dict[int, list[Method]] = {rid: [] for rid in res_protos}
+        ops: list[str] = []
+        helpers: list[str] = []
+        for f in funcs:
+            em.reset()
+            wire, py, member = function_names(f, r)
+            enc_p, dec_p, enc_r, dec_r = codec_names(f)
+            names = param_names(f)
+            is_method = f.kind.kind in ("method", "async-method")
+            params = []
+            for i, (n, prm) in enumerate(zip(names, f.params, strict=True)):
+                _, _, a = self.convert(prm.type, n, wanted, to_obj, impl_annot)
+                if not (is_method and i == 0):
+                    params.append((n, a))
+            _, _, res_a = self.convert(f.result, "value", wanted, to_handle, impl_annot)
+            method = Method(wire, member if is_method else py, docstring(f.docs), f.kind.is_async, f.kind.kind, params, res_a)
+            method.signature = "".join(f", {n}: {a}" for n, a in params)
+            rid: int | None = _resource_name(r, f.kind.resource)[0] if f.kind.resource is not None else None
+            if is_method and rid is not None and rid in res_methods:
+                res_methods[rid].append(method)
+            elif not is_method:
+                methods.append(method)
+            stem = f"_{prefix}_{snake(wire.replace('.', '-'), avoid_builtins=False)}"
+            key = f"{instance} {wire}"
+            dec_fn, enc_fn, call_fn = self.claim(f"{stem}_decode", key), self.claim(f"{stem}_encode", key), ""
+            # decode: bytes -> argument tuple with handles turned into objects
+            lines = [f"args = _c.from_bytes({mref}{dec_p}, payload)"]
+            exprs = []
+            for i, prm in enumerate(f.params):
+                ls, e, _ = self.convert(prm.type, f"args[{i}]", wanted, to_obj, impl_annot)
+                lines += ls
+                exprs.append(e)
+            if is_method and not (rid in res_protos):
+                # A method of a resource this provider does not implement (not served).
+                continue
+            lines.append(f"return ({', '.join(exprs)}{',' if len(exprs) == 1 else ''})")
+            helpers.append(
+                f"def {dec_fn}(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:\n"
+                + "\n".join("    " + ln for ln in lines)
+            )
+            ls, e, _ = self.convert(f.result, "value", wanted, to_handle, em.annot)
+            helpers.append(
+                f"def {enc_fn}(call: _d.Call, value: _t.Any) -> bytearray:\n"
+                + "\n".join("    " + ln for ln in [*ls, "buf = bytearray()", f"{mref}{enc_r}(buf, {e})", "return buf"])
+            )
+            if is_method:
+                call_fn = self.claim(f"{stem}_call", key)
+                helpers.append(
+                    f"def {call_fn}(obj: _t.Any, *args: _t.Any) -> _t.Any:\n    return obj.{member}(*args)"
+                )
+                bind = f"lambda impl: {call_fn}"
+            else:
+                bind = f"lambda impl: impl.{py}"
+            ops.append(f'_d.Operation("{wire}", {dec_fn}, {bind}, {enc_fn})')
+        resources = [
+            ServiceView(res_protos[rid], docstring(r.types[rid].docs), instance, res_methods[rid])
+            for rid in res_protos
+        ]
+        kw = self.claim_kw(snake(wit_name))
+        ops_fn = self.claim(f"{prefix}_operations", f"operations of {instance}", f"{snake(self.qualified(item))}_operations")
+        proto = ServiceView(proto_name, docstring(doc_text), instance, methods)
+        names_ = [r.types[rid].name or "" for rid in res_protos]
+        return ProviderView(kw, instance, proto, resources, names_, ops, helpers, ops_fn)
+
+    def claim_kw(self, prefix: str) -> str:
+        kw = prefix or "functions"
+        while kw in self._kws or kw in SCOPE_RESERVED or kw == "bus":
+            kw += "_"
+        self._kws.add(kw)
+        return kw
+
+    _kws: set[str]
+
+    # ------------------------------------------------------------------ client side
+
+    def client(
+        self, key: m.WorldKey, item: m.InterfaceItem | None, funcs: list[m.Function], proxies: dict[int, tuple[str, str]]
+    ) -> tuple[ServiceView, ServiceView, list[ServiceView]]:
+        """Sync client, async client, and proxies (sync and async) of one import."""
+        r, em = self.r, self.em
+        if item is not None:
+            iface = r.interfaces[item.id]
+            wit_name = iface.name or (key if isinstance(key, str) else "iface")
+            instance = r.interface_id(item.id) if iface.name is not None else wit_name
+            doc_text = iface.docs
+        else:
+            wit_name, instance, doc_text = self.world.name, "", None
+        base = pascal(wit_name).rstrip("_") if item is not None else f"{pascal(wit_name).rstrip('_')}Imports"
+        mref = self.module_ref(item)
+
+        def wanted(rid: int) -> bool:
+            return rid in proxies
+
+        def build(is_async: bool) -> tuple[list[Method], dict[int, list[Method]]]:
+            methods: list[Method] = []
+            res_methods: dict[int, list[Method]] = {rid: [] for rid in proxies}
+            client_expr = "self._client"
+
+            for f in funcs:
+                em.reset()
+                wire, py, member = function_names(f, r)
+                enc_p, dec_p, enc_r, dec_r = codec_names(f)
+                names = param_names(f)
+                is_method = f.kind.kind in ("method", "async-method")
+                rid = _resource_name(r, f.kind.resource)[0] if f.kind.resource is not None else None
+                if is_method and rid not in proxies:
+                    continue
+                owner = client_expr if is_method else "self"
+
+                def to_proxy(mode: str, res: int, e: str, owner: str = owner) -> str:
+                    return f"{proxies[res][1 if is_async else 0]}({owner}, {e}.handle)"
+
+                def proxy_annot(res: int) -> str:
+                    return proxies[res][1 if is_async else 0]
+
+                params: list[tuple[str, str]] = []
+                args: list[str] = []
+                for i, (n, prm) in enumerate(zip(names, f.params, strict=True)):
+                    if is_method and i == 0:
+                        args.append(f"{em.annot(prm.type)}(self.handle)")
+                        continue
+                    if self.has_handle(prm.type, wanted) and isinstance(r.dealias(prm.type), int) and isinstance(
+                        r.types[r.dealias(prm.type)].kind, m.Handle  # type: ignore[index]
+                    ):
+                        res_cls = em.annot(prm.type)
+                        kind = r.types[r.dealias(prm.type)].kind  # type: ignore[index]
+                        assert isinstance(kind, m.Handle)
+                        rid2 = _resource_name(r, kind.resource)[0]
+                        params.append((n, f"{proxies[rid2][1 if is_async else 0]} | {res_cls}"))
+                        args.append(f"{res_cls}({n}.handle)")
+                    else:
+                        params.append((n, em.annot(prm.type)))
+                        args.append(n)
+                res_lines, res_expr, res_a = self.convert(f.result, "_res", wanted, to_proxy, proxy_annot)
+                decode = f"_c.FromBytes({mref}{dec_r})"
+                call = "self._client._call" if is_method else "self._call"
+                if is_async:
+                    call = "await self._client._call_async" if is_method else "await self._call_async"
+                invoke = f'{call}("{wire}", bytes(buf), {decode})'
+                body = ["buf = bytearray()", f"{mref}{enc_p}(buf{''.join(', ' + a for a in args)})"]
+                if f.result is None:
+                    body.append(invoke)
+                else:
+                    body += [f"_res: {em.annot(f.result)} = {invoke}", *res_lines, f"return {res_expr}"]
+                method = Method(wire, member if is_method else py, docstring(f.docs), is_async, f.kind.kind, params, res_a, body)
+                method.signature = "".join(f", {n}: {a}" for n, a in params)
+                if is_method:
+                    res_methods[rid].append(method)  # type: ignore[index]
+                else:
+                    methods.append(method)
+            return methods, res_methods
+
+        sync_m, sync_res = build(False)
+        async_m, async_res = build(True)
+        qual = pascal(self.qualified(item)).rstrip("_")
+        sync_name = self.claim(f"{base}Client", f"client {instance}", f"{qual}Client")
+        async_name = self.claim(f"{base}AsyncClient", f"async client {instance}", f"{qual}AsyncClient")
+        sync_client = ServiceView(sync_name, docstring(doc_text), instance, sync_m, "_b.Client")
+        async_client = ServiceView(async_name, docstring(doc_text), instance, async_m, "_b.Client")
+        proxy_views = []
+        for rid, (sync_name, async_name) in proxies.items():
+            owner = r.types[rid].owner
+            if item is None or owner != m.InterfaceOwner(item.id):
+                continue
+            doc = docstring(r.types[rid].docs)
+            rname = r.types[rid].name or ""
+            proxy_views.append(ServiceView(sync_name, doc, instance, sync_res[rid], "_r.ResourceProxy", rname))
+            proxy_views.append(ServiceView(async_name, doc, instance, async_res[rid], "_r.ResourceProxy", rname))
+        return sync_client, async_client, proxy_views
 
 
 def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[Emitter, list[str]]:
-    """The service chunks of a world module (none yet)."""
-    return Emitter(layout, mod), []
+    """The service chunks of a world module: provider stubs + dispatch table, clients."""
+    svc = Services(layout, mod)
+    svc._kws = set()
+    r, world = svc.r, svc.world
+    chunks: list[str] = []
+    if "provider" in parts:
+        providers = []
+        world_funcs = [i.function for i in world.exports.values() if isinstance(i, m.FunctionItem)]
+        for key, item in world.exports.items():
+            if isinstance(item, m.InterfaceItem):
+                providers.append(svc.provider(key, item, svc.functions(item)))
+        if world_funcs:
+            providers.append(svc.provider("", None, world_funcs))
+        for pv in providers:
+            chunks.append(render_chunk("provider.py.jinja", p=pv))
+        if providers:
+            table = svc.claim("dispatch_table", "dispatch_table")
+            serve = svc.claim("serve", "serve")
+            chunks.append(render_chunk("dispatch.py.jinja", providers=providers, table=table, serve=serve))
+    if "client" in parts:
+        imports = [(k, i) for k, i in world.imports.items() if isinstance(i, m.InterfaceItem)]
+        proxies: dict[int, tuple[str, str]] = {}
+        for _, item in imports:
+            for f in svc.functions(item):
+                if f.kind.resource is not None:
+                    rid, rname = _resource_name(r, f.kind.resource)
+                    if rid not in proxies and r.types[rid].owner == m.InterfaceOwner(item.id):
+                        stem = pascal(rname).rstrip("_")
+                        qual = pascal(svc.qualified(item)).rstrip("_") + stem
+                        proxies[rid] = (
+                            svc.claim(f"{stem}Proxy", f"proxy {rid}", f"{qual}Proxy"),
+                            svc.claim(f"{stem}AsyncProxy", f"async proxy {rid}", f"{qual}AsyncProxy"),
+                        )
+        for key, item in imports:
+            sync_c, async_c, proxy_views = svc.client(key, item, svc.functions(item), proxies)
+            chunks.append(render_chunk("client.py.jinja", clients=[sync_c, async_c], proxies=proxy_views))
+        world_funcs = [i.function for i in world.imports.values() if isinstance(i, m.FunctionItem)]
+        if world_funcs:
+            sync_c, async_c, _ = svc.client("", None, world_funcs, proxies)
+            chunks.append(render_chunk("client.py.jinja", clients=[sync_c, async_c], proxies=[]))
+    return svc.em, chunks

@@ -238,22 +238,36 @@ def function_names(f: m.Function, resolve: m.Resolve) -> tuple[str, str, str]:
     return item, snake(item), snake(item)
 
 
-def function_view(em: Emitter, f: m.Function, ns: Namespace) -> FunctionView:
-    """The view of one function; its codec names are claimed in `ns` (the module's)."""
-    em.reset()
-    wire, py, member = function_names(f, em.resolve)
-    base = plain_snake(wire.replace(".", "-")) + ("_constructor" if f.kind.kind == "constructor" else "")
-    names = [_claim(ns, f"{d}_{base}_{w}", f"function {f.name}") for w in ("params", "result") for d in ("encode", "decode")]
-    enc_p, dec_p, enc_r, dec_r = names
+def codec_names(f: m.Function) -> tuple[str, str, str, str]:
+    """`encode_<fn>_params`, `decode_<fn>_params`, `encode_<fn>_result`, `decode_<fn>_result`."""
+    base = plain_snake(f.item_name.replace(".", "-"))
+    if f.kind.kind == "constructor":
+        base += "_constructor"
+    return (f"encode_{base}_params", f"decode_{base}_params", f"encode_{base}_result", f"decode_{base}_result")
+
+
+def param_names(f: m.Function) -> list[str]:
+    """Python names of a function's parameters (`buf`, `b`, `p`, `self` and codec names avoided)."""
     scope = Namespace(f"function {f.name}", dict(SCOPE_RESERVED))
-    params = []
+    out = []
     for prm in f.params:
         py_name = snake(prm.name)
         if py_name.startswith(("encode_", "decode_")):
             py_name += "_"
         while py_name in scope:
             py_name += "_"
-        params.append(Param(_claim(scope, py_name, prm.name), prm.name, em.annot(prm.type)))
+        out.append(_claim(scope, py_name, prm.name))
+    return out
+
+
+def function_view(em: Emitter, f: m.Function, ns: Namespace) -> FunctionView:
+    """The view of one function; its codec names are claimed in `ns` (the module's)."""
+    em.reset()
+    wire, py, member = function_names(f, em.resolve)
+    for name in codec_names(f):
+        _claim(ns, name, f"function {f.name}")
+    enc_p, dec_p, enc_r, dec_r = codec_names(f)
+    params = [Param(n, prm.name, em.annot(prm.type)) for n, prm in zip(param_names(f), f.params, strict=True)]
     p_enc = [line for prm, pv in zip(f.params, params, strict=True) for line in em.encode(prm.type, pv.name)]
     temps = [em.tmp("a") for _ in f.params]
     p_dec = [line for prm, t in zip(f.params, temps, strict=True) for line in em.decode(prm.type, t)]

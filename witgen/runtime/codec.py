@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 T = TypeVar("T")
 
@@ -392,3 +392,18 @@ class FunctionCodecs(NamedTuple):
     decode_params: Callable[[bytes, int], tuple[tuple[Any, ...], int]]
     encode_result: Callable[[bytearray, Any], None]
     decode_result: Callable[[bytes, int], tuple[Any, int]]
+
+
+class FromBytes(Generic[T]):
+    """`data -> value` with a generated decoder (exactly one value, no trailing bytes)."""
+
+    __slots__ = ("decode",)
+
+    def __init__(self, decode: Callable[[bytes, int], tuple[T, int]]) -> None:
+        self.decode = decode
+
+    def __call__(self, data: bytes) -> T:
+        value, pos = self.decode(data, 0)
+        if pos != len(data):
+            raise CodecError(f"{len(data) - pos} trailing byte(s) after the value")
+        return value
