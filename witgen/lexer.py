@@ -88,7 +88,7 @@ _STRING_END = re.compile(r'["\\\n]')
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
 _KEBAB = re.compile(r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*")
-_VERSION_CONTEXT = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
+_VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
 _VERSION_PART = re.compile(r"[ \t\n\r]*[\w-]")
 
 
@@ -189,7 +189,11 @@ class Scanner:
         package_pending = False
         braces: list[bool] = []  # True for a brace that opens a nested package
         package_depth = 0
-        version = False  # inside `1.2.3-pre+build`, where identifiers need not be kebab-case
+        # Where in a version we are: 0 outside, 1 in `1.2.3` (after `@` or `=`), 2 right
+        # after it, 3 in `-pre` or `+build`. Identifiers in 1 and 3 need not be kebab-case.
+        version = 0
+        version_dots = version_start = version_end = 0
+        version_build = False
         while True:
             m = match(text, pos)
             assert m is not None
@@ -200,11 +204,11 @@ class Scanner:
                 value = m.group(kind)
                 typ = keywords.get(value, "ID")
                 if typ == "ID":
-                    if prev == "AT":
+                    if prev == "AT" and self.before_last not in ("ID", "EXPLICIT_ID"):
                         typ = ATTRIBUTES.get(value, "")
                         if not typ:
                             raise WitError(f"unknown attribute `{value}`", self.span(start, end))
-                    elif not version and _KEBAB.fullmatch(value) is None:
+                    elif version != 1 and version != 3 and _KEBAB.fullmatch(value) is None:
                         validate_id(value, self.span(start, end))
             elif kind == "PUNCT":
                 value = m.group(kind)
@@ -225,8 +229,12 @@ class Scanner:
                         package_depth -= 1
                 elif typ == "SEMI":
                     package_pending = False
-                elif typ == "DOT" and version and _VERSION_PART.match(text, end):
-                    typ = "VDOT"
+                elif typ == "DOT" and version:
+                    if version == 1:
+                        typ = "VDOT"
+                        version_dots += 1
+                    elif version == 3 and _VERSION_PART.match(text, end):
+                        typ = "VDOT"
             elif kind == "LINE":
                 pending.append((start, end))
                 continue
@@ -247,6 +255,8 @@ class Scanner:
                 value = text[start:end]
                 typ = "STRING_LIT"
             elif kind == "EOF":
+                if version == 2 or version == 3:
+                    self._check_version(version_start, version_end)
                 if pending:
                     comments[start] = pending
                 self.eof = start
@@ -254,11 +264,34 @@ class Scanner:
             else:
                 ch = m.group(kind)
                 raise WitError(f"unexpected character {_rust_char(ch)}", self.span(start, start + 1))
-            if typ == "INTEGER":
-                if prev == "AT" or prev == "EQUALS":
-                    version = True
-            elif version and typ not in _VERSION_CONTEXT:
-                version = False
+            if version == 1:
+                if typ == "INTEGER" and version_dots == 2:
+                    version = 2
+                    version_end = end
+                elif typ != "INTEGER" and typ != "VDOT" and typ != "ID":
+                    version = 0
+            elif version == 2:
+                if typ == "MINUS" or typ == "PLUS":
+                    version = 3
+                    version_build = typ == "PLUS"
+                else:
+                    version = 0
+                    self._check_version(version_start, version_end)
+            elif version == 3:
+                if typ not in _VERSION_PARTS:
+                    version = 0
+                    self._check_version(version_start, version_end)
+                elif typ == "PLUS":
+                    if version_build:  # a second `+` is not part of the version
+                        version = 0
+                        self._check_version(version_start, version_end)
+                    version_build = True
+                elif typ != "VDOT":
+                    version_end = end
+            elif typ == "INTEGER" and (prev == "AT" or prev == "EQUALS"):
+                version = 1
+                version_dots = 0
+                version_start = end - len(value)
             if prev == "LPAR" and self.before_last in _GATE_KEYS:
                 key = _GATE_KEYS[self.before_last]
                 name = value[1:] if typ == "EXPLICIT_ID" else value
@@ -284,6 +317,9 @@ class Scanner:
             self.last_start = start
             self._last = (start, end)
             yield Token(typ, value, start, end)
+
+    def _check_version(self, start: int, end: int) -> None:
+        check_version(self.source.text[start:end], self.span(start, end))
 
     def _block_comment(self, start: int) -> int:
         """The end offset of the (nested) block comment opened at `start`."""
@@ -341,3 +377,63 @@ def unescape(literal: str) -> str:
             out.append(chr(int(body[i + 1 : i + 3], 16)))
             i += 3
     return "".join(out)
+
+
+# --------------------------------------------------------------------------- semver
+
+
+def check_version(text: str, span: Span) -> None:
+    """Raise WitError unless `text` is a semver version (messages of Rust's `semver` crate)."""
+    pos = 0
+    n = len(text)
+
+    def fail(message: str) -> WitError:
+        return WitError(message, span)
+
+    def number(what: str) -> None:
+        nonlocal pos
+        start = pos
+        while pos < n and text[pos].isascii() and text[pos].isdigit():
+            pos += 1
+        if pos == start:
+            if pos >= n:
+                raise fail(f"unexpected end of input while parsing {what} version number")
+            raise fail(f"unexpected character {text[pos]!r} while parsing {what} version number")
+        if pos - start > 1 and text[start] == "0":
+            raise fail(f"invalid leading zero in {what} version number")
+        if int(text[start:pos]) >= 2**64:
+            raise fail(f"value of {what} version number exceeds u64::MAX")
+
+    def dot(after: str) -> None:
+        nonlocal pos
+        if pos >= n:
+            raise fail(f"unexpected end of input while parsing {after} version number")
+        if text[pos] != ".":
+            raise fail(f"unexpected character {text[pos]!r} after {after} version number")
+        pos += 1
+
+    number("major")
+    dot("major")
+    number("minor")
+    dot("minor")
+    number("patch")
+    after = "patch version number"
+    for sep, what in (("-", "pre-release identifier"), ("+", "build metadata")):
+        if pos < n and text[pos] == sep:
+            pos += 1
+            after = what
+            while True:
+                start = pos
+                while pos < n and (text[pos].isascii() and (text[pos].isalnum() or text[pos] == "-")):
+                    pos += 1
+                part = text[start:pos]
+                if not part:
+                    raise fail(f"empty identifier segment in {what}")
+                if sep == "-" and part.isdigit() and len(part) > 1 and part[0] == "0":
+                    raise fail(f"invalid leading zero in {what}")
+                if pos < n and text[pos] == ".":
+                    pos += 1
+                    continue
+                break
+    if pos < n:
+        raise fail(f"unexpected character {text[pos]!r} after {after}")

@@ -24,7 +24,7 @@ from lark.parsers.lalr_analysis import Shift
 from witgen import ast
 from witgen.errors import Source, Span, WitError
 from witgen.lexer import Scanner, Token, unescape
-from witgen.syntax_errors import check_version, syntax_error
+from witgen.syntax_errors import syntax_error
 
 __all__ = ["parse_file", "normalize_docs"]
 
@@ -179,9 +179,8 @@ class _Builder(Transformer[Any, Any]):
         for extra in c[5:]:
             if extra:
                 end = extra[-1].end_pos
-        text = self.scanner.source.text[start:end]
-        check_version(text, Span(self.scanner.source, start, end))
-        return text, start, end
+        # already checked against semver by the scanner, where the version ended
+        return self.scanner.source.text[start:end], start, end
 
     def pre_release(self, c: list[Token]) -> list[Token]:
         return c[1:]  # the leading `-` alone does not extend the version

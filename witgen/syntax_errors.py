@@ -7,9 +7,6 @@ back to the reference wording: item starts and type positions get their fixed
 phrases, and optional continuations (a `,` before the closing bracket, an
 `@version`, an `as` or `with` clause, a `-> result`...) are dropped in favour of
 the token the reference parser insists on.
-
-Also here: `check_version`, semver validation with the messages of Rust's
-`semver` crate.
 """
 
 from __future__ import annotations
@@ -41,6 +38,7 @@ _DESCRIBE = {
     "AT": "`@`",
     "MINUS": "`-`",
     "PLUS": "`+`",
+    "VDOT": "'.'",
     "SINCE": "an identifier",
     "UNSTABLE": "an identifier",
     "DEPRECATED": "an identifier",
@@ -61,6 +59,10 @@ def describe(token_type: str) -> str:
 
 def expectation(expected: set[str], previous: str) -> str:
     """The reference wording of what was expected, from the LALR parser's expected set."""
+    after_version = "MINUS" in expected or "PLUS" in expected
+    if after_version:
+        # the reference parser has finished with the version: drop its continuations
+        expected = expected - {"ID", "INTEGER", "MINUS", "PLUS", "VDOT"}
     if "INTERFACE" in expected and "WORLD" in expected:
         return "`world`, `interface` or `use`"
     if "IMPORT" in expected:
@@ -71,7 +73,7 @@ def expectation(expected: set[str], previous: str) -> str:
         return "`type`, `resource` or `func`"
     if "U8" in expected:
         return "a type"
-    if "ID" in expected:
+    if "ID" in expected or "SINCE" in expected:
         return "an identifier or string"
     if expected == {"INTEGER"} and previous == "COMMA":
         return "fixed-length"
@@ -81,6 +83,8 @@ def expectation(expected: set[str], previous: str) -> str:
     for optional in _OPTIONAL:
         if len(remaining) > 1:
             remaining.discard(optional)
+    if expected == {"LBRACE", "SEMI"} and not after_version:
+        return describe("SEMI")  # `resource r` without a body
     if "LBRACE" in remaining:
         return describe("LBRACE")
     return describe(sorted(remaining)[0]) if remaining else "something else"
@@ -97,62 +101,3 @@ def syntax_error(token: Token, expected: set[str], scanner: Scanner) -> WitError
     previous = scanner.previous_type(start)
     want = expectation(expected, previous)
     return WitError(f"expected {want}, found {describe(token.type)}", span)
-
-
-# --------------------------------------------------------------------------- semver
-
-
-def check_version(text: str, span: Span) -> None:
-    """Raise WitError unless `text` is a semver version (messages of Rust's `semver` crate)."""
-    pos = 0
-    n = len(text)
-
-    def fail(message: str) -> WitError:
-        return WitError(message, span)
-
-    def number(what: str) -> None:
-        nonlocal pos
-        start = pos
-        while pos < n and text[pos].isascii() and text[pos].isdigit():
-            pos += 1
-        if pos == start:
-            if pos >= n:
-                raise fail(f"unexpected end of input while parsing {what} version number")
-            raise fail(f"unexpected character {text[pos]!r} while parsing {what} version number")
-        if pos - start > 1 and text[start] == "0":
-            raise fail(f"invalid leading zero in {what} version number")
-        if int(text[start:pos]) >= 2**64:
-            raise fail(f"value of {what} version number exceeds u64::MAX")
-
-    def dot(after: str) -> None:
-        nonlocal pos
-        if pos >= n:
-            raise fail(f"unexpected end of input while parsing {after} version number")
-        if text[pos] != ".":
-            raise fail(f"unexpected character {text[pos]!r} after {after} version number")
-        pos += 1
-
-    number("major")
-    dot("major")
-    number("minor")
-    dot("minor")
-    number("patch")
-    for sep, what in (("-", "pre-release identifier"), ("+", "build metadata")):
-        if pos < n and text[pos] == sep:
-            pos += 1
-            while True:
-                start = pos
-                while pos < n and (text[pos].isascii() and (text[pos].isalnum() or text[pos] == "-")):
-                    pos += 1
-                part = text[start:pos]
-                if not part:
-                    raise fail(f"empty identifier segment in {what}")
-                if sep == "-" and part.isdigit() and len(part) > 1 and part[0] == "0":
-                    raise fail(f"invalid leading zero in {what}")
-                if pos < n and text[pos] == ".":
-                    pos += 1
-                    continue
-                break
-    if pos < n:
-        after = "patch version number" if pos and text[pos - 1].isdigit() else "version"
-        raise fail(f"unexpected character {text[pos]!r} after {after}")
