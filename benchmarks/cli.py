@@ -11,7 +11,8 @@
    changed (a doc comment in types.wit edited before every run). Targets:
    nothing changed within 3x, one file changed within 10x.
 
-Every figure is the median of N runs of a fresh process. Needs the bench extra
+Every figure is the median of N runs of a fresh process, the commands compared
+taking turns. Needs the bench extra
 (componentize-py) and, for item 2, ../shared beside the project.
 """
 
@@ -36,18 +37,26 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "real" / "wasi-http-0.2.8"
 ENV = dict(os.environ)  # WITGEN_CACHE_DIR is set to a private folder in main()
 
 
-def median_time(cmd: list[str], cwd: Path, runs: int, *before: Callable[[int], None]) -> float:
-    """Median wall time of `cmd` over `runs` fresh processes; each `before(i)` runs untimed first."""
-    times = []
+Case = tuple[list[str], tuple[Callable[[int], None], ...]]
+
+
+def medians(cwd: Path, runs: int, *cases: Case) -> list[float]:
+    """Median wall time of each case's command over `runs` fresh processes.
+
+    The cases take turns run by run, so that load from elsewhere on the machine
+    weighs on each alike; a case's `before(i)` steps run untimed before it.
+    """
+    times: list[list[float]] = [[] for _ in cases]
     for i in range(runs):
-        for step in before:
-            step(i)
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return statistics.median(times)
+        for (cmd, before), sink in zip(cases, times):
+            for step in before:
+                step(i)
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
+            sink.append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return [statistics.median(t) for t in times]
 
 
 def samples_project(tmp: Path) -> Path:
@@ -81,9 +90,13 @@ def main() -> None:
     ENV["WITGEN_CACHE_DIR"] = str(cache)
     try:
         project = samples_project(tmp)
-        floor = median_time([sys.executable, "-c", "import click"], tmp, runs)
-        check = median_time([WITGEN, "check", "-q"], project, runs)
-        full = median_time([WITGEN, "check", "-q", "--full"], project, runs)
+        floor, check, full = medians(
+            project,
+            runs,
+            ([sys.executable, "-c", "import click"], ()),
+            ([WITGEN, "check", "-q"], ()),
+            ([WITGEN, "check", "-q", "--full"], ()),
+        )
         print(f"witgen check on unchanged samples (median of {runs}; ratio to the floor)")
         print(row('floor: python -c "import click"', floor, floor, None))
         print(row("witgen check (fast path)", check, floor, 1.5))
@@ -112,17 +125,12 @@ def main() -> None:
         gen = [WITGEN, "generate", str(wit), "-o", str(ours), "-w", "proxy", "-q"]
         cpy = [COMPONENTIZE, "-d", str(wit), "-w", "proxy", "bindings", str(theirs)]
         # componentize-py refuses an existing output folder: every run of it starts empty.
+        cold = medians(tmp, runs, (gen, (clear(ours, cache),)), (cpy, (clear(theirs),)))  # no format cache
+        unchanged = medians(tmp, runs, (gen, ()), (cpy, (clear(theirs),)))
+        edited = medians(tmp, runs, (gen, (edit,)), (cpy, (clear(theirs),)))
         results = {
-            "witgen generate": (
-                median_time(gen, tmp, runs, clear(ours, cache)),  # cold: no output, no format cache
-                median_time(gen, tmp, runs),
-                median_time(gen, tmp, runs, edit),
-            ),
-            "componentize-py bindings": (
-                median_time(cpy, tmp, runs, clear(theirs)),
-                median_time(cpy, tmp, runs, clear(theirs)),
-                median_time(cpy, tmp, runs, clear(theirs), edit),
-            ),
+            "witgen generate": (cold[0], unchanged[0], edited[0]),
+            "componentize-py bindings": (cold[1], unchanged[1], edited[1]),
         }
         base = results["componentize-py bindings"]
         print(f"\ngenerate on wasi-http-0.2.8, world proxy (median of {runs}; ratio to componentize-py)")
