@@ -181,12 +181,8 @@ def generate(
                 printer.info(f"{target.name}: unchanged (digest) -> {show(target.out)}", fg="green")
                 continue
             plans.append((target, writer.plan(target.out, render.render_target(target), inputs)))
-        for target, plan in plans:
-            if plan.conflicts:
-                raise writer.WriteError(
-                    f"{target.name}: not overwriting files witgen did not generate: "
-                    + ", ".join(show(target.out / rel) for rel in plan.conflicts)
-                )
+        for target, plan in plans:  # before any target is written
+            plan.refuse_conflicts(show, f"{target.name}: ")
         for target, plan in plans:
             if not dry_run:
                 writer.apply(plan)

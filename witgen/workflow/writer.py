@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -131,6 +131,12 @@ class Plan:
         """Nothing to write, delete or repair."""
         return not (self.write or self.delete or self.interrupted or self.manifest_stale)
 
+    def refuse_conflicts(self, show: Callable[[Path], str] = str, label: str = "") -> None:
+        """Raise WriteError naming the foreign files in the way, if any."""
+        if self.conflicts:
+            listed = ", ".join(show(self.out / rel) for rel in self.conflicts)
+            raise WriteError(f"{label}not overwriting files witgen did not generate: {listed}")
+
 
 def plan(out: Path, files: Mapping[str, str], inputs: str) -> Plan:
     """Compare a rendered set with `out` on disk; touches nothing."""
@@ -200,9 +206,7 @@ def _remove_tmp_files(out: Path, rels: Iterable[str]) -> None:
 
 def apply(result: Plan) -> None:
     """Carry a plan out under a journal; raises WriteError on conflicts, before touching anything."""
-    if result.conflicts:
-        listed = ", ".join(str(result.out / rel) for rel in result.conflicts)
-        raise WriteError(f"not overwriting files witgen did not generate: {listed}")
+    result.refuse_conflicts()
     if result.clean:
         return
     out = result.out
