@@ -462,7 +462,7 @@ _LOCK = threading.Lock()
 def _parser() -> tuple[_Tables, _Builder]:
     builder = _Builder()
     grammar = files("witgen.grammars").joinpath("wit.lark").read_text(encoding="utf-8")
-    lark = Lark(grammar, parser="lalr", lexer=_NoLexer, transformer=builder)
+    lark = Lark(grammar, parser="lalr", lexer=_NoLexer, transformer=builder, cache=True)
     return _Tables(lark), builder
 
 
