@@ -125,6 +125,9 @@ def test_every_kind_round_trips(demo: dict[str, ModuleType]) -> None:
     assert rt(t, "maybe", Some(7)) == b"\x01\x01\x07"
     assert rt(t, "fixed", [1, 300, 65535]) == bytes.fromhex("01ac02ffff03")
     assert rt(t, "raw", b"\x00\xff" * 200)[:2] == bytes.fromhex("9003")
+    assert rt(t, "raw", b"\x01" * 16384)[:3] == bytes.fromhex("808001")
+    assert rt(t, "raw", b"\x01" * 16383)[:2] == bytes.fromhex("ff7f")
+    assert rt(t, "point", t.Point(0, 0, "é" * 100))[2:5] == bytes.fromhex("01c801")
     assert rt(t, "fut", Future("a")) == bytes.fromhex("010161")
     assert rt(t, "str", Stream([1, 2])) == bytes.fromhex("01020102")
     assert rt(t, "ctx", ErrorContext(b"\x09")) == b"\x01\x09"
@@ -185,6 +188,9 @@ def test_function_codecs(demo: dict[str, ModuleType]) -> None:
         ("pair", b"\x00\xf4\x90\x80\x80\x00\x00\x00\x00"),  # char above U+10FFFF
         ("pts", b"\xff\xff\xff\xff\x0f"),  # count far beyond the input
         ("raw", b"\x05\x01"),
+        ("raw", b"\x80"),  # truncated two-byte length
+        ("raw", b"\x80\x01" + b"\x00" * 127),  # two-byte length beyond the input
+        ("pts", b"\x01\x00\x00\x01\x81"),  # truncated inlined record
         ("ints", b"\xff\xff\x04"),  # u16 out of range
         ("outcome", b"\x02"),
         ("fut", b"\x00"),  # pending future

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from witgen import model as m
 from witgen.codegen.layout import Layout, Module
+from witgen.naming import snake
 
 PRIM_ANNOT = {
     "bool": "bool",
@@ -31,6 +32,8 @@ PRIM_ANNOT = {
     "error-context": "_v.ErrorContext",
 }
 FIXED_SIZE = {"f32": 4, "f64": 8}
+# Records whose inline code stays under this many lines are inlined where they are used.
+INLINE_LIMIT = 40
 
 
 class Emitter:
@@ -163,8 +166,21 @@ class Emitter:
             return self._encode_prim(ty, expr)
         td = self.resolve.types[ty]
         if td.name is not None and ty in self.layout.names:
+            if isinstance(td.kind, m.Alias) and not self._is_resource(td.kind.type):
+                return self.encode(td.kind.type, expr)
+            if isinstance(td.kind, m.Record):
+                v = self.tmp("r")
+                lines = [f"{v} = {expr}"]
+                for f in td.kind.fields:
+                    lines += self.encode(f.type, f"{v}.{snake(f.name)}")
+                if len(lines) <= INLINE_LIMIT:
+                    return lines
             return [f"{self.ref(ty, 'encode')}(buf, {expr})"]
         return self.encode_kind(td.kind, expr)
+
+    def _is_resource(self, ty: m.Type) -> bool:
+        ty = self.resolve.dealias(ty)
+        return isinstance(ty, int) and isinstance(self.resolve.types[ty].kind, m.Resource)
 
     def _encode_prim(self, ty: str, e: str) -> list[str]:
         match ty:
@@ -201,6 +217,9 @@ class Emitter:
             f"{n} = len({t})",
             f"if {n} < 0x80:",
             f"    buf.append({n})",
+            f"elif {n} < 0x4000:",
+            f"    buf.append({n} & 0x7F | 0x80)",
+            f"    buf.append({n} >> 7)",
             "else:",
             f"    _c.write_uleb(buf, {n})",
         ]
@@ -286,11 +305,36 @@ class Emitter:
             return self._decode_prim(ty, x)
         td = self.resolve.types[ty]
         if td.name is not None and ty in self.layout.names:
+            if isinstance(td.kind, m.Alias) and not self._is_resource(td.kind.type):
+                return self._decode_into(td.kind.type, x)
+            if isinstance(td.kind, m.Record):
+                temps = [self.tmp("f") for _ in td.kind.fields]
+                lines: list[str] = []
+                for f, t in zip(td.kind.fields, temps, strict=True):
+                    lines += self.decode(f.type, t)
+                if len(lines) < INLINE_LIMIT:
+                    return [*lines, f"{x} = {self.ref(ty)}({', '.join(temps)})"]
             return [f"{x}, p = {self.ref(ty, 'decode')}(b, p)"]
         return self.decode_kind(td.kind, x)
 
     def _uleb(self, x: str, reader: str, top: str = "0x80") -> list[str]:
         return [f"{x} = b[p]", f"if {x} < {top}:", "    p += 1", "else:", f"    {x}, p = {reader}(b, p)"]
+
+    def _length(self, x: str, reader: str) -> list[str]:
+        """A ULEB128 length with inline one- and two-byte paths (lengths below 16384)."""
+        hi = self.tmp("h")
+        return [
+            f"{x} = b[p]",
+            f"if {x} < 0x80:",
+            "    p += 1",
+            "else:",
+            f"    {hi} = b[p + 1]",
+            f"    if {hi} < 0x80:",
+            f"        {x} = {x} & 0x7F | {hi} << 7",
+            "        p += 2",
+            "    else:",
+            f"        {x}, p = {reader}(b, p)",
+        ]
 
     def _decode_prim(self, ty: str, x: str) -> list[str]:
         match ty:
@@ -324,9 +368,9 @@ class Emitter:
     def _bytes(self, x: str, suffix: str = "") -> list[str]:
         n, end = self.tmp("n"), self.tmp("e")
         return [
-            *self._uleb(n, "_c.read_len"),
+            *self._length(n, "_c.read_len"),
             f"{end} = p + {n}",
-            f"if {end} > len(b):",
+            f"if {end} > _L:",
             f'    raise _c.CodecError(f"length {{{n}}} exceeds the remaining input")',
             f"{x} = b[p:{end}]{suffix}",
             f"p = {end}",
@@ -334,7 +378,7 @@ class Emitter:
 
     def _count(self, n: str, elem: m.Type | None) -> list[str]:
         size = self.min_size(elem)
-        return [f"{n} = b[p]", f"if {n} < 0x80:", "    p += 1", "else:", f"    {n}, p = _c.read_len(b, p, {size})"]
+        return [*self._length(n, "_c.read_len")[:-1], f"        {n}, p = _c.read_len(b, p, {size})"]
 
     def decode_kind(self, kind: m.TypeKind, x: str) -> list[str]:
         match kind:
