@@ -6,6 +6,7 @@ Expected error messages and positions were taken from the reference parser
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -585,3 +586,59 @@ def test_every_valid_corpus_file_parses(shared: Path) -> None:
     for path in files:
         f = parse_file(Source(str(path), path.read_text(encoding="utf-8")))
         assert isinstance(f, ast.File), path
+
+
+# Messages that only the syntax stage produces (the rest are the resolver's).
+_SYNTAX_MESSAGES = re.compile(
+    r"expected |unexpected |unknown attribute|type nesting too deep|package nesting too deep|"
+    r"nested packages must be placed|invalid character in identifier|identifiers must have|"
+    r"unterminated |invalid string character|Control code|Input contains bidirectional|"
+    r"invalid leading zero|invalid list size|cannot place attributes|attributes not allowed"
+)
+
+
+def _reference_error(wasm_tools: str, path: Path) -> tuple[str, str | None]:
+    """The reference parser's first message (prefixes removed) and its `file:line:col`."""
+    proc = subprocess.run(
+        [wasm_tools, "component", "wit", "--json", "--features", "active", path.name],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+    )
+    assert proc.returncode != 0, f"wasm-tools accepts {path}"
+    first = proc.stderr.splitlines()[0].removeprefix("error: ")
+    first = re.sub(r"^failed to parse package: [^:]+: ", "", first)
+    where = re.search(r"--> (\S+:\d+:\d+)", proc.stderr) or re.match(r"(\S+:\d+:\d+): ", first)
+    if where is not None and first.startswith(where.group(1)):
+        first = first[len(where.group(1)) + 2 :]
+    return first, where.group(1) if where else None
+
+
+def _parse_fail_cases() -> list[str]:
+    from conftest import SHARED
+
+    root = SHARED / "corpus" / "wit-parser-ui" / "ui" / "parse-fail"
+    if not root.is_dir():
+        return ["(shared corpus absent)"]
+    return sorted(p.name for p in root.iterdir() if not p.name.endswith(".result"))
+
+
+@pytest.mark.parametrize("case", _parse_fail_cases())
+def test_parse_fail_corpus_syntax_errors(shared: Path, wasm_tools: str, case: str) -> None:
+    """Syntax errors: same first line at the same place as wasm-tools; other errors parse."""
+    path = shared / "corpus" / "wit-parser-ui" / "ui" / "parse-fail" / case
+    files = sorted(path.glob("*.wit")) if path.is_dir() else [path]
+    message, where = _reference_error(wasm_tools, path)
+    mine: WitError | None = None
+    for file in files:
+        try:
+            parse_file(Source(str(file.relative_to(path.parent)), file.read_text(encoding="utf-8")))
+        except WitError as exc:
+            mine = exc
+            break
+    if mine is None:
+        assert not _SYNTAX_MESSAGES.match(message), f"wasm-tools: {message} at {where}"
+        return
+    assert mine.span is not None
+    line, col = mine.span.source.line_col(mine.span.start)
+    assert (mine.message, f"{mine.span.source.path}:{line}:{col}") == (message, where)
