@@ -545,22 +545,15 @@ def test_syntax_errors(text: str, message: str, line: int, col: int) -> None:
 
 
 def test_type_nesting_limit() -> None:
-    ok = (
-        "package a:b;\ninterface x { type t = "
-        + "list<" * 100
-        + "u8"
-        + ">" * 100
-        + "; }"
-    )
+    # The reference parser allows 100 levels of types; the leaf counts as one.
+    ok = "package a:b;\ninterface x { type t = " + "list<" * 99 + "u8" + ">" * 99 + "; }"
     parse(ok)
-    deep = (
-        "package a:b;\ninterface x {\ntype t =\n"
-        + "option<\n" * 101
-        + "u8"
-        + ">" * 101
-        + "; }"
-    )
+    leaf = "package a:b;\ninterface x { type t = " + "list<" * 100 + "u8" + ">" * 100 + "; }"
+    assert error(leaf) == ("type nesting too deep", 2, 524)
+    deep = "package a:b;\ninterface x {\ntype t =\n" + "option<\n" * 101 + "u8" + ">" * 101 + "; }"
     assert error(deep) == ("type nesting too deep", 104, 1)
+    members = "package a:b;\ninterface x {\ntype t =\n" + "tuple<u8, \n" * 100 + "borrow<r" + ">" * 101
+    assert error(members + "; }") == ("type nesting too deep", 103, 7)
 
 
 def test_package_nesting_limit() -> None:

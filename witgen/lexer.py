@@ -165,7 +165,6 @@ class Scanner:
         self.start = 1 if text.startswith("\ufeff") else 0
         self.last_type = self.before_last = ""
         self.last_start = -1
-        self._last = (0, 0)
         self.eof = len(text)
 
     def previous_type(self, start: int) -> str:
@@ -215,8 +214,6 @@ class Scanner:
                 typ = punctuation[value]
                 if typ == "LT":
                     type_depth += 1
-                    if type_depth > MAX_TYPE_NESTING:
-                        raise WitError("type nesting too deep", self.span(*self._last))
                 elif typ == "GT":
                     type_depth = max(type_depth - 1, 0)
                 elif typ == "LBRACE":
@@ -292,6 +289,10 @@ class Scanner:
                 version = 1
                 version_dots = 0
                 version_start = end - len(value)
+            if type_depth >= MAX_TYPE_NESTING and (prev == "LT" or prev == "COMMA"):
+                # a type starting inside 100 open `<`s is the 101st level
+                if typ != "GT" and typ != "INTEGER" and typ != "UNDERSCORE":
+                    raise WitError("type nesting too deep", self.span(start, end))
             if prev == "LPAR" and self.before_last in _GATE_KEYS:
                 key = _GATE_KEYS[self.before_last]
                 name = value[1:] if typ == "EXPLICIT_ID" else value
@@ -315,7 +316,6 @@ class Scanner:
             self.before_last = self.last_type
             prev = self.last_type = typ
             self.last_start = start
-            self._last = (start, end)
             yield Token(typ, value, start, end)
 
     def _check_version(self, start: int, end: int) -> None:
