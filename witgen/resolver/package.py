@@ -152,7 +152,10 @@ class PackageResolver(BodyResolver):
                 pname = package_name(p.path.package)
                 if pname not in deps:
                     deps[pname] = {}
-                    self.pkg.foreign_dep_spans.append(p.path.package.span)
+                    pkg = p.path.package  # the span is `ns:name`, without the version
+                    self.pkg.foreign_dep_spans.append(
+                        Span(pkg.span.source, pkg.namespace.span.start, pkg.name.span.end)
+                    )
                 by_name = deps[pname]
                 item = by_name.get(p.path.name.name)
                 if item is None:
