@@ -198,7 +198,9 @@ class Corpus:
     def reference_of(self, n: int) -> Outcome:
         with self.lock:
             if n not in self.reference:
-                batch = [k for k in range(n, min(n + BATCH, len(self.paths))) if k not in self.reference]
+                batch = [
+                    k for k in range(n, min(n + BATCH, len(self.paths))) if k not in self.reference
+                ]
                 run: Callable[[Path], Outcome] = lambda p: run_reference(self.wasm_tools, p)
                 with ThreadPoolExecutor(max_workers=4) as pool:
                     for k, outcome in zip(batch, pool.map(run, [self.paths[k] for k in batch])):

@@ -64,9 +64,7 @@ def test_file_without_package_and_empty_file() -> None:
 
 
 def test_nested_packages() -> None:
-    f = parse(
-        "package a:root;\npackage a:x@1.0.0 { interface i {} world w {} }\npackage a:y {}"
-    )
+    f = parse("package a:root;\npackage a:x@1.0.0 { interface i {} world w {} }\npackage a:y {}")
     nested = f.items
     assert [type(n) for n in nested] == [ast.NestedPackage, ast.NestedPackage]
     assert isinstance(nested[0], ast.NestedPackage)
@@ -105,20 +103,14 @@ def test_primitives(prim: str) -> None:
 
 
 def test_type_constructors() -> None:
-    t = alias_type(
-        "tuple<list<u8>, list<u8, 4>, option<x>, map<string, u32>, own<r>, borrow<r>>"
-    )
+    t = alias_type("tuple<list<u8>, list<u8, 4>, option<x>, map<string, u32>, own<r>, borrow<r>>")
     assert isinstance(t, ast.TupleType)
     lst, fixed, opt, mp, own, borrow = t.types
     assert isinstance(lst, ast.ListType) and isinstance(lst.element, ast.Primitive)
     assert isinstance(fixed, ast.FixedListType) and fixed.size == 4
     assert isinstance(opt, ast.OptionType) and isinstance(opt.element, ast.Named)
     assert isinstance(mp, ast.MapType)
-    assert (
-        isinstance(own, ast.HandleType)
-        and own.mode == "own"
-        and own.resource.name == "r"
-    )
+    assert isinstance(own, ast.HandleType) and own.mode == "own" and own.resource.name == "r"
     assert isinstance(borrow, ast.HandleType) and borrow.mode == "borrow"
 
 
@@ -140,9 +132,7 @@ def test_result_shapes(text: str, ok: bool, err: bool) -> None:
 def test_future_and_stream() -> None:
     t = alias_type("tuple<future, future<u8>, stream, stream<string>>")
     assert isinstance(t, ast.TupleType)
-    kinds = [
-        (type(x).__name__, getattr(x, "element", None) is not None) for x in t.types
-    ]
+    kinds = [(type(x).__name__, getattr(x, "element", None) is not None) for x in t.types]
     assert kinds == [
         ("FutureType", False),
         ("FutureType", True),
@@ -161,12 +151,8 @@ def test_trailing_commas() -> None:
 
 def test_empty_bodies_are_left_to_the_resolver() -> None:
     # wasm-tools rejects these during resolution, after every file has parsed.
-    items = iface_items(
-        "record r {}\nflags f {}\nvariant v {}\nenum e {}\ntype t = tuple<>;"
-    )
-    assert [
-        len(getattr(i, n)) for i, n in zip(items, ["fields", "flags", "cases", "cases"])
-    ] == [
+    items = iface_items("record r {}\nflags f {}\nvariant v {}\nenum e {}\ntype t = tuple<>;")
+    assert [len(getattr(i, n)) for i, n in zip(items, ["fields", "flags", "cases", "cases"])] == [
         0,
         0,
         0,
@@ -305,9 +291,7 @@ def test_invalid_kebab_names(name: str, message: str) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "keyword", ["record", "type", "from", "error-context", "_", "list"]
-)
+@pytest.mark.parametrize("keyword", ["record", "type", "from", "error-context", "_", "list"])
 def test_keywords_are_not_identifiers(keyword: str) -> None:
     assert error(f"package a:b;\ninterface {keyword} {{}}") == (
         f"expected an identifier or string, found keyword `{keyword}`",
@@ -378,170 +362,188 @@ def test_normalize_docs(comments: list[str], expected: str | None) -> None:
 # --------------------------------------------------------------------------- syntax errors
 
 
-@pytest.mark.parametrize(
-    ("text", "message", "line", "col"),
-    [
-        (
-            "package a:b;\ninterface x { type }",
-            "expected an identifier or string, found '}'",
-            2,
-            20,
-        ),
-        (
-            "package a:b;\ninterface x {",
-            "expected `type`, `resource` or `func`, found eof",
-            2,
-            14,
-        ),
-        (
-            "package a:b;\nworld w { foo }",
-            "expected `import`, `export`, `include`, `use`, or type definition, found an identifier",
-            2,
-            11,
-        ),
-        ("package a:b;\n}", "expected `world`, `interface` or `use`, found '}'", 2, 1),
-        (
-            "package a:b;\ninterface x { f: func() x }",
-            "expected ';', found an identifier",
-            2,
-            25,
-        ),
-        (
-            "package a:b;\ninterface x { type t = list<u8 }",
-            "expected '>', found '}'",
-            2,
-            32,
-        ),
-        (
-            "package a:b;\ninterface x { type t = list<u8, x> }",
-            "expected fixed-length, found an identifier",
-            2,
-            33,
-        ),
-        (
-            "package a:b;\ninterface x { type t = * }",
-            "expected a type, found `*`",
-            2,
-            24,
-        ),
-        (
-            "package a:b;\ninterface x { type t = u32 %foo }",
-            "expected ';', found an '%' identifier",
-            2,
-            28,
-        ),
-        (
-            'package a:b;\ninterface x { type t = "s" }',
-            "expected a type, found a string literal",
-            2,
-            24,
-        ),
-        (
-            "package a:b;\ninterface x { resource r { async constructor(); } }",
-            "expected `constructor` or identifier, found keyword `async`",
-            2,
-            28,
-        ),
-        (
-            "package a:b;\ninterface x { resource r { x: async static func(); } }",
-            "expected keyword `func`, found keyword `static`",
-            2,
-            37,
-        ),
-        (
-            "package a:b;\n@since interface x {}",
-            "expected '(', found keyword `interface`",
-            2,
-            8,
-        ),
-        (
-            "package a:b;\n@since(feature = 1.0.0) interface x {}",
-            "expected `version`, found `feature`",
-            2,
-            8,
-        ),
-        ("package a:b;\n@foo interface x {}", "unknown attribute `foo`", 2, 2),
-        (
-            "package a:b;\n@since(version = x) interface x {}",
-            "expected an integer, found an identifier",
-            2,
-            18,
-        ),
-        (
-            "package a:b;\n@external-id(x) interface x {}",
-            "expected a string literal, found an identifier",
-            2,
-            14,
-        ),
-        ("package a:b;\npackage c:d;", "expected '{', found ';'", 2, 12),
-        (
-            "package a:b;\n@since(version = 1.0.0) use a:b/c;",
-            "attributes not allowed on top-level use",
-            2,
-            25,
-        ),
-        (
-            "package a:b;\n@since(version = 1.0.0) package a:c {}",
-            "cannot place attributes on nested packages",
-            2,
-            25,
-        ),
-        (
-            "package a:b;\npackage a:c { package a:d {} }",
-            "nested packages must be placed at the top-level",
-            2,
-            23,
-        ),
-        ("package a:b@01.0.0;", "invalid leading zero in major version number", 1, 13),
-        (
-            "package a:b@1.0.0-rc.01;",
-            "invalid leading zero in pre-release identifier",
-            1,
-            13,
-        ),
-        (
-            "package a:b;\ninterface x { type t = list<u8, 4294967296>; }",
-            "invalid list size: number too large to fit in target type",
-            2,
-            33,
-        ),
-        (
-            "package a:b;\ninterface x { type t = u8 $ }",
-            "unexpected character '$'",
-            2,
-            27,
-        ),
-        ("package a:b;\ninterface x { /* /* */ ", "unterminated block comment", 2, 15),
-        (
-            'package a:b;\nworld w { @external-id("a\nb") import x: func(); }',
-            "invalid string character '\\n'",
-            2,
-            26,
-        ),
-        ('package a:b;\nworld w { @external-id("ab', "unexpected end of file", 2, 27),
-        ("package a:b;\ninterface x {} \x01", "Control code '\\u{1}'", 2, 16),
-        (
-            "package a:b;\ninterface x {} // \u202e",
-            "Input contains bidirectional override codepoint EscapeUnicode(EscapeIterInner('\\u{202e}'))",
-            2,
-            19,
-        ),
-        (
-            "package a:b;\ninterface x { f: func() -> (a: u8); }",
-            "expected a type, found '('",
-            2,
-            28,
-        ),
-        (
-            "package a:b;\nworld b { include a with { foo:foo/foo as x } }",
-            "expected keyword `as`, found ':'",
-            2,
-            31,
-        ),
-    ],
-)
+SYNTAX_ERRORS = [
+    (
+        "package a:b;\ninterface x { type }",
+        "expected an identifier or string, found '}'",
+        2,
+        20,
+    ),
+    (
+        "package a:b;\ninterface x {",
+        "expected `type`, `resource` or `func`, found eof",
+        2,
+        14,
+    ),
+    (
+        "package a:b;\nworld w { foo }",
+        "expected `import`, `export`, `include`, `use`, or type definition, found an identifier",
+        2,
+        11,
+    ),
+    ("package a:b;\n}", "expected `world`, `interface` or `use`, found '}'", 2, 1),
+    (
+        "package a:b;\ninterface x { f: func() x }",
+        "expected ';', found an identifier",
+        2,
+        25,
+    ),
+    (
+        "package a:b;\ninterface x { type t = list<u8 }",
+        "expected '>', found '}'",
+        2,
+        32,
+    ),
+    (
+        "package a:b;\ninterface x { type t = list<u8, x> }",
+        "expected fixed-length, found an identifier",
+        2,
+        33,
+    ),
+    (
+        "package a:b;\ninterface x { type t = * }",
+        "expected a type, found `*`",
+        2,
+        24,
+    ),
+    (
+        "package a:b;\ninterface x { type t = u32 %foo }",
+        "expected ';', found an '%' identifier",
+        2,
+        28,
+    ),
+    (
+        'package a:b;\ninterface x { type t = "s" }',
+        "expected a type, found a string literal",
+        2,
+        24,
+    ),
+    (
+        "package a:b;\ninterface x { resource r { async constructor(); } }",
+        "expected `constructor` or identifier, found keyword `async`",
+        2,
+        28,
+    ),
+    (
+        "package a:b;\ninterface x { resource r { x: async static func(); } }",
+        "expected keyword `func`, found keyword `static`",
+        2,
+        37,
+    ),
+    (
+        "package a:b;\n@since interface x {}",
+        "expected '(', found keyword `interface`",
+        2,
+        8,
+    ),
+    (
+        "package a:b;\n@since(feature = 1.0.0) interface x {}",
+        "expected `version`, found `feature`",
+        2,
+        8,
+    ),
+    ("package a:b;\n@foo interface x {}", "unknown attribute `foo`", 2, 2),
+    (
+        "package a:b;\n@since(version = x) interface x {}",
+        "expected an integer, found an identifier",
+        2,
+        18,
+    ),
+    (
+        "package a:b;\n@external-id(x) interface x {}",
+        "expected a string literal, found an identifier",
+        2,
+        14,
+    ),
+    ("package a:b;\npackage c:d;", "expected '{', found ';'", 2, 12),
+    (
+        "package a:b;\n@since(version = 1.0.0) use a:b/c;",
+        "attributes not allowed on top-level use",
+        2,
+        25,
+    ),
+    (
+        "package a:b;\n@since(version = 1.0.0) package a:c {}",
+        "cannot place attributes on nested packages",
+        2,
+        25,
+    ),
+    (
+        "package a:b;\npackage a:c { package a:d {} }",
+        "nested packages must be placed at the top-level",
+        2,
+        23,
+    ),
+    ("package a:b@01.0.0;", "invalid leading zero in major version number", 1, 13),
+    (
+        "package a:b@1.0.0-rc.01;",
+        "invalid leading zero in pre-release identifier",
+        1,
+        13,
+    ),
+    (
+        "package a:b;\ninterface x { type t = list<u8, 4294967296>; }",
+        "invalid list size: number too large to fit in target type",
+        2,
+        33,
+    ),
+    (
+        "package a:b;\ninterface x { type t = u8 $ }",
+        "unexpected character '$'",
+        2,
+        27,
+    ),
+    ("package a:b;\ninterface x { /* /* */ ", "unterminated block comment", 2, 15),
+    (
+        'package a:b;\nworld w { @external-id("a\nb") import x: func(); }',
+        "invalid string character '\\n'",
+        2,
+        26,
+    ),
+    ('package a:b;\nworld w { @external-id("ab', "unexpected end of file", 2, 27),
+    ("package a:b;\ninterface x {} \x01", "Control code '\\u{1}'", 2, 16),
+    (
+        "package a:b;\ninterface x {} // \u202e",
+        "Input contains bidirectional override codepoint EscapeUnicode(EscapeIterInner('\\u{202e}'))",
+        2,
+        19,
+    ),
+    (
+        "package a:b;\ninterface x { f: func() -> (a: u8); }",
+        "expected a type, found '('",
+        2,
+        28,
+    ),
+    (
+        "package a:b;\nworld b { include a with { foo:foo/foo as x } }",
+        "expected keyword `as`, found ':'",
+        2,
+        31,
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "message", "line", "col"), SYNTAX_ERRORS)
 def test_syntax_errors(text: str, message: str, line: int, col: int) -> None:
     assert error(text) == (message, line, col)
+
+
+@pytest.mark.parametrize(("text", "message", "line", "col"), SYNTAX_ERRORS)
+def test_syntax_errors_are_the_reference_ones(
+    wasm_tools: str, tmp_path: Path, text: str, message: str, line: int, col: int
+) -> None:
+    """The expectations above are what wasm-tools 1.262 prints."""
+    path = tmp_path / "t.wit"
+    path.write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        [wasm_tools, "component", "wit", "--json", path.name],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    lines = proc.stderr.splitlines()
+    assert lines[0] == f"error: {message}"
+    assert lines[1] == f"     --> t.wit:{line}:{col}"
 
 
 def test_type_nesting_limit() -> None:
@@ -552,16 +554,14 @@ def test_type_nesting_limit() -> None:
     assert error(leaf) == ("type nesting too deep", 2, 524)
     deep = "package a:b;\ninterface x {\ntype t =\n" + "option<\n" * 101 + "u8" + ">" * 101 + "; }"
     assert error(deep) == ("type nesting too deep", 104, 1)
-    members = "package a:b;\ninterface x {\ntype t =\n" + "tuple<u8, \n" * 100 + "borrow<r" + ">" * 101
+    members = (
+        "package a:b;\ninterface x {\ntype t =\n" + "tuple<u8, \n" * 100 + "borrow<r" + ">" * 101
+    )
     assert error(members + "; }") == ("type nesting too deep", 103, 7)
 
 
 def test_package_nesting_limit() -> None:
-    text = (
-        "package a:b;\n"
-        + "".join(f"package a:n{i} {{\n" for i in range(101))
-        + "}\n" * 101
-    )
+    text = "package a:b;\n" + "".join(f"package a:n{i} {{\n" for i in range(101)) + "}\n" * 101
     assert error(text) == ("package nesting too deep", 102, 1)
 
 

@@ -87,7 +87,9 @@ _BLOCK_DELIM = re.compile(r"/\*|\*/")
 _STRING_END = re.compile(r'["\\\n]')
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
-_KEBAB = re.compile(r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*")
+_KEBAB = re.compile(
+    r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*"
+)
 _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
 _VERSION_PART = re.compile(r"[ \t\n\r]*[\w-]")
 
@@ -124,7 +126,12 @@ def _rust_char(ch: str) -> str:
         return "'\\t'"
     if ch == "\r":
         return "'\\r'"
-    if ord(ch) < 0x20 or ord(ch) == 0x7F or 0x202A <= ord(ch) <= 0x202E or 0x2066 <= ord(ch) <= 0x2069:
+    if (
+        ord(ch) < 0x20
+        or ord(ch) == 0x7F
+        or 0x202A <= ord(ch) <= 0x202E
+        or 0x2066 <= ord(ch) <= 0x2069
+    ):
         return "'\\u{%x}'" % ord(ch)
     return f"'{ch}'"
 
@@ -260,7 +267,9 @@ class Scanner:
                 return
             else:
                 ch = m.group(kind)
-                raise WitError(f"unexpected character {_rust_char(ch)}", self.span(start, start + 1))
+                raise WitError(
+                    f"unexpected character {_rust_char(ch)}", self.span(start, start + 1)
+                )
             if version == 1:
                 if typ == "INTEGER" and version_dots == 2:
                     version = 2
@@ -347,7 +356,9 @@ class Scanner:
             if ch == '"':
                 return m.end()
             if ch == "\n":
-                raise WitError("invalid string character '\\n'", self.span(m.start(), m.start() + 1))
+                raise WitError(
+                    "invalid string character '\\n'", self.span(m.start(), m.start() + 1)
+                )
             pos = m.end() + 1  # skip the escaped character
 
 
@@ -424,7 +435,9 @@ def check_version(text: str, span: Span) -> None:
             after = what
             while True:
                 start = pos
-                while pos < n and (text[pos].isascii() and (text[pos].isalnum() or text[pos] == "-")):
+                while pos < n and (
+                    text[pos].isascii() and (text[pos].isalnum() or text[pos] == "-")
+                ):
                     pos += 1
                 part = text[start:pos]
                 if not part:

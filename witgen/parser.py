@@ -235,7 +235,9 @@ class _Builder(Transformer[Any, Any]):
         span = self._span(tok)
         result = c[3] if len(c) == 5 else None
         func = ast.FuncType(c[1], result, False, span)
-        return _Partial(tok.start_pos, ast.ResourceFunc, ("constructor", ast.Id("constructor", span), func))
+        return _Partial(
+            tok.start_pos, ast.ResourceFunc, ("constructor", ast.Id("constructor", span), func)
+        )
 
     def method(self, c: list[Any]) -> _Partial:
         return _Partial(c[0].span.start, ast.ResourceFunc, ("method", c[0], c[2]))
@@ -398,7 +400,10 @@ class _Tables:
                 if action is Shift:
                     row[term] = (True, arg)
                 else:
-                    row[term] = (False, (len(arg.expansion), inner.callbacks[arg], str(arg.origin.name)))
+                    row[term] = (
+                        False,
+                        (len(arg.expansion), inner.callbacks[arg], str(arg.origin.name)),
+                    )
             self.states[state] = row
 
     def parse(self, scanner: Scanner) -> Any:

@@ -47,7 +47,20 @@ _DESCRIBE = {
 }
 
 # Continuations the reference parser tries with `eat` before insisting on something else.
-_OPTIONAL = ("COMMA", "RARROW", "AT", "AS", "WITH", "COLON", "LT", "SLASH", "SEMI", "DOT", "MINUS", "PLUS")
+_OPTIONAL = (
+    "COMMA",
+    "RARROW",
+    "AT",
+    "AS",
+    "WITH",
+    "COLON",
+    "LT",
+    "SLASH",
+    "SEMI",
+    "DOT",
+    "MINUS",
+    "PLUS",
+)
 
 
 def describe(token_type: str) -> str:
