@@ -8,6 +8,7 @@ wire-format.md, section 1.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -74,6 +75,15 @@ def test_stateful_pull_through_every_function(stateful_bus: InProcessBus) -> Non
     assert (m.model_name, m.graph_encoding) == ("mobilenet-v2", "onnx")
     assert m.execution_target is ExecutionTarget.CPU and m.tensor_type is TensorType.F32
     assert (m.tensor_dimensions_in, m.tensor_dimensions_out) == ([1, 3, 224, 224], [1, 1000])
+
+
+def test_stateful_pull_from_asyncio(stateful_bus: InProcessBus) -> None:
+    pulled = asyncio.run(stateful_provider.pull_async(stateful_bus))
+    assert pulled == stateful_provider.pull(stateful_bus)
+    assert isinstance(pulled, Ok) and pulled.value.metadata.tensor_type is TensorType.F32
+    empty = InProcessBus()
+    empty.serve(stateful_actor.dispatch_table(None))
+    assert asyncio.run(stateful_provider.pull_async(empty)) == Err(stateful_actor.NO_STATE)
 
 
 def test_stateful_err_path_of_every_function() -> None:
@@ -287,6 +297,17 @@ def test_rest_list_ok_and_err(rest_llm: ollama_actor.LlmClient, fake_ollama: Fak
     failed = rest_llm.list_()
     assert isinstance(failed, Err)
     assert failed.value.status_code == 500 and failed.value.error_message == "tags are broken today"
+
+
+def test_async_provider_from_sync_and_asyncio_callers(fake_ollama: FakeOllama) -> None:
+    # OllamaLlm's methods are async; BuiltinLlm's are sync: both serve both kinds of caller.
+    for url in (fake_ollama.url, None):
+        lattice = InProcessBus()
+        lattice.serve(ollama_provider.dispatch_table(url))
+        model = "llama3:8b" if url else "echo:latest"
+        sync_answer = ollama_actor.ask(ollama_actor.LlmClient(lattice), model, "ping")
+        async_answer = asyncio.run(ollama_actor.ask_async(ollama_actor.LlmAsyncClient(lattice), model, "ping"))
+        assert sync_answer == async_answer == ("You said: ping" if url else "ping")
 
 
 def test_rest_server_unreachable_is_an_error_value() -> None:

@@ -1,4 +1,4 @@
-"""The actor side of `ollama:llm/llm`: a typed client and a small conversation.
+"""The actor side of `ollama:llm/llm`: the generated clients and a small conversation.
 
 The actor never sees how the provider answers (built-in model or Ollama server):
 it encodes a `chat-request`, the bus carries the bytes, and it gets back either a
@@ -7,46 +7,32 @@ it encodes a `chat-request`, the bus carries the bytes, and it gets back either 
 
 from __future__ import annotations
 
-from samples.ollama.bindings.ollama_llm import llm as llm_bindings
-from samples.ollama.bindings.ollama_llm.llm import (
-    ChatRequest,
-    ChatResponse,
-    ListResponse,
-    Message,
-    ShowRequest,
-    ShowResponse,
-    StatusError,
-)
-from samples.wiring import call
-from witgen.runtime.bus import Client
+from samples.ollama.bindings.ollama_llm.actor import LlmAsyncClient, LlmClient
+from samples.ollama.bindings.ollama_llm.llm import ChatRequest, ChatResponse, Message, StatusError
 from witgen.runtime.values import Err, Ok
 
-
-class LlmClient(Client):
-    """Calls `ollama:llm/llm`."""
-
-    INSTANCE = "ollama:llm/llm"
-
-    def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
-        result: Ok[ChatResponse] | Err[StatusError] = call(self, llm_bindings.FUNCTIONS, "chat", req)
-        return result
-
-    def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
-        result: Ok[ShowResponse] | Err[StatusError] = call(self, llm_bindings.FUNCTIONS, "show", req)
-        return result
-
-    def list_(self) -> Ok[ListResponse] | Err[StatusError]:
-        result: Ok[ListResponse] | Err[StatusError] = call(self, llm_bindings.FUNCTIONS, "list")
-        return result
+__all__ = ["LlmAsyncClient", "LlmClient", "ask", "ask_async"]
 
 
-def ask(llm: LlmClient, model: str, prompt: str, system: str | None = None) -> str:
-    """One question, one answer; a provider error becomes a readable line."""
+def _request(model: str, prompt: str, system: str | None) -> ChatRequest:
     messages = [Message(role="user", content=prompt)]
     if system is not None:
         messages.insert(0, Message(role="system", content=system))
-    result = llm.chat(ChatRequest(model=model, messages=messages))
+    return ChatRequest(model=model, messages=messages)
+
+
+def _answer(result: Ok[ChatResponse] | Err[StatusError]) -> str:
     if isinstance(result, Err):
         e = result.value
         return f"error {e.status_code} ({e.status}): {e.error_message}"
     return result.value.message.content
+
+
+def ask(llm: LlmClient, model: str, prompt: str, system: str | None = None) -> str:
+    """One question, one answer; a provider error becomes a readable line."""
+    return _answer(llm.chat(_request(model, prompt, system)))
+
+
+async def ask_async(llm: LlmAsyncClient, model: str, prompt: str, system: str | None = None) -> str:
+    """`ask` from asyncio."""
+    return _answer(await llm.chat(_request(model, prompt, system)))

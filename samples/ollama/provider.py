@@ -3,18 +3,20 @@
 `BuiltinLlm` answers from a fixed table of two small "models", so demos and tests
 give the same bytes every time. `OllamaLlm` forwards each call to an Ollama
 server's REST API (`POST /api/chat`, `POST /api/show`, `GET /api/tags`) with
-urllib; HTTP and connection failures become the WIT error value `status-error`.
-Both implement the generated provider stub; `serve` puts one on a bus.
+urllib, from async methods; HTTP and connection failures become the WIT error
+value `status-error`. Both implement the generated provider stub (`LlmProvider`):
+the one sync, the other async, and both serve sync and asyncio callers alike.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.error
 import urllib.request
 from typing import Any
 
-from samples.ollama.bindings.ollama_llm import llm as llm_bindings
+from samples.ollama.bindings.ollama_llm import provider as provider_world
 from samples.ollama.bindings.ollama_llm.llm import (
     ChatRequest,
     ChatResponse,
@@ -26,7 +28,6 @@ from samples.ollama.bindings.ollama_llm.llm import (
     ShowResponse,
     StatusError,
 )
-from samples.wiring import operations
 from witgen.runtime.dispatch import DispatchTable
 from witgen.runtime.values import Err, Ok
 
@@ -141,7 +142,18 @@ class OllamaLlm:
         except ValueError as exc:
             return Err(StatusError(502, "502 Bad Gateway", f"ollama sent invalid JSON: {exc}"))
 
-    def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
+    # Async methods: a slow server must not hold up an asyncio transport's loop, so the
+    # blocking urllib request runs in a worker thread.
+    async def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
+        return await asyncio.to_thread(self._chat, req)
+
+    async def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
+        return await asyncio.to_thread(self._show, req)
+
+    async def list_(self) -> Ok[ListResponse] | Err[StatusError]:
+        return await asyncio.to_thread(self._list)
+
+    def _chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
         body = {
             "model": req.model,
             "messages": [{"role": m.role, "content": m.content} for m in req.messages],
@@ -165,7 +177,7 @@ class OllamaLlm:
         except (KeyError, TypeError, ValueError) as exc:
             return Err(_bad_shape("/api/chat", exc))
 
-    def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
+    def _show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
         answer = self._request("/api/show", {"name": req.name, "model": req.name})
         if isinstance(answer, Err):
             return answer
@@ -183,7 +195,7 @@ class OllamaLlm:
         except (KeyError, TypeError, ValueError) as exc:
             return Err(_bad_shape("/api/show", exc))
 
-    def list_(self) -> Ok[ListResponse] | Err[StatusError]:
+    def _list(self) -> Ok[ListResponse] | Err[StatusError]:
         answer = self._request("/api/tags")
         if isinstance(answer, Err):
             return answer
@@ -220,14 +232,7 @@ def _bad_shape(path: str, exc: Exception) -> StatusError:
     return StatusError(502, "502 Bad Gateway", f"unexpected answer from {path}: {exc!r}")
 
 
-LLM = "ollama:llm/llm"
-
 
 def dispatch_table(url: str | None = None) -> DispatchTable:
     """The provider's export `llm`: built-in, or forwarding to the Ollama server at `url`."""
-    impl: BuiltinLlm | OllamaLlm = BuiltinLlm() if url is None else OllamaLlm(url)
-    table = DispatchTable()
-    table.add_interface(
-        LLM, impl, operations(llm_bindings.FUNCTIONS, {"chat": "chat", "show": "show", "list": "list_"})
-    )
-    return table
+    return provider_world.dispatch_table(llm=BuiltinLlm() if url is None else OllamaLlm(url))

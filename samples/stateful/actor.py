@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from samples.stateful.bindings.wamli_stateful import model as model_bindings
-from samples.stateful.bindings.wamli_stateful import state as state_bindings
+from samples.stateful.bindings.wamli_stateful import actor as actor_world
 from samples.stateful.bindings.wamli_stateful.model import ExecutionTarget, Metadata, TensorType
 from samples.stateful.bindings.wamli_stateful.state import Error
-from samples.wiring import operations
 from witgen.runtime.dispatch import DispatchTable
 from witgen.runtime.values import Err, Ok
-
-STATE = "wamli:stateful/state"
-MODEL = "wamli:stateful/model"
 
 
 @dataclass(frozen=True)
@@ -91,11 +86,4 @@ class Model:
 
 def dispatch_table(state: ActorState | None = SAMPLE_STATE) -> DispatchTable:
     """The actor's exports, `state` and `model`, ready to serve on a bus."""
-    table = DispatchTable()
-    table.add_interface(
-        STATE,
-        State(state),
-        operations(state_bindings.FUNCTIONS, {"get-data": "get_data", "get-metadata": "get_metadata"}),
-    )
-    table.add_interface(MODEL, Model(state), operations(model_bindings.FUNCTIONS, {"get-metadata": "get_metadata"}))
-    return table
+    return actor_world.dispatch_table(state=State(state), model=Model(state))

@@ -6,9 +6,95 @@ The actor's side: it calls the interface."""
 from __future__ import annotations
 
 from witgen.runtime import codec as _c
+from witgen.runtime import bus as _b
+from witgen.runtime.values import Err, Ok
+
+from ..ollama_llm import llm as _ollama_llm__llm
 
 TYPES: dict[str, _c.TypeCodec] = {}
 """Codecs of the named types of this module, by WIT name."""
 
 FUNCTIONS: dict[str, _c.FunctionCodecs] = {}
 """Parameter and result codecs of this module's functions, by wire name (`res.method`)."""
+
+
+class LlmClient(_b.Client):
+    """Chat with a model, show a model, list the models (the Ollama REST API's shapes)."""
+
+    __slots__ = ()
+    INSTANCE = "ollama:llm/llm"
+
+    def chat(
+        self, req: _ollama_llm__llm.ChatRequest
+    ) -> Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError]:
+        """Send a conversation, get the model's reply."""
+        buf = bytearray()
+        _ollama_llm__llm.encode_chat_params(buf, req)
+        _res: Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError] = self._call(
+            "chat", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_chat_result)
+        )
+        return _res
+
+    def show(
+        self, req: _ollama_llm__llm.ShowRequest
+    ) -> Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError]:
+        """Describe one model."""
+        buf = bytearray()
+        _ollama_llm__llm.encode_show_params(buf, req)
+        _res: Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError] = self._call(
+            "show", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_show_result)
+        )
+        return _res
+
+    def list_(self) -> Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError]:
+        """The models the server has."""
+        buf = bytearray()
+        _ollama_llm__llm.encode_list_params(buf)
+        _res: Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError] = self._call(
+            "list", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_list_result)
+        )
+        return _res
+
+
+class LlmAsyncClient(_b.Client):
+    """Chat with a model, show a model, list the models (the Ollama REST API's shapes)."""
+
+    __slots__ = ()
+    INSTANCE = "ollama:llm/llm"
+
+    async def chat(
+        self, req: _ollama_llm__llm.ChatRequest
+    ) -> Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError]:
+        """Send a conversation, get the model's reply."""
+        buf = bytearray()
+        _ollama_llm__llm.encode_chat_params(buf, req)
+        _res: Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError] = (
+            await self._call_async(
+                "chat", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_chat_result)
+            )
+        )
+        return _res
+
+    async def show(
+        self, req: _ollama_llm__llm.ShowRequest
+    ) -> Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError]:
+        """Describe one model."""
+        buf = bytearray()
+        _ollama_llm__llm.encode_show_params(buf, req)
+        _res: Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError] = (
+            await self._call_async(
+                "show", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_show_result)
+            )
+        )
+        return _res
+
+    async def list_(self) -> Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError]:
+        """The models the server has."""
+        buf = bytearray()
+        _ollama_llm__llm.encode_list_params(buf)
+        _res: Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError] = (
+            await self._call_async(
+                "list", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_list_result)
+            )
+        )
+        return _res

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses as _dc
 
 from witgen.runtime import codec as _c
+from witgen.runtime import resources as _r
 from witgen.runtime.values import Err, Ok
 
 
@@ -27,6 +28,9 @@ def encode_message(buf: bytearray, v: Message) -> None:
         _n2 = len(_t1)
         if _n2 < 0x80:
             buf.append(_n2)
+        elif _n2 < 0x4000:
+            buf.append(_n2 & 0x7F | 0x80)
+            buf.append(_n2 >> 7)
         else:
             _c.write_uleb(buf, _n2)
         buf += _t1
@@ -34,6 +38,9 @@ def encode_message(buf: bytearray, v: Message) -> None:
         _n4 = len(_t3)
         if _n4 < 0x80:
             buf.append(_n4)
+        elif _n4 < 0x4000:
+            buf.append(_n4 & 0x7F | 0x80)
+            buf.append(_n4 >> 7)
         else:
             _c.write_uleb(buf, _n4)
         buf += _t3
@@ -44,28 +51,39 @@ def encode_message(buf: bytearray, v: Message) -> None:
 def decode_message(b: bytes, p: int = 0) -> tuple[Message, int]:
     """Decode `message` from `b` at `p`; return it and the next position."""
     try:
+        _L = len(b)
         _f5: str
         _n7 = b[p]
         if _n7 < 0x80:
             p += 1
         else:
-            _n7, p = _c.read_len(b, p)
+            _h9 = b[p + 1]
+            if _h9 < 0x80:
+                _n7 = _n7 & 0x7F | _h9 << 7
+                p += 2
+            else:
+                _n7, p = _c.read_len(b, p)
         _e8 = p + _n7
-        if _e8 > len(b):
+        if _e8 > _L:
             raise _c.CodecError(f"length {_n7} exceeds the remaining input")
         _f5 = b[p:_e8].decode()
         p = _e8
         _f6: str
-        _n9 = b[p]
-        if _n9 < 0x80:
+        _n10 = b[p]
+        if _n10 < 0x80:
             p += 1
         else:
-            _n9, p = _c.read_len(b, p)
-        _e10 = p + _n9
-        if _e10 > len(b):
-            raise _c.CodecError(f"length {_n9} exceeds the remaining input")
-        _f6 = b[p:_e10].decode()
-        p = _e10
+            _h12 = b[p + 1]
+            if _h12 < 0x80:
+                _n10 = _n10 & 0x7F | _h12 << 7
+                p += 2
+            else:
+                _n10, p = _c.read_len(b, p)
+        _e11 = p + _n10
+        if _e11 > _L:
+            raise _c.CodecError(f"length {_n10} exceeds the remaining input")
+        _f6 = b[p:_e11].decode()
+        p = _e11
         return Message(_f5, _f6), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "message") from None
@@ -86,6 +104,9 @@ def encode_chat_request(buf: bytearray, v: ChatRequest) -> None:
         _n2 = len(_t1)
         if _n2 < 0x80:
             buf.append(_n2)
+        elif _n2 < 0x4000:
+            buf.append(_n2 & 0x7F | 0x80)
+            buf.append(_n2 >> 7)
         else:
             _c.write_uleb(buf, _n2)
         buf += _t1
@@ -93,10 +114,33 @@ def encode_chat_request(buf: bytearray, v: ChatRequest) -> None:
         _n5 = len(_t3)
         if _n5 < 0x80:
             buf.append(_n5)
+        elif _n5 < 0x4000:
+            buf.append(_n5 & 0x7F | 0x80)
+            buf.append(_n5 >> 7)
         else:
             _c.write_uleb(buf, _n5)
         for _x4 in _t3:
-            encode_message(buf, _x4)
+            _r6 = _x4
+            _t7 = _r6.role.encode()
+            _n8 = len(_t7)
+            if _n8 < 0x80:
+                buf.append(_n8)
+            elif _n8 < 0x4000:
+                buf.append(_n8 & 0x7F | 0x80)
+                buf.append(_n8 >> 7)
+            else:
+                _c.write_uleb(buf, _n8)
+            buf += _t7
+            _t9 = _r6.content.encode()
+            _n10 = len(_t9)
+            if _n10 < 0x80:
+                buf.append(_n10)
+            elif _n10 < 0x4000:
+                buf.append(_n10 & 0x7F | 0x80)
+                buf.append(_n10 >> 7)
+            else:
+                _c.write_uleb(buf, _n10)
+            buf += _t9
     except _c.ENCODE_ERRORS as exc:
         raise _c.wrap(exc, "chat-request") from None
 
@@ -104,29 +148,72 @@ def encode_chat_request(buf: bytearray, v: ChatRequest) -> None:
 def decode_chat_request(b: bytes, p: int = 0) -> tuple[ChatRequest, int]:
     """Decode `chat-request` from `b` at `p`; return it and the next position."""
     try:
-        _f6: str
-        _n8 = b[p]
-        if _n8 < 0x80:
+        _L = len(b)
+        _f11: str
+        _n13 = b[p]
+        if _n13 < 0x80:
             p += 1
         else:
-            _n8, p = _c.read_len(b, p)
-        _e9 = p + _n8
-        if _e9 > len(b):
-            raise _c.CodecError(f"length {_n8} exceeds the remaining input")
-        _f6 = b[p:_e9].decode()
-        p = _e9
-        _f7: list[Message]
-        _n10 = b[p]
-        if _n10 < 0x80:
+            _h15 = b[p + 1]
+            if _h15 < 0x80:
+                _n13 = _n13 & 0x7F | _h15 << 7
+                p += 2
+            else:
+                _n13, p = _c.read_len(b, p)
+        _e14 = p + _n13
+        if _e14 > _L:
+            raise _c.CodecError(f"length {_n13} exceeds the remaining input")
+        _f11 = b[p:_e14].decode()
+        p = _e14
+        _f12: list[Message]
+        _n16 = b[p]
+        if _n16 < 0x80:
             p += 1
         else:
-            _n10, p = _c.read_len(b, p, 2)
-        _f7 = []
-        for _ in range(_n10):
-            _y11: Message
-            _y11, p = decode_message(b, p)
-            _f7.append(_y11)
-        return ChatRequest(_f6, _f7), p
+            _h18 = b[p + 1]
+            if _h18 < 0x80:
+                _n16 = _n16 & 0x7F | _h18 << 7
+                p += 2
+            else:
+                _n16, p = _c.read_len(b, p, 2)
+        _f12 = []
+        for _ in range(_n16):
+            _y17: Message
+            _f19: str
+            _n21 = b[p]
+            if _n21 < 0x80:
+                p += 1
+            else:
+                _h23 = b[p + 1]
+                if _h23 < 0x80:
+                    _n21 = _n21 & 0x7F | _h23 << 7
+                    p += 2
+                else:
+                    _n21, p = _c.read_len(b, p)
+            _e22 = p + _n21
+            if _e22 > _L:
+                raise _c.CodecError(f"length {_n21} exceeds the remaining input")
+            _f19 = b[p:_e22].decode()
+            p = _e22
+            _f20: str
+            _n24 = b[p]
+            if _n24 < 0x80:
+                p += 1
+            else:
+                _h26 = b[p + 1]
+                if _h26 < 0x80:
+                    _n24 = _n24 & 0x7F | _h26 << 7
+                    p += 2
+                else:
+                    _n24, p = _c.read_len(b, p)
+            _e25 = p + _n24
+            if _e25 > _L:
+                raise _c.CodecError(f"length {_n24} exceeds the remaining input")
+            _f20 = b[p:_e25].decode()
+            p = _e25
+            _y17 = Message(_f19, _f20)
+            _f12.append(_y17)
+        return ChatRequest(_f11, _f12), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "chat-request") from None
 
@@ -150,6 +237,9 @@ def encode_chat_response(buf: bytearray, v: ChatResponse) -> None:
         _n2 = len(_t1)
         if _n2 < 0x80:
             buf.append(_n2)
+        elif _n2 < 0x4000:
+            buf.append(_n2 & 0x7F | 0x80)
+            buf.append(_n2 >> 7)
         else:
             _c.write_uleb(buf, _n2)
         buf += _t1
@@ -157,21 +247,44 @@ def encode_chat_response(buf: bytearray, v: ChatResponse) -> None:
         _n4 = len(_t3)
         if _n4 < 0x80:
             buf.append(_n4)
+        elif _n4 < 0x4000:
+            buf.append(_n4 & 0x7F | 0x80)
+            buf.append(_n4 >> 7)
         else:
             _c.write_uleb(buf, _n4)
         buf += _t3
-        encode_message(buf, v.message)
+        _r5 = v.message
+        _t6 = _r5.role.encode()
+        _n7 = len(_t6)
+        if _n7 < 0x80:
+            buf.append(_n7)
+        elif _n7 < 0x4000:
+            buf.append(_n7 & 0x7F | 0x80)
+            buf.append(_n7 >> 7)
+        else:
+            _c.write_uleb(buf, _n7)
+        buf += _t6
+        _t8 = _r5.content.encode()
+        _n9 = len(_t8)
+        if _n9 < 0x80:
+            buf.append(_n9)
+        elif _n9 < 0x4000:
+            buf.append(_n9 & 0x7F | 0x80)
+            buf.append(_n9 >> 7)
+        else:
+            _c.write_uleb(buf, _n9)
+        buf += _t8
         buf.append(1 if v.done else 0)
-        _t5 = v.total_duration
-        if 0 <= _t5 < 0x80:
-            buf.append(_t5)
+        _t10 = v.total_duration
+        if 0 <= _t10 < 0x80:
+            buf.append(_t10)
         else:
-            _c.write_u64(buf, _t5)
-        _t6 = v.eval_count
-        if 0 <= _t6 < 0x80:
-            buf.append(_t6)
+            _c.write_u64(buf, _t10)
+        _t11 = v.eval_count
+        if 0 <= _t11 < 0x80:
+            buf.append(_t11)
         else:
-            _c.write_u32(buf, _t6)
+            _c.write_u32(buf, _t11)
     except _c.ENCODE_ERRORS as exc:
         raise _c.wrap(exc, "chat-response") from None
 
@@ -179,49 +292,92 @@ def encode_chat_response(buf: bytearray, v: ChatResponse) -> None:
 def decode_chat_response(b: bytes, p: int = 0) -> tuple[ChatResponse, int]:
     """Decode `chat-response` from `b` at `p`; return it and the next position."""
     try:
-        _f7: str
-        _n13 = b[p]
-        if _n13 < 0x80:
+        _L = len(b)
+        _f12: str
+        _n18 = b[p]
+        if _n18 < 0x80:
             p += 1
         else:
-            _n13, p = _c.read_len(b, p)
-        _e14 = p + _n13
-        if _e14 > len(b):
-            raise _c.CodecError(f"length {_n13} exceeds the remaining input")
-        _f7 = b[p:_e14].decode()
-        p = _e14
-        _f8: str
-        _n15 = b[p]
-        if _n15 < 0x80:
+            _h20 = b[p + 1]
+            if _h20 < 0x80:
+                _n18 = _n18 & 0x7F | _h20 << 7
+                p += 2
+            else:
+                _n18, p = _c.read_len(b, p)
+        _e19 = p + _n18
+        if _e19 > _L:
+            raise _c.CodecError(f"length {_n18} exceeds the remaining input")
+        _f12 = b[p:_e19].decode()
+        p = _e19
+        _f13: str
+        _n21 = b[p]
+        if _n21 < 0x80:
             p += 1
         else:
-            _n15, p = _c.read_len(b, p)
-        _e16 = p + _n15
-        if _e16 > len(b):
-            raise _c.CodecError(f"length {_n15} exceeds the remaining input")
-        _f8 = b[p:_e16].decode()
-        p = _e16
-        _f9: Message
-        _f9, p = decode_message(b, p)
-        _f10: bool
-        _t17 = b[p]
+            _h23 = b[p + 1]
+            if _h23 < 0x80:
+                _n21 = _n21 & 0x7F | _h23 << 7
+                p += 2
+            else:
+                _n21, p = _c.read_len(b, p)
+        _e22 = p + _n21
+        if _e22 > _L:
+            raise _c.CodecError(f"length {_n21} exceeds the remaining input")
+        _f13 = b[p:_e22].decode()
+        p = _e22
+        _f14: Message
+        _f24: str
+        _n26 = b[p]
+        if _n26 < 0x80:
+            p += 1
+        else:
+            _h28 = b[p + 1]
+            if _h28 < 0x80:
+                _n26 = _n26 & 0x7F | _h28 << 7
+                p += 2
+            else:
+                _n26, p = _c.read_len(b, p)
+        _e27 = p + _n26
+        if _e27 > _L:
+            raise _c.CodecError(f"length {_n26} exceeds the remaining input")
+        _f24 = b[p:_e27].decode()
+        p = _e27
+        _f25: str
+        _n29 = b[p]
+        if _n29 < 0x80:
+            p += 1
+        else:
+            _h31 = b[p + 1]
+            if _h31 < 0x80:
+                _n29 = _n29 & 0x7F | _h31 << 7
+                p += 2
+            else:
+                _n29, p = _c.read_len(b, p)
+        _e30 = p + _n29
+        if _e30 > _L:
+            raise _c.CodecError(f"length {_n29} exceeds the remaining input")
+        _f25 = b[p:_e30].decode()
+        p = _e30
+        _f14 = Message(_f24, _f25)
+        _f15: bool
+        _t32 = b[p]
         p += 1
-        if _t17 > 1:
-            raise _c.CodecError(f"invalid bool byte {_t17}")
-        _f10 = _t17 == 1
-        _f11: int
-        _f11 = b[p]
-        if _f11 < 0x80:
+        if _t32 > 1:
+            raise _c.CodecError(f"invalid bool byte {_t32}")
+        _f15 = _t32 == 1
+        _f16: int
+        _f16 = b[p]
+        if _f16 < 0x80:
             p += 1
         else:
-            _f11, p = _c.read_u64(b, p)
-        _f12: int
-        _f12 = b[p]
-        if _f12 < 0x80:
+            _f16, p = _c.read_u64(b, p)
+        _f17: int
+        _f17 = b[p]
+        if _f17 < 0x80:
             p += 1
         else:
-            _f12, p = _c.read_u32(b, p)
-        return ChatResponse(_f7, _f8, _f9, _f10, _f11, _f12), p
+            _f17, p = _c.read_u32(b, p)
+        return ChatResponse(_f12, _f13, _f14, _f15, _f16, _f17), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "chat-response") from None
 
@@ -247,6 +403,9 @@ def encode_status_error(buf: bytearray, v: StatusError) -> None:
         _n3 = len(_t2)
         if _n3 < 0x80:
             buf.append(_n3)
+        elif _n3 < 0x4000:
+            buf.append(_n3 & 0x7F | 0x80)
+            buf.append(_n3 >> 7)
         else:
             _c.write_uleb(buf, _n3)
         buf += _t2
@@ -254,6 +413,9 @@ def encode_status_error(buf: bytearray, v: StatusError) -> None:
         _n5 = len(_t4)
         if _n5 < 0x80:
             buf.append(_n5)
+        elif _n5 < 0x4000:
+            buf.append(_n5 & 0x7F | 0x80)
+            buf.append(_n5 >> 7)
         else:
             _c.write_uleb(buf, _n5)
         buf += _t4
@@ -264,6 +426,7 @@ def encode_status_error(buf: bytearray, v: StatusError) -> None:
 def decode_status_error(b: bytes, p: int = 0) -> tuple[StatusError, int]:
     """Decode `status-error` from `b` at `p`; return it and the next position."""
     try:
+        _L = len(b)
         _f6: int
         _f6 = b[p]
         if _f6 < 0x80:
@@ -275,23 +438,33 @@ def decode_status_error(b: bytes, p: int = 0) -> tuple[StatusError, int]:
         if _n9 < 0x80:
             p += 1
         else:
-            _n9, p = _c.read_len(b, p)
+            _h11 = b[p + 1]
+            if _h11 < 0x80:
+                _n9 = _n9 & 0x7F | _h11 << 7
+                p += 2
+            else:
+                _n9, p = _c.read_len(b, p)
         _e10 = p + _n9
-        if _e10 > len(b):
+        if _e10 > _L:
             raise _c.CodecError(f"length {_n9} exceeds the remaining input")
         _f7 = b[p:_e10].decode()
         p = _e10
         _f8: str
-        _n11 = b[p]
-        if _n11 < 0x80:
+        _n12 = b[p]
+        if _n12 < 0x80:
             p += 1
         else:
-            _n11, p = _c.read_len(b, p)
-        _e12 = p + _n11
-        if _e12 > len(b):
-            raise _c.CodecError(f"length {_n11} exceeds the remaining input")
-        _f8 = b[p:_e12].decode()
-        p = _e12
+            _h14 = b[p + 1]
+            if _h14 < 0x80:
+                _n12 = _n12 & 0x7F | _h14 << 7
+                p += 2
+            else:
+                _n12, p = _c.read_len(b, p)
+        _e13 = p + _n12
+        if _e13 > _L:
+            raise _c.CodecError(f"length {_n12} exceeds the remaining input")
+        _f8 = b[p:_e13].decode()
+        p = _e13
         return StatusError(_f6, _f7, _f8), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "status-error") from None
@@ -311,6 +484,9 @@ def encode_show_request(buf: bytearray, v: ShowRequest) -> None:
         _n2 = len(_t1)
         if _n2 < 0x80:
             buf.append(_n2)
+        elif _n2 < 0x4000:
+            buf.append(_n2 & 0x7F | 0x80)
+            buf.append(_n2 >> 7)
         else:
             _c.write_uleb(buf, _n2)
         buf += _t1
@@ -321,14 +497,20 @@ def encode_show_request(buf: bytearray, v: ShowRequest) -> None:
 def decode_show_request(b: bytes, p: int = 0) -> tuple[ShowRequest, int]:
     """Decode `show-request` from `b` at `p`; return it and the next position."""
     try:
+        _L = len(b)
         _f3: str
         _n4 = b[p]
         if _n4 < 0x80:
             p += 1
         else:
-            _n4, p = _c.read_len(b, p)
+            _h6 = b[p + 1]
+            if _h6 < 0x80:
+                _n4 = _n4 & 0x7F | _h6 << 7
+                p += 2
+            else:
+                _n4, p = _c.read_len(b, p)
         _e5 = p + _n4
-        if _e5 > len(b):
+        if _e5 > _L:
             raise _c.CodecError(f"length {_n4} exceeds the remaining input")
         _f3 = b[p:_e5].decode()
         p = _e5
@@ -355,6 +537,9 @@ def encode_model_details(buf: bytearray, v: ModelDetails) -> None:
         _n2 = len(_t1)
         if _n2 < 0x80:
             buf.append(_n2)
+        elif _n2 < 0x4000:
+            buf.append(_n2 & 0x7F | 0x80)
+            buf.append(_n2 >> 7)
         else:
             _c.write_uleb(buf, _n2)
         buf += _t1
@@ -362,6 +547,9 @@ def encode_model_details(buf: bytearray, v: ModelDetails) -> None:
         _n4 = len(_t3)
         if _n4 < 0x80:
             buf.append(_n4)
+        elif _n4 < 0x4000:
+            buf.append(_n4 & 0x7F | 0x80)
+            buf.append(_n4 >> 7)
         else:
             _c.write_uleb(buf, _n4)
         buf += _t3
@@ -369,6 +557,9 @@ def encode_model_details(buf: bytearray, v: ModelDetails) -> None:
         _n7 = len(_t5)
         if _n7 < 0x80:
             buf.append(_n7)
+        elif _n7 < 0x4000:
+            buf.append(_n7 & 0x7F | 0x80)
+            buf.append(_n7 >> 7)
         else:
             _c.write_uleb(buf, _n7)
         for _x6 in _t5:
@@ -376,6 +567,9 @@ def encode_model_details(buf: bytearray, v: ModelDetails) -> None:
             _n9 = len(_t8)
             if _n9 < 0x80:
                 buf.append(_n9)
+            elif _n9 < 0x4000:
+                buf.append(_n9 & 0x7F | 0x80)
+                buf.append(_n9 >> 7)
             else:
                 _c.write_uleb(buf, _n9)
             buf += _t8
@@ -383,6 +577,9 @@ def encode_model_details(buf: bytearray, v: ModelDetails) -> None:
         _n11 = len(_t10)
         if _n11 < 0x80:
             buf.append(_n11)
+        elif _n11 < 0x4000:
+            buf.append(_n11 & 0x7F | 0x80)
+            buf.append(_n11 >> 7)
         else:
             _c.write_uleb(buf, _n11)
         buf += _t10
@@ -390,6 +587,9 @@ def encode_model_details(buf: bytearray, v: ModelDetails) -> None:
         _n13 = len(_t12)
         if _n13 < 0x80:
             buf.append(_n13)
+        elif _n13 < 0x4000:
+            buf.append(_n13 & 0x7F | 0x80)
+            buf.append(_n13 >> 7)
         else:
             _c.write_uleb(buf, _n13)
         buf += _t12
@@ -400,70 +600,101 @@ def encode_model_details(buf: bytearray, v: ModelDetails) -> None:
 def decode_model_details(b: bytes, p: int = 0) -> tuple[ModelDetails, int]:
     """Decode `model-details` from `b` at `p`; return it and the next position."""
     try:
+        _L = len(b)
         _f14: str
         _n19 = b[p]
         if _n19 < 0x80:
             p += 1
         else:
-            _n19, p = _c.read_len(b, p)
+            _h21 = b[p + 1]
+            if _h21 < 0x80:
+                _n19 = _n19 & 0x7F | _h21 << 7
+                p += 2
+            else:
+                _n19, p = _c.read_len(b, p)
         _e20 = p + _n19
-        if _e20 > len(b):
+        if _e20 > _L:
             raise _c.CodecError(f"length {_n19} exceeds the remaining input")
         _f14 = b[p:_e20].decode()
         p = _e20
         _f15: str
-        _n21 = b[p]
-        if _n21 < 0x80:
+        _n22 = b[p]
+        if _n22 < 0x80:
             p += 1
         else:
-            _n21, p = _c.read_len(b, p)
-        _e22 = p + _n21
-        if _e22 > len(b):
-            raise _c.CodecError(f"length {_n21} exceeds the remaining input")
-        _f15 = b[p:_e22].decode()
-        p = _e22
+            _h24 = b[p + 1]
+            if _h24 < 0x80:
+                _n22 = _n22 & 0x7F | _h24 << 7
+                p += 2
+            else:
+                _n22, p = _c.read_len(b, p)
+        _e23 = p + _n22
+        if _e23 > _L:
+            raise _c.CodecError(f"length {_n22} exceeds the remaining input")
+        _f15 = b[p:_e23].decode()
+        p = _e23
         _f16: list[str]
-        _n23 = b[p]
-        if _n23 < 0x80:
+        _n25 = b[p]
+        if _n25 < 0x80:
             p += 1
         else:
-            _n23, p = _c.read_len(b, p, 1)
+            _h27 = b[p + 1]
+            if _h27 < 0x80:
+                _n25 = _n25 & 0x7F | _h27 << 7
+                p += 2
+            else:
+                _n25, p = _c.read_len(b, p, 1)
         _f16 = []
-        for _ in range(_n23):
-            _y24: str
-            _n25 = b[p]
-            if _n25 < 0x80:
+        for _ in range(_n25):
+            _y26: str
+            _n28 = b[p]
+            if _n28 < 0x80:
                 p += 1
             else:
-                _n25, p = _c.read_len(b, p)
-            _e26 = p + _n25
-            if _e26 > len(b):
-                raise _c.CodecError(f"length {_n25} exceeds the remaining input")
-            _y24 = b[p:_e26].decode()
-            p = _e26
-            _f16.append(_y24)
+                _h30 = b[p + 1]
+                if _h30 < 0x80:
+                    _n28 = _n28 & 0x7F | _h30 << 7
+                    p += 2
+                else:
+                    _n28, p = _c.read_len(b, p)
+            _e29 = p + _n28
+            if _e29 > _L:
+                raise _c.CodecError(f"length {_n28} exceeds the remaining input")
+            _y26 = b[p:_e29].decode()
+            p = _e29
+            _f16.append(_y26)
         _f17: str
-        _n27 = b[p]
-        if _n27 < 0x80:
+        _n31 = b[p]
+        if _n31 < 0x80:
             p += 1
         else:
-            _n27, p = _c.read_len(b, p)
-        _e28 = p + _n27
-        if _e28 > len(b):
-            raise _c.CodecError(f"length {_n27} exceeds the remaining input")
-        _f17 = b[p:_e28].decode()
-        p = _e28
+            _h33 = b[p + 1]
+            if _h33 < 0x80:
+                _n31 = _n31 & 0x7F | _h33 << 7
+                p += 2
+            else:
+                _n31, p = _c.read_len(b, p)
+        _e32 = p + _n31
+        if _e32 > _L:
+            raise _c.CodecError(f"length {_n31} exceeds the remaining input")
+        _f17 = b[p:_e32].decode()
+        p = _e32
         _f18: str
-        _n29 = b[p]
-        if _n29 < 0x80:
+        _n34 = b[p]
+        if _n34 < 0x80:
             p += 1
         else:
-            _n29, p = _c.read_len(b, p)
-        _e30 = p + _n29
-        if _e30 > len(b):
-            raise _c.CodecError(f"length {_n29} exceeds the remaining input")
-        _f18 = b[p:_e30].decode()
-        p = _e30
+            _h36 = b[p + 1]
+            if _h36 < 0x80:
+                _n34 = _n34 & 0x7F | _h36 << 7
+                p += 2
+            else:
+                _n34, p = _c.read_len(b, p)
+        _e35 = p + _n34
+        if _e35 > _L:
+            raise _c.CodecError(f"length {_n34} exceeds the remaining input")
+        _f18 = b[p:_e35].decode()
+        p = _e35
         return ModelDetails(_f14, _f15, _f16, _f17, _f18), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "model-details") from None
@@ -487,6 +718,9 @@ def encode_show_response(buf: bytearray, v: ShowResponse) -> None:
         _n2 = len(_t1)
         if _n2 < 0x80:
             buf.append(_n2)
+        elif _n2 < 0x4000:
+            buf.append(_n2 & 0x7F | 0x80)
+            buf.append(_n2 >> 7)
         else:
             _c.write_uleb(buf, _n2)
         buf += _t1
@@ -494,6 +728,9 @@ def encode_show_response(buf: bytearray, v: ShowResponse) -> None:
         _n4 = len(_t3)
         if _n4 < 0x80:
             buf.append(_n4)
+        elif _n4 < 0x4000:
+            buf.append(_n4 & 0x7F | 0x80)
+            buf.append(_n4 >> 7)
         else:
             _c.write_uleb(buf, _n4)
         buf += _t3
@@ -501,6 +738,9 @@ def encode_show_response(buf: bytearray, v: ShowResponse) -> None:
         _n6 = len(_t5)
         if _n6 < 0x80:
             buf.append(_n6)
+        elif _n6 < 0x4000:
+            buf.append(_n6 & 0x7F | 0x80)
+            buf.append(_n6 >> 7)
         else:
             _c.write_uleb(buf, _n6)
         buf += _t5
@@ -508,6 +748,9 @@ def encode_show_response(buf: bytearray, v: ShowResponse) -> None:
         _n8 = len(_t7)
         if _n8 < 0x80:
             buf.append(_n8)
+        elif _n8 < 0x4000:
+            buf.append(_n8 & 0x7F | 0x80)
+            buf.append(_n8 >> 7)
         else:
             _c.write_uleb(buf, _n8)
         buf += _t7
@@ -519,53 +762,74 @@ def encode_show_response(buf: bytearray, v: ShowResponse) -> None:
 def decode_show_response(b: bytes, p: int = 0) -> tuple[ShowResponse, int]:
     """Decode `show-response` from `b` at `p`; return it and the next position."""
     try:
-        _f9: str
-        _n14 = b[p]
-        if _n14 < 0x80:
+        _L = len(b)
+        _f23: str
+        _n28 = b[p]
+        if _n28 < 0x80:
             p += 1
         else:
-            _n14, p = _c.read_len(b, p)
-        _e15 = p + _n14
-        if _e15 > len(b):
-            raise _c.CodecError(f"length {_n14} exceeds the remaining input")
-        _f9 = b[p:_e15].decode()
-        p = _e15
-        _f10: str
-        _n16 = b[p]
-        if _n16 < 0x80:
+            _h30 = b[p + 1]
+            if _h30 < 0x80:
+                _n28 = _n28 & 0x7F | _h30 << 7
+                p += 2
+            else:
+                _n28, p = _c.read_len(b, p)
+        _e29 = p + _n28
+        if _e29 > _L:
+            raise _c.CodecError(f"length {_n28} exceeds the remaining input")
+        _f23 = b[p:_e29].decode()
+        p = _e29
+        _f24: str
+        _n31 = b[p]
+        if _n31 < 0x80:
             p += 1
         else:
-            _n16, p = _c.read_len(b, p)
-        _e17 = p + _n16
-        if _e17 > len(b):
-            raise _c.CodecError(f"length {_n16} exceeds the remaining input")
-        _f10 = b[p:_e17].decode()
-        p = _e17
-        _f11: str
-        _n18 = b[p]
-        if _n18 < 0x80:
+            _h33 = b[p + 1]
+            if _h33 < 0x80:
+                _n31 = _n31 & 0x7F | _h33 << 7
+                p += 2
+            else:
+                _n31, p = _c.read_len(b, p)
+        _e32 = p + _n31
+        if _e32 > _L:
+            raise _c.CodecError(f"length {_n31} exceeds the remaining input")
+        _f24 = b[p:_e32].decode()
+        p = _e32
+        _f25: str
+        _n34 = b[p]
+        if _n34 < 0x80:
             p += 1
         else:
-            _n18, p = _c.read_len(b, p)
-        _e19 = p + _n18
-        if _e19 > len(b):
-            raise _c.CodecError(f"length {_n18} exceeds the remaining input")
-        _f11 = b[p:_e19].decode()
-        p = _e19
-        _f12: str
-        _n20 = b[p]
-        if _n20 < 0x80:
+            _h36 = b[p + 1]
+            if _h36 < 0x80:
+                _n34 = _n34 & 0x7F | _h36 << 7
+                p += 2
+            else:
+                _n34, p = _c.read_len(b, p)
+        _e35 = p + _n34
+        if _e35 > _L:
+            raise _c.CodecError(f"length {_n34} exceeds the remaining input")
+        _f25 = b[p:_e35].decode()
+        p = _e35
+        _f26: str
+        _n37 = b[p]
+        if _n37 < 0x80:
             p += 1
         else:
-            _n20, p = _c.read_len(b, p)
-        _e21 = p + _n20
-        if _e21 > len(b):
-            raise _c.CodecError(f"length {_n20} exceeds the remaining input")
-        _f12 = b[p:_e21].decode()
-        p = _e21
-        _f13: ModelDetails
-        _f13, p = decode_model_details(b, p)
-        return ShowResponse(_f9, _f10, _f11, _f12, _f13), p
+            _h39 = b[p + 1]
+            if _h39 < 0x80:
+                _n37 = _n37 & 0x7F | _h39 << 7
+                p += 2
+            else:
+                _n37, p = _c.read_len(b, p)
+        _e38 = p + _n37
+        if _e38 > _L:
+            raise _c.CodecError(f"length {_n37} exceeds the remaining input")
+        _f26 = b[p:_e38].decode()
+        p = _e38
+        _f27: ModelDetails
+        _f27, p = decode_model_details(b, p)
+        return ShowResponse(_f23, _f24, _f25, _f26, _f27), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "show-response") from None
 
@@ -588,6 +852,9 @@ def encode_model_response(buf: bytearray, v: ModelResponse) -> None:
         _n2 = len(_t1)
         if _n2 < 0x80:
             buf.append(_n2)
+        elif _n2 < 0x4000:
+            buf.append(_n2 & 0x7F | 0x80)
+            buf.append(_n2 >> 7)
         else:
             _c.write_uleb(buf, _n2)
         buf += _t1
@@ -595,6 +862,9 @@ def encode_model_response(buf: bytearray, v: ModelResponse) -> None:
         _n4 = len(_t3)
         if _n4 < 0x80:
             buf.append(_n4)
+        elif _n4 < 0x4000:
+            buf.append(_n4 & 0x7F | 0x80)
+            buf.append(_n4 >> 7)
         else:
             _c.write_uleb(buf, _n4)
         buf += _t3
@@ -607,6 +877,9 @@ def encode_model_response(buf: bytearray, v: ModelResponse) -> None:
         _n7 = len(_t6)
         if _n7 < 0x80:
             buf.append(_n7)
+        elif _n7 < 0x4000:
+            buf.append(_n7 & 0x7F | 0x80)
+            buf.append(_n7 >> 7)
         else:
             _c.write_uleb(buf, _n7)
         buf += _t6
@@ -618,48 +891,64 @@ def encode_model_response(buf: bytearray, v: ModelResponse) -> None:
 def decode_model_response(b: bytes, p: int = 0) -> tuple[ModelResponse, int]:
     """Decode `model-response` from `b` at `p`; return it and the next position."""
     try:
-        _f8: str
-        _n13 = b[p]
-        if _n13 < 0x80:
+        _L = len(b)
+        _f22: str
+        _n27 = b[p]
+        if _n27 < 0x80:
             p += 1
         else:
-            _n13, p = _c.read_len(b, p)
-        _e14 = p + _n13
-        if _e14 > len(b):
-            raise _c.CodecError(f"length {_n13} exceeds the remaining input")
-        _f8 = b[p:_e14].decode()
-        p = _e14
-        _f9: str
-        _n15 = b[p]
-        if _n15 < 0x80:
+            _h29 = b[p + 1]
+            if _h29 < 0x80:
+                _n27 = _n27 & 0x7F | _h29 << 7
+                p += 2
+            else:
+                _n27, p = _c.read_len(b, p)
+        _e28 = p + _n27
+        if _e28 > _L:
+            raise _c.CodecError(f"length {_n27} exceeds the remaining input")
+        _f22 = b[p:_e28].decode()
+        p = _e28
+        _f23: str
+        _n30 = b[p]
+        if _n30 < 0x80:
             p += 1
         else:
-            _n15, p = _c.read_len(b, p)
-        _e16 = p + _n15
-        if _e16 > len(b):
-            raise _c.CodecError(f"length {_n15} exceeds the remaining input")
-        _f9 = b[p:_e16].decode()
-        p = _e16
-        _f10: int
-        _f10 = b[p]
-        if _f10 < 0x80:
+            _h32 = b[p + 1]
+            if _h32 < 0x80:
+                _n30 = _n30 & 0x7F | _h32 << 7
+                p += 2
+            else:
+                _n30, p = _c.read_len(b, p)
+        _e31 = p + _n30
+        if _e31 > _L:
+            raise _c.CodecError(f"length {_n30} exceeds the remaining input")
+        _f23 = b[p:_e31].decode()
+        p = _e31
+        _f24: int
+        _f24 = b[p]
+        if _f24 < 0x80:
             p += 1
         else:
-            _f10, p = _c.read_u64(b, p)
-        _f11: str
-        _n17 = b[p]
-        if _n17 < 0x80:
+            _f24, p = _c.read_u64(b, p)
+        _f25: str
+        _n33 = b[p]
+        if _n33 < 0x80:
             p += 1
         else:
-            _n17, p = _c.read_len(b, p)
-        _e18 = p + _n17
-        if _e18 > len(b):
-            raise _c.CodecError(f"length {_n17} exceeds the remaining input")
-        _f11 = b[p:_e18].decode()
-        p = _e18
-        _f12: ModelDetails
-        _f12, p = decode_model_details(b, p)
-        return ModelResponse(_f8, _f9, _f10, _f11, _f12), p
+            _h35 = b[p + 1]
+            if _h35 < 0x80:
+                _n33 = _n33 & 0x7F | _h35 << 7
+                p += 2
+            else:
+                _n33, p = _c.read_len(b, p)
+        _e34 = p + _n33
+        if _e34 > _L:
+            raise _c.CodecError(f"length {_n33} exceeds the remaining input")
+        _f25 = b[p:_e34].decode()
+        p = _e34
+        _f26: ModelDetails
+        _f26, p = decode_model_details(b, p)
+        return ModelResponse(_f22, _f23, _f24, _f25, _f26), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "model-response") from None
 
@@ -678,10 +967,49 @@ def encode_list_response(buf: bytearray, v: ListResponse) -> None:
         _n3 = len(_t1)
         if _n3 < 0x80:
             buf.append(_n3)
+        elif _n3 < 0x4000:
+            buf.append(_n3 & 0x7F | 0x80)
+            buf.append(_n3 >> 7)
         else:
             _c.write_uleb(buf, _n3)
         for _x2 in _t1:
-            encode_model_response(buf, _x2)
+            _r4 = _x2
+            _t5 = _r4.name.encode()
+            _n6 = len(_t5)
+            if _n6 < 0x80:
+                buf.append(_n6)
+            elif _n6 < 0x4000:
+                buf.append(_n6 & 0x7F | 0x80)
+                buf.append(_n6 >> 7)
+            else:
+                _c.write_uleb(buf, _n6)
+            buf += _t5
+            _t7 = _r4.modified_at.encode()
+            _n8 = len(_t7)
+            if _n8 < 0x80:
+                buf.append(_n8)
+            elif _n8 < 0x4000:
+                buf.append(_n8 & 0x7F | 0x80)
+                buf.append(_n8 >> 7)
+            else:
+                _c.write_uleb(buf, _n8)
+            buf += _t7
+            _t9 = _r4.size
+            if 0 <= _t9 < 0x80:
+                buf.append(_t9)
+            else:
+                _c.write_u64(buf, _t9)
+            _t10 = _r4.digest.encode()
+            _n11 = len(_t10)
+            if _n11 < 0x80:
+                buf.append(_n11)
+            elif _n11 < 0x4000:
+                buf.append(_n11 & 0x7F | 0x80)
+                buf.append(_n11 >> 7)
+            else:
+                _c.write_uleb(buf, _n11)
+            buf += _t10
+            encode_model_details(buf, _r4.details)
     except _c.ENCODE_ERRORS as exc:
         raise _c.wrap(exc, "list-response") from None
 
@@ -689,18 +1017,24 @@ def encode_list_response(buf: bytearray, v: ListResponse) -> None:
 def decode_list_response(b: bytes, p: int = 0) -> tuple[ListResponse, int]:
     """Decode `list-response` from `b` at `p`; return it and the next position."""
     try:
-        _f4: list[ModelResponse]
-        _n5 = b[p]
-        if _n5 < 0x80:
+        _L = len(b)
+        _f26: list[ModelResponse]
+        _n27 = b[p]
+        if _n27 < 0x80:
             p += 1
         else:
-            _n5, p = _c.read_len(b, p, 9)
-        _f4 = []
-        for _ in range(_n5):
-            _y6: ModelResponse
-            _y6, p = decode_model_response(b, p)
-            _f4.append(_y6)
-        return ListResponse(_f4), p
+            _h29 = b[p + 1]
+            if _h29 < 0x80:
+                _n27 = _n27 & 0x7F | _h29 << 7
+                p += 2
+            else:
+                _n27, p = _c.read_len(b, p, 9)
+        _f26 = []
+        for _ in range(_n27):
+            _y28: ModelResponse
+            _y28, p = decode_model_response(b, p)
+            _f26.append(_y28)
+        return ListResponse(_f26), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "list-response") from None
 
@@ -716,9 +1050,10 @@ def encode_chat_params(buf: bytearray, req: ChatRequest) -> None:
 def decode_chat_params(b: bytes, p: int = 0) -> tuple[tuple[ChatRequest], int]:
     """Decode the parameter tuple of `chat`."""
     try:
-        _a1: ChatRequest
-        _a1, p = decode_chat_request(b, p)
-        return (_a1,), p
+        _L = len(b)
+        _a12: ChatRequest
+        _a12, p = decode_chat_request(b, p)
+        return (_a12,), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "parameters of chat") from None
 
@@ -726,15 +1061,40 @@ def decode_chat_params(b: bytes, p: int = 0) -> tuple[tuple[ChatRequest], int]:
 def encode_chat_result(buf: bytearray, v: Ok[ChatResponse] | Err[StatusError]) -> None:
     """Append the result of `chat` to `buf`."""
     try:
-        _t2 = v
-        if isinstance(_t2, Ok):
+        _t29 = v
+        if isinstance(_t29, Ok):
             buf.append(0)
-            encode_chat_response(buf, _t2.value)
-        elif isinstance(_t2, Err):
+            encode_chat_response(buf, _t29.value)
+        elif isinstance(_t29, Err):
             buf.append(1)
-            encode_status_error(buf, _t2.value)
+            _r42 = _t29.value
+            _t43 = _r42.status_code
+            if 0 <= _t43 < 0x80:
+                buf.append(_t43)
+            else:
+                _c.write_u32(buf, _t43)
+            _t44 = _r42.status.encode()
+            _n45 = len(_t44)
+            if _n45 < 0x80:
+                buf.append(_n45)
+            elif _n45 < 0x4000:
+                buf.append(_n45 & 0x7F | 0x80)
+                buf.append(_n45 >> 7)
+            else:
+                _c.write_uleb(buf, _n45)
+            buf += _t44
+            _t46 = _r42.error_message.encode()
+            _n47 = len(_t46)
+            if _n47 < 0x80:
+                buf.append(_n47)
+            elif _n47 < 0x4000:
+                buf.append(_n47 & 0x7F | 0x80)
+                buf.append(_n47 >> 7)
+            else:
+                _c.write_uleb(buf, _n47)
+            buf += _t46
         else:
-            raise _c.bad_value(_t2, "Ok or Err of result<chat-response, status-error>")
+            raise _c.bad_value(_t29, "Ok or Err of result<chat-response, status-error>")
     except _c.ENCODE_ERRORS as exc:
         raise _c.wrap(exc, "result of chat") from None
 
@@ -742,19 +1102,58 @@ def encode_chat_result(buf: bytearray, v: Ok[ChatResponse] | Err[StatusError]) -
 def decode_chat_result(b: bytes, p: int = 0) -> tuple[Ok[ChatResponse] | Err[StatusError], int]:
     """Decode the result of `chat`."""
     try:
+        _L = len(b)
         _r: Ok[ChatResponse] | Err[StatusError]
-        _t3 = b[p]
+        _t48 = b[p]
         p += 1
-        if _t3 == 0:
-            _y4: ChatResponse
-            _y4, p = decode_chat_response(b, p)
-            _r = Ok(_y4)
-        elif _t3 == 1:
-            _y5: StatusError
-            _y5, p = decode_status_error(b, p)
-            _r = Err(_y5)
+        if _t48 == 0:
+            _y49: ChatResponse
+            _y49, p = decode_chat_response(b, p)
+            _r = Ok(_y49)
+        elif _t48 == 1:
+            _y71: StatusError
+            _f72: int
+            _f72 = b[p]
+            if _f72 < 0x80:
+                p += 1
+            else:
+                _f72, p = _c.read_u32(b, p)
+            _f73: str
+            _n75 = b[p]
+            if _n75 < 0x80:
+                p += 1
+            else:
+                _h77 = b[p + 1]
+                if _h77 < 0x80:
+                    _n75 = _n75 & 0x7F | _h77 << 7
+                    p += 2
+                else:
+                    _n75, p = _c.read_len(b, p)
+            _e76 = p + _n75
+            if _e76 > _L:
+                raise _c.CodecError(f"length {_n75} exceeds the remaining input")
+            _f73 = b[p:_e76].decode()
+            p = _e76
+            _f74: str
+            _n78 = b[p]
+            if _n78 < 0x80:
+                p += 1
+            else:
+                _h80 = b[p + 1]
+                if _h80 < 0x80:
+                    _n78 = _n78 & 0x7F | _h80 << 7
+                    p += 2
+                else:
+                    _n78, p = _c.read_len(b, p)
+            _e79 = p + _n78
+            if _e79 > _L:
+                raise _c.CodecError(f"length {_n78} exceeds the remaining input")
+            _f74 = b[p:_e79].decode()
+            p = _e79
+            _y71 = StatusError(_f72, _f73, _f74)
+            _r = Err(_y71)
         else:
-            raise _c.CodecError(f"invalid result discriminant {_t3}")
+            raise _c.CodecError(f"invalid result discriminant {_t48}")
         return _r, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "result of chat") from None
@@ -763,7 +1162,17 @@ def decode_chat_result(b: bytes, p: int = 0) -> tuple[Ok[ChatResponse] | Err[Sta
 def encode_show_params(buf: bytearray, req: ShowRequest) -> None:
     """Append the parameters of `show` to `buf`."""
     try:
-        encode_show_request(buf, req)
+        _r1 = req
+        _t2 = _r1.name.encode()
+        _n3 = len(_t2)
+        if _n3 < 0x80:
+            buf.append(_n3)
+        elif _n3 < 0x4000:
+            buf.append(_n3 & 0x7F | 0x80)
+            buf.append(_n3 >> 7)
+        else:
+            _c.write_uleb(buf, _n3)
+        buf += _t2
     except _c.ENCODE_ERRORS as exc:
         raise _c.wrap(exc, "parameters of show") from None
 
@@ -771,9 +1180,26 @@ def encode_show_params(buf: bytearray, req: ShowRequest) -> None:
 def decode_show_params(b: bytes, p: int = 0) -> tuple[tuple[ShowRequest], int]:
     """Decode the parameter tuple of `show`."""
     try:
-        _a1: ShowRequest
-        _a1, p = decode_show_request(b, p)
-        return (_a1,), p
+        _L = len(b)
+        _a4: ShowRequest
+        _f5: str
+        _n6 = b[p]
+        if _n6 < 0x80:
+            p += 1
+        else:
+            _h8 = b[p + 1]
+            if _h8 < 0x80:
+                _n6 = _n6 & 0x7F | _h8 << 7
+                p += 2
+            else:
+                _n6, p = _c.read_len(b, p)
+        _e7 = p + _n6
+        if _e7 > _L:
+            raise _c.CodecError(f"length {_n6} exceeds the remaining input")
+        _f5 = b[p:_e7].decode()
+        p = _e7
+        _a4 = ShowRequest(_f5)
+        return (_a4,), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "parameters of show") from None
 
@@ -781,15 +1207,40 @@ def decode_show_params(b: bytes, p: int = 0) -> tuple[tuple[ShowRequest], int]:
 def encode_show_result(buf: bytearray, v: Ok[ShowResponse] | Err[StatusError]) -> None:
     """Append the result of `show` to `buf`."""
     try:
-        _t2 = v
-        if isinstance(_t2, Ok):
+        _t9 = v
+        if isinstance(_t9, Ok):
             buf.append(0)
-            encode_show_response(buf, _t2.value)
-        elif isinstance(_t2, Err):
+            encode_show_response(buf, _t9.value)
+        elif isinstance(_t9, Err):
             buf.append(1)
-            encode_status_error(buf, _t2.value)
+            _r33 = _t9.value
+            _t34 = _r33.status_code
+            if 0 <= _t34 < 0x80:
+                buf.append(_t34)
+            else:
+                _c.write_u32(buf, _t34)
+            _t35 = _r33.status.encode()
+            _n36 = len(_t35)
+            if _n36 < 0x80:
+                buf.append(_n36)
+            elif _n36 < 0x4000:
+                buf.append(_n36 & 0x7F | 0x80)
+                buf.append(_n36 >> 7)
+            else:
+                _c.write_uleb(buf, _n36)
+            buf += _t35
+            _t37 = _r33.error_message.encode()
+            _n38 = len(_t37)
+            if _n38 < 0x80:
+                buf.append(_n38)
+            elif _n38 < 0x4000:
+                buf.append(_n38 & 0x7F | 0x80)
+                buf.append(_n38 >> 7)
+            else:
+                _c.write_uleb(buf, _n38)
+            buf += _t37
         else:
-            raise _c.bad_value(_t2, "Ok or Err of result<show-response, status-error>")
+            raise _c.bad_value(_t9, "Ok or Err of result<show-response, status-error>")
     except _c.ENCODE_ERRORS as exc:
         raise _c.wrap(exc, "result of show") from None
 
@@ -797,19 +1248,58 @@ def encode_show_result(buf: bytearray, v: Ok[ShowResponse] | Err[StatusError]) -
 def decode_show_result(b: bytes, p: int = 0) -> tuple[Ok[ShowResponse] | Err[StatusError], int]:
     """Decode the result of `show`."""
     try:
+        _L = len(b)
         _r: Ok[ShowResponse] | Err[StatusError]
-        _t3 = b[p]
+        _t39 = b[p]
         p += 1
-        if _t3 == 0:
-            _y4: ShowResponse
-            _y4, p = decode_show_response(b, p)
-            _r = Ok(_y4)
-        elif _t3 == 1:
-            _y5: StatusError
-            _y5, p = decode_status_error(b, p)
-            _r = Err(_y5)
+        if _t39 == 0:
+            _y40: ShowResponse
+            _y40, p = decode_show_response(b, p)
+            _r = Ok(_y40)
+        elif _t39 == 1:
+            _y81: StatusError
+            _f82: int
+            _f82 = b[p]
+            if _f82 < 0x80:
+                p += 1
+            else:
+                _f82, p = _c.read_u32(b, p)
+            _f83: str
+            _n85 = b[p]
+            if _n85 < 0x80:
+                p += 1
+            else:
+                _h87 = b[p + 1]
+                if _h87 < 0x80:
+                    _n85 = _n85 & 0x7F | _h87 << 7
+                    p += 2
+                else:
+                    _n85, p = _c.read_len(b, p)
+            _e86 = p + _n85
+            if _e86 > _L:
+                raise _c.CodecError(f"length {_n85} exceeds the remaining input")
+            _f83 = b[p:_e86].decode()
+            p = _e86
+            _f84: str
+            _n88 = b[p]
+            if _n88 < 0x80:
+                p += 1
+            else:
+                _h90 = b[p + 1]
+                if _h90 < 0x80:
+                    _n88 = _n88 & 0x7F | _h90 << 7
+                    p += 2
+                else:
+                    _n88, p = _c.read_len(b, p)
+            _e89 = p + _n88
+            if _e89 > _L:
+                raise _c.CodecError(f"length {_n88} exceeds the remaining input")
+            _f84 = b[p:_e89].decode()
+            p = _e89
+            _y81 = StatusError(_f82, _f83, _f84)
+            _r = Err(_y81)
         else:
-            raise _c.CodecError(f"invalid result discriminant {_t3}")
+            raise _c.CodecError(f"invalid result discriminant {_t39}")
         return _r, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "result of show") from None
@@ -826,6 +1316,7 @@ def encode_list_params(buf: bytearray) -> None:
 def decode_list_params(b: bytes, p: int = 0) -> tuple[tuple[()], int]:
     """Decode the parameter tuple of `list`."""
     try:
+        _L = len(b)
         return (), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "parameters of list") from None
@@ -840,7 +1331,32 @@ def encode_list_result(buf: bytearray, v: Ok[ListResponse] | Err[StatusError]) -
             encode_list_response(buf, _t1.value)
         elif isinstance(_t1, Err):
             buf.append(1)
-            encode_status_error(buf, _t1.value)
+            _r28 = _t1.value
+            _t29 = _r28.status_code
+            if 0 <= _t29 < 0x80:
+                buf.append(_t29)
+            else:
+                _c.write_u32(buf, _t29)
+            _t30 = _r28.status.encode()
+            _n31 = len(_t30)
+            if _n31 < 0x80:
+                buf.append(_n31)
+            elif _n31 < 0x4000:
+                buf.append(_n31 & 0x7F | 0x80)
+                buf.append(_n31 >> 7)
+            else:
+                _c.write_uleb(buf, _n31)
+            buf += _t30
+            _t32 = _r28.error_message.encode()
+            _n33 = len(_t32)
+            if _n33 < 0x80:
+                buf.append(_n33)
+            elif _n33 < 0x4000:
+                buf.append(_n33 & 0x7F | 0x80)
+                buf.append(_n33 >> 7)
+            else:
+                _c.write_uleb(buf, _n33)
+            buf += _t32
         else:
             raise _c.bad_value(_t1, "Ok or Err of result<list-response, status-error>")
     except _c.ENCODE_ERRORS as exc:
@@ -850,19 +1366,74 @@ def encode_list_result(buf: bytearray, v: Ok[ListResponse] | Err[StatusError]) -
 def decode_list_result(b: bytes, p: int = 0) -> tuple[Ok[ListResponse] | Err[StatusError], int]:
     """Decode the result of `list`."""
     try:
+        _L = len(b)
         _r: Ok[ListResponse] | Err[StatusError]
-        _t2 = b[p]
+        _t34 = b[p]
         p += 1
-        if _t2 == 0:
-            _y3: ListResponse
-            _y3, p = decode_list_response(b, p)
-            _r = Ok(_y3)
-        elif _t2 == 1:
-            _y4: StatusError
-            _y4, p = decode_status_error(b, p)
-            _r = Err(_y4)
+        if _t34 == 0:
+            _y35: ListResponse
+            _f36: list[ModelResponse]
+            _n37 = b[p]
+            if _n37 < 0x80:
+                p += 1
+            else:
+                _h39 = b[p + 1]
+                if _h39 < 0x80:
+                    _n37 = _n37 & 0x7F | _h39 << 7
+                    p += 2
+                else:
+                    _n37, p = _c.read_len(b, p, 9)
+            _f36 = []
+            for _ in range(_n37):
+                _y38: ModelResponse
+                _y38, p = decode_model_response(b, p)
+                _f36.append(_y38)
+            _y35 = ListResponse(_f36)
+            _r = Ok(_y35)
+        elif _t34 == 1:
+            _y77: StatusError
+            _f78: int
+            _f78 = b[p]
+            if _f78 < 0x80:
+                p += 1
+            else:
+                _f78, p = _c.read_u32(b, p)
+            _f79: str
+            _n81 = b[p]
+            if _n81 < 0x80:
+                p += 1
+            else:
+                _h83 = b[p + 1]
+                if _h83 < 0x80:
+                    _n81 = _n81 & 0x7F | _h83 << 7
+                    p += 2
+                else:
+                    _n81, p = _c.read_len(b, p)
+            _e82 = p + _n81
+            if _e82 > _L:
+                raise _c.CodecError(f"length {_n81} exceeds the remaining input")
+            _f79 = b[p:_e82].decode()
+            p = _e82
+            _f80: str
+            _n84 = b[p]
+            if _n84 < 0x80:
+                p += 1
+            else:
+                _h86 = b[p + 1]
+                if _h86 < 0x80:
+                    _n84 = _n84 & 0x7F | _h86 << 7
+                    p += 2
+                else:
+                    _n84, p = _c.read_len(b, p)
+            _e85 = p + _n84
+            if _e85 > _L:
+                raise _c.CodecError(f"length {_n84} exceeds the remaining input")
+            _f80 = b[p:_e85].decode()
+            p = _e85
+            _y77 = StatusError(_f78, _f79, _f80)
+            _r = Err(_y77)
         else:
-            raise _c.CodecError(f"invalid result discriminant {_t2}")
+            raise _c.CodecError(f"invalid result discriminant {_t34}")
         return _r, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "result of list") from None

@@ -5,10 +5,134 @@ The actor's side: it holds the state and exports it."""
 
 from __future__ import annotations
 
+import typing as _t
+
 from witgen.runtime import codec as _c
+from witgen.runtime import bus as _b
+from witgen.runtime import dispatch as _d
+from witgen.runtime.values import Err, Ok
+
+from ..wamli_stateful import model as _wamli_stateful__model
+from ..wamli_stateful import state as _wamli_stateful__state
 
 TYPES: dict[str, _c.TypeCodec] = {}
 """Codecs of the named types of this module, by WIT name."""
 
 FUNCTIONS: dict[str, _c.FunctionCodecs] = {}
 """Parameter and result codecs of this module's functions, by wire name (`res.method`)."""
+
+
+class StateProvider(_t.Protocol):
+    """The proof of concept's interface: the state as raw bytes plus a list of strings."""
+
+    def get_data(
+        self,
+    ) -> (
+        Ok[bytes]
+        | Err[_wamli_stateful__state.Error]
+        | _t.Awaitable[Ok[bytes] | Err[_wamli_stateful__state.Error]]
+    ):
+        """The state itself, as opaque bytes."""
+        ...
+
+    def get_metadata(
+        self,
+    ) -> (
+        Ok[list[str]]
+        | Err[_wamli_stateful__state.Error]
+        | _t.Awaitable[Ok[list[str]] | Err[_wamli_stateful__state.Error]]
+    ):
+        """Free-form metadata about the state."""
+        ...
+
+
+def _state_get_data_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
+    args = _c.from_bytes(_wamli_stateful__state.decode_get_data_params, payload)
+    return ()
+
+
+def _state_get_data_encode(call: _d.Call, value: _t.Any) -> bytearray:
+    buf = bytearray()
+    _wamli_stateful__state.encode_get_data_result(buf, value)
+    return buf
+
+
+def _state_get_metadata_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
+    args = _c.from_bytes(_wamli_stateful__state.decode_get_metadata_params, payload)
+    return ()
+
+
+def _state_get_metadata_encode(call: _d.Call, value: _t.Any) -> bytearray:
+    buf = bytearray()
+    _wamli_stateful__state.encode_get_metadata_result(buf, value)
+    return buf
+
+
+def state_operations() -> list[_d.Operation]:
+    """The dispatch operations of `wamli:stateful/state`."""
+    return [
+        _d.Operation(
+            "get-data", _state_get_data_decode, lambda impl: impl.get_data, _state_get_data_encode
+        ),
+        _d.Operation(
+            "get-metadata",
+            _state_get_metadata_decode,
+            lambda impl: impl.get_metadata,
+            _state_get_metadata_encode,
+        ),
+    ]
+
+
+class ModelProvider(_t.Protocol):
+    """The later form: the state is a model, described by typed metadata."""
+
+    def get_metadata(
+        self,
+    ) -> (
+        Ok[_wamli_stateful__model.Metadata]
+        | Err[_wamli_stateful__model.Error]
+        | _t.Awaitable[Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error]]
+    ):
+        """The model's metadata."""
+        ...
+
+
+def _model_get_metadata_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
+    args = _c.from_bytes(_wamli_stateful__model.decode_get_metadata_params, payload)
+    return ()
+
+
+def _model_get_metadata_encode(call: _d.Call, value: _t.Any) -> bytearray:
+    buf = bytearray()
+    _wamli_stateful__model.encode_get_metadata_result(buf, value)
+    return buf
+
+
+def model_operations() -> list[_d.Operation]:
+    """The dispatch operations of `wamli:stateful/model`."""
+    return [
+        _d.Operation(
+            "get-metadata",
+            _model_get_metadata_decode,
+            lambda impl: impl.get_metadata,
+            _model_get_metadata_encode,
+        ),
+    ]
+
+
+def dispatch_table(*, state: StateProvider, model: ModelProvider) -> _d.DispatchTable:
+    """A dispatch table answering every export of this world with the given implementations."""
+    table = _d.DispatchTable()
+    table.add_interface("wamli:stateful/state", state, state_operations())
+    table.add_interface("wamli:stateful/model", model, model_operations())
+    return table
+
+
+def serve(bus: _b.Bus, *, state: StateProvider, model: ModelProvider) -> _b.Serving:
+    """Serve this world's exports on `bus` until the returned registration is closed."""
+    return bus.serve(
+        dispatch_table(
+            state=state,
+            model=model,
+        )
+    )

@@ -10,6 +10,7 @@ import enum as _enum
 from typing import TypeAlias
 
 from witgen.runtime import codec as _c
+from witgen.runtime import resources as _r
 from witgen.runtime.values import Err, Ok
 
 from ..wamli_stateful import state as _wamli_stateful__state
@@ -43,6 +44,7 @@ def encode_execution_target(buf: bytearray, v: ExecutionTarget) -> None:
 def decode_execution_target(b: bytes, p: int = 0) -> tuple[ExecutionTarget, int]:
     """Decode `execution-target` from `b` at `p`; return it and the next position."""
     try:
+        _L = len(b)
         _i = b[p]
         if _i < 0x80:
             p += 1
@@ -88,6 +90,7 @@ def encode_tensor_type(buf: bytearray, v: TensorType) -> None:
 def decode_tensor_type(b: bytes, p: int = 0) -> tuple[TensorType, int]:
     """Decode `tensor-type` from `b` at `p`; return it and the next position."""
     try:
+        _L = len(b)
         _i = b[p]
         if _i < 0x80:
             p += 1
@@ -119,6 +122,9 @@ def encode_metadata(buf: bytearray, v: Metadata) -> None:
         _n2 = len(_t1)
         if _n2 < 0x80:
             buf.append(_n2)
+        elif _n2 < 0x4000:
+            buf.append(_n2 & 0x7F | 0x80)
+            buf.append(_n2 >> 7)
         else:
             _c.write_uleb(buf, _n2)
         buf += _t1
@@ -126,6 +132,9 @@ def encode_metadata(buf: bytearray, v: Metadata) -> None:
         _n4 = len(_t3)
         if _n4 < 0x80:
             buf.append(_n4)
+        elif _n4 < 0x4000:
+            buf.append(_n4 & 0x7F | 0x80)
+            buf.append(_n4 >> 7)
         else:
             _c.write_uleb(buf, _n4)
         buf += _t3
@@ -135,6 +144,9 @@ def encode_metadata(buf: bytearray, v: Metadata) -> None:
         _n7 = len(_t5)
         if _n7 < 0x80:
             buf.append(_n7)
+        elif _n7 < 0x4000:
+            buf.append(_n7 & 0x7F | 0x80)
+            buf.append(_n7 >> 7)
         else:
             _c.write_uleb(buf, _n7)
         for _x6 in _t5:
@@ -147,6 +159,9 @@ def encode_metadata(buf: bytearray, v: Metadata) -> None:
         _n11 = len(_t9)
         if _n11 < 0x80:
             buf.append(_n11)
+        elif _n11 < 0x4000:
+            buf.append(_n11 & 0x7F | 0x80)
+            buf.append(_n11 >> 7)
         else:
             _c.write_uleb(buf, _n11)
         for _x10 in _t9:
@@ -162,54 +177,55 @@ def encode_metadata(buf: bytearray, v: Metadata) -> None:
 def decode_metadata(b: bytes, p: int = 0) -> tuple[Metadata, int]:
     """Decode `metadata` from `b` at `p`; return it and the next position."""
     try:
+        _L = len(b)
         _f13: str
         _n19 = b[p]
         if _n19 < 0x80:
             p += 1
         else:
-            _n19, p = _c.read_len(b, p)
+            _h21 = b[p + 1]
+            if _h21 < 0x80:
+                _n19 = _n19 & 0x7F | _h21 << 7
+                p += 2
+            else:
+                _n19, p = _c.read_len(b, p)
         _e20 = p + _n19
-        if _e20 > len(b):
+        if _e20 > _L:
             raise _c.CodecError(f"length {_n19} exceeds the remaining input")
         _f13 = b[p:_e20].decode()
         p = _e20
         _f14: str
-        _n21 = b[p]
-        if _n21 < 0x80:
+        _n22 = b[p]
+        if _n22 < 0x80:
             p += 1
         else:
-            _n21, p = _c.read_len(b, p)
-        _e22 = p + _n21
-        if _e22 > len(b):
-            raise _c.CodecError(f"length {_n21} exceeds the remaining input")
-        _f14 = b[p:_e22].decode()
-        p = _e22
+            _h24 = b[p + 1]
+            if _h24 < 0x80:
+                _n22 = _n22 & 0x7F | _h24 << 7
+                p += 2
+            else:
+                _n22, p = _c.read_len(b, p)
+        _e23 = p + _n22
+        if _e23 > _L:
+            raise _c.CodecError(f"length {_n22} exceeds the remaining input")
+        _f14 = b[p:_e23].decode()
+        p = _e23
         _f15: ExecutionTarget
         _f15, p = decode_execution_target(b, p)
         _f16: TensorType
         _f16, p = decode_tensor_type(b, p)
         _f17: list[int]
-        _n23 = b[p]
-        if _n23 < 0x80:
-            p += 1
-        else:
-            _n23, p = _c.read_len(b, p, 1)
-        _f17 = []
-        for _ in range(_n23):
-            _y24: int
-            _y24 = b[p]
-            if _y24 < 0x80:
-                p += 1
-            else:
-                _y24, p = _c.read_u32(b, p)
-            _f17.append(_y24)
-        _f18: list[int]
         _n25 = b[p]
         if _n25 < 0x80:
             p += 1
         else:
-            _n25, p = _c.read_len(b, p, 1)
-        _f18 = []
+            _h27 = b[p + 1]
+            if _h27 < 0x80:
+                _n25 = _n25 & 0x7F | _h27 << 7
+                p += 2
+            else:
+                _n25, p = _c.read_len(b, p, 1)
+        _f17 = []
         for _ in range(_n25):
             _y26: int
             _y26 = b[p]
@@ -217,7 +233,27 @@ def decode_metadata(b: bytes, p: int = 0) -> tuple[Metadata, int]:
                 p += 1
             else:
                 _y26, p = _c.read_u32(b, p)
-            _f18.append(_y26)
+            _f17.append(_y26)
+        _f18: list[int]
+        _n28 = b[p]
+        if _n28 < 0x80:
+            p += 1
+        else:
+            _h30 = b[p + 1]
+            if _h30 < 0x80:
+                _n28 = _n28 & 0x7F | _h30 << 7
+                p += 2
+            else:
+                _n28, p = _c.read_len(b, p, 1)
+        _f18 = []
+        for _ in range(_n28):
+            _y29: int
+            _y29 = b[p]
+            if _y29 < 0x80:
+                p += 1
+            else:
+                _y29, p = _c.read_u32(b, p)
+            _f18.append(_y29)
         return Metadata(_f13, _f14, _f15, _f16, _f17, _f18), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "metadata") from None
@@ -234,6 +270,7 @@ def encode_get_metadata_params(buf: bytearray) -> None:
 def decode_get_metadata_params(b: bytes, p: int = 0) -> tuple[tuple[()], int]:
     """Decode the parameter tuple of `get-metadata`."""
     try:
+        _L = len(b)
         return (), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "parameters of get-metadata") from None
@@ -248,7 +285,32 @@ def encode_get_metadata_result(buf: bytearray, v: Ok[Metadata] | Err[Error]) -> 
             encode_metadata(buf, _t1.value)
         elif isinstance(_t1, Err):
             buf.append(1)
-            encode_error(buf, _t1.value)
+            _r15 = _t1.value
+            _t16 = _r15.status_code
+            if 0 <= _t16 < 0x80:
+                buf.append(_t16)
+            else:
+                _c.write_u32(buf, _t16)
+            _t17 = _r15.status.encode()
+            _n18 = len(_t17)
+            if _n18 < 0x80:
+                buf.append(_n18)
+            elif _n18 < 0x4000:
+                buf.append(_n18 & 0x7F | 0x80)
+                buf.append(_n18 >> 7)
+            else:
+                _c.write_uleb(buf, _n18)
+            buf += _t17
+            _t19 = _r15.error.encode()
+            _n20 = len(_t19)
+            if _n20 < 0x80:
+                buf.append(_n20)
+            elif _n20 < 0x4000:
+                buf.append(_n20 & 0x7F | 0x80)
+                buf.append(_n20 >> 7)
+            else:
+                _c.write_uleb(buf, _n20)
+            buf += _t19
         else:
             raise _c.bad_value(_t1, "Ok or Err of result<metadata, error>")
     except _c.ENCODE_ERRORS as exc:
@@ -258,19 +320,58 @@ def encode_get_metadata_result(buf: bytearray, v: Ok[Metadata] | Err[Error]) -> 
 def decode_get_metadata_result(b: bytes, p: int = 0) -> tuple[Ok[Metadata] | Err[Error], int]:
     """Decode the result of `get-metadata`."""
     try:
+        _L = len(b)
         _r: Ok[Metadata] | Err[Error]
-        _t2 = b[p]
+        _t21 = b[p]
         p += 1
-        if _t2 == 0:
-            _y3: Metadata
-            _y3, p = decode_metadata(b, p)
-            _r = Ok(_y3)
-        elif _t2 == 1:
-            _y4: Error
-            _y4, p = decode_error(b, p)
-            _r = Err(_y4)
+        if _t21 == 0:
+            _y22: Metadata
+            _y22, p = decode_metadata(b, p)
+            _r = Ok(_y22)
+        elif _t21 == 1:
+            _y41: Error
+            _f42: int
+            _f42 = b[p]
+            if _f42 < 0x80:
+                p += 1
+            else:
+                _f42, p = _c.read_u32(b, p)
+            _f43: str
+            _n45 = b[p]
+            if _n45 < 0x80:
+                p += 1
+            else:
+                _h47 = b[p + 1]
+                if _h47 < 0x80:
+                    _n45 = _n45 & 0x7F | _h47 << 7
+                    p += 2
+                else:
+                    _n45, p = _c.read_len(b, p)
+            _e46 = p + _n45
+            if _e46 > _L:
+                raise _c.CodecError(f"length {_n45} exceeds the remaining input")
+            _f43 = b[p:_e46].decode()
+            p = _e46
+            _f44: str
+            _n48 = b[p]
+            if _n48 < 0x80:
+                p += 1
+            else:
+                _h50 = b[p + 1]
+                if _h50 < 0x80:
+                    _n48 = _n48 & 0x7F | _h50 << 7
+                    p += 2
+                else:
+                    _n48, p = _c.read_len(b, p)
+            _e49 = p + _n48
+            if _e49 > _L:
+                raise _c.CodecError(f"length {_n48} exceeds the remaining input")
+            _f44 = b[p:_e49].decode()
+            p = _e49
+            _y41 = _wamli_stateful__state.Error(_f42, _f43, _f44)
+            _r = Err(_y41)
         else:
-            raise _c.CodecError(f"invalid result discriminant {_t2}")
+            raise _c.CodecError(f"invalid result discriminant {_t21}")
         return _r, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "result of get-metadata") from None

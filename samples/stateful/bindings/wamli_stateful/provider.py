@@ -6,9 +6,110 @@ The provider's side: it pulls the state from the actor."""
 from __future__ import annotations
 
 from witgen.runtime import codec as _c
+from witgen.runtime import bus as _b
+from witgen.runtime.values import Err, Ok
+
+from ..wamli_stateful import model as _wamli_stateful__model
+from ..wamli_stateful import state as _wamli_stateful__state
 
 TYPES: dict[str, _c.TypeCodec] = {}
 """Codecs of the named types of this module, by WIT name."""
 
 FUNCTIONS: dict[str, _c.FunctionCodecs] = {}
 """Parameter and result codecs of this module's functions, by wire name (`res.method`)."""
+
+
+class StateClient(_b.Client):
+    """The proof of concept's interface: the state as raw bytes plus a list of strings."""
+
+    __slots__ = ()
+    INSTANCE = "wamli:stateful/state"
+
+    def get_data(self) -> Ok[bytes] | Err[_wamli_stateful__state.Error]:
+        """The state itself, as opaque bytes."""
+        buf = bytearray()
+        _wamli_stateful__state.encode_get_data_params(buf)
+        _res: Ok[bytes] | Err[_wamli_stateful__state.Error] = self._call(
+            "get-data", bytes(buf), _c.FromBytes(_wamli_stateful__state.decode_get_data_result)
+        )
+        return _res
+
+    def get_metadata(self) -> Ok[list[str]] | Err[_wamli_stateful__state.Error]:
+        """Free-form metadata about the state."""
+        buf = bytearray()
+        _wamli_stateful__state.encode_get_metadata_params(buf)
+        _res: Ok[list[str]] | Err[_wamli_stateful__state.Error] = self._call(
+            "get-metadata",
+            bytes(buf),
+            _c.FromBytes(_wamli_stateful__state.decode_get_metadata_result),
+        )
+        return _res
+
+
+class StateAsyncClient(_b.Client):
+    """The proof of concept's interface: the state as raw bytes plus a list of strings."""
+
+    __slots__ = ()
+    INSTANCE = "wamli:stateful/state"
+
+    async def get_data(self) -> Ok[bytes] | Err[_wamli_stateful__state.Error]:
+        """The state itself, as opaque bytes."""
+        buf = bytearray()
+        _wamli_stateful__state.encode_get_data_params(buf)
+        _res: Ok[bytes] | Err[_wamli_stateful__state.Error] = await self._call_async(
+            "get-data", bytes(buf), _c.FromBytes(_wamli_stateful__state.decode_get_data_result)
+        )
+        return _res
+
+    async def get_metadata(self) -> Ok[list[str]] | Err[_wamli_stateful__state.Error]:
+        """Free-form metadata about the state."""
+        buf = bytearray()
+        _wamli_stateful__state.encode_get_metadata_params(buf)
+        _res: Ok[list[str]] | Err[_wamli_stateful__state.Error] = await self._call_async(
+            "get-metadata",
+            bytes(buf),
+            _c.FromBytes(_wamli_stateful__state.decode_get_metadata_result),
+        )
+        return _res
+
+
+class ModelClient(_b.Client):
+    """The later form: the state is a model, described by typed metadata."""
+
+    __slots__ = ()
+    INSTANCE = "wamli:stateful/model"
+
+    def get_metadata(
+        self,
+    ) -> Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error]:
+        """The model's metadata."""
+        buf = bytearray()
+        _wamli_stateful__model.encode_get_metadata_params(buf)
+        _res: Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error] = self._call(
+            "get-metadata",
+            bytes(buf),
+            _c.FromBytes(_wamli_stateful__model.decode_get_metadata_result),
+        )
+        return _res
+
+
+class ModelAsyncClient(_b.Client):
+    """The later form: the state is a model, described by typed metadata."""
+
+    __slots__ = ()
+    INSTANCE = "wamli:stateful/model"
+
+    async def get_metadata(
+        self,
+    ) -> Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error]:
+        """The model's metadata."""
+        buf = bytearray()
+        _wamli_stateful__model.encode_get_metadata_params(buf)
+        _res: Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error] = (
+            await self._call_async(
+                "get-metadata",
+                bytes(buf),
+                _c.FromBytes(_wamli_stateful__model.decode_get_metadata_result),
+            )
+        )
+        return _res

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses as _dc
 
 from witgen.runtime import codec as _c
+from witgen.runtime import resources as _r
 from witgen.runtime.values import Err, Ok
 
 
@@ -32,6 +33,9 @@ def encode_error(buf: bytearray, v: Error) -> None:
         _n3 = len(_t2)
         if _n3 < 0x80:
             buf.append(_n3)
+        elif _n3 < 0x4000:
+            buf.append(_n3 & 0x7F | 0x80)
+            buf.append(_n3 >> 7)
         else:
             _c.write_uleb(buf, _n3)
         buf += _t2
@@ -39,6 +43,9 @@ def encode_error(buf: bytearray, v: Error) -> None:
         _n5 = len(_t4)
         if _n5 < 0x80:
             buf.append(_n5)
+        elif _n5 < 0x4000:
+            buf.append(_n5 & 0x7F | 0x80)
+            buf.append(_n5 >> 7)
         else:
             _c.write_uleb(buf, _n5)
         buf += _t4
@@ -49,6 +56,7 @@ def encode_error(buf: bytearray, v: Error) -> None:
 def decode_error(b: bytes, p: int = 0) -> tuple[Error, int]:
     """Decode `error` from `b` at `p`; return it and the next position."""
     try:
+        _L = len(b)
         _f6: int
         _f6 = b[p]
         if _f6 < 0x80:
@@ -60,23 +68,33 @@ def decode_error(b: bytes, p: int = 0) -> tuple[Error, int]:
         if _n9 < 0x80:
             p += 1
         else:
-            _n9, p = _c.read_len(b, p)
+            _h11 = b[p + 1]
+            if _h11 < 0x80:
+                _n9 = _n9 & 0x7F | _h11 << 7
+                p += 2
+            else:
+                _n9, p = _c.read_len(b, p)
         _e10 = p + _n9
-        if _e10 > len(b):
+        if _e10 > _L:
             raise _c.CodecError(f"length {_n9} exceeds the remaining input")
         _f7 = b[p:_e10].decode()
         p = _e10
         _f8: str
-        _n11 = b[p]
-        if _n11 < 0x80:
+        _n12 = b[p]
+        if _n12 < 0x80:
             p += 1
         else:
-            _n11, p = _c.read_len(b, p)
-        _e12 = p + _n11
-        if _e12 > len(b):
-            raise _c.CodecError(f"length {_n11} exceeds the remaining input")
-        _f8 = b[p:_e12].decode()
-        p = _e12
+            _h14 = b[p + 1]
+            if _h14 < 0x80:
+                _n12 = _n12 & 0x7F | _h14 << 7
+                p += 2
+            else:
+                _n12, p = _c.read_len(b, p)
+        _e13 = p + _n12
+        if _e13 > _L:
+            raise _c.CodecError(f"length {_n12} exceeds the remaining input")
+        _f8 = b[p:_e13].decode()
+        p = _e13
         return Error(_f6, _f7, _f8), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "error") from None
@@ -93,6 +111,7 @@ def encode_get_data_params(buf: bytearray) -> None:
 def decode_get_data_params(b: bytes, p: int = 0) -> tuple[tuple[()], int]:
     """Decode the parameter tuple of `get-data`."""
     try:
+        _L = len(b)
         return (), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "parameters of get-data") from None
@@ -108,12 +127,40 @@ def encode_get_data_result(buf: bytearray, v: Ok[bytes] | Err[Error]) -> None:
             _n3 = len(_t2)
             if _n3 < 0x80:
                 buf.append(_n3)
+            elif _n3 < 0x4000:
+                buf.append(_n3 & 0x7F | 0x80)
+                buf.append(_n3 >> 7)
             else:
                 _c.write_uleb(buf, _n3)
             buf += _t2
         elif isinstance(_t1, Err):
             buf.append(1)
-            encode_error(buf, _t1.value)
+            _r4 = _t1.value
+            _t5 = _r4.status_code
+            if 0 <= _t5 < 0x80:
+                buf.append(_t5)
+            else:
+                _c.write_u32(buf, _t5)
+            _t6 = _r4.status.encode()
+            _n7 = len(_t6)
+            if _n7 < 0x80:
+                buf.append(_n7)
+            elif _n7 < 0x4000:
+                buf.append(_n7 & 0x7F | 0x80)
+                buf.append(_n7 >> 7)
+            else:
+                _c.write_uleb(buf, _n7)
+            buf += _t6
+            _t8 = _r4.error.encode()
+            _n9 = len(_t8)
+            if _n9 < 0x80:
+                buf.append(_n9)
+            elif _n9 < 0x4000:
+                buf.append(_n9 & 0x7F | 0x80)
+                buf.append(_n9 >> 7)
+            else:
+                _c.write_uleb(buf, _n9)
+            buf += _t8
         else:
             raise _c.bad_value(_t1, "Ok or Err of result<list<u8>, error>")
     except _c.ENCODE_ERRORS as exc:
@@ -123,28 +170,72 @@ def encode_get_data_result(buf: bytearray, v: Ok[bytes] | Err[Error]) -> None:
 def decode_get_data_result(b: bytes, p: int = 0) -> tuple[Ok[bytes] | Err[Error], int]:
     """Decode the result of `get-data`."""
     try:
+        _L = len(b)
         _r: Ok[bytes] | Err[Error]
-        _t4 = b[p]
+        _t10 = b[p]
         p += 1
-        if _t4 == 0:
-            _y5: bytes
-            _n6 = b[p]
-            if _n6 < 0x80:
+        if _t10 == 0:
+            _y11: bytes
+            _n12 = b[p]
+            if _n12 < 0x80:
                 p += 1
             else:
-                _n6, p = _c.read_len(b, p)
-            _e7 = p + _n6
-            if _e7 > len(b):
-                raise _c.CodecError(f"length {_n6} exceeds the remaining input")
-            _y5 = b[p:_e7]
-            p = _e7
-            _r = Ok(_y5)
-        elif _t4 == 1:
-            _y8: Error
-            _y8, p = decode_error(b, p)
-            _r = Err(_y8)
+                _h14 = b[p + 1]
+                if _h14 < 0x80:
+                    _n12 = _n12 & 0x7F | _h14 << 7
+                    p += 2
+                else:
+                    _n12, p = _c.read_len(b, p)
+            _e13 = p + _n12
+            if _e13 > _L:
+                raise _c.CodecError(f"length {_n12} exceeds the remaining input")
+            _y11 = b[p:_e13]
+            p = _e13
+            _r = Ok(_y11)
+        elif _t10 == 1:
+            _y15: Error
+            _f16: int
+            _f16 = b[p]
+            if _f16 < 0x80:
+                p += 1
+            else:
+                _f16, p = _c.read_u32(b, p)
+            _f17: str
+            _n19 = b[p]
+            if _n19 < 0x80:
+                p += 1
+            else:
+                _h21 = b[p + 1]
+                if _h21 < 0x80:
+                    _n19 = _n19 & 0x7F | _h21 << 7
+                    p += 2
+                else:
+                    _n19, p = _c.read_len(b, p)
+            _e20 = p + _n19
+            if _e20 > _L:
+                raise _c.CodecError(f"length {_n19} exceeds the remaining input")
+            _f17 = b[p:_e20].decode()
+            p = _e20
+            _f18: str
+            _n22 = b[p]
+            if _n22 < 0x80:
+                p += 1
+            else:
+                _h24 = b[p + 1]
+                if _h24 < 0x80:
+                    _n22 = _n22 & 0x7F | _h24 << 7
+                    p += 2
+                else:
+                    _n22, p = _c.read_len(b, p)
+            _e23 = p + _n22
+            if _e23 > _L:
+                raise _c.CodecError(f"length {_n22} exceeds the remaining input")
+            _f18 = b[p:_e23].decode()
+            p = _e23
+            _y15 = Error(_f16, _f17, _f18)
+            _r = Err(_y15)
         else:
-            raise _c.CodecError(f"invalid result discriminant {_t4}")
+            raise _c.CodecError(f"invalid result discriminant {_t10}")
         return _r, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "result of get-data") from None
@@ -161,6 +252,7 @@ def encode_get_metadata_params(buf: bytearray) -> None:
 def decode_get_metadata_params(b: bytes, p: int = 0) -> tuple[tuple[()], int]:
     """Decode the parameter tuple of `get-metadata`."""
     try:
+        _L = len(b)
         return (), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "parameters of get-metadata") from None
@@ -176,6 +268,9 @@ def encode_get_metadata_result(buf: bytearray, v: Ok[list[str]] | Err[Error]) ->
             _n4 = len(_t2)
             if _n4 < 0x80:
                 buf.append(_n4)
+            elif _n4 < 0x4000:
+                buf.append(_n4 & 0x7F | 0x80)
+                buf.append(_n4 >> 7)
             else:
                 _c.write_uleb(buf, _n4)
             for _x3 in _t2:
@@ -183,12 +278,40 @@ def encode_get_metadata_result(buf: bytearray, v: Ok[list[str]] | Err[Error]) ->
                 _n6 = len(_t5)
                 if _n6 < 0x80:
                     buf.append(_n6)
+                elif _n6 < 0x4000:
+                    buf.append(_n6 & 0x7F | 0x80)
+                    buf.append(_n6 >> 7)
                 else:
                     _c.write_uleb(buf, _n6)
                 buf += _t5
         elif isinstance(_t1, Err):
             buf.append(1)
-            encode_error(buf, _t1.value)
+            _r7 = _t1.value
+            _t8 = _r7.status_code
+            if 0 <= _t8 < 0x80:
+                buf.append(_t8)
+            else:
+                _c.write_u32(buf, _t8)
+            _t9 = _r7.status.encode()
+            _n10 = len(_t9)
+            if _n10 < 0x80:
+                buf.append(_n10)
+            elif _n10 < 0x4000:
+                buf.append(_n10 & 0x7F | 0x80)
+                buf.append(_n10 >> 7)
+            else:
+                _c.write_uleb(buf, _n10)
+            buf += _t9
+            _t11 = _r7.error.encode()
+            _n12 = len(_t11)
+            if _n12 < 0x80:
+                buf.append(_n12)
+            elif _n12 < 0x4000:
+                buf.append(_n12 & 0x7F | 0x80)
+                buf.append(_n12 >> 7)
+            else:
+                _c.write_uleb(buf, _n12)
+            buf += _t11
         else:
             raise _c.bad_value(_t1, "Ok or Err of result<list<string>, error>")
     except _c.ENCODE_ERRORS as exc:
@@ -198,37 +321,86 @@ def encode_get_metadata_result(buf: bytearray, v: Ok[list[str]] | Err[Error]) ->
 def decode_get_metadata_result(b: bytes, p: int = 0) -> tuple[Ok[list[str]] | Err[Error], int]:
     """Decode the result of `get-metadata`."""
     try:
+        _L = len(b)
         _r: Ok[list[str]] | Err[Error]
-        _t7 = b[p]
+        _t13 = b[p]
         p += 1
-        if _t7 == 0:
-            _y8: list[str]
-            _n9 = b[p]
-            if _n9 < 0x80:
+        if _t13 == 0:
+            _y14: list[str]
+            _n15 = b[p]
+            if _n15 < 0x80:
                 p += 1
             else:
-                _n9, p = _c.read_len(b, p, 1)
-            _y8 = []
-            for _ in range(_n9):
-                _y10: str
-                _n11 = b[p]
-                if _n11 < 0x80:
+                _h17 = b[p + 1]
+                if _h17 < 0x80:
+                    _n15 = _n15 & 0x7F | _h17 << 7
+                    p += 2
+                else:
+                    _n15, p = _c.read_len(b, p, 1)
+            _y14 = []
+            for _ in range(_n15):
+                _y16: str
+                _n18 = b[p]
+                if _n18 < 0x80:
                     p += 1
                 else:
-                    _n11, p = _c.read_len(b, p)
-                _e12 = p + _n11
-                if _e12 > len(b):
-                    raise _c.CodecError(f"length {_n11} exceeds the remaining input")
-                _y10 = b[p:_e12].decode()
-                p = _e12
-                _y8.append(_y10)
-            _r = Ok(_y8)
-        elif _t7 == 1:
-            _y13: Error
-            _y13, p = decode_error(b, p)
-            _r = Err(_y13)
+                    _h20 = b[p + 1]
+                    if _h20 < 0x80:
+                        _n18 = _n18 & 0x7F | _h20 << 7
+                        p += 2
+                    else:
+                        _n18, p = _c.read_len(b, p)
+                _e19 = p + _n18
+                if _e19 > _L:
+                    raise _c.CodecError(f"length {_n18} exceeds the remaining input")
+                _y16 = b[p:_e19].decode()
+                p = _e19
+                _y14.append(_y16)
+            _r = Ok(_y14)
+        elif _t13 == 1:
+            _y21: Error
+            _f22: int
+            _f22 = b[p]
+            if _f22 < 0x80:
+                p += 1
+            else:
+                _f22, p = _c.read_u32(b, p)
+            _f23: str
+            _n25 = b[p]
+            if _n25 < 0x80:
+                p += 1
+            else:
+                _h27 = b[p + 1]
+                if _h27 < 0x80:
+                    _n25 = _n25 & 0x7F | _h27 << 7
+                    p += 2
+                else:
+                    _n25, p = _c.read_len(b, p)
+            _e26 = p + _n25
+            if _e26 > _L:
+                raise _c.CodecError(f"length {_n25} exceeds the remaining input")
+            _f23 = b[p:_e26].decode()
+            p = _e26
+            _f24: str
+            _n28 = b[p]
+            if _n28 < 0x80:
+                p += 1
+            else:
+                _h30 = b[p + 1]
+                if _h30 < 0x80:
+                    _n28 = _n28 & 0x7F | _h30 << 7
+                    p += 2
+                else:
+                    _n28, p = _c.read_len(b, p)
+            _e29 = p + _n28
+            if _e29 > _L:
+                raise _c.CodecError(f"length {_n28} exceeds the remaining input")
+            _f24 = b[p:_e29].decode()
+            p = _e29
+            _y21 = Error(_f22, _f23, _f24)
+            _r = Err(_y21)
         else:
-            raise _c.CodecError(f"invalid result discriminant {_t7}")
+            raise _c.CodecError(f"invalid result discriminant {_t13}")
         return _r, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "result of get-metadata") from None
