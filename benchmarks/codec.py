@@ -12,7 +12,7 @@ model name and 5 messages of about 200 characters. In the same run:
 - typed orjson: the same `to_dict` / `from_dict` with `orjson.dumps` / `loads`;
 - raw msgpack: `msgpack.packb` / `unpackb` on plain dicts (no typed values).
 
-Each figure is the best of R repeats of N operations, in operations per second;
+Each figure is the best of R repeats of N operations, in operations per CPU second;
 "bytes" is the size of one encoded message.
 """
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,23 +98,25 @@ def best_rates(
 ) -> list[float]:
     """Operations per second of each function: the best of `repeats` runs of `number` calls.
 
-    The runs are interleaved (one of each function per round), so that a noisy
-    neighbour on a shared machine slows all contenders alike.
+    The runs are interleaved (one of each function per round) and timed in CPU
+    time of this process, so that a busy neighbour on a shared machine neither
+    counts nor favours one contender.
     """
     best = [float("inf")] * len(funcs)
     for _ in range(repeats):
         for i, func in enumerate(funcs):
-            best[i] = min(best[i], timeit.timeit(func, number=number))
+            timer = timeit.Timer(func, timer=time.process_time)
+            best[i] = min(best[i], timer.timeit(number=number))
     return [number / t for t in best]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--number", type=int, default=5000, help="operations per repeat"
+        "--number", type=int, default=2000, help="operations per repeat"
     )
     parser.add_argument(
-        "--repeats", type=int, default=15, help="repeats; the best is kept"
+        "--repeats", type=int, default=30, help="repeats; the best is kept"
     )
     args = parser.parse_args()
 
