@@ -572,3 +572,12 @@ def test_a_sync_call_inside_an_async_provider_is_refused_not_deadlocked() -> Non
     with pytest.raises(ProviderFailure, match="invoke_async"):
         lattice.invoke(CALC, "nap", u32(5))
     assert lattice.invoke(CALC, "echo", b"\x01a") == b"\x01a"
+
+
+def test_a_plain_function_returning_an_awaitable_is_awaited() -> None:
+    impl = Calc()
+    ops = [Operation("nap", OPS[3].decode, lambda i: (lambda ms: i.nap(ms)), _enc_u32)]
+    table = DispatchTable()
+    table.add_interface(CALC, impl, ops)
+    assert table.dispatch(CALC, "nap", u32(3)) == u32(3)
+    assert asyncio.run(table.dispatch_async(CALC, "nap", u32(4))) == u32(4)

@@ -50,7 +50,7 @@ from witgen.runtime.bus import (
     UnknownOperation,
 )
 from witgen.runtime.resources import Handles, decode_handle, drop_name
-from witgen.runtime.values import Handle
+from witgen.runtime.values import Err, Handle, Ok
 
 __all__ = [
     "BoundOperation",
@@ -295,30 +295,46 @@ class DispatchTable:
         self, bound: BoundOperation, payload: bytes, source: str = "", timeout: float | None = None
     ) -> bytes:
         """`dispatch` for an operation already found (the buses cache `find`)."""
+        # The hot path of every call: decode, call, encode inline; errors are
+        # converted out of line.
         call = Call(self.handles, source, bound.instance, bound.name)
-        args = _decode(bound, call, payload)
+        try:
+            args = bound.decode(call, payload)
+        except Exception as exc:
+            raise _decode_error(bound, exc) from None
         try:
             value = bound.fn(*args)
         except Exception as exc:
             raise _failure(bound, exc) from None
-        if bound.is_async or inspect.isawaitable(value):
+        if bound.is_async or (type(value) not in _PLAIN and inspect.isawaitable(value)):
             try:
                 value = _LoopThread.run(value, timeout)
             except Exception as exc:
                 raise _failure(bound, exc) from None
-        return _encode(bound, call, value)
+        try:
+            out = bound.encode(call, value)
+        except Exception as exc:
+            raise _encode_error(bound, exc, value) from None
+        return out if type(out) is bytes else bytes(out)
 
     async def run_async(self, bound: BoundOperation, payload: bytes, source: str = "") -> bytes:
         """`dispatch_async` for an operation already found."""
         call = Call(self.handles, source, bound.instance, bound.name)
-        args = _decode(bound, call, payload)
+        try:
+            args = bound.decode(call, payload)
+        except Exception as exc:
+            raise _decode_error(bound, exc) from None
         try:
             value = bound.fn(*args)
-            if bound.is_async or inspect.isawaitable(value):
+            if bound.is_async or (type(value) not in _PLAIN and inspect.isawaitable(value)):
                 value = await value
         except Exception as exc:
             raise _failure(bound, exc) from None
-        return _encode(bound, call, value)
+        try:
+            out = bound.encode(call, value)
+        except Exception as exc:
+            raise _encode_error(bound, exc, value) from None
+        return out if type(out) is bytes else bytes(out)
 
     def release(self, source: str) -> int:
         """Release every resource `source` holds; return how many."""
@@ -332,29 +348,24 @@ def _canonical_keys(instance: str, function: str) -> tuple[tuple[str, str], ...]
     return ((instance, function),)
 
 
-def _decode(bound: BoundOperation, call: Call, payload: bytes) -> tuple[Any, ...]:
-    try:
-        return bound.decode(call, payload)
-    except BusError as exc:
+# Result types that are never awaitable: skips `inspect.isawaitable` on the hot path.
+_PLAIN = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict, Ok, Err})
+
+
+def _decode_error(bound: BoundOperation, exc: Exception) -> BusError:
+    if isinstance(exc, BusError):
         exc.instance, exc.function = bound.instance, bound.name
-        raise
-    except Exception as exc:
-        raise InvalidPayload(
-            f"parameters do not decode: {exc}", bound.instance, bound.name
-        ) from None
+        return exc
+    return InvalidPayload(f"parameters do not decode: {exc}", bound.instance, bound.name)
 
 
-def _encode(bound: BoundOperation, call: Call, value: Any) -> bytes:
-    try:
-        out = bound.encode(call, value)
-    except Exception as exc:
-        log.error("%s.%s returned %r, which does not encode", bound.instance, bound.name, value)
-        raise ProviderFailure(
-            f"the provider returned a value that does not encode: {type(exc).__name__}: {exc}",
-            bound.instance,
-            bound.name,
-        ) from None
-    return out if type(out) is bytes else bytes(out)
+def _encode_error(bound: BoundOperation, exc: Exception, value: Any) -> BusError:
+    log.error("%s.%s returned %r, which does not encode", bound.instance, bound.name, value)
+    return ProviderFailure(
+        f"the provider returned a value that does not encode: {type(exc).__name__}: {exc}",
+        bound.instance,
+        bound.name,
+    )
 
 
 def _failure(bound: BoundOperation, exc: Exception) -> BusError:
