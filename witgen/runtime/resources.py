@@ -157,7 +157,8 @@ class Handles:
         """The table of `source`, created on first use."""
         table = self._tables.get(source)
         if table is None:
-            table = self._tables[source] = HandleTable(source)
+            # setdefault is atomic: two threads of one new caller share one table
+            table = self._tables.setdefault(source, HandleTable(source))
         return table
 
     def count(self, source: str | None = None) -> int:
