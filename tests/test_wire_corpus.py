@@ -32,6 +32,11 @@ SETTINGS = settings(
 )
 
 
+def _is_resource(resolve: m.Resolve, tid: int) -> bool:
+    ty = resolve.dealias(tid)
+    return isinstance(ty, int) and isinstance(resolve.types[ty].kind, m.Resource)
+
+
 def _round_trip(wire: Wire, strat: st.SearchStrategy[Any], show: Any) -> None:
     @SETTINGS
     @given(strat)
@@ -53,11 +58,7 @@ def test_real_packages_round_trip(shared: Path, folder: str) -> None:
     for iid in resolve.packages[root].interfaces.values():
         iface = resolve.interfaces[iid]
         for name, tid in iface.types.items():
-            if (
-                isinstance(resolve.types[resolve.dealias(tid)].kind, m.Resource)
-                if isinstance(resolve.dealias(tid), int)
-                else False
-            ):
+            if _is_resource(resolve, tid):
                 continue
             wire = Wire(
                 resolve, Target("type", f"{iface.name}.{name}", iid, type=tid), bindings
