@@ -315,3 +315,28 @@ def test_unified_diff_format() -> None:
         "--- /dev/null\n+++ b/p.py\n@@ -0,0 +1 @@\n+x\n\\ No newline at end of file\n"
     )
     assert check.unified_diff("p.py", "x\n", None) == "--- a/p.py\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n"
+
+
+def test_writes_hold_a_lock_on_the_output_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    out = tmp_path / "gen"
+    out.mkdir()
+    seen: list[bool] = []
+
+    def probe() -> None:  # at every step of the write, another open of the folder cannot lock it
+        fd = os.open(out, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            seen.append(False)
+        except BlockingIOError:
+            seen.append(True)
+        finally:
+            os.close(fd)
+
+    monkeypatch.setattr(writer, "checkpoint", probe)
+    generate(out, FILES)
+    assert len(seen) == 3 + 3 * len(FILES) + 3 + 1 and all(seen)
+    fd = os.open(out, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released afterwards
+    os.close(fd)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
@@ -204,36 +206,51 @@ def _remove_tmp_files(out: Path, rels: Iterable[str]) -> None:
             pass
 
 
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `folder` itself, so that two runs never interleave their writes."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if sys.platform != "win32":
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def apply(result: Plan) -> None:
     """Carry a plan out under a journal; raises WriteError on conflicts, before touching anything."""
     result.refuse_conflicts()
     if result.clean:
         return
     out = result.out
-    old_journal = read_journal(out) or set()
-    _remove_tmp_files(out, old_journal)
     out.mkdir(parents=True, exist_ok=True)
-    owned = sorted(old_journal | set(result.write) | set(result.delete))
-    atomic_write(out / JOURNAL, (json.dumps({"format": FORMAT, "owned": owned}, indent=1) + "\n").encode())
-    folders = {out}
-    for rel, data in result.write.items():
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, data)
-        folders.add(path.parent)
-    for rel in result.delete:
-        path = out / rel
-        path.unlink(missing_ok=True)
+    with _locked(out):
+        old_journal = read_journal(out) or set()
+        _remove_tmp_files(out, old_journal)
+        owned = sorted(old_journal | set(result.write) | set(result.delete))
+        atomic_write(out / JOURNAL, (json.dumps({"format": FORMAT, "owned": owned}, indent=1) + "\n").encode())
+        folders = {out}
+        for rel, data in result.write.items():
+            path = out / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, data)
+            folders.add(path.parent)
+        for rel in result.delete:
+            path = out / rel
+            path.unlink(missing_ok=True)
+            checkpoint()
+            folders.add(path.parent)
+            _prune_empty(path.parent, out)
+        for folder in sorted(folders, reverse=True):
+            if folder.exists():
+                _fsync_dir(folder)
+        atomic_write(out / MANIFEST, result.manifest.to_text().encode())
+        (out / JOURNAL).unlink()
+        _fsync_dir(out)
         checkpoint()
-        folders.add(path.parent)
-        _prune_empty(path.parent, out)
-    for folder in sorted(folders, reverse=True):
-        if folder.exists():
-            _fsync_dir(folder)
-    atomic_write(out / MANIFEST, result.manifest.to_text().encode())
-    (out / JOURNAL).unlink()
-    _fsync_dir(out)
-    checkpoint()
 
 
 def _prune_empty(folder: Path, out: Path) -> None:
