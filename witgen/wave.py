@@ -161,6 +161,8 @@ _TOKEN_NAMES = {
     "COMMA": "Comma",
     "COLON": "Colon",
     "LABEL": "LabelOrKeyword",
+    "SOME": "LabelOrKeyword",
+    "NONE": "LabelOrKeyword",
     "NUMBER": "Number",
     "STRING": "String",
     "MLSTRING": "MultilineString",
