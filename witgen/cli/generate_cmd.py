@@ -21,6 +21,7 @@ from witgen.workflow.config import (
     PARTS,
     ConfigError,
     Target,
+    UnknownTarget,
     check_parts,
     find_pyproject,
     load_config,
@@ -72,9 +73,9 @@ def resolve_targets(
         if target_names or config:
             raise click.UsageError("PATH cannot be combined with --target or --config")
         try:
-            chosen = check_parts(parse_list(parts), "--parts") if parts is not None else PARTS
+            chosen = check_parts(parse_list(parts)) if parts is not None else PARTS
         except ConfigError as exc:
-            raise click.BadParameter(str(exc).removeprefix("--parts: "), param_hint="--parts") from None
+            raise click.BadParameter(str(exc), param_hint="--parts") from None
         target = Target(out.as_posix(), path, out, worlds, parse_list(features), all_features, chosen, Path.cwd())
         return [target]
     options = {"-o": out, "--world": worlds, "--features": features, "--all-features": all_features, "--parts": parts}
@@ -86,10 +87,8 @@ def resolve_targets(
         raise click.UsageError("no PATH given and no pyproject.toml with [tool.witgen] found")
     try:
         return select(load_config(pyproject), target_names)
-    except ConfigError as exc:
-        if "no target named" in str(exc):
-            raise click.UsageError(str(exc)) from None
-        raise
+    except UnknownTarget as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 class Printer:

@@ -33,6 +33,10 @@ class ConfigError(Exception):
     """An invalid `[tool.witgen]` table or option set."""
 
 
+class UnknownTarget(ConfigError):
+    """A target name that the configuration does not define (a usage error on the command line)."""
+
+
 class Target(NamedTuple):
     """One generation job: a WIT folder (or file) into one output package.
 
@@ -66,13 +70,14 @@ def parse_list(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in value.split(",") if item.strip())
 
 
-def check_parts(parts: Iterable[str], where: str) -> tuple[str, ...]:
+def check_parts(parts: Iterable[str]) -> tuple[str, ...]:
+    """`parts` validated: a non-empty selection of PARTS."""
     result = tuple(parts)
     unknown = [p for p in result if p not in PARTS]
     if unknown:
-        raise ConfigError(f"{where}: unknown part {unknown[0]!r} (expected one of {', '.join(PARTS)})")
+        raise ConfigError(f"unknown part {unknown[0]!r} (expected one of {', '.join(PARTS)})")
     if not result:
-        raise ConfigError(f"{where}: `parts` is empty")
+        raise ConfigError("`parts` is empty")
     return result
 
 
@@ -155,7 +160,10 @@ def _target(entry: dict[str, Any], root: Path, label: str) -> Target:
     name = entry.get("name", out)
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{label}: `name` must be a non-empty string")
-    parts = strings("parts") if "parts" in entry else PARTS
+    try:
+        parts = check_parts(strings("parts")) if "parts" in entry else PARTS
+    except ConfigError as exc:
+        raise ConfigError(f"{label}: {exc}") from None
     return Target(
         name=name,
         wit=root / wit,
@@ -163,7 +171,7 @@ def _target(entry: dict[str, Any], root: Path, label: str) -> Target:
         worlds=strings("worlds"),
         features=strings("features"),
         all_features=all_features,
-        parts=check_parts(parts, label),
+        parts=parts,
         root=root,
     )
 
@@ -175,5 +183,5 @@ def select(targets: Sequence[Target], names: Sequence[str]) -> list[Target]:
     known = {t.name: t for t in targets}
     missing = [n for n in names if n not in known]
     if missing:
-        raise ConfigError(f"no target named {missing[0]!r} (known: {', '.join(known)})")
+        raise UnknownTarget(f"no target named {missing[0]!r} (known: {', '.join(known)})")
     return [known[n] for n in dict.fromkeys(names)]
