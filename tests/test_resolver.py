@@ -10,7 +10,6 @@ it does not. `WITGEN_BLESS=1` rewrites the goldens from the binary;
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys

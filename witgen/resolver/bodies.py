@@ -58,10 +58,6 @@ def path_span(path: ast.UsePath) -> Span:
     return path.name.span if isinstance(path, ast.LocalPath) else path.span
 
 
-def path_name(path: ast.UsePath) -> ast.Id:
-    return path.name
-
-
 def _collect_deps(ty: ast.TypeExpr | None, out: list[ast.Id]) -> None:
     match ty:
         case ast.Named(name):

@@ -300,11 +300,13 @@ class PackageResolver(BodyResolver):
                 fkind = model.FunctionKind(
                     "async-freestanding" if item.func.is_async else "freestanding"
                 )
+                # The name is visible (as a function) to its own signature; whether it
+                # is unique is checked once the signature is resolved.
+                self.lookup.setdefault(item.name.name, ("function", -1, item.name.span))
                 funcs.append(
                     self._function(item.docs, item.attributes, item.name.name, item.func, fkind)
                 )
                 self._define_func(item.name.name, item.name.span)
-                self.lookup[item.name.name] = ("function", -1, item.name.span)
                 iface.func_spans.append(item.name.span)
             elif isinstance(item, ast.ResourceDecl):
                 for rf in item.funcs:
