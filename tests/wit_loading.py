@@ -1,7 +1,7 @@
 """One way for tests to load WIT into a `Resolve`.
 
-Uses witgen's own front end (`witgen.resolver.load`) when it exists, else the reference
-parser (`wasm-tools component wit --json`).
+Goes through witgen's own front end (`witgen.resolver.load`); `load_reference` reads the
+same input with the reference parser (`wasm-tools component wit --json`).
 """
 
 from __future__ import annotations
@@ -12,19 +12,19 @@ from pathlib import Path
 from witgen.model import Resolve
 
 
-# Switched on once the resolver passes the corpus.
-USE_WITGEN_FRONT_END = False
-
-
 def load_wit(path: str | Path, features: tuple[str, ...] = ()) -> Resolve:
-    if USE_WITGEN_FRONT_END:
-        from witgen.resolver import load
+    """The resolved model of a `.wit` file or package folder, by witgen's front end."""
+    from witgen.resolver import load
 
-        return load(str(path), features=features)
+    return load(str(path), features=features)
+
+
+def load_reference(path: str | Path, features: tuple[str, ...] = ()) -> Resolve:
+    """The same, by wasm-tools (for differential tests)."""
     from conftest import wasm_tools_path
 
     exe = wasm_tools_path()
-    assert exe is not None, "wasm-tools is needed until witgen.resolver.load exists"
+    assert exe is not None, "wasm-tools is not installed"
     cmd = [exe, "component", "wit", "--json", str(path)]
     if features:
         cmd += ["--features", ",".join(features)]
