@@ -363,6 +363,25 @@ def test_normalize_docs(comments: list[str], expected: str | None) -> None:
 
 
 SYNTAX_ERRORS = [
+    # a non-kebab identifier where none may stand is a syntax error first
+    (
+        "package a:b;\nworld w {\n  a--b\n}",
+        "expected `import`, `export`, `include`, `use`, or type definition, found an identifier",
+        3,
+        3,
+    ),
+    ("package a:b;\ninterface i {\n  variant v { a @since }\n}", "expected '}', found `@`", 3, 17),
+    (
+        "package a:b;\ninterface i {\n  @since(version = 1.0.0) package a:c {}\n}",
+        "expected `type`, `resource` or `func`, found keyword `package`",
+        3,
+        27,
+    ),
+    ("package a:b;\n@since(version = 1.0.0) use a.{b};", "expected ';', found '.'", 2, 30),
+    ("package a:b;\ninterface i { resource r }", "expected ';', found '}'", 2, 26),
+    ("package a:b@1.0.0-a.1 = 1", "expected '{', found '='", 1, 23),
+    ("package a:b@1.0.1-a+a 0 {}", "unexpected character ' ' after build metadata", 1, 13),
+    ("package a:b@1..0;", "expected an integer, found '.'", 1, 15),
     (
         "package a:b;\ninterface x { type }",
         "expected an identifier or string, found '}'",

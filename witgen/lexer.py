@@ -173,6 +173,8 @@ class Scanner:
         self.last_type = self.before_last = ""
         self.last_start = -1
         self.eof = len(text)
+        # identifiers that are not kebab-case, by offset: an error once the parser takes one
+        self.invalid: dict[int, WitError] = {}
 
     def previous_type(self, start: int) -> str:
         """The type of the token before the one at `start` (the last one produced, or EOF)."""
@@ -215,7 +217,7 @@ class Scanner:
                         if not typ:
                             raise WitError(f"unknown attribute `{value}`", self.span(start, end))
                     elif version != 1 and version != 3 and _KEBAB.fullmatch(value) is None:
-                        validate_id(value, self.span(start, end))
+                        self._invalid_id(value, start, end)
             elif kind == "PUNCT":
                 value = m.group(kind)
                 typ = punctuation[value]
@@ -253,7 +255,7 @@ class Scanner:
                 value = m.group(kind)
                 typ = "EXPLICIT_ID"
                 if _KEBAB.fullmatch(value, 1) is None:
-                    validate_id(value[1:], self.span(start, end))
+                    self._invalid_id(value[1:], start, end)
             elif kind == "STRING":
                 pos = end = self._string(start)
                 value = text[start:end]
@@ -307,14 +309,10 @@ class Scanner:
                 name = value[1:] if typ == "EXPLICIT_ID" else value
                 if (typ == "ID" or typ == "EXPLICIT_ID") and name != key:
                     raise WitError(f"expected `{key}`, found `{name}`", self.span(start, end))
-            if prev == "RPAR" and (typ == "PACKAGE" or typ == "USE"):
-                # only an attribute's `)` comes right before an item keyword
-                if typ == "PACKAGE":
-                    message = "cannot place attributes on nested packages"
-                    raise WitError(message, self.span(start, end))
-                if not braces or braces[-1]:
-                    message = "attributes not allowed on top-level use"
-                    raise WitError(message, self.span(start, end))
+            if prev == "RPAR" and typ == "PACKAGE" and (not braces or braces[-1]):
+                # at the top level, only an attribute's `)` comes right before `package`
+                message = "cannot place attributes on nested packages"
+                raise WitError(message, self.span(start, end))
             if typ == "PACKAGE":
                 if package_depth >= MAX_PACKAGE_NESTING:
                     raise WitError("package nesting too deep", self.span(start, end))
@@ -326,6 +324,13 @@ class Scanner:
             prev = self.last_type = typ
             self.last_start = start
             yield Token(typ, value, start, end)
+
+    def _invalid_id(self, name: str, start: int, end: int) -> None:
+        """Note why an identifier is not kebab-case; the parser raises it if it uses the token."""
+        try:
+            validate_id(name, self.span(start, end))
+        except WitError as exc:
+            self.invalid[start] = exc
 
     def _check_version(self, start: int, end: int) -> None:
         check_version(self.source.text[start:end], self.span(start, end))

@@ -130,6 +130,9 @@ class _Builder(Transformer[Any, Any]):
         part: _Partial = c[-1]
         if part.cls is ast.NestedPackage:
             return ast.NestedPackage(self._docs(part.pos), *part.rest)
+        if part.cls is ast.TopLevelUse and len(c) > 1:
+            span = Span(self.scanner.source, part.pos, part.pos + 3)
+            raise WitError("attributes not allowed on top-level use", span)
         return self._item(c)
 
     def nested_package(self, c: list[Any]) -> _Partial:
@@ -412,6 +415,7 @@ class _Tables:
         values: list[Any] = []
         end = Token("$END", "", -1, -1)
         tokens = scanner.tokens()
+        invalid = scanner.invalid
         while True:
             token = next(tokens, end)
             typ = token.type
@@ -420,6 +424,8 @@ class _Tables:
                 if action is None:
                     raise syntax_error(token, self.accepts(stack), scanner)
                 if action[0]:
+                    if invalid and token.start_pos in invalid:
+                        raise invalid[token.start_pos]
                     stack.append(action[1])
                     values.append(token)
                     break

@@ -49,6 +49,7 @@ _DESCRIBE = {
 # Continuations the reference parser tries with `eat` before insisting on something else.
 _OPTIONAL = (
     "COMMA",
+    "LPAR",
     "RARROW",
     "AT",
     "AS",
