@@ -218,6 +218,9 @@ class _StringFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 _counter = itertools.count()
+# Rendering runs black over every module: `witgen wire` in a long-lived process
+# (tests, a REPL) reuses what it generated for an unchanged model.
+_CACHE: dict[tuple[int | None, str], Bindings] = {}
 
 
 class Bindings:
@@ -242,6 +245,18 @@ class Bindings:
         self._finder = _StringFinder(self.prefix, files)
         sys.meta_path.insert(0, self._finder)
         self._modules: dict[str, ModuleType] = {}
+
+    @classmethod
+    def cached(cls, resolve: Resolve, interface: int) -> Bindings:
+        """Bindings for the package of `interface`, rendered once per process and model."""
+        pid = resolve.interfaces[interface].package
+        key = (pid, resolve.to_json())
+        found = _CACHE.get(key)
+        if found is None:
+            found = _CACHE[key] = cls(resolve, interface)
+            while len(_CACHE) > 8:
+                del _CACHE[next(iter(_CACHE))]
+        return found
 
     def module(self, dotted: str) -> ModuleType:
         mod = self._modules.get(dotted)
@@ -282,7 +297,7 @@ class Wire:
 
         self.resolve = resolve
         self.target = target
-        self.bindings = bindings or Bindings(resolve, target.interface)
+        self.bindings = bindings or Bindings.cached(resolve, target.interface)
         self.convert = Converter(self.bindings)
 
     @classmethod
