@@ -127,7 +127,14 @@ WRONG_IMPL = '''
 from __future__ import annotations
 
 from svc_impl import Counters
-from {pkg} import server
+from witgen.runtime.inprocess import InProcessBus
+from {pkg} import caller, server
+
+
+def use_clients(bus: InProcessBus) -> int:
+    client = caller.CountersClient(bus)
+    with client.counter_constructor(1) as c, client.counter_constructor(2) as d:
+        return client.total([c, d]) + c.incr(1)
 
 
 class BadHello:
@@ -245,4 +252,5 @@ def test_generated_services_pass_mypy_and_catch_wrong_signatures(gen: tuple[Path
     assert ok.returncode == 0, ok.stdout[-4000:]
     bad = subprocess.run([*cmd, "svc_wrong.py"], cwd=root, env=env, capture_output=True, text=True)
     assert bad.returncode == 1
+    assert bad.stdout.count("error:") == 1, bad.stdout
     assert 'Argument "server" to "dispatch_table" has incompatible type "BadHello"' in bad.stdout

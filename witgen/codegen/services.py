@@ -394,31 +394,31 @@ class Services:
                 def proxy_annot(res: int) -> str:
                     return proxies[res][1 if is_async else 0]
 
+                def to_handle(mode: str, res: int, e: str) -> str:
+                    return f"{em.annot(res)}({e}.handle)"
+
+                def either_annot(res: int) -> str:
+                    return f"{proxies[res][1 if is_async else 0]} | {em.annot(res)}"
+
                 params: list[tuple[str, str]] = []
                 args: list[str] = []
+                pre: list[str] = []
                 for i, (n, prm) in enumerate(zip(names, f.params, strict=True)):
                     if is_method and i == 0:
                         args.append(f"{em.annot(prm.type)}(self.handle)")
                         continue
-                    if self.has_handle(prm.type, wanted) and isinstance(r.dealias(prm.type), int) and isinstance(
-                        r.types[r.dealias(prm.type)].kind, m.Handle  # type: ignore[index]
-                    ):
-                        res_cls = em.annot(prm.type)
-                        kind = r.types[r.dealias(prm.type)].kind  # type: ignore[index]
-                        assert isinstance(kind, m.Handle)
-                        rid2 = _resource_name(r, kind.resource)[0]
-                        params.append((n, f"{proxies[rid2][1 if is_async else 0]} | {res_cls}"))
-                        args.append(f"{res_cls}({n}.handle)")
-                    else:
-                        params.append((n, em.annot(prm.type)))
-                        args.append(n)
+                    _, _, a = self.convert(prm.type, n, wanted, to_handle, either_annot)
+                    ls, e, _ = self.convert(prm.type, n, wanted, to_handle, em.annot)
+                    params.append((n, a))
+                    pre += ls
+                    args.append(e)
                 res_lines, res_expr, res_a = self.convert(f.result, "_res", wanted, to_proxy, proxy_annot)
                 decode = f"_c.FromBytes({mref}{dec_r})"
                 call = "self._client._call" if is_method else "self._call"
                 if is_async:
                     call = "await self._client._call_async" if is_method else "await self._call_async"
                 invoke = f'{call}("{wire}", bytes(buf), {decode})'
-                body = ["buf = bytearray()", f"{mref}{enc_p}(buf{''.join(', ' + a for a in args)})"]
+                body = [*pre, "buf = bytearray()", f"{mref}{enc_p}(buf{''.join(', ' + a for a in args)})"]
                 if f.result is None:
                     body.append(invoke)
                 else:
