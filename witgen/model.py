@@ -632,7 +632,7 @@ def _typedef_from(d: dict[str, Any]) -> TypeDef:
 
 def _function_from(d: dict[str, Any]) -> Function:
     kind = d["kind"]
-    fkind = FunctionKind(kind) if isinstance(kind, str) else FunctionKind(*next(iter(kind.items())))
+    fkind = FunctionKind(kind) if isinstance(kind, str) else FunctionKind(*next(iter(kind.items())))  # type: ignore[arg-type]
     return Function(
         d["name"],
         fkind,
