@@ -131,7 +131,10 @@ def _pick_interface(
 
 def _ambiguous(resolve: Resolve, selector: str, iids: Sequence[int]) -> WireError:
     names = ", ".join(sorted(resolve.interface_id(i) for i in iids))
-    return WireError(f"`{selector}` is ambiguous: it matches {names}; add the version")
+    return WireError(
+        f"`{selector}` is ambiguous: it matches {names};"
+        " give the full name with its version (ns:pkg/iface@1.2.3.name)"
+    )
 
 
 def select(resolve: Resolve, mode: Mode, selector: str) -> Target:
