@@ -199,6 +199,20 @@ def test_version_debug_matches_rust() -> None:
     )
 
 
+def test_binary_wit_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "pkg.wasm").write_bytes(b"\0asm\x0d\0\x01\0")
+    with pytest.raises(WitError, match="binary WIT packages are not supported"):
+        load(tmp_path / "pkg.wasm")
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "dep.wat").write_text("(component)")
+    (tmp_path / "main.wit").write_text("package a:b;\n")
+    with pytest.raises(WitError) as info:
+        load(tmp_path)
+    assert info.value.render().startswith(
+        f"failed to parse dependency directory: {tmp_path / 'deps'}: binary WIT packages"
+    )
+
+
 def test_missing_path_is_an_os_error(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         load(tmp_path / "absent.wit")

@@ -158,4 +158,6 @@ def load(
         except WitError as exc:
             raise exc.with_prefix(f"failed to parse dependency directory: {deps_dir}: ") from None
         return push_groups(main, deps, gates)
+    if p.endswith((".wasm", ".wat")):
+        raise WitError(f"binary WIT packages are not supported: {p}")
     return push_groups(parse_files([p]), [], gates)
