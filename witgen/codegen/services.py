@@ -88,10 +88,12 @@ class ProviderView:
 
 
 def _resource_name(r: m.Resolve, rid: int) -> tuple[int, str]:
-    rid = r.dealias(rid)  # type: ignore[assignment]
-    name = r.types[rid].name
-    assert isinstance(rid, int) and name is not None
-    return rid, name
+    """The resource type behind `rid` (aliases followed) and its WIT name."""
+    target = r.dealias(rid)
+    assert isinstance(target, int)
+    name = r.types[target].name
+    assert name is not None
+    return target, name
 
 
 class Services:
@@ -104,6 +106,7 @@ class Services:
         self.em = Emitter(layout, mod)
         self.ns = mod.ns
         self.world = self.r.worlds[mod.owner]
+        self._kws: set[str] = set()  # keyword parameters of dispatch_table / serve
 
     # ------------------------------------------------------------------ helpers
 
@@ -350,8 +353,6 @@ class Services:
         self._kws.add(kw)
         return kw
 
-    _kws: set[str]
-
     # ------------------------------------------------------------------ client side
 
     def client(
@@ -425,8 +426,8 @@ class Services:
                     body += [f"_res: {em.annot(f.result)} = {invoke}", *res_lines, f"return {res_expr}"]
                 method = Method(wire, member if is_method else py, docstring(f.docs), is_async, f.kind.kind, params, res_a, body)
                 method.signature = "".join(f", {n}: {a}" for n, a in params)
-                if is_method:
-                    res_methods[rid].append(method)  # type: ignore[index]
+                if is_method and rid is not None:
+                    res_methods[rid].append(method)
                 else:
                     methods.append(method)
             return methods, res_methods
@@ -453,7 +454,6 @@ class Services:
 def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[Emitter, list[str]]:
     """The service chunks of a world module: provider stubs + dispatch table, clients."""
     svc = Services(layout, mod)
-    svc._kws = set()
     r, world = svc.r, svc.world
     chunks: list[str] = []
     if "provider" in parts:
