@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cmp_to_key
+from functools import cache, cmp_to_key
 
 from witgen.model import PackageName
 
@@ -28,6 +28,7 @@ def _cmp_ids(a: list[str], b: list[str]) -> int:
     return (len(a) > len(b)) - (len(a) < len(b))
 
 
+@cache
 def compare_versions(a: str, b: str) -> int:
     """-1, 0 or 1: semver precedence, then build metadata (as the `semver` crate does)."""
     na, pa, ba = _split(a)
