@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from witgen import ast, model
 from witgen.errors import Source, Span, WitError
+from witgen.parser import parse_file
 from witgen.resolver.append import Arenas, Remap
 from witgen.resolver.gates import Gates
 from witgen.resolver.package import PackageResolver
@@ -36,8 +37,6 @@ def _read(path: str) -> Source:
 
 def parse_files(paths: list[str]) -> Group:
     """Parse and stage-A resolve the files of one package (in the order given)."""
-    from witgen.parser import parse_file
-
     resolver = PackageResolver()
     nested: list[UnresolvedPackage] = []
     for path in paths:
