@@ -274,6 +274,8 @@ class BodyResolver:
             case ast.FlagsDecl():
                 if not decl.flags:
                     raise WitError("empty flags", decl.name.span)
+                if len(decl.flags) > 32:
+                    raise WitError("cannot have more than 32 flags", decl.flags[32].name.span)
                 seen = {}
                 for c in decl.flags:
                     check_unique(seen, c.name, "flag")

@@ -404,7 +404,9 @@ class PackageResolver(BodyResolver):
             iid = self._alloc_interface(None, kind.name.span)
             self._interface(iid, kind.items, docs, attrs)
             self.lookup, self.names = saved, saved_names
-            return model.InterfaceItem(iid, self.pkg.interfaces[iid].stability)
+            # the docs stay on the interface; the external id goes on the item
+            ext = stability(attrs)[1]
+            return model.InterfaceItem(iid, self.pkg.interfaces[iid].stability, ext)
         if isinstance(kind, ast.ExternFunc):
             fkind = model.FunctionKind(
                 "async-freestanding" if kind.func.is_async else "freestanding"
