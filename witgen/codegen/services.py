@@ -317,7 +317,10 @@ class Services:
             if is_method and not (rid in res_protos):
                 # A method of a resource this provider does not implement (not served).
                 continue
-            lines.append(f"return ({', '.join(exprs)}{',' if len(exprs) == 1 else ''})")
+            if len(lines) == 1 and exprs == [f"args[{i}]" for i in range(len(exprs))]:
+                lines = [f"return _c.from_bytes({mref}{dec_p}, payload)"]  # nothing to convert
+            else:
+                lines.append(f"return ({', '.join(exprs)}{',' if len(exprs) == 1 else ''})")
             helpers.append(
                 f"def {dec_fn}(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:\n"
                 + "\n".join("    " + ln for ln in lines)

@@ -56,8 +56,7 @@ class LlmProvider(_t.Protocol):
 
 
 def _llm_chat_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    args = _c.from_bytes(_ollama_llm__llm.decode_chat_params, payload)
-    return (args[0],)
+    return _c.from_bytes(_ollama_llm__llm.decode_chat_params, payload)
 
 
 def _llm_chat_encode(call: _d.Call, value: _t.Any) -> bytearray:
@@ -67,8 +66,7 @@ def _llm_chat_encode(call: _d.Call, value: _t.Any) -> bytearray:
 
 
 def _llm_show_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    args = _c.from_bytes(_ollama_llm__llm.decode_show_params, payload)
-    return (args[0],)
+    return _c.from_bytes(_ollama_llm__llm.decode_show_params, payload)
 
 
 def _llm_show_encode(call: _d.Call, value: _t.Any) -> bytearray:
@@ -78,8 +76,7 @@ def _llm_show_encode(call: _d.Call, value: _t.Any) -> bytearray:
 
 
 def _llm_list_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    args = _c.from_bytes(_ollama_llm__llm.decode_list_params, payload)
-    return ()
+    return _c.from_bytes(_ollama_llm__llm.decode_list_params, payload)
 
 
 def _llm_list_encode(call: _d.Call, value: _t.Any) -> bytearray:

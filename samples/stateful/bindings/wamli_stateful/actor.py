@@ -47,8 +47,7 @@ class StateProvider(_t.Protocol):
 
 
 def _state_get_data_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    args = _c.from_bytes(_wamli_stateful__state.decode_get_data_params, payload)
-    return ()
+    return _c.from_bytes(_wamli_stateful__state.decode_get_data_params, payload)
 
 
 def _state_get_data_encode(call: _d.Call, value: _t.Any) -> bytearray:
@@ -58,8 +57,7 @@ def _state_get_data_encode(call: _d.Call, value: _t.Any) -> bytearray:
 
 
 def _state_get_metadata_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    args = _c.from_bytes(_wamli_stateful__state.decode_get_metadata_params, payload)
-    return ()
+    return _c.from_bytes(_wamli_stateful__state.decode_get_metadata_params, payload)
 
 
 def _state_get_metadata_encode(call: _d.Call, value: _t.Any) -> bytearray:
@@ -98,8 +96,7 @@ class ModelProvider(_t.Protocol):
 
 
 def _model_get_metadata_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    args = _c.from_bytes(_wamli_stateful__model.decode_get_metadata_params, payload)
-    return ()
+    return _c.from_bytes(_wamli_stateful__model.decode_get_metadata_params, payload)
 
 
 def _model_get_metadata_encode(call: _d.Call, value: _t.Any) -> bytearray:
