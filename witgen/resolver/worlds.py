@@ -275,10 +275,12 @@ def elaborate_world(g: Arenas, wid: int, span: Span) -> None:
             new_imports[key] = item
 
     new_exports: dict[model.WorldKey, model.WorldItem] = {}
-    export_ifaces: dict[int, tuple[model.WorldKey, model.InterfaceItem]] = {}
+    # every exported interface, labelled or not, in map order; a dependency is
+    # exported (rather than imported) when it is itself exported by path
+    export_ifaces: list[tuple[model.WorldKey, model.InterfaceItem]] = []
     for key, item in world.exports.items():
         if isinstance(item, model.InterfaceItem):
-            export_ifaces[item.id] = (key, item)
+            export_ifaces.append((key, item))
         else:
             new_exports[key] = item
     required: set[int] = set()
@@ -293,7 +295,10 @@ def elaborate_world(g: Arenas, wid: int, span: Span) -> None:
             return True
         for dep in _deps(g, iid):
             if not add_export(
-                model.InterfaceKey(dep), dep, as_export and dep in export_ifaces, root
+                model.InterfaceKey(dep),
+                dep,
+                as_export and model.InterfaceKey(dep) in world.exports,
+                root,
             ):
                 return False
         item = (
@@ -309,8 +314,8 @@ def elaborate_world(g: Arenas, wid: int, span: Span) -> None:
                 new_imports[key] = item
         return True
 
-    for iid, (key, item) in export_ifaces.items():
-        if not add_export(key, iid, True, item):
+    for key, item in export_ifaces:
+        if not add_export(key, item.id, True, item):
             raise WitError(
                 f"interface `{_key_name(g, key)}` transitively depends on an interface in "
                 "incompatible ways",
