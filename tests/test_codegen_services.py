@@ -254,3 +254,24 @@ def test_generated_services_pass_mypy_and_catch_wrong_signatures(gen: tuple[Path
     assert bad.returncode == 1
     assert bad.stdout.count("error:") == 1, bad.stdout
     assert 'Argument "server" to "dispatch_table" has incompatible type "BadHello"' in bad.stdout
+
+
+def test_async_wit_functions_become_async_defs(tmp_path: Path) -> None:
+    import ast
+
+    (tmp_path / "a.wit").write_text(
+        "package test:asy;\n"
+        "interface i { resource r { constructor(); tick: async func() -> u32; } f: async func(x: u32); g: func(); }\n"
+        "world w { export i; import i; }\n"
+    )
+    text = render_bindings(load_wit(tmp_path / "a.wit"))["test_asy/w.py"]
+    classes = {n.name: n for n in ast.parse(text).body if isinstance(n, ast.ClassDef)}
+
+    def kinds(cls: str) -> dict[str, str]:
+        return {f.name: type(f).__name__ for f in classes[cls].body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+    assert kinds("IProvider") == {"r_constructor": "FunctionDef", "f": "AsyncFunctionDef", "g": "FunctionDef"}
+    assert kinds("RResource") == {"tick": "AsyncFunctionDef"}
+    assert kinds("IClient") == {"r_constructor": "FunctionDef", "f": "FunctionDef", "g": "FunctionDef"}
+    assert set(kinds("IAsyncClient").values()) == {"AsyncFunctionDef"}
+    assert kinds("RAsyncProxy") == {"tick": "AsyncFunctionDef"}
