@@ -147,3 +147,21 @@ def test_hostile_names_generate_safe_code(generated: tuple[Path, list[str]]) -> 
 def test_name_collisions_are_clear_errors(case: str, message: str) -> None:
     with pytest.raises(CodegenError, match=re.escape(message)):
         render_bindings(load_wit(HOSTILE / case))
+
+
+def test_output_does_not_depend_on_hash_seed() -> None:
+    script = (
+        "import hashlib, json, sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from wit_loading import load_wit\n"
+        "from witgen.codegen import render_bindings\n"
+        "files = render_bindings(load_wit('tests/hostile/keywords.wit'))\n"
+        "print(hashlib.sha256(json.dumps(files, sort_keys=False).encode()).hexdigest())\n"
+    )
+    digests = set()
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
