@@ -168,8 +168,10 @@ def include_world(g: Arenas, wid: int, src: int, names: list[tuple[str, str]], s
                 new_item = model.FunctionItem(
                     replace(cloner.function(item.function), name=new_name)
                 )
-            else:
+            elif g.interfaces[item.id].name is None:
                 new_item = replace(item, id=cloner.interface(item.id))
+            else:
+                new_item = item  # a labelled named interface is shared, not cloned
             if new_name in dst:
                 raise WitError(f"{desc} of `{new_name}` shadows previously {desc}ed items", span)
             dst[new_name] = new_item
