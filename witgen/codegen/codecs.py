@@ -178,6 +178,10 @@ class Emitter:
             return [f"{self.ref(ty, 'encode')}(buf, {expr})"]
         return self.encode_kind(td.kind, expr)
 
+    def construct(self, x: str, cls: str, kind: m.Record, temps: list[str]) -> list[str]:
+        """Build a record from decoded fields without running `__init__` (it only assigns)."""
+        return [f"{x} = _new({cls})", *(f"{x}.{snake(f.name)} = {t}" for f, t in zip(kind.fields, temps, strict=True))]
+
     def _is_resource(self, ty: m.Type) -> bool:
         ty = self.resolve.dealias(ty)
         return isinstance(ty, int) and isinstance(self.resolve.types[ty].kind, m.Resource)
@@ -313,7 +317,7 @@ class Emitter:
                 for f, t in zip(td.kind.fields, temps, strict=True):
                     lines += self.decode(f.type, t)
                 if len(lines) < INLINE_LIMIT:
-                    return [*lines, f"{x} = {self.ref(ty)}({', '.join(temps)})"]
+                    return [*lines, *self.construct(x, self.ref(ty), td.kind, temps)]
             return [f"{x}, p = {self.ref(ty, 'decode')}(b, p)"]
         return self.decode_kind(td.kind, x)
 

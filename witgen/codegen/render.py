@@ -38,6 +38,7 @@ _IMPORTS = (
     ("_b", "from witgen.runtime import bus as _b"),
     ("_d", "from witgen.runtime import dispatch as _d"),
     ("_r", "from witgen.runtime import resources as _r"),
+    ("_new", "from witgen.runtime.codec import new as _new"),
 )
 _VALUE_NAMES = ("Err", "Ok", "Some")
 

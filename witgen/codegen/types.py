@@ -132,7 +132,7 @@ def type_view(em: Emitter, tid: int) -> TypeView:
             enc = [line for f, mb in zip(fields, members, strict=True) for line in em.encode(f.type, f"v.{mb.name}")]
             temps = [em.tmp("f") for _ in fields]
             dec = [line for f, t in zip(fields, temps, strict=True) for line in em.decode(f.type, t)]
-            dec.append(f"return {names.py}({', '.join(temps)}), p")
+            dec += [*em.construct("_v0", names.py, kind, temps), "return _v0, p"]
             return TypeView("record", names.py, wit, doc, codec(enc, dec), members)
         case m.Variant(cases):
             members = []

@@ -407,3 +407,8 @@ class FromBytes(Generic[T]):
         if pos != len(data):
             raise CodecError(f"{len(data) - pos} trailing byte(s) after the value")
         return value
+
+
+# Generated decoders create records with `new(Cls)` and assign the fields: it skips the
+# call to the dataclass `__init__`, which only assigns them.
+new = object.__new__

@@ -9,6 +9,7 @@ import dataclasses as _dc
 
 from witgen.runtime import codec as _c
 from witgen.runtime import resources as _r
+from witgen.runtime.codec import new as _new
 from witgen.runtime.values import Err, Ok
 
 
@@ -84,7 +85,10 @@ def decode_message(b: bytes, p: int = 0) -> tuple[Message, int]:
             raise _c.CodecError(f"length {_n10} exceeds the remaining input")
         _f6 = b[p:_e11].decode()
         p = _e11
-        return Message(_f5, _f6), p
+        _v0 = _new(Message)
+        _v0.role = _f5
+        _v0.content = _f6
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "message") from None
 
@@ -211,9 +215,14 @@ def decode_chat_request(b: bytes, p: int = 0) -> tuple[ChatRequest, int]:
                 raise _c.CodecError(f"length {_n24} exceeds the remaining input")
             _f20 = b[p:_e25].decode()
             p = _e25
-            _y17 = Message(_f19, _f20)
+            _y17 = _new(Message)
+            _y17.role = _f19
+            _y17.content = _f20
             _f12.append(_y17)
-        return ChatRequest(_f11, _f12), p
+        _v0 = _new(ChatRequest)
+        _v0.model = _f11
+        _v0.messages = _f12
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "chat-request") from None
 
@@ -358,7 +367,9 @@ def decode_chat_response(b: bytes, p: int = 0) -> tuple[ChatResponse, int]:
             raise _c.CodecError(f"length {_n29} exceeds the remaining input")
         _f25 = b[p:_e30].decode()
         p = _e30
-        _f14 = Message(_f24, _f25)
+        _f14 = _new(Message)
+        _f14.role = _f24
+        _f14.content = _f25
         _f15: bool
         _t32 = b[p]
         p += 1
@@ -377,7 +388,14 @@ def decode_chat_response(b: bytes, p: int = 0) -> tuple[ChatResponse, int]:
             p += 1
         else:
             _f17, p = _c.read_u32(b, p)
-        return ChatResponse(_f12, _f13, _f14, _f15, _f16, _f17), p
+        _v0 = _new(ChatResponse)
+        _v0.model = _f12
+        _v0.created_at = _f13
+        _v0.message = _f14
+        _v0.done = _f15
+        _v0.total_duration = _f16
+        _v0.eval_count = _f17
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "chat-response") from None
 
@@ -465,7 +483,11 @@ def decode_status_error(b: bytes, p: int = 0) -> tuple[StatusError, int]:
             raise _c.CodecError(f"length {_n12} exceeds the remaining input")
         _f8 = b[p:_e13].decode()
         p = _e13
-        return StatusError(_f6, _f7, _f8), p
+        _v0 = _new(StatusError)
+        _v0.status_code = _f6
+        _v0.status = _f7
+        _v0.error_message = _f8
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "status-error") from None
 
@@ -514,7 +536,9 @@ def decode_show_request(b: bytes, p: int = 0) -> tuple[ShowRequest, int]:
             raise _c.CodecError(f"length {_n4} exceeds the remaining input")
         _f3 = b[p:_e5].decode()
         p = _e5
-        return ShowRequest(_f3), p
+        _v0 = _new(ShowRequest)
+        _v0.name = _f3
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "show-request") from None
 
@@ -695,7 +719,13 @@ def decode_model_details(b: bytes, p: int = 0) -> tuple[ModelDetails, int]:
             raise _c.CodecError(f"length {_n34} exceeds the remaining input")
         _f18 = b[p:_e35].decode()
         p = _e35
-        return ModelDetails(_f14, _f15, _f16, _f17, _f18), p
+        _v0 = _new(ModelDetails)
+        _v0.format_ = _f14
+        _v0.family = _f15
+        _v0.families = _f16
+        _v0.parameter_size = _f17
+        _v0.quantization_level = _f18
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "model-details") from None
 
@@ -829,7 +859,13 @@ def decode_show_response(b: bytes, p: int = 0) -> tuple[ShowResponse, int]:
         p = _e38
         _f27: ModelDetails
         _f27, p = decode_model_details(b, p)
-        return ShowResponse(_f23, _f24, _f25, _f26, _f27), p
+        _v0 = _new(ShowResponse)
+        _v0.license_ = _f23
+        _v0.modelfile = _f24
+        _v0.parameters = _f25
+        _v0.template = _f26
+        _v0.details = _f27
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "show-response") from None
 
@@ -948,7 +984,13 @@ def decode_model_response(b: bytes, p: int = 0) -> tuple[ModelResponse, int]:
         p = _e34
         _f26: ModelDetails
         _f26, p = decode_model_details(b, p)
-        return ModelResponse(_f22, _f23, _f24, _f25, _f26), p
+        _v0 = _new(ModelResponse)
+        _v0.name = _f22
+        _v0.modified_at = _f23
+        _v0.size = _f24
+        _v0.digest = _f25
+        _v0.details = _f26
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "model-response") from None
 
@@ -1034,7 +1076,9 @@ def decode_list_response(b: bytes, p: int = 0) -> tuple[ListResponse, int]:
             _y28: ModelResponse
             _y28, p = decode_model_response(b, p)
             _f26.append(_y28)
-        return ListResponse(_f26), p
+        _v0 = _new(ListResponse)
+        _v0.models = _f26
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "list-response") from None
 
@@ -1150,7 +1194,10 @@ def decode_chat_result(b: bytes, p: int = 0) -> tuple[Ok[ChatResponse] | Err[Sta
                 raise _c.CodecError(f"length {_n78} exceeds the remaining input")
             _f74 = b[p:_e79].decode()
             p = _e79
-            _y71 = StatusError(_f72, _f73, _f74)
+            _y71 = _new(StatusError)
+            _y71.status_code = _f72
+            _y71.status = _f73
+            _y71.error_message = _f74
             _r = Err(_y71)
         else:
             raise _c.CodecError(f"invalid result discriminant {_t48}")
@@ -1198,7 +1245,8 @@ def decode_show_params(b: bytes, p: int = 0) -> tuple[tuple[ShowRequest], int]:
             raise _c.CodecError(f"length {_n6} exceeds the remaining input")
         _f5 = b[p:_e7].decode()
         p = _e7
-        _a4 = ShowRequest(_f5)
+        _a4 = _new(ShowRequest)
+        _a4.name = _f5
         return (_a4,), p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "parameters of show") from None
@@ -1296,7 +1344,10 @@ def decode_show_result(b: bytes, p: int = 0) -> tuple[Ok[ShowResponse] | Err[Sta
                 raise _c.CodecError(f"length {_n88} exceeds the remaining input")
             _f84 = b[p:_e89].decode()
             p = _e89
-            _y81 = StatusError(_f82, _f83, _f84)
+            _y81 = _new(StatusError)
+            _y81.status_code = _f82
+            _y81.status = _f83
+            _y81.error_message = _f84
             _r = Err(_y81)
         else:
             raise _c.CodecError(f"invalid result discriminant {_t39}")
@@ -1388,7 +1439,8 @@ def decode_list_result(b: bytes, p: int = 0) -> tuple[Ok[ListResponse] | Err[Sta
                 _y38: ModelResponse
                 _y38, p = decode_model_response(b, p)
                 _f36.append(_y38)
-            _y35 = ListResponse(_f36)
+            _y35 = _new(ListResponse)
+            _y35.models = _f36
             _r = Ok(_y35)
         elif _t34 == 1:
             _y77: StatusError
@@ -1430,7 +1482,10 @@ def decode_list_result(b: bytes, p: int = 0) -> tuple[Ok[ListResponse] | Err[Sta
                 raise _c.CodecError(f"length {_n84} exceeds the remaining input")
             _f80 = b[p:_e85].decode()
             p = _e85
-            _y77 = StatusError(_f78, _f79, _f80)
+            _y77 = _new(StatusError)
+            _y77.status_code = _f78
+            _y77.status = _f79
+            _y77.error_message = _f80
             _r = Err(_y77)
         else:
             raise _c.CodecError(f"invalid result discriminant {_t34}")

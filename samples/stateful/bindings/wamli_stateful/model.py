@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 from witgen.runtime import codec as _c
 from witgen.runtime import resources as _r
+from witgen.runtime.codec import new as _new
 from witgen.runtime.values import Err, Ok
 
 from ..wamli_stateful import state as _wamli_stateful__state
@@ -254,7 +255,14 @@ def decode_metadata(b: bytes, p: int = 0) -> tuple[Metadata, int]:
             else:
                 _y29, p = _c.read_u32(b, p)
             _f18.append(_y29)
-        return Metadata(_f13, _f14, _f15, _f16, _f17, _f18), p
+        _v0 = _new(Metadata)
+        _v0.model_name = _f13
+        _v0.graph_encoding = _f14
+        _v0.execution_target = _f15
+        _v0.tensor_type = _f16
+        _v0.tensor_dimensions_in = _f17
+        _v0.tensor_dimensions_out = _f18
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "metadata") from None
 
@@ -368,7 +376,10 @@ def decode_get_metadata_result(b: bytes, p: int = 0) -> tuple[Ok[Metadata] | Err
                 raise _c.CodecError(f"length {_n48} exceeds the remaining input")
             _f44 = b[p:_e49].decode()
             p = _e49
-            _y41 = _wamli_stateful__state.Error(_f42, _f43, _f44)
+            _y41 = _new(_wamli_stateful__state.Error)
+            _y41.status_code = _f42
+            _y41.status = _f43
+            _y41.error = _f44
             _r = Err(_y41)
         else:
             raise _c.CodecError(f"invalid result discriminant {_t21}")

@@ -9,6 +9,7 @@ import dataclasses as _dc
 
 from witgen.runtime import codec as _c
 from witgen.runtime import resources as _r
+from witgen.runtime.codec import new as _new
 from witgen.runtime.values import Err, Ok
 
 
@@ -95,7 +96,11 @@ def decode_error(b: bytes, p: int = 0) -> tuple[Error, int]:
             raise _c.CodecError(f"length {_n12} exceeds the remaining input")
         _f8 = b[p:_e13].decode()
         p = _e13
-        return Error(_f6, _f7, _f8), p
+        _v0 = _new(Error)
+        _v0.status_code = _f6
+        _v0.status = _f7
+        _v0.error = _f8
+        return _v0, p
     except _c.DECODE_ERRORS as exc:
         raise _c.wrap(exc, "error") from None
 
@@ -232,7 +237,10 @@ def decode_get_data_result(b: bytes, p: int = 0) -> tuple[Ok[bytes] | Err[Error]
                 raise _c.CodecError(f"length {_n22} exceeds the remaining input")
             _f18 = b[p:_e23].decode()
             p = _e23
-            _y15 = Error(_f16, _f17, _f18)
+            _y15 = _new(Error)
+            _y15.status_code = _f16
+            _y15.status = _f17
+            _y15.error = _f18
             _r = Err(_y15)
         else:
             raise _c.CodecError(f"invalid result discriminant {_t10}")
@@ -397,7 +405,10 @@ def decode_get_metadata_result(b: bytes, p: int = 0) -> tuple[Ok[list[str]] | Er
                 raise _c.CodecError(f"length {_n28} exceeds the remaining input")
             _f24 = b[p:_e29].decode()
             p = _e29
-            _y21 = Error(_f22, _f23, _f24)
+            _y21 = _new(Error)
+            _y21.status_code = _f22
+            _y21.status = _f23
+            _y21.error = _f24
             _r = Err(_y21)
         else:
             raise _c.CodecError(f"invalid result discriminant {_t13}")
