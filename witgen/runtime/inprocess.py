@@ -21,7 +21,7 @@ import threading
 from witgen.runtime.bus import BusTimeout, UnknownOperation
 from witgen.runtime.dispatch import BoundOperation, DispatchTable
 
-__all__ = ["InProcessBus"]
+__all__ = ["InProcessBus", "Registration"]
 
 _Route = tuple[DispatchTable, BoundOperation]
 
@@ -65,7 +65,7 @@ class _Lattice:
         raise UnknownOperation("no provider serves this operation", instance, function)
 
 
-class _Registration:
+class Registration:
     """A table served on an in-process lattice; `close()` stops serving it."""
 
     def __init__(self, lattice: _Lattice, table: DispatchTable) -> None:
@@ -76,7 +76,7 @@ class _Registration:
         self._lattice.remove(self.table)
         self.table.handles.release_all()
 
-    def __enter__(self) -> _Registration:
+    def __enter__(self) -> Registration:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -106,10 +106,10 @@ class InProcessBus:
         other._source = source
         return other
 
-    def serve(self, table: DispatchTable) -> _Registration:
+    def serve(self, table: DispatchTable) -> Registration:
         """Answer calls to `table`'s operations from every endpoint of this lattice."""
         self._lattice.add(table)
-        return _Registration(self._lattice, table)
+        return Registration(self._lattice, table)
 
     def release(self) -> int:
         """This endpoint goes away: release the resources it holds in every provider."""
