@@ -242,3 +242,18 @@ def test_unknown_world_and_part(tmp_path: Path) -> None:
     with pytest.raises(CodegenError, match="unknown part"):
         render_bindings(resolve, parts=["types", "bogus"])
     assert "test_demo_v1_0_0/w.py" in render_bindings(resolve, ["test:demo/w@1.0.0"])
+
+
+def test_parts_choose_what_world_modules_hold(tmp_path: Path) -> None:
+    (tmp_path / "demo.wit").write_text(DEMO_WIT)
+    resolve = load_wit(tmp_path / "demo.wit")
+    world = "test_demo_v1_0_0/w.py"
+    full = render_bindings(resolve)[world]
+    assert "def dispatch_table(" in full and "class TypesClient(" in full
+    types_only = render_bindings(resolve, parts=["types"])
+    assert "def dispatch_table(" not in types_only[world] and "Client(" not in types_only[world]
+    assert "def encode_local(" in types_only[world]
+    client_only = render_bindings(resolve, parts=["client"])[world]
+    assert "class TypesClient(" in client_only and "class WFunctions(" not in client_only
+    # the interface modules do not depend on the parts
+    assert types_only["test_demo_v1_0_0/types.py"] == render_bindings(resolve)["test_demo_v1_0_0/types.py"]
