@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,12 +43,11 @@ def generate(quiet: bool = False) -> int:
     return 0
 
 
-def run_stateful(out: list[str]) -> None:
+def run_stateful(say: Callable[[str], None]) -> None:
     from samples.stateful import actor, provider
     from witgen.runtime.inprocess import InProcessBus
     from witgen.runtime.values import Err
 
-    say = out.append
     say("== wamli:stateful: a provider pulls an actor's immutable state")
     lattice = InProcessBus()
     serving = lattice.serve(actor.dispatch_table(actor.SAMPLE_STATE))
@@ -73,7 +74,7 @@ def run_stateful(out: list[str]) -> None:
         say(f"an actor without state answers: error {e.status_code} {e.status}: {e.error}")
 
 
-def run_ollama(out: list[str], url: str | None) -> None:
+def run_ollama(say: Callable[[str], None], url: str | None) -> None:
     from samples.ollama import actor, provider
     from samples.ollama.bindings.ollama_llm.llm import (
         ChatRequest,
@@ -86,7 +87,6 @@ def run_ollama(out: list[str], url: str | None) -> None:
     from witgen.runtime.inprocess import InProcessBus
     from witgen.runtime.values import Err
 
-    say = out.append
     backend = f"the Ollama server at {url}" if url else "the built-in model"
     say(f"== ollama:llm: an actor calls an LLM provider ({backend})")
     lattice = InProcessBus()
@@ -128,10 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         if rc:
             return rc
         importlib.invalidate_caches()
-    out: list[str] = []
-    run_stateful(out)
-    run_ollama(out, args.ollama_url)
-    print("\n".join(out))
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        run_stateful(say)
+        run_ollama(say, args.ollama_url)
+    except BrokenPipeError:  # the output was piped into `head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
