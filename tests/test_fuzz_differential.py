@@ -1,8 +1,8 @@
 """Differential fuzzing of the front end against the reference parser.
 
-A bounded, seeded corpus of mutated inputs is made from the single-file cases of
-the wit-parser corpus: token deletions, duplications, swaps, replacements and
-truncations. Each input is loaded by witgen (`witgen.resolver.load`) and by
+A bounded, seeded corpus of mutated inputs is made from the wit-parser corpus
+(its single-file cases, and one file of its package folders at a time): token
+deletions, duplications, swaps, replacements, truncations and line edits. Each input is loaded by witgen (`witgen.resolver.load`) and by
 `wasm-tools component wit --json --features active`; they must agree on
 accepting or rejecting it, produce equal JSON when both accept, and witgen may
 only fail with `WitError`, within a per-input timeout.
@@ -19,6 +19,7 @@ import os
 import random
 import re
 import subprocess
+import shutil
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -117,25 +118,58 @@ def _mutate_lines(text: str, rng: random.Random, kind: str) -> str:
     return "".join(lines)
 
 
-def _seed_files(shared: Path) -> list[Path]:
+@dataclass(frozen=True)
+class Input:
+    """One mutated input: `text` replaces `file` (a path relative to `package`, or the file)."""
+
+    description: str
+    text: str
+    package: Path | None = None  # a package folder to copy, or None for a single file
+    file: str = ""
+
+
+def _seeds(shared: Path) -> list[tuple[Path | None, Path]]:
+    """(package folder or None, .wit file) pairs to mutate: single files and package folders."""
     root = shared / "corpus" / "wit-parser-ui" / "ui"
-    files = sorted(root.glob("*.wit")) + sorted((root / "parse-fail").glob("*.wit"))
-    return [f for f in files if f.stat().st_size < 20_000]
+    seeds: list[tuple[Path | None, Path]] = []
+    for top in (root, root / "parse-fail"):
+        seeds += [(None, f) for f in sorted(top.glob("*.wit")) if f.stat().st_size < 20_000]
+        for folder in sorted(p for p in top.iterdir() if p.is_dir() and p.name != "parse-fail"):
+            if any(folder.rglob("*.wa[st]*")):
+                continue  # binary deps are out of scope
+            seeds += [(folder, f) for f in sorted(folder.rglob("*.wit"))]
+    return seeds
 
 
-def make_inputs(shared: Path, count: int, seed: int = SEED) -> list[tuple[str, str]]:
-    """`count` (description, text) pairs, the same for the same seed and corpus."""
+def make_inputs(shared: Path, count: int, seed: int = SEED) -> list[Input]:
+    """`count` inputs, the same for the same seed and corpus."""
     rng = random.Random(seed)
-    seeds = [(f.name, f.read_text(encoding="utf-8")) for f in _seed_files(shared)]
+    seeds = _seeds(shared)
     out = []
     for n in range(count):
-        name, text = seeds[rng.randrange(len(seeds))]
+        package, file = seeds[rng.randrange(len(seeds))]
         kind = MUTATIONS[n % len(MUTATIONS)]
-        mutated = mutate(text, rng, kind)
+        mutated = mutate(file.read_text(encoding="utf-8"), rng, kind)
         if rng.random() < 0.25:  # sometimes a second mutation
             mutated = mutate(mutated, rng, rng.choice(MUTATIONS))
-        out.append((f"{kind} of {name}", mutated))
+        if package is None:
+            out.append(Input(f"{kind} of {file.name}", mutated))
+        else:
+            rel = str(file.relative_to(package))
+            out.append(Input(f"{kind} of {package.name}/{rel}", mutated, package, rel))
     return out
+
+
+def write_input(item: Input, folder: Path, n: int) -> Path:
+    """Put `item` on disk under `folder`; return the path to load."""
+    if item.package is None:
+        path = folder / f"m{n:04d}.wit"
+        path.write_text(item.text, encoding="utf-8")
+        return path
+    target = folder / f"m{n:04d}"
+    shutil.copytree(item.package, target)
+    (target / item.file).write_text(item.text, encoding="utf-8")
+    return target
 
 
 def run_reference(wasm_tools: str, path: Path) -> Outcome:
@@ -184,13 +218,9 @@ def run_witgen(path: Path) -> Outcome:
 class Corpus:
     """The mutated inputs on disk, with reference outcomes computed lazily in threaded batches."""
 
-    def __init__(self, folder: Path, inputs: list[tuple[str, str]], wasm_tools: str) -> None:
+    def __init__(self, folder: Path, inputs: list[Input], wasm_tools: str) -> None:
         self.inputs = inputs
-        self.paths = []
-        for n, (_, text) in enumerate(inputs):
-            path = folder / f"m{n:04d}.wit"
-            path.write_text(text, encoding="utf-8")
-            self.paths.append(path)
+        self.paths = [write_input(item, folder, n) for n, item in enumerate(inputs)]
         self.wasm_tools = wasm_tools
         self.reference: dict[int, Outcome] = {}
         self.lock = threading.Lock()
@@ -226,7 +256,7 @@ def test_same_decision_as_reference(corpus: Corpus, n: int) -> None:
     if reference.crashed:
         pytest.skip(f"the reference parser crashed: {reference.detail.splitlines()[:1]}")
     mine = run_witgen(corpus.paths[n])
-    what = corpus.inputs[n][0]
+    what = corpus.inputs[n].description
     assert mine.accepted == reference.accepted, (
         f"{what}: witgen {'accepts' if mine.accepted else 'rejects: ' + mine.detail}; "
         f"wasm-tools {'accepts' if reference.accepted else 'rejects: ' + reference.detail}"
@@ -238,5 +268,6 @@ def test_same_decision_as_reference(corpus: Corpus, n: int) -> None:
 def test_mutations_are_seeded_and_varied(shared: Path) -> None:
     first = make_inputs(shared, 50)
     assert first == make_inputs(shared, 50)
-    assert len({text for _, text in first}) > 45
-    assert {d.split(" of ")[0] for d, _ in first} == set(MUTATIONS)
+    assert len({item.text for item in first}) > 45
+    assert {item.description.split(" of ")[0] for item in first} == set(MUTATIONS)
+    assert any(item.package is not None for item in first)
