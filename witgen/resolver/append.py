@@ -30,6 +30,8 @@ class Arenas:
     worlds: list[model.World] = field(default_factory=list)
     packages: list[model.Package] = field(default_factory=list)
     package_names: dict[model.PackageName, int] = field(default_factory=dict)
+    # (world id, is export, key) -> where the item was written (for include errors)
+    item_spans: dict[tuple[int, bool, model.WorldKey], Span] = field(default_factory=dict)
 
     def freeze(self, root: int | None) -> model.Resolve:
         return model.Resolve(
@@ -290,12 +292,13 @@ class Remap:
             if not g.gates.include(world.stability, me, world.span):
                 self.worlds.append(None)
                 continue
-            imports = self._world_items(world.imports, world.import_spans, me)
-            exports = self._world_items(world.exports, world.export_spans, me)
+            wid = len(g.worlds)
+            imports = self._world_items(world.imports, world.import_spans, me, (wid, False))
+            exports = self._world_items(world.exports, world.export_spans, me, (wid, True))
             g.worlds.append(
                 model.World(world.name, imports, exports, pkgid, world.docs, world.stability)
             )
-            self.worlds.append(len(g.worlds) - 1)
+            self.worlds.append(wid)
             pending.append((lid, len(g.worlds) - 1))
         for lid in range(first_type, len(u.types)):
             gid = self.types[lid]
@@ -315,9 +318,9 @@ class Remap:
                 name = g.interfaces[iid].name
                 if name is not None:
                     pkg.interfaces[name] = iid
-        for wid in self.worlds[first_world:]:
-            if wid is not None:
-                pkg.worlds[g.worlds[wid].name] = wid
+        for kept in self.worlds[first_world:]:
+            if kept is not None:
+                pkg.worlds[g.worlds[kept].name] = kept
         for lid, wid in pending:
             for inc in u.worlds[lid].includes:
                 if not g.gates.include(inc.stability, me, inc.span):
@@ -333,6 +336,7 @@ class Remap:
         items: dict[model.WorldKey, model.WorldItem],
         spans: list[Span],
         me: model.PackageName,
+        where: tuple[int, bool],
     ) -> dict[model.WorldKey, model.WorldItem]:
         g = self.g
         out: dict[model.WorldKey, model.WorldItem] = {}
@@ -353,4 +357,5 @@ class Remap:
             elif isinstance(item, model.FunctionItem):
                 item = model.FunctionItem(self.function(item.function, span))
             out[key] = item
+            g.item_spans[(*where, key)] = span
         return out

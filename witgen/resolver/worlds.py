@@ -118,7 +118,7 @@ def _rename(original: str, name: str, alias: str) -> str | None:
 
 
 def _merge_stability(
-    incoming: model.Stability, into: model.Stability, external: bool
+    incoming: model.Stability, into: model.Stability, external: bool, span: Span | None
 ) -> model.Stability:
     if external and isinstance(incoming, model.Stable):
         return None
@@ -127,7 +127,8 @@ def _merge_stability(
     if into is None:
         return incoming
     raise WitError(
-        f"mismatch in stability from '{stability_debug(incoming)}' to '{stability_debug(into)}'"
+        f"mismatch in stability from '{stability_debug(incoming)}' to '{stability_debug(into)}'",
+        span,
     )
 
 
@@ -141,15 +142,21 @@ def include_world(g: Arenas, wid: int, src: int, names: list[tuple[str, str]], s
         ("import", inc.imports, world.imports),
         ("export", inc.exports, world.exports),
     ):
+        is_export = desc == "export"
         for key, item in list(items.items()):
+            item_span = g.item_spans.get((src, is_export, key))
             if isinstance(key, model.InterfaceKey):
                 assert isinstance(item, model.InterfaceItem)
                 prev = dst.get(key)
                 if prev is None:
                     dst[key] = item
                     prev = item
+                    if item_span is not None:
+                        g.item_spans[(wid, is_export, key)] = item_span
                 assert isinstance(prev, model.InterfaceItem)
-                merged = _merge_stability(item.stability, prev.stability, external)
+                # 1.262 points at the included item for exports only
+                where = item_span if is_export else None
+                merged = _merge_stability(item.stability, prev.stability, external, where)
                 if merged != prev.stability:
                     dst[key] = replace(prev, stability=merged)
                 continue
@@ -175,6 +182,8 @@ def include_world(g: Arenas, wid: int, src: int, names: list[tuple[str, str]], s
             if new_name in dst:
                 raise WitError(f"{desc} of `{new_name}` shadows previously {desc}ed items", span)
             dst[new_name] = new_item
+            if item_span is not None:
+                g.item_spans[(wid, is_export, new_name)] = item_span
     keys = [k for k in (*inc.imports, *inc.exports) if isinstance(k, str)]
     for n, alias in names:
         if not any(_rename(k, n, alias) is not None for k in keys):
