@@ -258,7 +258,7 @@ class BodyResolver:
                     )
                     for c in decl.cases
                 )
-                return model.Variant(cases), tuple(c.name.span for c in decl.cases)
+                return model.Variant(cases), ()  # errors point at the variant's name
             case ast.EnumDecl():
                 if not decl.cases:
                     raise WitError("empty enum", decl.name.span)
