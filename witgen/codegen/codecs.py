@@ -166,7 +166,7 @@ class Emitter:
             return self._encode_prim(ty, expr)
         td = self.resolve.types[ty]
         if td.name is not None and ty in self.layout.names:
-            if isinstance(td.kind, m.Alias) and not self._is_resource(td.kind.type):
+            if isinstance(td.kind, m.Alias) and not self.is_resource(td.kind.type):
                 return self.encode(td.kind.type, expr)
             if isinstance(td.kind, m.Record):
                 v = self.tmp("r")
@@ -182,7 +182,8 @@ class Emitter:
         """Build a record from decoded fields without running `__init__` (it only assigns)."""
         return [f"{x} = _new({cls})", *(f"{x}.{snake(f.name)} = {t}" for f, t in zip(kind.fields, temps, strict=True))]
 
-    def _is_resource(self, ty: m.Type) -> bool:
+    def is_resource(self, ty: m.Type) -> bool:
+        """True if `ty` is (an alias of) a resource type."""
         ty = self.resolve.dealias(ty)
         return isinstance(ty, int) and isinstance(self.resolve.types[ty].kind, m.Resource)
 
@@ -309,7 +310,7 @@ class Emitter:
             return self._decode_prim(ty, x)
         td = self.resolve.types[ty]
         if td.name is not None and ty in self.layout.names:
-            if isinstance(td.kind, m.Alias) and not self._is_resource(td.kind.type):
+            if isinstance(td.kind, m.Alias) and not self.is_resource(td.kind.type):
                 return self._decode_into(td.kind.type, x)
             if isinstance(td.kind, m.Record):
                 temps = [self.tmp("f") for _ in td.kind.fields]

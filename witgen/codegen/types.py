@@ -39,7 +39,6 @@ class Codec:
     what: str
     encode_body: list[str]
     decode_body: list[str]
-    encode_params: str = "v: {annot}"
 
 
 @dataclass
@@ -198,7 +197,7 @@ def type_view(em: Emitter, tid: int) -> TypeView:
         case m.Alias(target):
             view = TypeView("alias", names.py, wit, doc, None)
             view.annot = em.annot(target)
-            if _is_resource(em, target):
+            if em.is_resource(target):
                 pass
             elif isinstance(target, int) and target in em.layout.names:
                 view.alias_codec = (em.ref(target, "encode"), em.ref(target, "decode"))
@@ -216,11 +215,6 @@ def type_view(em: Emitter, tid: int) -> TypeView:
     view.codec = codec(em.encode_kind(kind, "v"), ["_x: " + view.name, *em.decode_kind(kind, "_x"), "return _x, p"])
     view.codec.annot = view.name
     return view
-
-
-def _is_resource(em: Emitter, ty: m.Type) -> bool:
-    ty = em.resolve.dealias(ty)
-    return isinstance(ty, int) and isinstance(em.resolve.types[ty].kind, m.Resource)
 
 
 def _tag(i: int) -> str:
