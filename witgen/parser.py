@@ -422,7 +422,7 @@ class _Tables:
             while True:
                 action = states[stack[-1]].get(typ)
                 if action is None:
-                    raise syntax_error(token, self.accepts(stack), scanner)
+                    raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
                 if action[0]:
                     if invalid and token.start_pos in invalid:
                         raise invalid[token.start_pos]
@@ -440,6 +440,32 @@ class _Tables:
                 stack.append(states[stack[-1]][origin][1])
                 if typ == "$END" and stack[-1] == self.end:
                     return values[-1]
+
+    def expected_at(self, source: Source, bad: Token) -> set[str]:
+        """What could stand where `bad` is, before the reductions `bad` set off.
+
+        LALR(1) may reduce on a lookahead that only fails later (after a version, a
+        `.` is a lookahead of `use a:b/c@1.0.0.{..}`), which loses the context the
+        reference parser reports from. So the tokens up to `bad` are run again,
+        without callbacks, and the stack is taken just before `bad` comes in.
+        """
+        states = self.states
+        stack = [self.start]
+        for token in Scanner(source).tokens():
+            if token.start_pos == bad.start_pos:
+                break
+            while True:
+                action = states[stack[-1]].get(token.type)
+                if action is None:  # pragma: no cover - the first run got past this token
+                    return self.accepts(stack)
+                if action[0]:
+                    stack.append(action[1])
+                    break
+                size, _, origin = action[1]
+                if size:
+                    del stack[-size:]
+                stack.append(states[stack[-1]][origin][1])
+        return self.accepts(stack)
 
     def accepts(self, stack: list[int]) -> set[str]:
         """The terminals that would be shifted (after reductions) from this stack."""
