@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from witgen import model
 from witgen.errors import Span, WitError
+from witgen.resolver.bodies import name_key
 from witgen.resolver.gates import stability_debug
 
 if TYPE_CHECKING:
@@ -195,8 +196,6 @@ def include_world(g: Arenas, wid: int, src: int, names: list[tuple[str, str]], s
 
 def check_case_insensitive(world: model.World) -> None:
     """Names of one world's imports (and of its exports) must be strongly unique."""
-    from witgen.resolver.bodies import name_key
-
     for desc, items in (("import", world.imports), ("export", world.exports)):
         seen: dict[tuple[str, str], str] = {}
         for key in items:
