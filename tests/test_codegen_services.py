@@ -39,6 +39,11 @@ interface counters {
     try-new: static func(start: u32) -> result<counter, error>;
   }
 
+  /// A resource with no functions of its own.
+  resource token;
+  issue: func(n: u32) -> token;
+  redeem: func(t: own<token>) -> u32;
+
   total: func(cs: list<borrow<counter>>) -> u64;
   check: func(x: u32) -> result<u32, error>;
   boom: func();
@@ -100,6 +105,13 @@ class Counters:
         if start > 100:
             return Err(Error(1, "too big"))
         return Ok(Counter(start))
+
+    def issue(self, n: int) -> Counter:
+        return Counter(n)
+
+    def redeem(self, t: server.TokenResource) -> int:
+        assert isinstance(t, Counter)
+        return t.value
 
     def total(self, cs: list[server.CounterResource]) -> int:
         return sum(c.value for c in cs if isinstance(c, Counter))
@@ -211,6 +223,20 @@ def test_resources_per_caller(wired: tuple[dict[str, ModuleType], Any, InProcess
     assert first.released  # dropped by the context manager
     with pytest.raises(InvalidHandle):
         c.get()
+
+
+def test_resources_without_functions(wired: tuple[dict[str, ModuleType], Any, InProcessBus]) -> None:
+    mods, _, bus = wired
+    client = mods["caller"].CountersClient(bus)
+    token = client.issue(5)
+    assert isinstance(token, mods["caller"].TokenProxy)
+    assert client.redeem(token) == 5  # moved into the provider
+    with pytest.raises(InvalidHandle):
+        client.redeem(token)
+    other = client.issue(6)
+    other.drop()
+    with pytest.raises(InvalidHandle):
+        client.redeem(other)
 
 
 def test_failures_keep_the_provider_serving(wired: tuple[dict[str, ModuleType], Any, InProcessBus]) -> None:

@@ -230,6 +230,16 @@ class Services:
                 )
         return [], expr, em.annot(ty)
 
+    def resources(self, item: m.InterfaceItem | None) -> list[int]:
+        """Resource types an interface (or, for None, this world) defines, in order."""
+        if item is not None:
+            ids = list(self.r.interfaces[item.id].types.values())
+        else:
+            items = (*self.world.imports.values(), *self.world.exports.values())
+            ids = [i.id for i in items if isinstance(i, m.TypeItem)]
+            ids = [t for t in ids if self.r.types[t].owner == m.WorldOwner(self.mod.owner)]
+        return [t for t in dict.fromkeys(ids) if isinstance(self.r.types[t].kind, m.Resource)]
+
     def functions(self, owner: m.InterfaceItem | None) -> list[m.Function]:
         if owner is not None:
             return list(self.r.interfaces[owner.id].functions.values())
@@ -261,12 +271,11 @@ class Services:
         proto_name = self.claim(f"{base}{suffix}", f"provider {instance}", f"{qual}{suffix}")
         mref = self.module_ref(item)
         res_protos: dict[int, str] = {}
-        for f in funcs:
-            if f.kind.resource is not None:
-                res_id, rname = _resource_name(r, f.kind.resource)
-                if res_id not in res_protos and local(res_id):
-                    stem = pascal(rname).rstrip("_")
-                    res_protos[res_id] = self.claim(f"{stem}Resource", f"resource {res_id}", f"{qual}{stem}Resource")
+        for res_id in self.resources(item):
+            rname = r.types[res_id].name or ""
+            if local(res_id):
+                stem = pascal(rname).rstrip("_")
+                res_protos[res_id] = self.claim(f"{stem}Resource", f"resource {res_id}", f"{qual}{stem}Resource")
 
         def impl_annot(rid: int) -> str:
             return res_protos.get(rid) or em.annot(rid)
@@ -477,16 +486,13 @@ def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[E
         imports = [(k, i) for k, i in world.imports.items() if isinstance(i, m.InterfaceItem)]
         proxies: dict[int, tuple[str, str]] = {}
         for _, item in imports:
-            for f in svc.functions(item):
-                if f.kind.resource is not None:
-                    rid, rname = _resource_name(r, f.kind.resource)
-                    if rid not in proxies and r.types[rid].owner == m.InterfaceOwner(item.id):
-                        stem = pascal(rname).rstrip("_")
-                        qual = pascal(svc.qualified(item)).rstrip("_") + stem
-                        proxies[rid] = (
-                            svc.claim(f"{stem}Proxy", f"proxy {rid}", f"{qual}Proxy"),
-                            svc.claim(f"{stem}AsyncProxy", f"async proxy {rid}", f"{qual}AsyncProxy"),
-                        )
+            for rid in svc.resources(item):
+                stem = pascal(r.types[rid].name or "").rstrip("_")
+                qual = pascal(svc.qualified(item)).rstrip("_") + stem
+                proxies[rid] = (
+                    svc.claim(f"{stem}Proxy", f"proxy {rid}", f"{qual}Proxy"),
+                    svc.claim(f"{stem}AsyncProxy", f"async proxy {rid}", f"{qual}AsyncProxy"),
+                )
         for key, item in imports:
             sync_c, async_c, proxy_views = svc.client(key, item, svc.functions(item), proxies)
             chunks.append(render_chunk("client.py.jinja", clients=[sync_c, async_c], proxies=proxy_views))
