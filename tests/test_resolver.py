@@ -11,6 +11,7 @@ it does not. `WITGEN_BLESS=1` rewrites the goldens from the binary;
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -295,3 +296,119 @@ def test_cli_subprocess_error_and_json() -> None:
     )
     assert good.returncode == 0
     assert good.stdout == (WIT / "type-order.json").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- generated packages
+
+_GATES = (
+    "",
+    "",
+    "",
+    "@since(version = 1.0.0) ",
+    "@unstable(feature = active) ",
+    "@since(version = 0.5.0) @deprecated(version = 0.9.0) ",
+)
+
+
+def _generated_package(rng: random.Random) -> str:
+    """A random package (with nested dependency packages) that stresses resolution:
+    `use` chains, resources and handles, gates, labelled and path imports/exports,
+    includes, inline interfaces and world functions."""
+    lines = ["package t:main@1.0.0;"]
+    foreign: list[tuple[str, str, list[str]]] = []  # (package, interface, types)
+
+    def body(pkg: str) -> list[tuple[str, str, list[str]]]:
+        out: list[str] = []
+        ifaces: list[tuple[str, list[str]]] = []
+        for k in range(rng.randint(1, 4)):
+            name, types, items = f"i{k}", [], []
+            for prev, prev_types in ifaces:
+                if prev_types and rng.random() < 0.4:
+                    t = rng.choice(prev_types)
+                    items.append(f"{rng.choice(_GATES)}use {prev}.{{{t}}};")
+                    types.append(t)
+            for dep_pkg, dep_iface, dep_types in foreign:
+                if dep_types and rng.random() < 0.2:
+                    t = rng.choice(dep_types)
+                    if f"{t}x" not in types:
+                        items.append(f"use {dep_pkg}/{dep_iface}@1.0.0.{{{t} as {t}x}};")
+                        types.append(f"{t}x")
+            for n in range(rng.randint(0, 3)):
+                t, gate = f"{name}t{n}", rng.choice(_GATES)
+                kind = rng.choice(("u32", "resource", "record", "list", "alias", "variant", "own"))
+                if kind == "resource":
+                    items.append(
+                        f"{gate}resource {t} {{ constructor(); "
+                        f"m: func(o: borrow<{t}>) -> {t}; s: static func() -> list<{t}>; }}"
+                    )
+                elif kind == "record" and types:
+                    items.append(f"{gate}record {t} {{ a: {rng.choice(types)}, b: list<u8> }}")
+                elif kind == "variant" and types:
+                    items.append(f"{gate}variant {t} {{ a({rng.choice(types)}), b }}")
+                elif kind == "list" and types:
+                    items.append(f"{gate}type {t} = list<{rng.choice(types)}>;")
+                elif kind == "alias" and types:
+                    items.append(f"{gate}type {t} = {rng.choice(types)};")
+                else:
+                    items.append(f"{gate}type {t} = u32;")
+                types.append(t)
+            if types and rng.random() < 0.6:
+                a, b = rng.choice(types), rng.choice(types)
+                items.append(f"{rng.choice(_GATES)}f{k}: func(x: {a}) -> option<{b}>;")
+            out.append(f"{rng.choice(_GATES)}interface {name} {{ {' '.join(items)} }}")
+            ifaces.append((name, types))
+        paths = [n for n, _ in ifaces] + [f"{p}/{i}@1.0.0" for p, i, _ in foreign]
+        for k in range(rng.randint(0, 3)):
+            items, seen = [], set()
+            for j in range(k):
+                if rng.random() < 0.3:
+                    items.append(f"{rng.choice(_GATES)}include w{j};")
+            for _ in range(rng.randint(0, 4)):
+                path, d = rng.choice(paths), rng.choice(("import", "export"))
+                if (d, path) not in seen:
+                    seen.add((d, path))
+                    label = f"l{rng.randint(0, 9)}: " if rng.random() < 0.2 else ""
+                    items.append(f"{rng.choice(_GATES)}{d} {label}{path};")
+            name, types = rng.choice(ifaces)
+            if types and rng.random() < 0.5:
+                items.append(f"use {name}.{{{types[0]}}};")
+                items.append(f"import z{k}: func(x: {types[0]});")
+            if rng.random() < 0.3:
+                items.append(f"resource wr{k} {{ constructor(); }}")
+            if rng.random() < 0.3:
+                items.append(f"export e{k}: interface {{ h: func() -> list<u8>; }}")
+            rng.shuffle(items)
+            out.append(f"world w{k} {{ {' '.join(items)} }}")
+        lines.extend(out)
+        return [(pkg, n, ts) for n, ts in ifaces]
+
+    nested: list[str] = []
+    for k in range(rng.randint(0, 2)):
+        pkg = f"t:dep{k}"
+        start = len(lines)
+        exported = body(pkg)
+        nested += [f"package {pkg}@1.0.0 {{", *lines[start:], "}"]
+        del lines[start:]
+        foreign += exported
+    body("t:main")
+    return "\n".join(lines + nested) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_generated_package_matches_binary(wasm_tools: str, tmp_path: Path, seed: int) -> None:
+    """Seeded random packages: same accept/reject, same JSON, same diagnostic."""
+    path = tmp_path / "gen.wit"
+    path.write_text(_generated_package(random.Random(seed)), encoding="utf-8")
+    out = subprocess.run(
+        [wasm_tools, "component", "wit", "--json", "--features", "active", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    try:
+        got = "json", load(path, FEATURES).to_json()
+    except WitError as exc:
+        got = "err", "error: " + exc.render()
+    if out.returncode == 0:
+        assert got == ("json", out.stdout.rstrip("\n"))
+    else:
+        assert got == ("err", out.stderr.rstrip("\n"))
