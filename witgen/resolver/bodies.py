@@ -55,7 +55,8 @@ def type_span(ty: ast.TypeExpr) -> Span:
 
 
 def path_span(path: ast.UsePath) -> Span:
-    return path.name.span if isinstance(path, ast.LocalPath) else path.span
+    """Where errors about a path point: its item name (`i` in `ns:pkg/i@1.0.0`)."""
+    return path.name.span
 
 
 def _collect_deps(ty: ast.TypeExpr | None, out: list[ast.Id]) -> None:
