@@ -363,6 +363,8 @@ def test_normalize_docs(comments: list[str], expected: str | None) -> None:
 
 
 SYNTAX_ERRORS = [
+    # columns count characters, not bytes
+    ("package a:b;\n/* éé */ interface x { type t = u8 $ }", "unexpected character '$'", 2, 38),
     # LALR reduces the version on the `.`; the message keeps the reference's context
     ("package a:b@1.0.0-a..b;", "expected '{', found '.'", 1, 20),
     # a non-kebab identifier where none may stand is a syntax error first

@@ -23,7 +23,7 @@ class Source:
     _line_starts: list[int] = field(default_factory=list, repr=False)
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        """1-based line and column (in characters) of a character offset."""
+        """1-based line and column of a character offset (the column in UTF-8 bytes, as wasm-tools)."""
         if not self._line_starts:
             starts = [0]
             for i, ch in enumerate(self.text):
@@ -37,7 +37,8 @@ class Source:
                 lo = mid
             else:
                 hi = mid - 1
-        return lo + 1, offset - self._line_starts[lo] + 1
+        start = self._line_starts[lo]
+        return lo + 1, len(self.text[start:offset].encode()) + 1
 
     def line_text(self, line: int) -> str:
         self.line_col(0)
