@@ -2,15 +2,20 @@
 
 It mirrors the reference tokenizer (wit-parser's `lex.rs`):
 
+* the whole text is first checked for control codes and bidirectional overrides;
 * whitespace and comments are skipped; the comments right before a token are
   kept in `Scanner.comments`, keyed by that token's start offset, so that the
   parser can attach them as docs to the item the token starts;
 * an identifier is a run of `[letter_][letter digit _ -]*`; the words of
   `KEYWORDS` become keyword tokens, anything else is an `ID` that must be
-  kebab-case (checked as it is produced, except inside a version);
+  kebab-case: a bad one is noted in `Scanner.invalid` and raised only if the
+  parser takes it (elsewhere the syntax error comes first, as in wit-parser);
 * `%name` is an `EXPLICIT_ID` and is never a keyword;
-* the name right after `@` becomes SINCE, UNSTABLE, DEPRECATED or EXTERNAL_ID
-  (anything else is `unknown attribute`);
+* the name right after an item's `@` becomes SINCE, UNSTABLE, DEPRECATED or
+  EXTERNAL_ID (anything else is `unknown attribute`);
+* a version (`@1.2.3-pre+build`, `version = 1.2.3`) is chomped as wit-parser
+  does (integers, identifiers, `-`, and a `.` only if one of those follows:
+  such a `.` is a VDOT) and checked against semver where it ends;
 * type nesting (`<`) and package nesting (`package .. {`) are bounded as in
   the reference parser.
 
