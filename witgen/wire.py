@@ -243,7 +243,7 @@ class Bindings:
         )
         self.resolve = dataclasses.replace(resolve, packages=packages, root=pid)
         self.layout = Layout(self.resolve, [], pid)
-        files = render_bindings(self.resolve, (), parts=("types",))
+        files = render_bindings(self.resolve, (), parts=("types",), format=False)  # only imported
         self.prefix = f"_witgen_wire_{next(_counter)}"
         self._finder = _StringFinder(self.prefix, files)
         sys.meta_path.insert(0, self._finder)

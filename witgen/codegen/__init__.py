@@ -65,6 +65,7 @@ def render_bindings(
     *,
     parts: Collection[str] = PARTS,
     inputs: Sequence[str] = (),
+    format: bool = True,
 ) -> dict[str, str]:
     """The files of one output package: relative POSIX path -> formatted text.
 
@@ -81,14 +82,14 @@ def render_bindings(
         raise CodegenError(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     layout = Layout(resolve, select_worlds(resolve, worlds), root_package(resolve))
     ins = list(inputs)
-    files: dict[str, str] = {"__init__.py": render_root_init(layout, ins)}
+    files: dict[str, str] = {"__init__.py": render_root_init(layout, ins, format=format)}
     for package in layout.package_modules():
-        files[f"{package}/__init__.py"] = render_package_init(layout, package, ins)
+        files[f"{package}/__init__.py"] = render_package_init(layout, package, ins, format=format)
     for dotted in sorted(layout.modules):
         mod = layout.modules[dotted]
         if mod.kind == "world":
             em, chunks = world_chunks(layout, mod, parts)
-            files[mod.file] = render_module(layout, mod, ins, chunks, em)
+            files[mod.file] = render_module(layout, mod, ins, chunks, em, format=format)
         else:
-            files[mod.file] = render_module(layout, mod, ins)
+            files[mod.file] = render_module(layout, mod, ins, format=format)
     return dict(sorted(files.items()))

@@ -2,12 +2,16 @@
 
 Every template renders one top-level chunk (a type with its codecs, a function's codecs,
 a provider class, ...). Each chunk is compiled on its own, so a broken template fails with
-the template's name; the assembled module is formatted with `black.format_str` in-process
-and compiled again.
+the template's name. A module is its header (comment, docstring, imports) and its chunks,
+each formatted with `black.format_str` in-process on its own and joined with the two blank
+lines black puts between top-level blocks: byte for byte what black gives on the whole
+module, but a changed chunk costs only its own formatting when the rest is cached. Whenever
+anything was formatted afresh, the assembled module is compiled again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import importlib.util
 import re
@@ -41,6 +45,24 @@ _IMPORTS = (
     ("_new", "from witgen.runtime.codec import new as _new"),
 )
 _VALUE_NAMES = ("Err", "Ok", "Some")
+_NAME_RE = re.compile(
+    r"(?<![\w.])(" + "|".join(name for name, _ in _IMPORTS) + "|" + "|".join(_VALUE_NAMES) + r")\b"
+)
+
+
+def _mode_text(mode: black.mode.Mode) -> str:
+    """A stable description of a black mode (sets sorted, so no hash order leaks in)."""
+    parts = []
+    for field in dataclasses.fields(mode):
+        value = getattr(mode, field.name)
+        if isinstance(value, (set, frozenset)):
+            value = sorted(str(v) for v in value)
+        parts.append(f"{field.name}={value!r}")
+    return ", ".join(parts)
+
+
+# What black's output depends on besides its input text: the key space of `format_cache`.
+CACHE_NAMESPACE = f"black {BLACK_VERSION}\n{_mode_text(BLACK_MODE)}"
 
 
 @cache
@@ -68,13 +90,19 @@ def block(lines: list[str], indent: int) -> str:
 
 
 def render_chunk(template: str, **context: Any) -> str:
-    """Render one template to a chunk of top-level Python and check that it compiles."""
-    text = environment().get_template(template).render(**context)
-    try:
-        compile(text, f"<{template}>", "exec", dont_inherit=True)
-    except SyntaxError as exc:
-        raise CodegenError(f"template {template} produced invalid Python: {exc}") from None
-    return text.strip("\n")
+    """Render one template to a chunk of top-level Python and check that it compiles.
+
+    A chunk found in `format_cache` compiled when it was stored: it is not compiled
+    again, and the module that uses it takes its formatted text from here.
+    """
+    text = environment().get_template(template).render(**context).strip("\n")
+    cached = _lookup(text)
+    if cached is None:
+        try:
+            compile(text, f"<{template}>", "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            raise CodegenError(f"template {template} produced invalid Python: {exc}") from None
+    return text
 
 
 def header(inputs: list[str] | tuple[str, ...]) -> str:
@@ -87,9 +115,10 @@ def header(inputs: list[str] | tuple[str, ...]) -> str:
 
 def imports_for(body: str, modules: list[tuple[str, str]]) -> list[str]:
     """The import lines a module body needs; `modules` are (relative path, alias) pairs."""
-    std = [line for name, line in _IMPORTS[:4] if re.search(rf"(?<![\w.]){name}\b", body)]
-    out = [line for name, line in _IMPORTS[4:] if re.search(rf"(?<![\w.]){name}\b", body)]
-    values = [n for n in _VALUE_NAMES if re.search(rf"(?<![\w.]){n}\b", body)]
+    used = set(_NAME_RE.findall(body))
+    std = [line for name, line in _IMPORTS[:4] if name in used]
+    out = [line for name, line in _IMPORTS[4:] if name in used]
+    values = [n for n in _VALUE_NAMES if n in used]
     if values:
         out.append(f"from witgen.runtime.values import {', '.join(values)}")
     if std:
@@ -102,31 +131,82 @@ def imports_for(body: str, modules: list[tuple[str, str]]) -> list[str]:
     return out
 
 
-def module_text(template: str, **context: Any) -> str:
-    """Render a whole module, format it with black and compile it."""
-    text = environment().get_template(template).render(**context)
-    return finish(text, template)
+def module_text(template: str, *, format: bool = True, **context: Any) -> str:
+    """Render a whole module, format it with black and compile it.
+
+    A `chunks` list in the context is formatted chunk by chunk: the template renders
+    the header with no chunks, and the module is that header with the first chunk,
+    then each further chunk after two blank lines, as `module.py.jinja` lays them
+    out. `format=False` returns the compiled module as rendered, without black.
+    """
+    tpl = environment().get_template(template)
+    if not format:
+        text = tpl.render(**context)
+        _compile(text, template)
+        return text
+    chunks: list[str] = context.pop("chunks", [])
+    head = tpl.render(chunks=[], **context)
+    if not chunks:
+        return assemble([head], template)
+    # Black puts one or two blank lines after the imports depending on what follows:
+    # the first chunk is formatted with the header.
+    _looked_up.pop(chunks[0], None)
+    return assemble([f"{head}\n\n{chunks[0]}", *chunks[1:]], template)
 
 
-# Unformatted module text -> its formatted, compiled text, kept across runs by
-# whoever installs it (`witgen.workflow.formatcache`): black is most of a render's
-# time, and for one black version and mode its output depends on the text alone.
+# Unformatted chunk text -> its formatted text, kept across runs by whoever installs
+# it (`witgen.workflow.formatcache`): black is most of a render's time, and for one
+# black version and mode (`CACHE_NAMESPACE`) its output depends on the text alone.
 format_cache: MutableMapping[str, str] | None = None
 
+# Lookups `render_chunk` made, for the module that assembles the chunk (None: a miss).
+_looked_up: dict[str, str | None] = {}
 
-def finish(text: str, what: str) -> str:
-    cached = format_cache.get(text) if format_cache is not None else None
-    if cached is not None:
-        return cached
-    source = text
-    try:
-        text = black.format_str(text, mode=BLACK_MODE)
-    except black.parsing.InvalidInput as exc:
-        raise CodegenError(f"{what} produced invalid Python: {exc}") from None
+
+def _lookup(text: str) -> str | None:
+    if format_cache is None:
+        return None
+    if len(_looked_up) > 4096:  # chunks rendered but never assembled
+        _looked_up.clear()
+    found = _looked_up[text] = format_cache.get(text)
+    return found
+
+
+def _compile(text: str, what: str) -> None:
     try:
         compile(text, f"<{what}>", "exec", dont_inherit=True)
     except SyntaxError as exc:
         raise CodegenError(f"{what} produced invalid Python: {exc}") from None
-    if format_cache is not None:
-        format_cache[source] = text
-    return text
+
+
+def assemble(pieces: list[str], what: str) -> str:
+    """Format each top-level piece with black (or take it from the cache) and join them.
+
+    Black puts exactly two blank lines between top-level blocks, and formats each one
+    the same alone as in the module, so the joined text equals black's on the whole
+    `"\\n\\n\\n".join(pieces)`. The result is compiled when any piece was formatted here;
+    those pieces enter the cache only after that.
+    """
+    formatted: list[str] = []
+    fresh: dict[str, str] = {}
+    for text in pieces:
+        if text in _looked_up:
+            cached = _looked_up.pop(text)
+        else:
+            cached = format_cache.get(text) if format_cache is not None else None
+        if cached is None:
+            try:
+                cached = black.format_str(text, mode=BLACK_MODE)
+            except black.parsing.InvalidInput as exc:
+                raise CodegenError(f"{what} produced invalid Python: {exc}") from None
+            fresh[text] = cached
+        if cached:
+            formatted.append(cached)
+    module = "\n\n".join(formatted)
+    if fresh:
+        _compile(module, what)
+        if format_cache is not None:
+            for text, out in fresh.items():
+                format_cache[text] = out
+    return module
+

@@ -1,10 +1,12 @@
 """A disk cache of black's output, so that re-rendering unchanged modules costs no formatting.
 
-black is most of a render's time, and for one black version, mode and generator
-its output is a function of the unformatted text. The cache maps that text to
-the formatted one; the key is a digest of the text and of the generator
-fingerprint (witgen's and black's versions and the generator's sources), so a
-change to any of them starts a new namespace.
+black is most of a render's time, and for one black version and mode its output
+is a function of the unformatted text. The code generator formats each top-level
+chunk of a module on its own; the cache maps a chunk's text to the formatted
+one, so that a changed WIT file costs the formatting of the chunks it changed
+only. The key is a digest of the text and of black's version and mode
+(`witgen.codegen.render.CACHE_NAMESPACE`), so a change to either starts a new
+namespace.
 
 Location: `$WITGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/witgen`, else
 `~/.cache/witgen`; `WITGEN_CACHE_DIR=""` turns the cache off. Entries are written
@@ -18,9 +20,9 @@ import os
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
-from witgen.workflow.digest import file_hash, generator_fingerprint
+from witgen.workflow.digest import file_hash
 
-LIMIT = 2000
+LIMIT = 20000  # chunks: a large package has a few hundred
 
 
 def default_folder() -> Path | None:
@@ -33,12 +35,24 @@ def default_folder() -> Path | None:
 
 
 class FormatCache(MutableMapping[str, str]):
-    """Unformatted module text -> formatted text, one file per entry."""
+    """Unformatted chunk text -> formatted text, one file per entry.
+
+    The default namespace is black's version and mode, read when the cache is
+    first used (that imports the code generator, and black with it).
+    """
 
     def __init__(self, folder: Path, namespace: str | None = None) -> None:
         self.folder = folder / "format"
-        self.namespace = (namespace if namespace is not None else generator_fingerprint()).encode()
+        self._namespace = namespace.encode() if namespace is not None else None
         self.stored = 0
+
+    @property
+    def namespace(self) -> bytes:
+        if self._namespace is None:
+            from witgen.codegen.render import CACHE_NAMESPACE
+
+            self._namespace = CACHE_NAMESPACE.encode()
+        return self._namespace
 
     def _path(self, text: str) -> Path:
         return self.folder / file_hash(self.namespace + b"\0" + text.encode())

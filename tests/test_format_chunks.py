@@ -1,0 +1,131 @@
+"""Formatting chunk by chunk gives black's text on the whole module, byte for byte.
+
+Every module is rendered three ways: unformatted (`format=False`) and then given whole
+to `black.format_str`, which is the reference; formatted chunk by chunk with no cache;
+and again from a warm chunk cache with black made unavailable. A changed WIT file
+re-formats only the chunks it changed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import black
+import pytest
+from wit_loading import load_wit
+
+from witgen.codegen import render as codegen_render
+from witgen.codegen import render_bindings
+from witgen.codegen.render import BLACK_MODE, CACHE_NAMESPACE
+from witgen.model import Resolve
+from witgen.workflow.formatcache import FormatCache
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = sorted(p / "wit" for p in (ROOT / "samples").iterdir() if (p / "wit").is_dir())
+HOSTILE = Path(__file__).resolve().parent / "hostile" / "keywords.wit"
+UI_CASES = ("comments.wit", "functions.wit", "maps.wit", "async.wit", "many-names", "complex-include")
+REAL_CASES = (
+    "wasi-http-0.2.8",
+    "wasi-keyvalue-0.2.0-draft2",
+    "wasmcloud-bus-1.0.0",
+    "wasmcloud-bus-2.0.1",
+    "wasmcloud-bus-host-2024-02",
+)
+
+
+@pytest.fixture
+def cache() -> Iterator[dict[str, str]]:
+    """An in-memory chunk cache, installed for the test."""
+    store: dict[str, str] = {}
+    codegen_render.format_cache = store
+    try:
+        yield store
+    finally:
+        codegen_render.format_cache = None
+
+
+def no_black(*args: object, **kwargs: object) -> str:
+    raise AssertionError("black ran on a warm cache")
+
+
+def check_three_ways(resolve: Resolve, name: str, cache: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = render_bindings(resolve, inputs=[name], format=False)
+    expected = {path: black.format_str(text, mode=BLACK_MODE) for path, text in raw.items()}
+    assert raw != expected  # black had work to do: the comparison is not vacuous
+    codegen_render.format_cache = None
+    assert render_bindings(resolve, inputs=[name]) == expected  # chunked, uncached
+    codegen_render.format_cache = cache
+    assert render_bindings(resolve, inputs=[name]) == expected  # chunked, cold cache
+    assert len(cache) > len(expected)  # chunks were cached, not whole modules
+    with monkeypatch.context() as patch:
+        patch.setattr(black, "format_str", no_black)
+        assert render_bindings(resolve, inputs=[name]) == expected  # warm: no black at all
+
+
+@pytest.mark.parametrize("wit", [*SAMPLES, HOSTILE], ids=lambda p: p.parent.name if p.name == "wit" else p.name)
+def test_project_wit_chunked_equals_whole_module_black(
+    wit: Path, cache: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    check_three_ways(load_wit(wit, ("active",)), wit.name, cache, monkeypatch)
+
+
+@pytest.mark.parametrize("case", [*(f"real/{c}" for c in REAL_CASES), *(f"wit-parser-ui/ui/{c}" for c in UI_CASES)])
+def test_corpus_chunked_equals_whole_module_black(
+    case: str, shared: Path, cache: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = shared / "corpus" / case
+    check_three_ways(load_wit(path, ("active",)), path.name, cache, monkeypatch)
+
+
+def test_all_real_corpus_packages_are_covered(shared: Path) -> None:
+    found = {p.name for p in (shared / "corpus" / "real").iterdir() if p.is_dir()}
+    assert found == set(REAL_CASES)
+
+
+def test_one_changed_doc_comment_formats_one_chunk(
+    tmp_path: Path, cache: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wit = tmp_path / "wit"
+    shutil.copytree(ROOT / "samples" / "stateful" / "wit", wit)
+    before = render_bindings(load_wit(wit), inputs=["x"])
+    source = next(wit.glob("*.wit"))
+    text = source.read_text()
+    edited, count = re.subn(r"(\n\s*)(record )", r"\1/// Edited documentation.\1\2", text, count=1)
+    assert count == 1
+    source.write_text(edited)
+    formatted: list[str] = []
+    real = black.format_str
+
+    def counting(src: str, *, mode: black.Mode) -> str:
+        formatted.append(src)
+        return real(src, mode=mode)
+
+    monkeypatch.setattr(black, "format_str", counting)
+    after = render_bindings(load_wit(wit), inputs=["x"])
+    monkeypatch.setattr(black, "format_str", real)
+    raw = render_bindings(load_wit(wit), inputs=["x"], format=False)
+    assert after == {path: real(t, mode=BLACK_MODE) for path, t in raw.items()}
+    assert after != before
+    assert formatted and all("Edited documentation." in src for src in formatted)
+    assert sum(len(src) for src in formatted) < sum(len(t) for t in raw.values()) / 4
+
+
+def test_disk_cache_is_keyed_by_black_version_and_mode(tmp_path: Path) -> None:
+    assert black.__version__ in CACHE_NAMESPACE and "line_length=100" in CACHE_NAMESPACE
+    default = FormatCache(tmp_path)
+    default["x=1"] = "x = 1\n"
+    assert FormatCache(tmp_path, namespace=CACHE_NAMESPACE)["x=1"] == "x = 1\n"
+    assert FormatCache(tmp_path, namespace="black 0.0\nother mode").get("x=1") is None
+
+
+def test_unformatted_bindings_compile_and_import_like_formatted(tmp_path: Path) -> None:
+    resolve = load_wit(ROOT / "samples" / "stateful" / "wit")
+    raw = render_bindings(resolve, format=False)
+    formatted = render_bindings(resolve)
+    assert raw.keys() == formatted.keys()
+    for path, text in raw.items():
+        compile(text, path, "exec", dont_inherit=True)
+        assert black.format_str(text, mode=BLACK_MODE) == formatted[path]
