@@ -1,7 +1,8 @@
 """Differential fuzzing of the front end against the reference parser.
 
 A bounded, seeded corpus of mutated inputs is made from the wit-parser corpus
-(its single-file cases, and one file of its package folders at a time): token
+(its single-file cases, and one file of its package folders at a time) and from
+the real packages (one file at a time, deps included): token
 deletions, duplications, swaps, replacements, truncations and line edits. Each input is loaded by witgen (`witgen.resolver.load`) and by
 `wasm-tools component wit --json --features active`; they must agree on
 accepting or rejecting it, produce equal JSON when both accept, and witgen may
@@ -138,6 +139,9 @@ def _seeds(shared: Path) -> list[tuple[Path | None, Path]]:
             if any(folder.rglob("*.wa[st]*")):
                 continue  # binary deps are out of scope
             seeds += [(folder, f) for f in sorted(folder.rglob("*.wit"))]
+    real = shared / "corpus" / "real"
+    for folder in sorted(p for p in real.iterdir() if p.is_dir()):
+        seeds += [(folder, f) for f in sorted(folder.rglob("*.wit"))]
     return seeds
 
 

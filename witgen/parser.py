@@ -378,16 +378,14 @@ class _NoLexer(Lexer):
         raise NotImplementedError
 
 
-# A reduce action: (number of symbols popped, callback, name of the rule's nonterminal).
-_Reduce = tuple[int, Any, str]
-
-
 class _Tables:
     """Lark's LALR(1) table for the grammar, driven by a small loop of our own.
 
     Lark builds the table and the callbacks (which inline `?rule`s and splice
     `_helper` rules); the loop below is Lark's `feed_token` without the
-    per-token bookkeeping that the parse does not need.
+    per-token bookkeeping that the parse does not need. A row maps a terminal
+    to (True, next state) for a shift, or to (False, (symbols popped, callback,
+    nonterminal)) for a reduce.
     """
 
     def __init__(self, lark: Lark) -> None:
