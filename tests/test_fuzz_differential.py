@@ -6,7 +6,8 @@ the real packages (one file at a time, deps included): token
 deletions, duplications, swaps, replacements, truncations and line edits. Each input is loaded by witgen (`witgen.resolver.load`) and by
 `wasm-tools component wit --json --features active`; they must agree on
 accepting or rejecting it, produce equal JSON when both accept, and witgen may
-only fail with `WitError`, within a per-input timeout.
+only fail with `WitError`, within a per-input timeout. Where a single file has a
+syntax error, witgen's message and position must also be the reference's.
 
 The inputs are written to a temporary folder; nothing is kept. Inputs on which
 the reference parser itself crashes (it panics on a bare `/**/` doc comment) or
@@ -62,6 +63,7 @@ class Outcome:
     accepted: bool
     detail: str
     crashed: bool = False
+    where: str = ""  # `line:col` of a rejection
 
 
 def _pieces(text: str) -> list[tuple[str, str]]:
@@ -190,8 +192,12 @@ def run_reference(wasm_tools: str, path: Path) -> Outcome:
         return Outcome(True, proc.stdout)
     if "panicked" in proc.stderr or proc.returncode not in (1,):
         return Outcome(False, proc.stderr, crashed=True)
-    first = proc.stderr.splitlines()[0] if proc.stderr else ""
-    return Outcome(False, first.removeprefix("error: "))
+    first = proc.stderr.splitlines()[0].removeprefix("error: ") if proc.stderr else ""
+    where = re.search(r"--> .*:(\d+:\d+)\n", proc.stderr)
+    long_line = re.match(r".*?:(\d+:\d+): ", first)  # the format for lines over 500 bytes
+    if where is None and long_line is not None:
+        first, where = first[long_line.end() :], long_line
+    return Outcome(False, first, where=where.group(1) if where else "")
 
 
 def run_witgen(path: Path) -> Outcome:
@@ -267,6 +273,29 @@ def test_same_decision_as_reference(corpus: Corpus, n: int) -> None:
     )
     if mine.accepted:
         assert json.loads(mine.detail) == json.loads(reference.detail), f"{what}: JSON differs"
+    elif corpus.inputs[n].package is None and not reference.detail.startswith(_WAT):
+        # a syntax error of a single file: the same message at the same place
+        syntax = _syntax_error(corpus.paths[n])
+        if syntax is not None:
+            assert syntax == (reference.detail, reference.where), what
+
+
+# wasm-tools reads a file that starts with `(` as WebAssembly text
+_WAT = "expected valid module field"
+
+
+def _syntax_error(path: Path) -> tuple[str, str] | None:
+    """witgen's parse error for one file, as (message, `line:col`), or None if it parses."""
+    from witgen.errors import Source
+    from witgen.parser import parse_file
+
+    try:
+        parse_file(Source(str(path), path.read_text(encoding="utf-8")))
+    except WitError as exc:
+        assert exc.span is not None
+        line, col = exc.span.source.line_col(exc.span.start)
+        return exc.message, f"{line}:{col}"
+    return None
 
 
 def test_mutations_are_seeded_and_varied(shared: Path) -> None:
