@@ -129,3 +129,26 @@ def test_unformatted_bindings_compile_and_import_like_formatted(tmp_path: Path) 
     for path, text in raw.items():
         compile(text, path, "exec", dont_inherit=True)
         assert black.format_str(text, mode=BLACK_MODE) == formatted[path]
+
+
+def test_compiled_templates_are_kept_on_disk_and_damage_is_a_miss(tmp_path: Path) -> None:
+    resolve = load_wit(ROOT / "samples" / "ollama" / "wit")
+    expected = render_bindings(resolve)
+    folder = tmp_path / "templates"
+    try:
+        codegen_render.environment.cache_clear()
+        codegen_render.use_template_cache(folder)
+        assert render_bindings(resolve) == expected
+        entries = sorted(folder.iterdir())
+        assert entries and all(e.suffix == ".cache" for e in entries)
+        for entry in entries:
+            entry.write_bytes(entry.read_bytes()[:40] + b"\x00damaged")
+        codegen_render.environment.cache_clear()
+        codegen_render.use_template_cache(folder)
+        assert render_bindings(resolve) == expected
+        codegen_render.environment.cache_clear()
+        codegen_render.use_template_cache(tmp_path / "file")
+        (tmp_path / "file").write_text("not a folder")
+        assert render_bindings(resolve) == expected  # an unwritable cache is only slower
+    finally:
+        codegen_render.environment.cache_clear()

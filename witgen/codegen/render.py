@@ -5,8 +5,8 @@ a provider class, ...). Each chunk is compiled on its own, so a broken template 
 the template's name. A module is its header (comment, docstring, imports) and its chunks,
 each formatted with `black.format_str` in-process on its own and joined with the two blank
 lines black puts between top-level blocks: byte for byte what black gives on the whole
-module, but a changed chunk costs only its own formatting when the rest is cached. Whenever
-anything was formatted afresh, the assembled module is compiled again.
+module, but a changed chunk costs only its own formatting when the rest is cached. Each
+chunk black formats is compiled again before it is used or cached.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import importlib.util
+import os
 import re
 from collections.abc import MutableMapping
 from functools import cache
@@ -24,6 +25,7 @@ import black
 import black.mode
 import black.parsing
 import jinja2
+import jinja2.bccache
 
 import witgen
 from witgen.codegen.layout import CodegenError
@@ -81,6 +83,28 @@ def environment() -> jinja2.Environment:
     )
     env.filters["block"] = block
     return env
+
+
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates on disk (keyed by name and source); any failure is a miss."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a damaged entry: compile the template again
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:  # a cache that cannot be written is only slower
+            pass
+
+
+def use_template_cache(folder: Path | None) -> None:
+    """Keep compiled templates in `folder` across runs (None: compile them in memory)."""
+    environment().bytecode_cache = _TemplateCache(str(folder)) if folder is not None else None
 
 
 def block(lines: list[str], indent: int) -> str:
@@ -184,8 +208,8 @@ def assemble(pieces: list[str], what: str) -> str:
 
     Black puts exactly two blank lines between top-level blocks, and formats each one
     the same alone as in the module, so the joined text equals black's on the whole
-    `"\\n\\n\\n".join(pieces)`. The result is compiled when any piece was formatted here;
-    those pieces enter the cache only after that.
+    `"\\n\\n\\n".join(pieces)`. Each piece formatted here is compiled before it enters
+    the cache, so every piece of the module has compiled once in its formatted form.
     """
     formatted: list[str] = []
     fresh: dict[str, str] = {}
@@ -202,11 +226,10 @@ def assemble(pieces: list[str], what: str) -> str:
             fresh[text] = cached
         if cached:
             formatted.append(cached)
-    module = "\n\n".join(formatted)
-    if fresh:
-        _compile(module, what)
-        if format_cache is not None:
-            for text, out in fresh.items():
-                format_cache[text] = out
-    return module
+    for out in fresh.values():
+        _compile(out, what)
+    if format_cache is not None:
+        for text, out in fresh.items():
+            format_cache[text] = out
+    return "\n\n".join(formatted)
 

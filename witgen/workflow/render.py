@@ -40,6 +40,7 @@ def render_target(target: Target) -> dict[str, str]:
     folder = default_folder()
     cache = FormatCache(folder) if folder is not None else None
     codegen_render.format_cache = cache
+    codegen_render.use_template_cache(folder / "templates" if folder is not None else None)
     try:
         resolve = load(target.wit, features=target.features, all_features=target.all_features)
         return render_bindings(resolve, target.worlds, parts=target.parts, inputs=input_names(target))
@@ -49,5 +50,6 @@ def render_target(target: Target) -> dict[str, str]:
         raise RenderError(str(exc)) from None
     finally:
         codegen_render.format_cache = None
+        codegen_render.use_template_cache(None)
         if cache is not None:
             cache.prune()
