@@ -8,6 +8,7 @@ re-formats only the chunks it changed.
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from witgen.codegen import render as codegen_render
 from witgen.codegen import render_bindings
 from witgen.codegen.render import BLACK_MODE, CACHE_NAMESPACE
 from witgen.model import Resolve
+from witgen.naming import docstring
 from witgen.workflow.formatcache import FormatCache
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,3 +154,16 @@ def test_compiled_templates_are_kept_on_disk_and_damage_is_a_miss(tmp_path: Path
         assert render_bindings(resolve) == expected  # an unwritable cache is only slower
     finally:
         codegen_render.environment.cache_clear()
+
+
+@pytest.mark.parametrize("indent", ["", "    "])
+def test_docstrings_of_every_character_round_trip(indent: str) -> None:
+    # Texts with and without characters to escape take different paths in `docstring`.
+    chars = [chr(c) for c in (*range(0x3100), *range(0xD7F0, 0xE010), 0xFEFF, 0x1D11E, 0x10FFFF)]
+    texts = ["plain text\nover two lines", *("a" + ch + "b" for ch in chars)]
+    for text in texts:
+        literal = "x = 1\nif x:\n" + indent + "y = " + docstring(text, indent) if indent else docstring(text)
+        tree = ast.parse(literal)
+        node = tree.body[-1] if not indent else tree.body[-1].body[0]  # type: ignore[attr-defined]
+        value = node.value.value  # type: ignore[attr-defined]
+        assert value == (text.replace("\n", "\n" + indent) if indent else text), repr(text)

@@ -26,6 +26,8 @@ RESERVED_CLASS_NAMES = frozenset({"Ok", "Err", "Some", "TypeAlias", "Any", "Fina
 _BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 _WORD = re.compile(r"^(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)$")
+# A character `docstring` escapes: with none, the text goes into the literal as it is.
+_DOC_ESCAPED = re.compile(r'[\\"\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
 
 
 class NameCollision(ValueError):
@@ -93,6 +95,9 @@ def docstring(text: str | None, indent: str = "") -> str:
     """
     if text is None:
         return ""
+    if _DOC_ESCAPED.search(text) is None:  # the common case, without a loop per character
+        body = text.replace("\n", "\n" + indent) if indent else text
+        return f'"""{body}"""'
     out: list[str] = []
     for ch in text:
         if ch == "\\":

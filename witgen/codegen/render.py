@@ -12,7 +12,6 @@ chunk black formats is compiled again before it is used or cached.
 from __future__ import annotations
 
 import dataclasses
-import importlib.metadata
 import importlib.util
 import os
 import re
@@ -31,7 +30,7 @@ import witgen
 from witgen.codegen.layout import CodegenError
 
 BLACK_MODE = black.mode.Mode(target_versions={black.mode.TargetVersion.PY311}, line_length=100)
-BLACK_VERSION = importlib.metadata.version("black")
+BLACK_VERSION = str(getattr(black, "__version__"))  # not re-exported in its stubs
 
 # Names a module body may use, and the import that provides each.
 _IMPORTS = (
