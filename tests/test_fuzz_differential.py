@@ -7,7 +7,8 @@ deletions, duplications, swaps, replacements, truncations and line edits. Each i
 `wasm-tools component wit --json --features active`; they must agree on
 accepting or rejecting it, produce equal JSON when both accept, and witgen may
 only fail with `WitError`, within a per-input timeout. Where a single file has a
-syntax error, witgen's message and position must also be the reference's.
+syntax error, witgen's whole diagnostic (message, location, source line and
+caret) must be the reference's, character for character.
 
 The inputs are written to a temporary folder; nothing is kept. Inputs on which
 the reference parser itself crashes (it panics on a bare `/**/` doc comment) or
@@ -63,7 +64,7 @@ class Outcome:
     accepted: bool
     detail: str
     crashed: bool = False
-    where: str = ""  # `line:col` of a rejection
+    rendered: str = ""  # the whole diagnostic of a rejection, without `error: `
 
 
 def _pieces(text: str) -> list[tuple[str, str]]:
@@ -192,12 +193,9 @@ def run_reference(wasm_tools: str, path: Path) -> Outcome:
         return Outcome(True, proc.stdout)
     if "panicked" in proc.stderr or proc.returncode not in (1,):
         return Outcome(False, proc.stderr, crashed=True)
-    first = proc.stderr.splitlines()[0].removeprefix("error: ") if proc.stderr else ""
-    where = re.search(r"--> .*:(\d+:\d+)\n", proc.stderr)
-    long_line = re.match(r".*?:(\d+:\d+): ", first)  # the format for lines over 500 bytes
-    if where is None and long_line is not None:
-        first, where = first[long_line.end() :], long_line
-    return Outcome(False, first, where=where.group(1) if where else "")
+    rendered = proc.stderr.removeprefix("error: ").rstrip("\n")
+    first = rendered.splitlines()[0] if rendered else ""
+    return Outcome(False, first, rendered=rendered)
 
 
 def run_witgen(path: Path) -> Outcome:
@@ -274,18 +272,18 @@ def test_same_decision_as_reference(corpus: Corpus, n: int) -> None:
     if mine.accepted:
         assert json.loads(mine.detail) == json.loads(reference.detail), f"{what}: JSON differs"
     elif corpus.inputs[n].package is None and not reference.detail.startswith(_WAT):
-        # a syntax error of a single file: the same message at the same place
+        # a syntax error of a single file: the same diagnostic, every line of it
         syntax = _syntax_error(corpus.paths[n])
         if syntax is not None:
-            assert syntax == (reference.detail, reference.where), what
+            assert syntax == reference.rendered, what
 
 
 # wasm-tools reads a file that starts with `(` as WebAssembly text
 _WAT = "expected valid module field"
 
 
-def _syntax_error(path: Path) -> tuple[str, str] | None:
-    """witgen's parse error for one file, as (message, `line:col`), or None if it parses."""
+def _syntax_error(path: Path) -> str | None:
+    """witgen's rendered parse error for one file, or None if it parses."""
     from witgen.errors import Source
     from witgen.parser import parse_file
 
@@ -293,8 +291,7 @@ def _syntax_error(path: Path) -> tuple[str, str] | None:
         parse_file(Source(str(path), path.read_text(encoding="utf-8")))
     except WitError as exc:
         assert exc.span is not None
-        line, col = exc.span.source.line_col(exc.span.start)
-        return exc.message, f"{line}:{col}"
+        return exc.render()
     return None
 
 

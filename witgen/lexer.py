@@ -166,7 +166,7 @@ class Scanner:
         bad = _INVALID.search(text)
         if bad is not None:
             ch = bad.group()
-            span = Span(source, bad.start(), bad.start() + 1)
+            span = Span(source, bad.start(), bad.start())
             if ord(ch) >= 0x202A:
                 raise WitError(
                     "Input contains bidirectional override codepoint "
@@ -187,6 +187,10 @@ class Scanner:
 
     def span(self, start: int, end: int) -> Span:
         return Span(self.source, start, end)
+
+    def point(self, start: int) -> Span:
+        """The span of a tokenizer or parser error: a position, rendered with a one-character caret."""
+        return Span(self.source, start, start)
 
     def tokens(self) -> Iterator[Token]:
         """Yield the tokens up to the end of the text; raise WitError on bad input."""
@@ -274,9 +278,7 @@ class Scanner:
                 return
             else:
                 ch = m.group(kind)
-                raise WitError(
-                    f"unexpected character {_rust_char(ch)}", self.span(start, start + 1)
-                )
+                raise WitError(f"unexpected character {_rust_char(ch)}", self.point(start))
             if version == 1:
                 if typ == "INTEGER" and version_dots == 2:
                     version = 2
@@ -333,7 +335,7 @@ class Scanner:
     def _invalid_id(self, name: str, start: int, end: int) -> None:
         """Note why an identifier is not kebab-case; the parser raises it if it uses the token."""
         try:
-            validate_id(name, self.span(start, end))
+            validate_id(name, self.point(start))
         except WitError as exc:
             self.invalid[start] = exc
 
@@ -349,7 +351,7 @@ class Scanner:
         while depth:
             m = search(text, pos)
             if m is None:
-                raise WitError("unterminated block comment", self.span(start, start + 1))
+                raise WitError("unterminated block comment", self.point(start))
             depth += 1 if m.group() == "/*" else -1
             pos = m.end()
         return pos
@@ -361,14 +363,12 @@ class Scanner:
         while True:
             m = _STRING_END.search(text, pos)
             if m is None:
-                raise WitError("unexpected end of file", self.span(len(text), len(text)))
+                raise WitError("unexpected end of file", self.point(len(text)))
             ch = m.group()
             if ch == '"':
                 return m.end()
             if ch == "\n":
-                raise WitError(
-                    "invalid string character '\\n'", self.span(m.start(), m.start() + 1)
-                )
+                raise WitError("invalid string character '\\n'", self.point(m.start()))
             pos = m.end() + 1  # skip the escaped character
 
 

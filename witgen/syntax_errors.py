@@ -7,11 +7,15 @@ back to the reference wording: item starts and type positions get their fixed
 phrases, and optional continuations (a `,` before the closing bracket, an
 `@version`, an `as` or `with` clause, a `-> result`...) are dropped in favour of
 the token the reference parser insists on.
+
+Where: a phrase (`expected a type, ...`) comes from one of the reference
+parser's rules and spans the token found; a single expected token comes from
+its tokenizer and is reported at the token's start only (a one-character caret).
 """
 
 from __future__ import annotations
 
-from witgen.errors import Span, WitError
+from witgen.errors import WitError
 from witgen.lexer import KEYWORDS, Scanner, Token
 
 _KEYWORD_TEXT = {typ: word for word, typ in KEYWORDS.items()}
@@ -64,6 +68,21 @@ _OPTIONAL = (
 )
 
 
+# What the reference parser's rules expect, rather than its tokenizer: such an error spans
+# the token found (`^-----`); a missing token is reported at a position (a lone `^`).
+PHRASES = frozenset(
+    {
+        "`world`, `interface` or `use`",
+        "`import`, `export`, `include`, `use`, or type definition",
+        "`constructor` or identifier",
+        "`type`, `resource` or `func`",
+        "a type",
+        "an identifier or string",
+        "fixed-length",
+    }
+)
+
+
 def describe(token_type: str) -> str:
     """How the reference parser names a token kind in `found ...`."""
     if token_type in _KEYWORD_TEXT:
@@ -106,12 +125,10 @@ def expectation(expected: set[str], previous: str) -> str:
 
 def syntax_error(token: Token, expected: set[str], scanner: Scanner) -> WitError:
     """The reference parser's diagnostic for `token`, where one of `expected` was needed."""
-    if token.type == "$END":
-        start = scanner.eof
-        span = Span(scanner.source, start, start)
-    else:
-        start = token.start_pos
-        span = Span(scanner.source, start, token.end_pos)
+    start = scanner.eof if token.type == "$END" else token.start_pos
     previous = scanner.previous_type(start)
     want = expectation(expected, previous)
-    return WitError(f"expected {want}, found {describe(token.type)}", span)
+    message = f"expected {want}, found {describe(token.type)}"
+    if want in PHRASES and token.type != "$END":
+        return WitError(message, scanner.span(start, token.end_pos))
+    return WitError(message, scanner.point(start))
