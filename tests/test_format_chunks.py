@@ -9,8 +9,10 @@ re-formats only the chunks it changed.
 from __future__ import annotations
 
 import ast
+import io
 import re
 import shutil
+import tokenize
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,3 +169,31 @@ def test_docstrings_of_every_character_round_trip(indent: str) -> None:
         node = tree.body[-1] if not indent else tree.body[-1].body[0]  # type: ignore[attr-defined]
         value = node.value.value  # type: ignore[attr-defined]
         assert value == (text.replace("\n", "\n" + indent) if indent else text), repr(text)
+
+
+def names_used(body: str) -> set[str]:
+    """Names a module body reads as plain names (not attributes), by Python's tokenizer."""
+    used: set[str] = set()
+    previous = ""
+    for tok in tokenize.generate_tokens(io.StringIO(body).readline):
+        if tok.type == tokenize.NAME and previous != ".":
+            used.add(tok.string)
+        if tok.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT):
+            previous = tok.string
+    return used
+
+
+@pytest.mark.parametrize("wit", [*SAMPLES, HOSTILE], ids=lambda p: p.parent.name if p.name == "wit" else p.name)
+def test_imports_are_the_runtime_names_each_module_uses(wit: Path) -> None:
+    runtime = {"_dc", "_enum", "_t", "TypeAlias", "_c", "_v", "_b", "_d", "_r", "_new", "Err", "Ok", "Some"}
+    for path, text in render_bindings(load_wit(wit, ("active",)), format=False).items():
+        tree = ast.parse(text)
+        imported = {
+            alias.asname or alias.name
+            for node in tree.body
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
+        ends = [n.end_lineno or 0 for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        body = "\n".join(text.splitlines()[max(ends, default=0) :])
+        assert imported & runtime == names_used(body) & runtime, path

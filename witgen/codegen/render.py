@@ -46,9 +46,12 @@ _IMPORTS = (
     ("_new", "from witgen.runtime.codec import new as _new"),
 )
 _VALUE_NAMES = ("Err", "Ok", "Some")
-_NAME_RE = re.compile(
-    r"(?<![\w.])(" + "|".join(name for name, _ in _IMPORTS) + "|" + "|".join(_VALUE_NAMES) + r")\b"
-)
+# Each name as a word of its own, not an attribute: the literal comes first, so that
+# a search skips ahead to its occurrences.
+_NAME_RES = {
+    name: re.compile(re.escape(name) + rf"(?<![\w.]{re.escape(name)})\b")
+    for name in (*(n for n, _ in _IMPORTS), *_VALUE_NAMES)
+}
 
 
 def _mode_text(mode: black.mode.Mode) -> str:
@@ -138,7 +141,7 @@ def header(inputs: list[str] | tuple[str, ...]) -> str:
 
 def imports_for(body: str, modules: list[tuple[str, str]]) -> list[str]:
     """The import lines a module body needs; `modules` are (relative path, alias) pairs."""
-    used = set(_NAME_RE.findall(body))
+    used = {name for name, pattern in _NAME_RES.items() if name in body and pattern.search(body)}
     std = [line for name, line in _IMPORTS[:4] if name in used]
     out = [line for name, line in _IMPORTS[4:] if name in used]
     values = [n for n in _VALUE_NAMES if n in used]
