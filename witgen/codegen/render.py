@@ -2,11 +2,12 @@
 
 Every template renders one top-level chunk (a type with its codecs, a function's codecs,
 a provider class, ...). Each chunk is compiled on its own, so a broken template fails with
-the template's name. A module is its header (comment, docstring, imports) and its chunks,
-each formatted with `black.format_str` in-process on its own and joined with the two blank
-lines black puts between top-level blocks: byte for byte what black gives on the whole
-module, but a changed chunk costs only its own formatting when the rest is cached. Each
-chunk black formats is compiled again before it is used or cached.
+the template's name. A module is its header (comment, docstring, imports) with its first
+chunk, then its other chunks, each piece formatted with `black.format_str` in-process on
+its own and joined with the two blank lines black puts between top-level blocks: byte for
+byte what black gives on the whole module, but a changed chunk costs only its own
+formatting when the rest is cached (`format_cache`). Each piece black formats is compiled
+again before it is used or cached.
 """
 
 from __future__ import annotations
