@@ -480,12 +480,6 @@ SYNTAX_ERRORS = [
     ),
     ("package a:b;\npackage c:d;", "expected '{', found ';'", 2, 12),
     (
-        "package a:b;\n@since(version = 1.0.0) use a:b/c;",
-        "attributes not allowed on top-level use",
-        2,
-        25,
-    ),
-    (
         "package a:b;\n@since(version = 1.0.0) package a:c {}",
         "cannot place attributes on nested packages",
         2,
@@ -567,6 +561,9 @@ def test_syntax_errors_are_the_reference_ones(
     lines = proc.stderr.splitlines()
     assert lines[0] == f"error: {message}"
     assert lines[1] == f"     --> t.wit:{line}:{col}"
+    with pytest.raises(WitError) as info:
+        parse(text)
+    assert proc.stderr.rstrip("\n") == "error: " + info.value.render()
 
 
 def test_type_nesting_limit() -> None:
@@ -609,7 +606,7 @@ _SYNTAX_MESSAGES = re.compile(
     r"expected |unexpected |unknown attribute|type nesting too deep|package nesting too deep|"
     r"nested packages must be placed|invalid character in identifier|identifiers must have|"
     r"unterminated |invalid string character|Control code|Input contains bidirectional|"
-    r"invalid leading zero|invalid list size|cannot place attributes|attributes not allowed"
+    r"invalid leading zero|invalid list size|cannot place attributes"
 )
 
 
@@ -658,3 +655,183 @@ def test_parse_fail_corpus_syntax_errors(shared: Path, wasm_tools: str, case: st
     assert mine.span is not None
     line, col = mine.span.source.line_col(mine.span.start)
     assert (mine.message, f"{mine.span.source.path}:{line}:{col}") == (message, where)
+
+
+# --------------------------------------------------------------------------- carets
+
+# (text, column, caret): what wasm-tools 1.262 prints under the source line. Its tokenizer's
+# errors (a missing token, a bad character or identifier) mark a position with a lone `^`;
+# its rules' errors (a phrase such as `a type`, an unknown attribute, a bad version or list
+# size) underline the whole token.
+CARETS = [
+    ("package a:b;\ninterface x {\n  type t = u32\n  record r {}\n}\n", 3, "^"),
+    ("package a:b;\ninterface x { resource r { x: async static func(); } }", 37, "^"),
+    ("package a:b;\n@since interface x {}", 8, "^"),
+    ("package a:b;\ninterface x { type t = u32 %foo }", 28, "^"),
+    ("package a:b;\ninterface x { f: func() package a:c {} }", 25, "^"),
+    ("package a:b;\ninterface x {", 14, "^"),
+    ("package a:b;\ninterface x { type t = foo-Bar; }", 24, "^"),
+    ("package a:b;\ninterface x { type t = foo--bar; }", 24, "^"),
+    ("package a:b;\ninterface x { type t = u8 \u20ac }", 27, "^"),
+    ("package a:b;\ninterface x {} // \u202e", 19, "^"),
+    ("package a:b;\nworld w {}\n  import foo: func();", 3, "^-----"),
+    ("package a:b;\ninterface x { type t = record; }", 24, "^-----"),
+    ("package a:b;\ninterface record {}", 11, "^-----"),
+    ("package a:b;\ninterface x { type t = list<u8, u32>; }", 33, "^--"),
+    ("package a:b;\n@foo interface x {}", 2, "^--"),
+    ("package a:b;\n@since(feature = 1.0.0) interface x {}", 8, "^------"),
+    ("package a:b@01.0.0;", 13, "^-----"),
+    ("package a:b;\ninterface x { type t = list<u8, 4294967296>; }", 33, "^---------"),
+    ("package a:b;\n@since(version = 1.0.0) package a:c {}", 25, "^------"),
+]
+
+
+@pytest.mark.parametrize(("text", "col", "caret"), CARETS)
+def test_syntax_error_carets(text: str, col: int, caret: str) -> None:
+    with pytest.raises(WitError) as info:
+        parse(text)
+    assert info.value.render().splitlines()[-1] == "      | " + " " * (col - 1) + caret
+
+
+@pytest.mark.parametrize(("text", "col", "caret"), CARETS)
+def test_syntax_error_carets_are_the_reference_ones(
+    wasm_tools: str, tmp_path: Path, text: str, col: int, caret: str
+) -> None:
+    """The whole diagnostic is the one wasm-tools 1.262 prints."""
+    path = tmp_path / "t.wit"
+    path.write_text(text, encoding="utf-8")
+    proc = subprocess.run(
+        [wasm_tools, "component", "wit", "--json", path.name],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.stderr.splitlines()[-1] == "      | " + " " * (col - 1) + caret
+    with pytest.raises(WitError) as info:
+        parse(text)
+    assert proc.stderr.rstrip("\n") == "error: " + info.value.render()
+
+
+# --------------------------------------------------------------------------- loading
+
+# Checked when a file or folder is loaded, with the reference's messages, places and carets:
+# attributes on a top-level `use` are the resolver's to reject (after the whole file has
+# parsed, and after its other checks on the file's names); a file given on its own whose
+# first WebAssembly-text token is `(` is read as WAT.
+LOADED = [
+    (
+        "package a:b;\n@since(version = 1.0.0) use a:b/c;",
+        "attributes not allowed on top-level use",
+        2,
+        25,
+        "^--",
+    ),
+    (
+        "package a:b;\n@since(version = 1.0.0) use c as d;\ninterface c {}",
+        "attributes not allowed on top-level use",
+        2,
+        25,
+        "^--",
+    ),
+    (
+        "package a:b;\n@since(version = 1.0.0) use c;\ninterface c {}",
+        "duplicate name `c` in this file",
+        3,
+        11,
+        "^",
+    ),
+    (
+        "package a:b;\n@since(version = 1.0.0) use a:b/c.{d};",
+        "expected ';', found '.'",
+        2,
+        34,
+        "^",
+    ),
+    ("(", "expected valid module field", 1, 2, "^"),
+    ("( package a:b;", "expected valid module field", 1, 3, "^"),
+    (";; wat\n(interface x {}", "expected valid module field", 2, 2, "^"),
+    ("(; (; wat ;) ;)\n(\n  world w {}", "expected valid module field", 3, 3, "^"),
+    (
+        "// wit\n(interface x {}",
+        "expected `world`, `interface` or `use`, found '('",
+        2,
+        1,
+        "^",
+    ),
+    ("(; unclosed", "expected `world`, `interface` or `use`, found '('", 1, 1, "^"),
+]
+
+
+def _load_error(path: Path) -> str:
+    from witgen.resolver import load
+
+    with pytest.raises(WitError) as info:
+        load(path.name, features=("active",))
+    return info.value.render()
+
+
+@pytest.mark.parametrize(("text", "message", "line", "col", "caret"), LOADED)
+def test_load_errors(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    message: str,
+    line: int,
+    col: int,
+    caret: str,
+) -> None:
+    (tmp_path / "t.wit").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    lines = _load_error(tmp_path / "t.wit").splitlines()
+    assert lines[:2] == [message, f"     --> t.wit:{line}:{col}"]
+    assert lines[-1] == "      | " + " " * (col - 1) + caret
+
+
+@pytest.mark.parametrize(("text", "message", "line", "col", "caret"), LOADED)
+def test_load_errors_are_the_reference_ones(
+    wasm_tools: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    text: str,
+    message: str,
+    line: int,
+    col: int,
+    caret: str,
+) -> None:
+    (tmp_path / "t.wit").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    proc = subprocess.run(
+        [wasm_tools, "component", "wit", "--json", "--features", "active", "t.wit"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.stderr.splitlines()[0] == f"error: {message}"
+    assert proc.stderr.rstrip("\n") == "error: " + _load_error(tmp_path / "t.wit")
+
+
+@pytest.mark.parametrize(
+    ("file", "message"),
+    [
+        ("b.wit", "expected `world`, `interface` or `use`, found '('"),
+        ("deps/x.wit", "expected valid module field"),
+    ],
+)
+def test_wat_only_for_files_given_on_their_own(
+    tmp_path: Path, wasm_tools: str, file: str, message: str
+) -> None:
+    """A `(` file is WIT in a package folder (a syntax error), but WAT in `deps/`."""
+    from witgen.resolver import load
+
+    (tmp_path / "a.wit").write_text("package a:b;\nworld w {}\n", encoding="utf-8")
+    (tmp_path / "deps").mkdir()
+    (tmp_path / file).write_text("(interface x {}", encoding="utf-8")
+    with pytest.raises(WitError) as info:
+        load(str(tmp_path))
+    mine = info.value.render()
+    assert mine.splitlines()[0].endswith(f": {message}")
+    proc = subprocess.run(
+        [wasm_tools, "component", "wit", "--json", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.stderr.rstrip("\n") == "error: " + mine

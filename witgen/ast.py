@@ -401,6 +401,7 @@ class TopLevelUse:
     attributes: tuple[Attribute, ...]
     path: UsePath
     alias: Id | None
+    span: Span | None = None  # the `use` keyword
 
 
 @dataclass(frozen=True, slots=True)

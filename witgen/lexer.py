@@ -400,6 +400,57 @@ def unescape(literal: str) -> str:
     return "".join(out)
 
 
+# --------------------------------------------------------------------------- WAT
+
+
+# Top-level WebAssembly-text fields: after `(`, the reference reads one of these as WAT.
+_WAT_FIELDS = frozenset(
+    "module component core func type import export memory table global data elem start "
+    "rec tag instance alias canon".split()
+)
+_WAT_BLANK = re.compile(r"(?:[ \t\n\r]+|;;[^\n]*)*")
+_BLOCK_WAT = re.compile(r"\(;|;\)")
+_WAT_WORD = re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+")
+
+
+def _wat_skip(text: str, pos: int) -> int | None:
+    """The offset past WAT whitespace and comments at `pos`; None at an unclosed `(;`."""
+    while True:
+        m = _WAT_BLANK.match(text, pos)
+        assert m is not None
+        pos = m.end()
+        if not text.startswith("(;", pos):
+            return pos
+        depth, pos = 1, pos + 2
+        while depth:
+            m = _BLOCK_WAT.search(text, pos)
+            if m is None:
+                return None
+            depth += 1 if m.group() == "(;" else -1
+            pos = m.end()
+
+
+def wat_error(source: Source) -> WitError | None:
+    """The reference's error for a file it reads as WebAssembly text, where witgen can tell it.
+
+    Given a file (not a package folder), the reference takes it for WAT when its
+    first WAT token is `(`; anything but a module field after that `(` is then
+    `expected valid module field`. None when the file is WIT, or when the WAT
+    parser would go further (a real field keyword) and say something else.
+    """
+    text = source.text
+    pos = _wat_skip(text, 0)
+    if pos is None or not text.startswith("(", pos):
+        return None
+    pos = _wat_skip(text, pos + 1)
+    if pos is None or text.startswith("@", pos):
+        return None  # an unclosed comment or an annotation: other WAT errors
+    word = _WAT_WORD.match(text, pos)
+    if word is not None and word.group() in _WAT_FIELDS:
+        return None
+    return WitError("expected valid module field", Span(source, pos, pos))
+
+
 # --------------------------------------------------------------------------- semver
 
 

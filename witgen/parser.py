@@ -23,7 +23,7 @@ from lark.parsers.lalr_analysis import Shift
 
 from witgen import ast
 from witgen.errors import Source, Span, WitError
-from witgen.lexer import Scanner, Token, unescape
+from witgen.lexer import Scanner, Token, unescape, wat_error
 from witgen.syntax_errors import syntax_error
 
 __all__ = ["parse_file", "normalize_docs"]
@@ -130,17 +130,14 @@ class _Builder(Transformer[Any, Any]):
         part: _Partial = c[-1]
         if part.cls is ast.NestedPackage:
             return ast.NestedPackage(self._docs(part.pos), *part.rest)
-        if part.cls is ast.TopLevelUse and len(c) > 1:
-            span = Span(self.scanner.source, part.pos, part.pos + 3)
-            raise WitError("attributes not allowed on top-level use", span)
-        return self._item(c)
+        return self._item(c)  # attributes on a `use` are the resolver's to reject
 
     def nested_package(self, c: list[Any]) -> _Partial:
         return _Partial(c[0].start_pos, ast.NestedPackage, (c[1], tuple(c[3:-1])))
 
     def toplevel_use(self, c: list[Any]) -> _Partial:
         alias = c[3] if len(c) == 5 else None
-        return _Partial(c[0].start_pos, ast.TopLevelUse, (c[1], alias))
+        return _Partial(c[0].start_pos, ast.TopLevelUse, (c[1], alias, self._span(c[0])))
 
     def use_path(self, c: list[Any]) -> ast.UsePath:
         if len(c) == 1:
@@ -501,8 +498,16 @@ def _parser() -> tuple[_Tables, _Builder]:
     return _Tables(lark), builder
 
 
-def parse_file(source: Source) -> ast.File:
-    """Parse one `.wit` file; raise WitError (with a span) if it is not valid WIT syntax."""
+def parse_file(source: Source, wat: bool = False) -> ast.File:
+    """Parse one `.wit` file; raise WitError (with a span) if it is not valid WIT syntax.
+
+    `wat`: the file was given on its own (not in a package folder), where the
+    reference reads a file that starts with `(` as WebAssembly text.
+    """
+    if wat:
+        error = wat_error(source)
+        if error is not None:
+            raise error
     tables, builder = _parser()
     with _LOCK:
         scanner = Scanner(source)

@@ -35,12 +35,15 @@ def _read(path: str) -> Source:
         return Source(path, f.read())
 
 
-def parse_files(paths: list[str]) -> Group:
-    """Parse and stage-A resolve the files of one package (in the order given)."""
+def parse_files(paths: list[str], wat: bool = False) -> Group:
+    """Parse and stage-A resolve the files of one package (in the order given).
+
+    `wat`: single files, which the reference reads as WAT when they start with `(`.
+    """
     resolver = PackageResolver()
     nested: list[UnresolvedPackage] = []
     for path in paths:
-        file = parse_file(_read(path))
+        file = parse_file(_read(path), wat=wat)
         items: list[ast.TopLevelItem] = []
         for item in file.items:
             if isinstance(item, ast.NestedPackage):
@@ -83,7 +86,7 @@ def parse_deps_dir(path: str) -> list[Group]:
             continue
         ext = os.path.splitext(entry.name)[1]
         if ext == ".wit":
-            groups.append(parse_files([entry.path]))
+            groups.append(parse_files([entry.path], wat=True))
         elif ext in (".wasm", ".wat"):
             raise WitError(f"binary WIT packages are not supported: {entry.path}")
     return groups
@@ -159,4 +162,4 @@ def load(
         return push_groups(main, deps, gates)
     if p.endswith((".wasm", ".wat")):
         raise WitError(f"binary WIT packages are not supported: {p}")
-    return push_groups(parse_files([p]), [], gates)
+    return push_groups(parse_files([p], wat=True), [], gates)

@@ -234,7 +234,7 @@ class PackageResolver(BodyResolver):
                     if item.attributes:
                         raise WitError(
                             "attributes not allowed on top-level use",
-                            item.attributes[0].span,
+                            item.span or item.attributes[0].span,
                         )
                     key = item.alias or item.path.name
                     if isinstance(item.path, ast.LocalPath):
