@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Protocol
 
 from witgen import ast, model
 from witgen.errors import Source, Span, WitError
@@ -30,6 +31,16 @@ class Group:
     main: UnresolvedPackage
 
 
+class Parse(Protocol):
+    """`witgen.parser.parse_file`'s signature."""
+
+    def __call__(self, source: Source, wat: bool = False, /) -> ast.File: ...
+
+
+# The parser the loader calls; `witgen.workflow.astcache` puts a disk cache in front of it.
+parse: Parse = parse_file
+
+
 def _read(path: str) -> Source:
     with open(path, encoding="utf-8", newline="") as f:
         return Source(path, f.read())
@@ -43,7 +54,7 @@ def parse_files(paths: list[str], wat: bool = False) -> Group:
     resolver = PackageResolver()
     nested: list[UnresolvedPackage] = []
     for path in paths:
-        file = parse_file(_read(path), wat=wat)
+        file = parse(_read(path), wat)
         items: list[ast.TopLevelItem] = []
         for item in file.items:
             if isinstance(item, ast.NestedPackage):

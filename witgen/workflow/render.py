@@ -36,13 +36,15 @@ def render_target(target: Target) -> dict[str, str]:
     from witgen.codegen import CodegenError, render_bindings
     from witgen.codegen import render as codegen_render
     from witgen.resolver import load
+    from witgen.workflow.astcache import AstCache, installed
 
     folder = default_folder()
     cache = FormatCache(folder) if folder is not None else None
     codegen_render.format_cache = cache
     codegen_render.use_template_cache(folder / "templates" if folder is not None else None)
     try:
-        resolve = load(target.wit, features=target.features, all_features=target.all_features)
+        with installed(AstCache(folder) if folder is not None else None):
+            resolve = load(target.wit, features=target.features, all_features=target.all_features)
         return render_bindings(resolve, target.worlds, parts=target.parts, inputs=input_names(target))
     except WitError as exc:
         raise RenderError(exc.render()) from None

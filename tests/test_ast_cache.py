@@ -1,0 +1,183 @@
+"""The disk cache of parsed WIT files: hits, misses on any change, damage, and identical output."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from witgen import ast
+from witgen.errors import Source, WitError
+from witgen.parser import parse_file
+from witgen.resolver import load, loader
+from witgen.workflow import render
+from witgen.workflow.astcache import AstCache, installed
+from witgen.workflow.config import Target
+from witgen.workflow.digest import file_hash
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TYPES = """package demo:shop@1.0.0;
+
+/// Things for sale.
+interface types {
+    /// One item.
+    record item { name: string, price: u32 }
+    variant outcome { ok(item), missing, failed(string) }
+    resource cart {
+        constructor();
+        add: func(i: item) -> result<u32, string>;
+    }
+}
+"""
+
+WORLD = """package demo:shop@1.0.0;
+
+world shop {
+    use types.{item};
+    import types;
+    export checkout: func(items: list<item>) -> option<u64>;
+}
+"""
+
+
+def shop(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "types.wit").write_text(TYPES)
+    (folder / "world.wit").write_text(WORLD)
+    return folder
+
+
+class Counting:
+    """parse_file, counting the files it really parses."""
+
+    def __init__(self) -> None:
+        self.parsed: list[str] = []
+
+    def __call__(self, source: Source, wat: bool = False, /) -> ast.File:
+        self.parsed.append(source.path)
+        return parse_file(source, wat)
+
+
+def test_hit_returns_an_equal_tree_with_one_shared_source(tmp_path: Path) -> None:
+    source = Source("a/types.wit", TYPES)
+    fresh = parse_file(source)
+    counting = Counting()
+    first = AstCache(tmp_path, namespace="n").wrap(counting)(Source("a/types.wit", TYPES))
+    again = AstCache(tmp_path, namespace="n").wrap(counting)(Source("a/types.wit", TYPES))
+    assert counting.parsed == ["a/types.wit"]  # the second run reads the entry
+    assert repr(first) == repr(again) == repr(fresh)
+    spans = [again.source, *(item.name.span for item in again.items if isinstance(item, ast.InterfaceDecl))]
+    assert len(spans) == 2 and all(span.source is again.source.source for span in spans)  # one Source per file, as parsed
+
+
+def test_any_change_to_path_text_options_or_namespace_is_a_miss(tmp_path: Path) -> None:
+    counting = Counting()
+
+    def parse(path: str, text: str, wat: bool = False, namespace: str = "n") -> ast.File:
+        return AstCache(tmp_path, namespace=namespace).wrap(counting)(Source(path, text), wat)
+
+    parse("a/types.wit", TYPES)
+    edited = parse("a/types.wit", TYPES.replace("/// One item.", "/// One item on sale."))
+    assert "on sale" in repr(edited)  # the changed file was parsed again, not served stale
+    moved = parse("b/types.wit", TYPES)
+    assert moved.source.source.path == "b/types.wit"  # spans name the file they came from
+    parse("a/types.wit", TYPES, wat=True)
+    parse("a/types.wit", TYPES, namespace="other")  # another witgen, grammar, lark or Python
+    assert len(counting.parsed) == 5
+    parse("a/types.wit", TYPES)
+    assert len(counting.parsed) == 5
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[:-9],  # torn write
+        lambda data: b"0" * 64 + data[64:],  # digest does not match
+        lambda data: file_hash(b"junk").encode() + b"\njunk",  # digest matches, not a pickle
+        lambda data: (lambda body: file_hash(body).encode() + b"\n" + body)(pickle.dumps(("not", "a", "file"))),
+        lambda data: b"",
+    ],
+)
+def test_damaged_entry_is_parsed_again(tmp_path: Path, damage: object) -> None:
+    counting = Counting()
+    cache = AstCache(tmp_path, namespace="n")
+    first = cache.wrap(counting)(Source("t.wit", TYPES))
+    [entry] = (tmp_path / "ast").iterdir()
+    entry.write_bytes(damage(entry.read_bytes()))  # type: ignore[operator]
+    again = AstCache(tmp_path, namespace="n")
+    assert repr(again.wrap(counting)(Source("t.wit", TYPES))) == repr(first)
+    assert counting.parsed == ["t.wit", "t.wit"] and again.hits == 0
+
+
+def test_syntax_errors_are_not_cached(tmp_path: Path) -> None:
+    cache = AstCache(tmp_path, namespace="n")
+    bad = TYPES.replace("record item {", "record item {{")
+    messages = []
+    for _ in range(2):
+        with pytest.raises(WitError) as info:
+            cache.wrap(parse_file)(Source("t.wit", bad))
+        messages.append(info.value.render())
+    assert messages[0] == messages[1]
+    assert not (tmp_path / "ast").exists()
+
+
+def test_unwritable_cache_only_costs_time(tmp_path: Path) -> None:
+    (tmp_path / "ast").write_text("a file where the cache folder goes")
+    cache = AstCache(tmp_path, namespace="n")
+    assert repr(cache.wrap(parse_file)(Source("t.wit", TYPES))) == repr(parse_file(Source("t.wit", TYPES)))
+    assert cache.stored == 0
+
+
+def test_installed_only_while_active_and_resolve_is_identical(tmp_path: Path) -> None:
+    wit = shop(tmp_path / "wit")
+    expected = load(wit).to_json()
+    cache = AstCache(tmp_path / "cache")
+    with installed(cache):
+        assert load(wit).to_json() == expected  # cold
+        assert load(wit).to_json() == expected  # warm
+    assert cache.hits == 2 and cache.stored == 2
+    assert loader.parse is parse_file
+    (wit / "world.wit").write_text(WORLD.replace("option<u64>", "option<u32>"))
+    changed = load(wit).to_json()
+    assert changed != expected
+    with installed(AstCache(tmp_path / "cache")):
+        assert load(wit).to_json() == changed
+
+
+def test_errors_in_a_cached_tree_point_at_the_file(tmp_path: Path) -> None:
+    wit = shop(tmp_path / "wit")
+    with installed(AstCache(tmp_path / "cache")):
+        load(wit)
+    (wit / "world.wit").write_text(WORLD.replace("types.{item}", "types.{thing}"))
+    with pytest.raises(WitError) as plain:
+        load(wit)
+    with installed(AstCache(tmp_path / "cache")), pytest.raises(WitError) as cached:
+        load(wit)
+    assert cached.value.render() == plain.value.render()
+
+
+@pytest.mark.parametrize("sample", ["stateful", "ollama"])
+def test_render_identical_with_and_without_caches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample: str) -> None:
+    wit = tmp_path / "wit"
+    shutil.copytree(ROOT / "samples" / sample / "wit", wit)
+    shop(wit / "deps" / "shop")
+    target = Target("s", wit, tmp_path / "out", root=tmp_path)
+    monkeypatch.setenv("WITGEN_CACHE_DIR", "")
+    uncached = render.render_target(target)
+    monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
+    assert render.render_target(target) == uncached  # cold
+    assert len(list((tmp_path / "cache" / "ast").iterdir())) == len(list(wit.rglob("*.wit")))
+    assert render.render_target(target) == uncached  # warm
+    [main] = wit.glob("*.wit")
+    lines = main.read_text().splitlines(keepends=True)
+    doc = next(i for i, line in enumerate(lines) if line.lstrip().startswith("///") and i > 2)
+    lines[doc] = lines[doc].replace("///", "/// Edited:", 1)
+    main.write_text("".join(lines))
+    monkeypatch.setenv("WITGEN_CACHE_DIR", "")
+    edited = render.render_target(target)
+    assert edited != uncached and "Edited:" in "".join(edited.values())
+    monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
+    assert render.render_target(target) == edited

@@ -1,0 +1,173 @@
+"""A disk cache of parsed WIT files, so that re-rendering after one file changed parses that file only.
+
+An `ast.File` is a function of the file's path (its spans name it) and text, of
+the parse options, and of the front end's code. The key is a digest of all of
+them: the path, the text, the options, the generator fingerprint (witgen's
+sources, grammar included, see `witgen.workflow.digest`), lark's version and
+the interpreter's. An entry is a pickle that carries a digest of its bytes; a
+damaged or unreadable entry is a miss, and the file is parsed. Syntax errors are
+never cached: a file that fails to parse fails again, with the same message.
+
+Entries live in `<cache folder>/ast` (see `witgen.workflow.formatcache`); the
+least recently used beyond `LIMIT` are removed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import io
+import os
+import pickle
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from witgen import ast
+from witgen.errors import Source
+from witgen.resolver import loader
+from witgen.resolver.loader import Parse
+from witgen.workflow.digest import file_hash, generator_fingerprint
+
+LIMIT = 4000  # files: a large tree of packages has a few hundred
+
+
+def _lark_version() -> str:
+    """lark's `__init__.py` (which holds its version), hashed without importing lark."""
+    spec = importlib.util.find_spec("lark")
+    if spec is None or spec.origin is None:
+        return "none"
+    try:
+        return file_hash(Path(spec.origin).read_bytes())
+    except OSError:
+        return "unknown"
+
+
+_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _constructor_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields to rebuild a dataclass from as `cls(*values)`; None where that would not be a copy."""
+    if cls not in _FIELDS:
+        names: tuple[str, ...] | None = None
+        if dataclasses.is_dataclass(cls) and not hasattr(cls, "__post_init__"):
+            fields = dataclasses.fields(cls)
+            if all(f.init and f.kw_only is not True for f in fields):
+                names = tuple(f.name for f in fields)
+        _FIELDS[cls] = names
+    return _FIELDS[cls]
+
+
+class _Pickler(pickle.Pickler):
+    """Dataclasses as constructor calls: unpickling a frozen one by `__setstate__` is several times slower."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        cls = type(obj)
+        names = _constructor_fields(cls) if cls.__module__ in ("witgen.ast", "witgen.errors") else None
+        if names is None:
+            return NotImplemented
+        return cls, tuple(getattr(obj, name) for name in names)
+
+
+class AstCache:
+    """Parsed files by a digest of their path, text, parse options and the front end."""
+
+    def __init__(self, folder: Path, namespace: str | None = None) -> None:
+        self.folder = folder / "ast"
+        self._namespace = namespace
+        self.hits = 0
+        self.stored = 0
+
+    @property
+    def namespace(self) -> str:
+        if self._namespace is None:
+            self._namespace = f"{generator_fingerprint()}\0{_lark_version()}\0{sys.version}"
+        return self._namespace
+
+    def key(self, source: Source, options: str) -> str:
+        head = f"{self.namespace}\0{options}\0{source.path}\0".encode()
+        return file_hash(head + source.text.encode("utf-8", "surrogatepass"))
+
+    def get(self, key: str) -> ast.File | None:
+        path = self.folder / key
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        digest, _, body = data.partition(b"\n")
+        if digest.decode(errors="replace") != file_hash(body):
+            return None
+        try:
+            found = pickle.loads(body)
+        except Exception:  # written by another version of a class: a miss
+            return None
+        if not isinstance(found, ast.File):
+            return None
+        try:
+            os.utime(path)  # recently used: pruned last
+        except OSError:
+            pass
+        self.hits += 1
+        return found
+
+    def put(self, key: str, file: ast.File) -> None:
+        path = self.folder / key
+        tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
+        try:
+            buffer = io.BytesIO()
+            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(file)
+            body = buffer.getvalue()
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(file_hash(body).encode() + b"\n" + body)
+            os.replace(tmp, path)
+            self.stored += 1
+        except (OSError, pickle.PicklingError, RecursionError):  # a cache that cannot be written is only slower
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+
+    def wrap(self, parse: Parse) -> Parse:
+        """`parse` with this cache in front of it."""
+
+        def cached(source: Source, wat: bool = False, /) -> ast.File:
+            key = self.key(source, f"wat={wat}")
+            found = self.get(key)
+            if found is not None:
+                return found
+            file = parse(source, wat)
+            self.put(key, file)
+            return file
+
+        return cached
+
+    def prune(self, limit: int = LIMIT) -> None:
+        """Remove the least recently used entries beyond `limit`, if this run stored any."""
+        if not self.stored:
+            return
+        try:
+            entries = [e for e in os.scandir(self.folder) if not e.name.startswith(".")]
+            if len(entries) <= limit:
+                return
+            entries.sort(key=lambda e: e.stat().st_mtime_ns)
+            for entry in entries[: len(entries) - limit]:
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+@contextmanager
+def installed(cache: AstCache | None) -> Iterator[None]:
+    """While active, the resolver parses through `cache` (if any)."""
+    if cache is None:
+        yield
+        return
+    original = loader.parse
+    loader.parse = cache.wrap(original)
+    try:
+        yield
+    finally:
+        loader.parse = original
+        cache.prune()
