@@ -19,6 +19,11 @@ It mirrors the reference tokenizer (wit-parser's `lex.rs`):
 * type nesting (`<`) and package nesting (`package .. {`) are bounded as in
   the reference parser.
 
+As in the reference, an error of the tokenizer proper (a bad character,
+identifier, string or comment) is at a position (`Scanner.point`, a one-character
+caret), while the checks of its parser rules (attributes, versions, nesting)
+underline the token.
+
 Token values are the text as written (a string literal keeps its quotes).
 """
 
