@@ -677,6 +677,7 @@ CARETS = [
     ("package a:b;\nworld w {}\n  import foo: func();", 3, "^-----"),
     ("package a:b;\ninterface x { type t = record; }", 24, "^-----"),
     ("package a:b;\ninterface record {}", 11, "^-----"),
+    ("package a:b;\n\u00e9t\u00e9 x {}", 1, "^--"),  # one mark per character, not per byte
     ("package a:b;\ninterface x { type t = list<u8, u32>; }", 33, "^--"),
     ("package a:b;\n@foo interface x {}", 2, "^--"),
     ("package a:b;\n@since(feature = 1.0.0) interface x {}", 8, "^------"),

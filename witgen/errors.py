@@ -97,9 +97,8 @@ def render_diagnostic(message: str, span: Span | None) -> str:
     text = src.line_text(line)
     if len(text.encode()) > 500:
         return f"{src.path}:{line}:{col}: {message}"
-    end_line, end_col = src.line_col(max(span.start, span.end))
-    width = (end_col - col) if end_line == line else (len(text) - col + 1)
-    width = max(width, 1)
+    # as wasm-tools: one mark per character of the span, even past the end of the line
+    width = max(span.end - span.start, 1)
     return (
         f"{message}\n"
         f"     --> {src.path}:{line}:{col}\n"
