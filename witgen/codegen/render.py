@@ -12,6 +12,7 @@ again before it is used or cached.
 
 from __future__ import annotations
 
+import ast as pyast
 import dataclasses
 import importlib.util
 import os
@@ -206,6 +207,39 @@ def _compile(text: str, what: str) -> None:
         raise CodegenError(f"{what} produced invalid Python: {exc}") from None
 
 
+_DEFINITIONS = (pyast.ClassDef, pyast.FunctionDef, pyast.AsyncFunctionDef)
+
+
+def _blocks(text: str) -> list[str]:
+    """A piece cut before each top-level class or def that follows the previous statement
+    after exactly two blank lines, with nothing else between them.
+
+    Black puts two blank lines before a top-level definition whatever precedes it, so
+    each block formats alone as it does in the piece (the rule `assemble` relies on), and
+    a changed docstring costs the formatting of its own class only. Pieces with black's
+    `fmt:`/`yapf:` directives are not cut.
+    """
+    if "fmt:" in text or "yapf:" in text:
+        return [text]
+    try:
+        body = pyast.parse(text).body
+    except SyntaxError:
+        return [text]
+    lines = text.split("\n")
+    cuts = [0]
+    for previous, node in zip(body, body[1:]):
+        if not isinstance(node, _DEFINITIONS) or previous.end_lineno is None:
+            continue
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])  # 1-based
+        end = previous.end_lineno
+        if start == end + 3 and lines[end] == lines[end + 1] == "" and node.col_offset == 0:
+            cuts.append(start - 1)
+    if len(cuts) == 1:
+        return [text]
+    cuts.append(len(lines))
+    return ["\n".join(lines[a:b]).rstrip("\n") for a, b in zip(cuts, cuts[1:])]
+
+
 def assemble(pieces: list[str], what: str) -> str:
     """Format each top-level piece with black (or take it from the cache) and join them.
 
@@ -222,11 +256,18 @@ def assemble(pieces: list[str], what: str) -> str:
         else:
             cached = format_cache.get(text) if format_cache is not None else None
         if cached is None:
-            try:
-                cached = black.format_str(text, mode=BLACK_MODE)
-            except black.parsing.InvalidInput as exc:
-                raise CodegenError(f"{what} produced invalid Python: {exc}") from None
-            fresh[text] = cached
+            blocks = _blocks(text) if format_cache is not None else [text]
+            outs = []
+            for block_text in blocks:
+                out = format_cache.get(block_text) if len(blocks) > 1 and format_cache is not None else None
+                if out is None:
+                    try:
+                        out = black.format_str(block_text, mode=BLACK_MODE)
+                    except black.parsing.InvalidInput as exc:
+                        raise CodegenError(f"{what} produced invalid Python: {exc}") from None
+                    fresh[block_text] = out
+                outs.append(out)
+            cached = fresh[text] = "\n\n".join(out for out in outs if out)
         if cached:
             formatted.append(cached)
     for out in fresh.values():

@@ -1,0 +1,109 @@
+"""A chunk missing from the format cache is formatted block by block: black's bytes, less black."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import black
+import pytest
+from wit_loading import load_wit
+
+from witgen.codegen import render as codegen_render
+from witgen.codegen import render_bindings
+from witgen.codegen.render import BLACK_MODE, _blocks
+
+CHUNK = '''X = 1
+
+
+@deco(
+  a=1)
+class A:
+    """Doc.
+
+
+class B: not a block, inside a string.
+"""
+    x: int = 1
+
+
+def f(a,
+  b): return a
+
+
+# a comment keeps the next class with it
+
+
+class C: pass
+
+class D: pass
+
+
+async def g(): pass'''
+
+WIT = """package demo:shop@1.0.0;
+
+interface types {
+    /// How an order ended.
+    variant outcome {
+        /// Paid in full.
+        paid(u64),
+        /// Nothing in stock.
+        missing,
+        /// Refused by the bank.
+        refused(string),
+        /// Anything else.
+        failed(string),
+    }
+}
+
+world shop {
+    export types;
+}
+"""
+
+
+@pytest.fixture
+def cache() -> Iterator[dict[str, str]]:
+    store: dict[str, str] = {}
+    codegen_render.format_cache = store
+    try:
+        yield store
+    finally:
+        codegen_render.format_cache = None
+
+
+def test_cuts_only_before_definitions_after_two_blank_lines() -> None:
+    blocks = _blocks(CHUNK)
+    assert [b.split("\n")[0] for b in blocks] == ["X = 1", "@deco(", "def f(a,", "async def g(): pass"]
+    assert "\n\n\n".join(blocks) == CHUNK
+    whole = black.format_str(CHUNK, mode=BLACK_MODE)
+    assert "\n\n".join(black.format_str(b, mode=BLACK_MODE) for b in blocks) == whole
+
+
+@pytest.mark.parametrize("text", ["class A: pass\n\n\nclass B: pass  # fmt: skip", "x = (", "class A: pass"])
+def test_directives_invalid_text_and_single_blocks_are_not_cut(text: str) -> None:
+    assert _blocks(text) == [text]
+
+
+def test_one_changed_case_doc_formats_its_own_block(
+    tmp_path: Path, cache: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wit = tmp_path / "shop.wit"
+    wit.write_text(WIT)
+    render_bindings(load_wit(wit), inputs=["x"])  # cold: every block cached
+    wit.write_text(WIT.replace("Refused by the bank.", "Refused by the card's bank."))
+    formatted: list[str] = []
+    real = black.format_str
+
+    def counting(src: str, *, mode: black.Mode) -> str:
+        formatted.append(src)
+        return real(src, mode=mode)
+
+    monkeypatch.setattr(black, "format_str", counting)
+    after = render_bindings(load_wit(wit), inputs=["x"])
+    monkeypatch.setattr(black, "format_str", real)
+    raw = render_bindings(load_wit(wit), inputs=["x"], format=False)
+    assert after == {path: real(t, mode=BLACK_MODE) for path, t in raw.items()}
+    assert formatted and all("card's bank" in src for src in formatted)
+    assert all("Paid in full" not in src for src in formatted)  # the other cases' blocks came from the cache
