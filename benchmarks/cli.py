@@ -15,8 +15,8 @@ Every figure is the median of N runs of a fresh process, the commands compared
 taking turns. Python runs with its bytecode cache, as an installed package does
 (in a private PYTHONPYCACHEPREFIX, warmed first, even when the environment sets
 PYTHONDONTWRITEBYTECODE); with `--no-bytecode` none is written, so that modules
-without one (a source checkout's) compile from source on every run. The witgen format cache lives in a private folder too: the cold
-case empties it. Needs the bench extra (componentize-py) and, for item 2,
+without one (a source checkout's) compile from source on every run. The witgen caches (formatted chunks, parsed WIT
+files) live in a private folder too: the cold case empties it. Needs the bench extra (componentize-py) and, for item 2,
 ../shared beside the project.
 """
 
