@@ -185,7 +185,7 @@ ERRORS = [
     ("invalid-wit", break_wit, [], 1, "invalid WIT"),
     ("missing-wit", remove_wit, [], 1, "alpha/wit: no such file or folder"),
     ("foreign-file", foreign_file, [], 1, "not overwriting files witgen did not generate: alpha/gen/types/one.py"),
-    ("out-is-a-file", out_is_a_file, [], 1, "alpha/gen"),
+    ("out-is-a-file", out_is_a_file, [], 1, "alpha/gen: the output folder is a file"),
     ("no-config", no_config, [], 2, "no PATH given and no pyproject.toml with [tool.witgen] found"),
     ("path-without-out", nothing, ["alpha/wit"], 2, "PATH needs -o/--out OUT"),
     ("world-without-path", nothing, ["--world", "w"], 2, "--world needs PATH"),

@@ -226,6 +226,8 @@ def apply(result: Plan) -> None:
     if result.clean:
         return
     out = result.out
+    if out.exists() and not out.is_dir():
+        raise WriteError(f"{out}: the output folder is a file")
     out.mkdir(parents=True, exist_ok=True)
     with _locked(out):
         old_journal = read_journal(out) or set()
