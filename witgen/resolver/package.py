@@ -182,20 +182,14 @@ class PackageResolver(BodyResolver):
             # this file's namespace: name -> declaring Id (local) or None (foreign)
             ns: dict[str, ast.Id | None] = {}
             for item in items:
+                target: ast.Id | None
                 if isinstance(item, (ast.InterfaceDecl, ast.WorldDecl)):
                     key, target = item.name, item.name
                 elif isinstance(item, ast.TopLevelUse):
                     key = item.alias or item.path.name
-                    if isinstance(item.path, ast.LocalPath):
-                        decl = names.get(item.path.name.name)
-                        if decl is None:
-                            raise WitError(
-                                f"interface or world `{item.path.name.name}` does not exist",
-                                item.path.name.span,
-                            )
-                        target = decl.name
-                    else:
-                        target = None
+                    # a missing local target is reported by the toposort (if an
+                    # interface or world uses it) or once ids are known
+                    target = item.path.name if isinstance(item.path, ast.LocalPath) else None
                 else:
                     continue
                 if key.name in ns:
@@ -238,7 +232,13 @@ class PackageResolver(BodyResolver):
                         )
                     key = item.alias or item.path.name
                     if isinstance(item.path, ast.LocalPath):
-                        file_items[key.name] = ids[item.path.name.name]
+                        target_id = ids.get(item.path.name.name)
+                        if target_id is None:
+                            raise WitError(
+                                f"interface or world `{item.path.name.name}` does not exist",
+                                item.path.name.span,
+                            )
+                        file_items[key.name] = target_id
                     else:
                         fi = self.pkg.foreign_deps[package_name(item.path.package)][
                             item.path.name.name
