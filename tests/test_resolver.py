@@ -412,3 +412,60 @@ def test_generated_package_matches_binary(wasm_tools: str, tmp_path: Path, seed:
         assert got == ("json", out.stdout.rstrip("\n"))
     else:
         assert got == ("err", out.stderr.rstrip("\n"))
+
+
+def _generated_layout(rng: random.Random) -> list[str]:
+    """The files of a random package folder whose top-level names clash, alias and
+    go missing: it stresses the order in which top-level errors are reported."""
+    names = ("a", "b", "c")
+
+    def item() -> str:
+        x, y = rng.choice(names), rng.choice(names)
+        return rng.choice(
+            (
+                f"interface {x} {{ use {y}.{{t}}; }}",
+                f"interface {x} {{ type t = u32; }}",
+                f"world {x} {{ include {y}; }}",
+                f"world {x} {{ import {y}; }}",
+                f"world {x} {{ use {y}.{{t}}; }}",
+                f"use {y} as {x};",
+                f"use {y};",
+                f"use a:c/{y} as {x};",
+                f"@since(version = 1.0.0)\nuse {y} as {x};",
+                f"package x:y {{ interface {x} {{}} use {y} as {x}; }}",
+            )
+        )
+
+    files = []
+    for f in range(rng.choice((1, 1, 2))):
+        items = [item() for _ in range(rng.randint(1, 4))]
+        files.append("\n".join((["package a:b;"] if f == 0 else []) + items) + "\n")
+    return files
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_generated_layout_matches_binary(
+    wasm_tools: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Seeded random top-level layouts (folder with a dependency): same diagnostic."""
+    monkeypatch.chdir(tmp_path)
+    for i, text in enumerate(_generated_layout(random.Random(seed))):
+        (tmp_path / f"f{i}.wit").write_text(text, encoding="utf-8")
+    (tmp_path / "deps").mkdir()
+    (tmp_path / "deps" / "c.wit").write_text(
+        "package a:c;\ninterface a { type t = u8; }\nworld b {}\n", encoding="utf-8"
+    )
+    out = subprocess.run(
+        [wasm_tools, "component", "wit", "--json", "--features", "active", "."],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        got = "json", load(".", FEATURES).to_json()
+    except WitError as exc:
+        got = "err", "error: " + exc.render()
+    if out.returncode == 0:
+        assert got == ("json", out.stdout.rstrip("\n"))
+    else:
+        assert got == ("err", out.stderr.rstrip("\n"))
