@@ -30,6 +30,7 @@ from witgen.errors import Source
 from witgen.resolver import loader
 from witgen.resolver.loader import Parse
 from witgen.workflow.digest import file_hash, generator_fingerprint
+from witgen.workflow.formatcache import prune_lru
 
 LIMIT = 4000  # files: a large tree of packages has a few hundred
 
@@ -145,17 +146,8 @@ class AstCache:
 
     def prune(self, limit: int = LIMIT) -> None:
         """Remove the least recently used entries beyond `limit`, if this run stored any."""
-        if not self.stored:
-            return
-        try:
-            entries = [e for e in os.scandir(self.folder) if not e.name.startswith(".")]
-            if len(entries) <= limit:
-                return
-            entries.sort(key=lambda e: e.stat().st_mtime_ns)
-            for entry in entries[: len(entries) - limit]:
-                os.unlink(entry.path)
-        except OSError:
-            pass
+        if self.stored:
+            prune_lru(self.folder, limit)
 
 
 @contextmanager

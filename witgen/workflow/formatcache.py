@@ -34,6 +34,19 @@ def default_folder() -> Path | None:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "witgen"
 
 
+def prune_lru(folder: Path, limit: int) -> None:
+    """Remove the least recently used entries of a cache folder beyond `limit` (best effort)."""
+    try:
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
+        if len(entries) <= limit:
+            return
+        entries.sort(key=lambda e: e.stat().st_mtime_ns)
+        for entry in entries[: len(entries) - limit]:
+            os.unlink(entry.path)
+    except OSError:
+        pass
+
+
 class FormatCache(MutableMapping[str, str]):
     """Unformatted chunk text -> formatted text, one file per entry.
 
@@ -104,14 +117,5 @@ class FormatCache(MutableMapping[str, str]):
 
     def prune(self, limit: int = LIMIT) -> None:
         """Remove the least recently used entries beyond `limit`, if this run stored any."""
-        if not self.stored:
-            return
-        try:
-            entries = [e for e in os.scandir(self.folder) if not e.name.startswith(".")]
-            if len(entries) <= limit:
-                return
-            entries.sort(key=lambda e: e.stat().st_mtime_ns)
-            for entry in entries[: len(entries) - limit]:
-                os.unlink(entry.path)
-        except OSError:
-            pass
+        if self.stored:
+            prune_lru(self.folder, limit)
