@@ -34,7 +34,7 @@ import msgpack  # type: ignore[import-untyped]  # noqa: E402
 import orjson  # noqa: E402
 
 from witgen.runtime.codec import from_bytes, to_bytes  # noqa: E402
-from witgen.wire import Bindings, load_wit, select  # noqa: E402
+from witgen.wave.wire import Bindings, load_wit, select  # noqa: E402
 
 WIT = ROOT / "samples" / "ollama" / "wit" / "llm.wit"
 

@@ -5,7 +5,7 @@
 Prints, in one run:
 * in-process parse+resolve throughput (`witgen.resolver.load`), best of N, in
   physical lines per second (every line of every `.wit` file, comments included);
-  also the parse share alone (`witgen.parser.parse_file` over the same files);
+  also the parse share alone (`witgen.frontend.parser.parse_file` over the same files);
 * the wall time of `witgen parse --json PACKAGE_DIR` and of
   `wasm-tools component wit --json PACKAGE_DIR` (best of N each) and their ratio;
 * with --profile, the top of a cProfile of one parse+resolve.
@@ -53,7 +53,7 @@ def main() -> int:
         return 2
 
     from witgen.errors import Source
-    from witgen.parser import parse_file
+    from witgen.frontend.parser import parse_file
     from witgen.resolver import load
 
     files = sorted(package.rglob("*.wit"))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from witgen import ast
+from witgen.frontend import ast
 from witgen.errors import Source, WitError
-from witgen.parser import parse_file
+from witgen.frontend.parser import parse_file
 from witgen.resolver import load, loader
 from witgen.workflow import render
 from witgen.workflow.astcache import AstCache, installed

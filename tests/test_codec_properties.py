@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 from witgen import model as m
 from witgen.model import Resolve
 from witgen.runtime.codec import CodecError, from_bytes, to_bytes
-from witgen.wave import INT_RANGES, CaseValue, Err, Ok, Some, parse_value
-from witgen.wave_print import to_wave
-from witgen.wire import Bindings, Wire, load_wit, select
+from witgen.wave.reader import INT_RANGES, CaseValue, Err, Ok, Some, parse_value
+from witgen.wave.printer import to_wave
+from witgen.wave.wire import Bindings, Wire, load_wit, select
 
 WIT = Path(__file__).parent / "wire" / "vectors.wit"
 PREFIX = "test:vectors/kinds@1.0.0."
@@ -47,7 +47,7 @@ def bindings(resolve: Resolve) -> Bindings:
 
 
 def strategy(resolve: Resolve, ty: m.Type | None) -> st.SearchStrategy[Any]:
-    """WAVE values of `ty` (see witgen.wave for their form)."""
+    """WAVE values of `ty` (see witgen.wave.reader for their form)."""
     if ty is None:
         return st.none()
     ty = resolve.dealias(ty)

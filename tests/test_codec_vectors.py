@@ -5,7 +5,7 @@ section 1 (LEB128 groups of 7 bits, little-endian IEEE 754, UTF-8, bit sets),
 never copied from witgen's output; the section's own examples come first,
 literally. The codec under test is the generated one: `tests/wire/vectors.wit`
 is generated in the test, its modules imported, and values go through
-`witgen.wire` (WAVE -> generated Python values -> generated encoder, and back).
+`witgen.wave.wire` (WAVE -> generated Python values -> generated encoder, and back).
 A subset also runs through the `witgen wire` command.
 """
 
@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from witgen.cli import main
 from witgen.model import Resolve
-from witgen.wire import Bindings, Wire, WireError, load_wit, select
+from witgen.wave.wire import Bindings, Wire, WireError, load_wit, select
 
 WIT = Path(__file__).parent / "wire" / "vectors.wit"
 PREFIX = "test:vectors/kinds@1.0.0."

@@ -37,6 +37,7 @@ REAL_CASES = (
     "wasmcloud-bus-1.0.0",
     "wasmcloud-bus-2.0.1",
     "wasmcloud-bus-host-2024-02",
+    "wasmcloud-messaging-0.2.0",
 )
 
 

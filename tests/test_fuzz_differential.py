@@ -281,7 +281,7 @@ def test_same_decision_as_reference(corpus: Corpus, n: int) -> None:
 def _syntax_error(path: Path) -> str | None:
     """witgen's rendered parse error for one file, or None if it parses."""
     from witgen.errors import Source
-    from witgen.parser import parse_file
+    from witgen.frontend.parser import parse_file
 
     try:
         parse_file(Source(str(path), path.read_text(encoding="utf-8")), wat=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from witgen import ast
+from witgen.frontend import ast
 from witgen.errors import Source, WitError
-from witgen.parser import normalize_docs, parse_file
+from witgen.frontend.parser import normalize_docs, parse_file
 
 
 def parse(text: str, path: str = "t.wit") -> ast.File:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from witgen.model import Resolve
-from witgen.wave import (
+from witgen.wave.reader import (
     CaseValue,
     Err,
     Ok,
@@ -20,8 +20,8 @@ from witgen.wave import (
     parse_args,
     parse_value,
 )
-from witgen.wave_print import format_float, quote_char, quote_string, to_wave
-from witgen.wire import load_wit
+from witgen.wave.printer import format_float, quote_char, quote_string, to_wave
+from witgen.wave.wire import load_wit
 
 WIT = """
 package test:wave;

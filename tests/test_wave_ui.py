@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from witgen.model import Function, Resolve
-from witgen.wave import WaveError, parse_args
-from witgen.wave_print import format_args, format_call
-from witgen.wire import Bindings, Wire, select
+from witgen.wave.reader import WaveError, parse_args
+from witgen.wave.printer import format_args, format_call
+from witgen.wave.wire import Bindings, Wire, select
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 UI = SHARED / "corpus" / "wasm-wave-ui" / "ui"

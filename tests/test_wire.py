@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from witgen.cli import main
-from witgen.wire import Wire, WireError, load_wit, parse_hex, select
+from witgen.wave.wire import Wire, WireError, load_wit, parse_hex, select
 
 
 @pytest.fixture(scope="module")

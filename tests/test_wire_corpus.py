@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from test_codec_properties import strategy
 
 from witgen import model as m
-from witgen.wave_print import to_wave
-from witgen.wire import Bindings, Target, Wire, load_wit
+from witgen.wave.printer import to_wave
+from witgen.wave.wire import Bindings, Target, Wire, load_wit
 
 FOLDERS = [
     "wasi-http-0.2.8",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from witgen.wire import Mode, Wire
+    from witgen.wave.wire import Mode, Wire
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,7 +71,7 @@ def _open(
     wit: str | None, type_: str | None, params: str | None, result: str | None
 ) -> Any:
     mode, selector = _pick(type_, params, result)
-    from witgen.wire import Wire, WireError
+    from witgen.wave.wire import Wire, WireError
 
     try:
         return Wire.open(wit, mode, selector)
@@ -99,7 +99,7 @@ def encode(
     value: tuple[str, ...],
 ) -> None:
     """Print the encoding of VALUE as lower-case hex."""
-    from witgen.wire import WireError
+    from witgen.wave.wire import WireError
 
     engine = _open(wit, type_, params, result)
     try:
@@ -120,7 +120,7 @@ def decode(
     hex_digits: tuple[str, ...],
 ) -> None:
     """Print the value encoded by HEX (spaces allowed; `-` reads raw bytes from stdin)."""
-    from witgen.wire import WireError, parse_hex
+    from witgen.wave.wire import WireError, parse_hex
 
     engine = _open(wit, type_, params, result)
     try:

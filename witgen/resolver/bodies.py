@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from witgen import ast, model
+from witgen import model
+from witgen.frontend import ast
 from witgen.errors import Span, WitError
 from witgen.resolver.gates import stability
 from witgen.resolver.toposort import toposort

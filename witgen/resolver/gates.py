@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from witgen import ast
+from witgen.frontend import ast
 from witgen.errors import Span, WitError
 from witgen.model import PackageName, Stability, Stable, Unstable
 

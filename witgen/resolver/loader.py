@@ -13,9 +13,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
-from witgen import ast, model
+from witgen import model
+from witgen.frontend import ast
 from witgen.errors import Source, Span, WitError
-from witgen.parser import parse_file
+from witgen.frontend.parser import parse_file
 from witgen.resolver.append import Arenas, Remap
 from witgen.resolver.gates import Gates
 from witgen.resolver.package import PackageResolver
@@ -32,7 +33,7 @@ class Group:
 
 
 class Parse(Protocol):
-    """`witgen.parser.parse_file`'s signature."""
+    """`witgen.frontend.parser.parse_file`'s signature."""
 
     def __call__(self, source: Source, wat: bool = False, /) -> ast.File: ...
 

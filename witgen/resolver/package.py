@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from witgen import ast, model
+from witgen import model
+from witgen.frontend import ast
 from witgen.errors import Span, WitError
 from witgen.resolver.gates import stability
 from witgen.resolver.toposort import toposort

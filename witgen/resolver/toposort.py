@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 
-from witgen import ast
+from witgen.frontend import ast
 from witgen.errors import WitError
 
 _OLD_FLOATS = {"float32": "f32", "float64": "f64"}

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from witgen import ast
+from witgen.frontend import ast
 from witgen.errors import Source
 from witgen.resolver import loader
 from witgen.resolver.loader import Parse
@@ -66,7 +66,7 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         cls = type(obj)
-        names = _constructor_fields(cls) if cls.__module__ in ("witgen.ast", "witgen.errors") else None
+        names = _constructor_fields(cls) if cls.__module__ in ("witgen.frontend.ast", "witgen.errors") else None
         if names is None:
             return NotImplemented
         return cls, tuple(getattr(obj, name) for name in names)

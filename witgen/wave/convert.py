@@ -1,4 +1,4 @@
-"""WAVE values (`witgen.wave`) <-> values of the generated Python types.
+"""WAVE values (`witgen.wave.reader`) <-> values of the generated Python types.
 
 The generated types follow the rules of the code generator: records are
 dataclasses (fields in declaration order), enums `Enum`s whose values are the
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from witgen import model as m
 from witgen.runtime import values as rv
-from witgen.wave import CaseValue, Err, Ok, Some
+from witgen.wave.reader import CaseValue, Err, Ok, Some
 
 if TYPE_CHECKING:
-    from witgen.wire import Bindings
+    from witgen.wave.wire import Bindings
 
 
 class Converter:

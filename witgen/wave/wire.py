@@ -9,7 +9,7 @@ split on dots, so versions with dots are no problem.
 
 The codec is the generated one: the bindings are rendered in memory, imported
 from the rendered strings, and WAVE values are converted to the generated
-Python types (`witgen.wire_values`) and back.
+Python types (`witgen.wave.convert`) and back.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 from witgen.errors import WitError
 from witgen.model import Function, Interface, Param, Resolve, Type
-from witgen.wave import WaveError, parse_args, parse_value
-from witgen.wave_print import format_args, to_wave
+from witgen.wave.reader import WaveError, parse_args, parse_value
+from witgen.wave.printer import format_args, to_wave
 
 Mode = Literal["type", "params", "result"]
 
@@ -296,7 +296,7 @@ class Wire:
         self, resolve: Resolve, target: Target, bindings: Bindings | None = None
     ) -> None:
         """`bindings` may be shared by several targets of the same package."""
-        from witgen.wire_values import Converter
+        from witgen.wave.convert import Converter
 
         self.resolve = resolve
         self.target = target

@@ -1,9 +1,9 @@
-"""WIT source -> `witgen.ast.File`.
+"""WIT source -> `witgen.frontend.ast.File`.
 
 One cached Lark LALR parser built from `grammars/wit.lark`, fed by the scanner
-of `witgen.lexer`, builds the AST directly in its callbacks (no parse tree).
+of `witgen.frontend.lexer`, builds the AST directly in its callbacks (no parse tree).
 Syntax errors come out as `WitError`s worded as the reference parser words them
-(see `witgen.syntax_errors`).
+(see `witgen.frontend.syntax_errors`).
 
 Docs: every comment right before an item's first token (its first attribute's
 `@`, or the item itself) is part of its docs, normalized by `normalize_docs`.
@@ -21,10 +21,10 @@ from lark import Lark, Transformer
 from lark.lexer import Lexer
 from lark.parsers.lalr_analysis import Shift
 
-from witgen import ast
+from witgen.frontend import ast
 from witgen.errors import Source, Span, WitError
-from witgen.lexer import Scanner, Token, unescape, wat_error
-from witgen.syntax_errors import syntax_error
+from witgen.frontend.lexer import Scanner, Token, unescape, wat_error
+from witgen.frontend.syntax_errors import syntax_error
 
 __all__ = ["parse_file", "normalize_docs"]
 

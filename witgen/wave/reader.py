@@ -19,7 +19,7 @@ builds a *WAVE value*, a neutral Python form of a component-model value:
     own, borrow            bytes (the opaque handle), written like `list<u8>`
     future, stream         the ready value (`future`) or the list of items (`stream`)
 
-`witgen.wave_print.to_wave` prints such a value canonically, the way the
+`witgen.wave.printer.to_wave` prints such a value canonically, the way the
 reference implementation (wasm-wave) prints it. Errors are `WaveError`s, a
 `WitError` whose span points into the WAVE text.
 """

@@ -1,6 +1,6 @@
 """The WIT syntax tree: frozen dataclasses, every node with its span.
 
-The parser (`witgen.parser`) turns one `.wit` file into a `File`; the resolver
+The parser (`witgen.frontend.parser`) turns one `.wit` file into a `File`; the resolver
 (`witgen.resolver`) turns the files of a package group into the `witgen.model`.
 Nothing here is resolved: names are plain identifiers (`%` escapes removed) and
 paths are as written.

@@ -1,4 +1,4 @@
-"""Canonical WAVE text of a WAVE value (see `witgen.wave` for the value forms).
+"""Canonical WAVE text of a WAVE value (see `witgen.wave.reader` for the value forms).
 
 The output is what the reference implementation (wasm-wave) prints: floats in
 their shortest round-trip digits without an exponent, `none` record fields left
@@ -32,7 +32,7 @@ from witgen.model import (
     Type,
     Variant,
 )
-from witgen.wave import KEYWORDS, CaseValue, Err, Ok, Some, WaveError, f32
+from witgen.wave.reader import KEYWORDS, CaseValue, Err, Ok, Some, WaveError, f32
 
 _ESCAPES = {"\\": "\\\\", "'": "\\'", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"}
 

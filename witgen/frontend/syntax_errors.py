@@ -16,7 +16,7 @@ its tokenizer and is reported at the token's start only (a one-character caret).
 from __future__ import annotations
 
 from witgen.errors import WitError
-from witgen.lexer import KEYWORDS, Scanner, Token
+from witgen.frontend.lexer import KEYWORDS, Scanner, Token
 
 _KEYWORD_TEXT = {typ: word for word, typ in KEYWORDS.items()}
 

@@ -1,0 +1,1 @@
+"""WAVE values (reader and printer) and `witgen wire`, which encodes and decodes them."""
