@@ -1,0 +1,411 @@
+"""Specialized wire codecs built from type descriptions, as Python source compiled once.
+
+`build(t)` returns the `(encode, decode)` pair of a `witgen.runtime.wit.Type`:
+
+    encode(buf: bytearray, value) -> None      appends the encoding
+    decode(data: bytes, pos: int = 0) -> (value, next position)
+
+The source is straight-line code for that one type: anonymous types (`list<..>`,
+`option<..>`, tuples, ...) and small records are inlined, other named types call their
+own built functions. Decoders index the input directly, so truncation surfaces as
+`IndexError` inside them and is turned into `CodecError` by the function's one `try`.
+Each function's source is registered with `linecache` under a `<witgen codec ...>` file
+name, so a traceback through a built codec shows its line. Building happens once per
+description (the result is kept in the description's cache).
+"""
+
+from __future__ import annotations
+
+import linecache
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from witgen.runtime import primitives, values
+from witgen.runtime import wit as w
+
+Encoder = Callable[[bytearray, Any], None]
+Decoder = Callable[..., tuple[Any, int]]
+
+# Records whose inline code stays under this many lines are inlined where they are used.
+INLINE_LIMIT = 40
+FIXED_SIZE = {"f32": 4, "f64": 8}
+
+_lock = threading.RLock()
+_serial = 0
+
+
+def build(t: w.Type) -> tuple[Encoder, Decoder]:
+    """The compiled `(encode, decode)` pair of `t` (built on first use, then cached)."""
+    pair = t.cache.get("codec")
+    if pair is None:
+        with _lock:
+            pair = t.cache.get("codec")
+            if pair is None:
+                pair = t.cache["codec"] = _Builder().pair(t)
+    return pair  # type: ignore[no-any-return]
+
+
+def min_size(t: w.Type | None) -> int:
+    """The fewest bytes a value of `t` takes on the wire."""
+    match t:
+        case None:
+            return 0
+        case w.Prim(name=name):
+            return FIXED_SIZE.get(name, 1)
+        case w.Record(fields=fields):
+            return sum(min_size(f.type) for f in fields)
+        case w.Tuple(items=items):
+            return sum(min_size(x) for x in items)
+        case w.List(element=e, size=int(n)):
+            return n * min_size(e)
+        case w.Flags():
+            return t.size
+    return 1
+
+
+def _inlined(t: w.Type) -> bool:
+    """True for types coded inline where they are used (records only when small)."""
+    return not isinstance(t, w.Named) or isinstance(t, w.Resource)
+
+
+class _Builder:
+    """Writes the source of one type's encode and decode functions."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {
+            "_c": primitives,
+            "_v": values,
+            "_new": primitives.new,
+            "Ok": values.Ok,
+            "Err": values.Err,
+            "Some": values.Some,
+        }
+        self._names: dict[int, str] = {}
+        self._tmp = 0
+
+    # ------------------------------------------------------------------ names
+
+    def ref(self, obj: Any, stem: str) -> str:
+        """A name for `obj` in the namespace of the compiled code."""
+        name = self._names.get(id(obj))
+        if name is None:
+            name = self._names[id(obj)] = f"_{stem}{len(self._names)}"
+            self.ns[name] = obj
+        return name
+
+    def tmp(self, stem: str = "t") -> str:
+        self._tmp += 1
+        return f"_{stem}{self._tmp}"
+
+    # ------------------------------------------------------------------ functions
+
+    def pair(self, t: w.Type) -> tuple[Encoder, Decoder]:
+        what = t.wit.replace('"', "'")
+        if isinstance(t, w.Named) and not _inlined(t):
+            enc_body, dec_body = self._named(t)
+        else:
+            enc_body = self.encode(t, "v")
+            dec_body = [*self.decode(t, "_x"), "return _x, p"]
+        encode = self._compile(
+            "encode",
+            what,
+            ["def encode(buf, v):", "    try:", *_ind(enc_body or ["pass"], 2),
+             "    except _c.ENCODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
+        )  # fmt: skip
+        decode = self._compile(
+            "decode",
+            what,
+            ["def decode(b, p=0):", "    try:", "        _L = len(b)", *_ind(dec_body, 2),
+             "    except _c.DECODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
+        )  # fmt: skip
+        return encode, decode
+
+    def _compile(self, kind: str, what: str, lines: list[str]) -> Callable[..., Any]:
+        global _serial
+        _serial += 1
+        filename = f"<witgen codec {kind} {what} #{_serial}>"
+        source = "\n".join(lines) + "\n"
+        ns = dict(self.ns)
+        exec(compile(source, filename, "exec"), ns)  # noqa: S102 - our own generated source
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        fn: Callable[..., Any] = ns[kind]
+        fn.__qualname__ = fn.__name__ = f"{kind}_{what}"
+        return fn
+
+    # ------------------------------------------------------------------ named types
+
+    def _named(self, t: w.Named) -> tuple[list[str], list[str]]:
+        """Bodies of a named type's own encode/decode functions."""
+        match t:
+            case w.Record():
+                enc = [ln for f in t.fields for ln in self.encode(f.type, f"v.{f.attr}")]
+                temps = [self.tmp("f") for _ in t.fields]
+                dec = [ln for f, x in zip(t.fields, temps, strict=True) for ln in self.decode(f.type, x)]
+                return enc, [*dec, *self._construct("_v0", t, temps), "return _v0, p"]
+            case w.Variant():
+                enc, dec = [], self._uleb("_i", "_c.read_u32")
+                for i, case in enumerate(t.cases):
+                    head = "if" if i == 0 else "elif"
+                    cls = self.ref(case.cls, "C")
+                    body = [_tag(i), *(self.encode(case.type, "v.value") if case.type is not None else [])]
+                    enc += [f"{head} v.__class__ is {cls}:", *_ind(body)]
+                    if case.type is None:
+                        arm = [f"return {cls}(), p"]
+                    else:
+                        y = self.tmp("y")
+                        arm = [*self.decode(case.type, y), f"return {cls}({y}), p"]
+                    dec += [f"{head} _i == {i}:", *_ind(arm)]
+                enc += ["else:", f'    raise _c.bad_value(v, "a case of variant {t.name}")']
+                dec.append(f'raise _c.bad_case(_i, "variant {t.name}")')
+                return enc, dec
+            case w.Enum():
+                cls, members = self.ref(t.py, "E"), self.ref(t.members, "M")
+                n = len(t.cases)
+                enc = [f"if v.__class__ is not {cls}:", f'    raise _c.bad_value(v, "enum {t.name}")',
+                       "buf.append(v.value)" if n <= 0x80 else "_c.write_uleb(buf, v.value)"]  # fmt: skip
+                dec = [*self._uleb("_i", "_c.read_u32"), f"if _i >= {n}:",
+                       f'    raise _c.bad_case(_i, "enum {t.name}")', f"return {members}[_i], p"]  # fmt: skip
+                return enc, dec
+            case w.Flags():
+                cls = self.ref(t.py, "F")
+                mask = (1 << len(t.names)) - 1
+                enc = [f"if v.__class__ is not {cls}:", f'    raise _c.bad_value(v, "flags {t.name}")',
+                       f'buf += v.value.to_bytes({t.size}, "little")']  # fmt: skip
+                dec = [f"_x, p = _c.read_flags(b, p, {t.size}, {mask:#x})", f"return {cls}(_x), p"]
+                return enc, dec
+        raise AssertionError(f"no codec for {t!r}")
+
+    def _construct(self, x: str, t: w.Record, temps: list[str]) -> list[str]:
+        """Build a record from decoded fields without running `__init__` (it only assigns)."""
+        cls = self.ref(t.py, "R")
+        return [f"{x} = _new({cls})", *(f"{x}.{f.attr} = {v}" for f, v in zip(t.fields, temps, strict=True))]
+
+    def _call_named(self, t: w.Named, which: int) -> str:
+        fn = build(t)[which]
+        return self.ref(fn, "enc" if which == 0 else "dec")
+
+    # ------------------------------------------------------------------ encoding
+
+    def encode(self, t: w.Type, e: str) -> list[str]:
+        """Statements appending the encoding of `e` (a name or attribute) to `buf`."""
+        match t:
+            case w.Prim():
+                return self._encode_prim(t.name, e)
+            case w.Record():
+                v = self.tmp("r")
+                lines = [f"{v} = {e}"]
+                for f in t.fields:
+                    lines += self.encode(f.type, f"{v}.{f.attr}")
+                if len(lines) <= INLINE_LIMIT:
+                    return lines
+                return [f"{self._call_named(t, 0)}(buf, {e})"]
+            case w.Resource() | w.Own():
+                v = self.tmp()
+                return [f"{v} = {e}.handle", *self._len(v), f"buf += {v}"]
+            case w.Named():
+                return [f"{self._call_named(t, 0)}(buf, {e})"]
+            case w.List(element=w.Prim(name="u8"), size=None):
+                v = self.tmp()
+                return [f"{v} = {e}", *self._len(v), f"buf += {v}"]
+            case w.List(element=elem, size=None):
+                v, x = self.tmp(), self.tmp("x")
+                return [f"{v} = {e}", *self._len(v), f"for {x} in {v}:", *_ind(self.encode(elem, x))]
+            case w.List(element=elem, size=int(n)):
+                v, x = self.tmp(), self.tmp("x")
+                check = f'_c.check_len({v}, {n}, "{elem.wit}")'
+                if isinstance(elem, w.Prim) and elem.name == "u8":
+                    return [f"{v} = {e}", check, f"buf += {v}"]
+                return [f"{v} = {e}", check, f"for {x} in {v}:", *_ind(self.encode(elem, x))]
+            case w.Map():
+                v, k, x = self.tmp(), self.tmp("k"), self.tmp("x")
+                body = [*self.encode(t.key, k), *self.encode(t.value, x)]
+                return [f"{v} = {e}", *self._len(v), f"for {k}, {x} in {v}.items():", *_ind(body)]
+            case w.Tuple(items=items):
+                if not items:
+                    return []
+                names = [self.tmp("x") for _ in items]
+                out = [f"{', '.join(names)}{',' if len(names) == 1 else ''} = {e}"]
+                for name, item in zip(names, items, strict=True):
+                    out += self.encode(item, name)
+                return out
+            case w.Option(inner=inner):
+                v = self.tmp()
+                value = f"{v}.value" if t.nested else v
+                return [f"{v} = {e}", f"if {v} is None:", "    buf.append(0)", "else:", "    buf.append(1)",
+                        *_ind(self.encode(inner, value))]  # fmt: skip
+            case w.Result(ok=ok, err=err):
+                v = self.tmp()
+                return [
+                    f"{v} = {e}",
+                    f"if {v}.__class__ is Ok:",
+                    *_ind(["buf.append(0)", *(self.encode(ok, f"{v}.value") if ok is not None else [])]),
+                    f"elif {v}.__class__ is Err:",
+                    *_ind(["buf.append(1)", *(self.encode(err, f"{v}.value") if err is not None else [])]),
+                    "else:",
+                    f'    raise _c.bad_value({v}, "Ok or Err of {t.wit}")',
+                ]
+            case w.Future(inner=inner):
+                v = self.tmp()
+                return [f"{v} = {e}", "buf.append(1)", *(self.encode(inner, f"{v}.value") if inner is not None else [])]
+            case w.Stream(inner=inner):
+                v, x = self.tmp(), self.tmp("x")
+                items_expr = f"{v}.items"
+                out = [f"{v} = {e}", "buf.append(1)", *self._len(items_expr)]
+                if inner is not None:
+                    out += [f"for {x} in {items_expr}:", *_ind(self.encode(inner, x))]
+                return out
+        raise AssertionError(f"no encoding for {t!r}")
+
+    def _encode_prim(self, name: str, e: str) -> list[str]:
+        match name:
+            case "bool":
+                return [f"buf.append(1 if {e} else 0)"]
+            case "u8":
+                return [f"buf.append({e})"]
+            case "s8" | "f32" | "char":
+                return [f"_c.write_{name}(buf, {e})"]
+            case "u16" | "u32" | "u64" | "s16" | "s32" | "s64":
+                t = self.tmp()
+                top = "0x80" if name[0] == "u" else "0x40"
+                return [f"{t} = {e}", f"if 0 <= {t} < {top}:", f"    buf.append({t})", "else:",
+                        f"    _c.write_{name}(buf, {t})"]  # fmt: skip
+            case "f64":
+                t = self.tmp()
+                return [f"{t} = {e}", f"buf += _c.NAN64 if {t} != {t} else _c.F64.pack({t})"]
+            case "string":
+                t = self.tmp()
+                return [f"{t} = {e}.encode()", *self._len(t), f"buf += {t}"]
+            case "error-context":
+                t = self.tmp()
+                return [f"{t} = {e}.handle", *self._len(t), f"buf += {t}"]
+        raise AssertionError(name)
+
+    def _len(self, t: str) -> list[str]:
+        n = self.tmp("n")
+        return [f"{n} = len({t})", f"if {n} < 0x80:", f"    buf.append({n})", f"elif {n} < 0x4000:",
+                f"    buf.append({n} & 0x7F | 0x80)", f"    buf.append({n} >> 7)", "else:",
+                f"    _c.write_uleb(buf, {n})"]  # fmt: skip
+
+    # ------------------------------------------------------------------ decoding
+
+    def decode(self, t: w.Type, x: str) -> list[str]:
+        """Statements that decode a value of `t` from `b` at `p` into `x`, advancing `p`."""
+        match t:
+            case w.Prim():
+                return self._decode_prim(t.name, x)
+            case w.Record():
+                temps = [self.tmp("f") for _ in t.fields]
+                lines: list[str] = []
+                for f, v in zip(t.fields, temps, strict=True):
+                    lines += self.decode(f.type, v)
+                if len(lines) < INLINE_LIMIT:
+                    return [*lines, *self._construct(x, t, temps)]
+                return [f"{x}, p = {self._call_named(t, 1)}(b, p)"]
+            case w.Resource() | w.Own():
+                res = t if isinstance(t, w.Resource) else t.resource
+                v = self.tmp()
+                return [*self._bytes(v), f"{x} = {self.ref(res.py, 'H')}({v})"]
+            case w.Named():
+                return [f"{x}, p = {self._call_named(t, 1)}(b, p)"]
+            case w.List(element=w.Prim(name="u8"), size=None):
+                return self._bytes(x)
+            case w.List(element=elem, size=None):
+                n, y = self.tmp("n"), self.tmp("y")
+                return [*self._count(n, elem), f"{x} = []", f"for _ in range({n}):",
+                        *_ind([*self.decode(elem, y), f"{x}.append({y})"])]  # fmt: skip
+            case w.List(element=w.Prim(name="u8"), size=int(n)):
+                return [f"{x}, p = _c.read_fixed_bytes(b, p, {n})"]
+            case w.List(element=elem, size=int(n)):
+                y = self.tmp("y")
+                return [f"{x} = []", f"for _ in range({n}):", *_ind([*self.decode(elem, y), f"{x}.append({y})"])]
+            case w.Map():
+                n, k, y = self.tmp("n"), self.tmp("k"), self.tmp("y")
+                body = [*self.decode(t.key, k), *self.decode(t.value, y), f"{x}[{k}] = {y}"]
+                return [*self._count(n, None), f"{x} = {{}}", f"for _ in range({n}):", *_ind(body)]
+            case w.Tuple(items=items):
+                names = [self.tmp("y") for _ in items]
+                out: list[str] = []
+                for name, item in zip(names, items, strict=True):
+                    out += self.decode(item, name)
+                return [*out, f"{x} = ({', '.join(names)}{',' if len(names) == 1 else ''})"]
+            case w.Option(inner=inner):
+                tag, y = self.tmp(), self.tmp("y")
+                some = f"Some({y})" if t.nested else y
+                return [f"{tag} = b[p]", "p += 1", f"if {tag} == 0:", f"    {x} = None", f"elif {tag} == 1:",
+                        *_ind([*self.decode(inner, y), f"{x} = {some}"]), "else:",
+                        f'    raise _c.CodecError(f"invalid option discriminant {{{tag}}}")']  # fmt: skip
+            case w.Result(ok=ok, err=err):
+                tag = self.tmp()
+                return [f"{tag} = b[p]", "p += 1", f"if {tag} == 0:", *_ind(self._arm("Ok", ok, x)),
+                        f"elif {tag} == 1:", *_ind(self._arm("Err", err, x)), "else:",
+                        f'    raise _c.CodecError(f"invalid result discriminant {{{tag}}}")']  # fmt: skip
+            case w.Future(inner=inner):
+                tag, y = self.tmp(), self.tmp("y")
+                ready = [*self.decode(inner, y), f"{x} = _v.Future({y})"] if inner is not None else [f"{x} = _v.Future(None)"]
+                return [f"{tag} = _c.read_tag(b, p, 'future')", "p += 1", f"if {tag} == 0:",
+                        "    raise _c.pending('future')", *ready]  # fmt: skip
+            case w.Stream(inner=inner):
+                tag, n, y, items = self.tmp(), self.tmp("n"), self.tmp("y"), self.tmp("i")
+                elem = [*self.decode(inner, y), f"{items}.append({y})"] if inner is not None else [f"{items}.append(None)"]
+                return [f"{tag} = _c.read_tag(b, p, 'stream')", "p += 1", f"if {tag} == 0:",
+                        "    raise _c.pending('stream')", *self._count(n, inner), f"{items} = []",
+                        f"for _ in range({n}):", *_ind(elem), f"{x} = _v.Stream({items})"]  # fmt: skip
+        raise AssertionError(f"no decoding for {t!r}")
+
+    def _arm(self, ctor: str, t: w.Type | None, x: str) -> list[str]:
+        if t is None:
+            return [f"{x} = {ctor}(None)"]
+        y = self.tmp("y")
+        return [*self.decode(t, y), f"{x} = {ctor}({y})"]
+
+    def _uleb(self, x: str, reader: str, top: str = "0x80") -> list[str]:
+        return [f"{x} = b[p]", f"if {x} < {top}:", "    p += 1", "else:", f"    {x}, p = {reader}(b, p)"]
+
+    def _length(self, x: str, tail: str) -> list[str]:
+        """A ULEB128 length with inline one- and two-byte paths (lengths below 16384)."""
+        hi = self.tmp("h")
+        return [f"{x} = b[p]", f"if {x} < 0x80:", "    p += 1", "else:", f"    {hi} = b[p + 1]",
+                f"    if {hi} < 0x80:", f"        {x} = {x} & 0x7F | {hi} << 7", "        p += 2",
+                "    else:", f"        {x}, p = {tail}"]  # fmt: skip
+
+    def _decode_prim(self, name: str, x: str) -> list[str]:
+        match name:
+            case "bool":
+                t = self.tmp()
+                return [f"{t} = b[p]", "p += 1", f"if {t} > 1:",
+                        f'    raise _c.CodecError(f"invalid bool byte {{{t}}}")', f"{x} = {t} == 1"]  # fmt: skip
+            case "u8":
+                return [f"{x} = b[p]", "p += 1"]
+            case "s8" | "char":
+                return [f"{x}, p = _c.read_{name}(b, p)"]
+            case "u16" | "u32" | "u64":
+                return self._uleb(x, f"_c.read_{name}")
+            case "s16" | "s32" | "s64":
+                return self._uleb(x, f"_c.read_{name}", "0x40")
+            case "f32" | "f64":
+                return [f"{x} = _c.{name.upper()}.unpack_from(b, p)[0]", f"p += {FIXED_SIZE[name]}"]
+            case "string":
+                return self._bytes(x, ".decode()")
+            case "error-context":
+                t = self.tmp()
+                return [*self._bytes(t), f"{x} = _v.ErrorContext({t})"]
+        raise AssertionError(name)
+
+    def _bytes(self, x: str, suffix: str = "") -> list[str]:
+        n, end = self.tmp("n"), self.tmp("e")
+        return [*self._length(n, "_c.read_len(b, p)"), f"{end} = p + {n}", f"if {end} > _L:",
+                f'    raise _c.CodecError(f"length {{{n}}} exceeds the remaining input")',
+                f"{x} = b[p:{end}]{suffix}", f"p = {end}"]  # fmt: skip
+
+    def _count(self, n: str, elem: w.Type | None) -> list[str]:
+        return self._length(n, f"_c.read_len(b, p, {min_size(elem)})")
+
+
+def _tag(i: int) -> str:
+    return f"buf.append({i})" if i < 0x80 else f"_c.write_uleb(buf, {i})"
+
+
+def _ind(lines: list[str], n: int = 1) -> list[str]:
+    pad = "    " * n
+    return [pad + line for line in lines] or [pad + "pass"]
