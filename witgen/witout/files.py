@@ -87,7 +87,8 @@ def package_root(path: Path) -> Path:
 
 
 def _resolve_json(target: Path, overrides: dict[str, str]) -> str | None:
-    """The resolved JSON of `target` with the texts of `overrides` (by path); None if invalid."""
+    """The resolved JSON of `target` with the texts of `overrides` (by path), with every
+    feature enabled, or, if that is invalid, with none; None if both are invalid."""
     from witgen.resolver import loader
 
     original = loader.parse
@@ -98,8 +99,13 @@ def _resolve_json(target: Path, overrides: dict[str, str]) -> str | None:
 
     loader.parse = parse
     try:
-        return loader.load(target, all_features=True).to_json()
-    except (WitError, OSError, UnicodeDecodeError):
+        for all_features in (True, False):
+            try:
+                return f"{all_features}\n" + loader.load(target, (), all_features).to_json()
+            except WitError:
+                continue
+        return None
+    except (OSError, UnicodeDecodeError):
         return None
     finally:
         loader.parse = original

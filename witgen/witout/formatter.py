@@ -22,7 +22,7 @@ Style (the reference printer's wherever it makes a choice):
   the end of that line; one on its own line stays on its own line at the
   current indentation (its text is kept, trailing spaces of `//` comments
   dropped); a line of a statement that a comment split is indented one level more;
-* the file ends with exactly one newline.
+* the file ends with exactly one newline (a file of only whitespace becomes empty).
 """
 
 from __future__ import annotations
@@ -247,6 +247,13 @@ class _Formatter:
             if self.stack:
                 opened = self.stack.pop().kind
                 space = opened == "with" and not at_start
+                if opened == "with":  # `include x with { .. }` ends without `;`
+                    self.put(text, space)
+                    self.stmt_open = False
+                    self.need_newline = True
+                    self.after_open = False
+                    self._done(tok)
+                    return
         elif t == "LPAR":
             gate = self.prev is not None and self.prev.type in GATES
             self.stack.append(_Open("gate" if gate else "paren"))
@@ -292,7 +299,7 @@ class _Formatter:
         if prev is None:
             return False
         t, p = tok.type, prev.type
-        if (t == "INTEGER" or p == "INTEGER") and prev.end_pos == tok.start_pos:
+        if {t, p} == {"INTEGER", "ID"} and prev.end_pos == tok.start_pos:
             return False  # `1a` in a version's pre-release part
         if t == "COLON":
             return False
