@@ -129,6 +129,8 @@ def format_files(files: list[Path]) -> Report:
             source = Source(str(path), outcome.before)
             tree = parse_file(source)
             outcome.after = format_source(source)
+            if not outcome.changed:
+                continue
             again = parse_file(Source(str(path), outcome.after))
         except WitError as exc:
             outcome.error = exc.render()
@@ -136,8 +138,7 @@ def format_files(files: list[Path]) -> Report:
         if _syntax_key(again) != _syntax_key(tree):
             outcome.error = f"formatting {path} would change its meaning; not written"
             continue
-        if outcome.changed:
-            by_root.setdefault(package_root(path), []).append(outcome)
+        by_root.setdefault(package_root(path), []).append(outcome)
     for root, outcomes in by_root.items():
         _check_resolved(root, outcomes)
     return report
