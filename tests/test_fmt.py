@@ -59,9 +59,7 @@ def comments(text: str) -> list[str]:
     scanner = Scanner(Source("x.wit", text))
     list(scanner.tokens())
     return [
-        text[a:b].rstrip()
-        for key in sorted(scanner.comments)
-        for a, b in scanner.comments[key]
+        text[a:b].replace("\r\n", "\n").rstrip() for key in sorted(scanner.comments) for a, b in scanner.comments[key]
     ]
 
 
@@ -101,9 +99,7 @@ def _check_formats(text: str) -> str:
     source = Source("x.wit", text)
     formatted = format_source(source)
     assert format_source(Source("x.wit", formatted)) == formatted  # idempotent
-    assert _syntax_key(parse_file(Source("x.wit", formatted))) == _syntax_key(
-        parse_file(source)
-    )
+    assert _syntax_key(parse_file(Source("x.wit", formatted))) == _syntax_key(parse_file(source))
     assert comments(formatted) == comments(text)
     return formatted
 
@@ -184,8 +180,10 @@ def test_rule_blocks_indent_two_spaces_one_item_per_line() -> None:
 
 
 def test_rule_comma_bodies_one_per_line_with_trailing_comma() -> None:
-    got = fmt("package a:b;\ninterface i { record r { a: u8, b: tuple<u8, u16> }\n"
-              "flags f { x, y, } enum e { p } variant v { c(list<u8>), d } }\n")
+    got = fmt(
+        "package a:b;\ninterface i { record r { a: u8, b: tuple<u8, u16> }\n"
+        "flags f { x, y, } enum e { p } variant v { c(list<u8>), d } }\n"
+    )
     assert "  record r {\n    a: u8,\n    b: tuple<u8, u16>,\n  }\n" in got
     assert "  flags f {\n    x,\n    y,\n  }\n" in got
     assert "  enum e {\n    p,\n  }\n" in got
@@ -193,17 +191,21 @@ def test_rule_comma_bodies_one_per_line_with_trailing_comma() -> None:
 
 
 def test_rule_inline_lists_one_line_without_trailing_comma() -> None:
-    got = fmt("package a:b;\ninterface i {\n  use j.{\n    x,\n    y,\n  };\n"
-              "  f: func(\n    a: u8,\n    b: tuple<u8,u16,>,\n  ) -> result<_, u8>;\n}\n"
-              "interface j { type x = u8; type y = u8; }\n")
+    got = fmt(
+        "package a:b;\ninterface i {\n  use j.{\n    x,\n    y,\n  };\n"
+        "  f: func(\n    a: u8,\n    b: tuple<u8,u16,>,\n  ) -> result<_, u8>;\n}\n"
+        "interface j { type x = u8; type y = u8; }\n"
+    )
     assert "  use j.{x, y};\n" in got
     assert "  f: func(a: u8, b: tuple<u8, u16>) -> result<_, u8>;\n" in got
 
 
 def test_rule_spacing_and_paths() -> None:
-    got = fmt("package  a : b @ 1.0.0-rc.1 ;\nworld w{import x : a : b / i @ 1.0.0-rc.1 ;"
-              "export c:d/e@2.0.0;include v with{a as b}}\nworld v {}\n"
-              "interface i{type t=list<u8 ,4>;f:func(a:u8)->u8;}\n")
+    got = fmt(
+        "package  a : b @ 1.0.0-rc.1 ;\nworld w{import x : a : b / i @ 1.0.0-rc.1 ;"
+        "export c:d/e@2.0.0;include v with{a as b}}\nworld v {}\n"
+        "interface i{type t=list<u8 ,4>;f:func(a:u8)->u8;}\n"
+    )
     assert got.startswith("package a:b@1.0.0-rc.1;\n")
     assert "  import x: a:b/i@1.0.0-rc.1;\n" in got
     assert "  export c:d/e@2.0.0;\n" in got
@@ -212,8 +214,10 @@ def test_rule_spacing_and_paths() -> None:
 
 
 def test_rule_gates_on_their_own_lines() -> None:
-    got = fmt("package a:b@1.0.0;\n@since(version = 1.0.0) @deprecated(version=1.0.0) interface i "
-              "{ @unstable(feature=x) f: func(); }\n")
+    got = fmt(
+        "package a:b@1.0.0;\n@since(version = 1.0.0) @deprecated(version=1.0.0) interface i "
+        "{ @unstable(feature=x) f: func(); }\n"
+    )
     assert got == (
         "package a:b@1.0.0;\n\n@since(version = 1.0.0)\n@deprecated(version = 1.0.0)\n"
         "interface i {\n  @unstable(feature = x)\n  f: func();\n}\n"
@@ -221,8 +225,10 @@ def test_rule_gates_on_their_own_lines() -> None:
 
 
 def test_rule_blank_lines() -> None:
-    got = fmt("\n\npackage a:b;\ninterface i {\n\n\n  type a = u8;\n  type b = u8;\n\n\n\n"
-              "  type c = u8;\n\n}\ninterface j {}\nworld w { import i; import j; }\n\n\n")
+    got = fmt(
+        "\n\npackage a:b;\ninterface i {\n\n\n  type a = u8;\n  type b = u8;\n\n\n\n"
+        "  type c = u8;\n\n}\ninterface j {}\nworld w { import i; import j; }\n\n\n"
+    )
     assert got == (
         "package a:b;\n\ninterface i {\n  type a = u8;\n  type b = u8;\n\n  type c = u8;\n}\n\n"
         "interface j {\n}\n\nworld w {\n  import i;\n  import j;\n}\n"
@@ -245,10 +251,14 @@ def test_rule_comments_stay_where_they_belong() -> None:
 
 def test_rule_nested_packages_and_empty_file() -> None:
     got = fmt("package a:b;\npackage c:d{interface x{}}\ninterface y{}\n")
-    assert got == (
-        "package a:b;\n\npackage c:d {\n  interface x {\n  }\n}\n\ninterface y {\n}\n"
-    )
+    assert got == ("package a:b;\n\npackage c:d {\n  interface x {\n  }\n}\n\ninterface y {\n}\n")
     assert format_source(Source("x.wit", "\n\n")) == ""
+
+
+def test_rule_line_ends_and_bom() -> None:
+    text = "\ufeffpackage a:b;\r\n/// doc  \r\n/* a\r\n b */\r\ninterface i {\r\n\ttype t = u8; // x \r\n}\r\n"
+    got = fmt(text)
+    assert got == "package a:b;\n\n/// doc\n/* a\n b */\ninterface i {\n  type t = u8; // x\n}\n"
 
 
 # --------------------------------------------------------------------------- the command

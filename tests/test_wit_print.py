@@ -102,9 +102,7 @@ def test_real_package_prints_as_reference(
 
 
 @pytest.mark.parametrize("seed", range(60))
-def test_generated_package_prints_as_reference(
-    wasm_tools: str, tmp_path: Path, seed: int
-) -> None:
+def test_generated_package_prints_as_reference(wasm_tools: str, tmp_path: Path, seed: int) -> None:
     path = tmp_path / "gen.wit"
     path.write_text(_generated_package(random.Random(seed)), encoding="utf-8")
     check = subprocess.run(

@@ -11,7 +11,9 @@ import click
 
 @click.command("fmt")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that would change.")
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 listing files that would change."
+)
 @click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff.")
 @click.option("--deps", is_flag=True, help="Also format the files under deps/ folders.")
 def fmt(paths: tuple[Path, ...], check: bool, show_diff: bool, deps: bool) -> None:

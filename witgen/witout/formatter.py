@@ -21,7 +21,8 @@ Style (the reference printer's wherever it makes a choice):
 * comments are kept in order: one on the line of the token before it stays at
   the end of that line; one on its own line stays on its own line at the
   current indentation (its text is kept, trailing spaces of `//` comments
-  dropped); a line of a statement that a comment split is indented one level more;
+  dropped, `\r\n` line ends of block comments made `\n`); a line of a
+  statement that a comment split is indented one level more;
 * the file ends with exactly one newline (a file of only whitespace becomes empty).
 """
 
@@ -38,7 +39,21 @@ NAMES = frozenset({"ID", "EXPLICIT_ID"})
 BLOCK_ITEMS = frozenset({"INTERFACE", "WORLD", "PACKAGE_BLOCK"})
 # Tokens written right after what precedes them / right before what follows them.
 GLUE_BEFORE = frozenset(
-    {"COMMA", "SEMI", "RPAR", "GT", "DOT", "VDOT", "SLASH", "LPAR", "LT", "MINUS", "PLUS", "STAR", "AT"}
+    {
+        "COMMA",
+        "SEMI",
+        "RPAR",
+        "GT",
+        "DOT",
+        "VDOT",
+        "SLASH",
+        "LPAR",
+        "LT",
+        "MINUS",
+        "PLUS",
+        "STAR",
+        "AT",
+    }
 )
 GLUE_AFTER = frozenset({"LPAR", "LT", "DOT", "VDOT", "SLASH", "MINUS", "PLUS", "AT", "STAR"})
 
@@ -146,6 +161,8 @@ class _Formatter:
         line_comment = body.startswith("//")
         if line_comment:
             body = body.rstrip()
+        elif "\r\n" in body:
+            body = body.replace("\r\n", "\n")
         own_line = self.prev is None or "\n" in self.text[self.prev_end : start]
         if own_line:
             self.start_line(start)

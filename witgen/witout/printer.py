@@ -289,9 +289,7 @@ class _Printer:
                 continue
             if isinstance(item, model.FunctionItem):
                 if item.function.kind.resource is not None:
-                    resource_funcs.setdefault(item.function.kind.resource, []).append(
-                        item.function
-                    )
+                    resource_funcs.setdefault(item.function.kind.resource, []).append(item.function)
                 else:
                     functions.append((key, item))
                 continue
