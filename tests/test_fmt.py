@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_resolver import _generated_package
 
 from witgen.cli import main
 from witgen.errors import Source, WitError
@@ -147,14 +148,18 @@ def _resolved(path: Path) -> list[str | None]:
 
 @pytest.mark.parametrize("package", PACKAGES or [None], ids=_ids(PACKAGES))
 def test_fmt_keeps_resolved_json(shared: Path, tmp_path: Path, package: Path) -> None:
-    """`witgen fmt --deps` over a copy of each package: same JSON, then nothing to do."""
+    """`witgen fmt --deps` over a copy of each package (half its files mutated): same JSON,
+    then nothing left to do."""
     copy = tmp_path / package.name
     if package.is_dir():
         shutil.copytree(package, copy)
     else:
         shutil.copy(package, copy)
-        mutated = mutate(copy.read_text(encoding="utf-8"), random.Random(package.name))
-        copy.write_text(mutated, encoding="utf-8")
+    rng = random.Random(package.name)
+    for path in sorted(copy.rglob("*.wit")) if copy.is_dir() else [copy]:
+        text = path.read_text(encoding="utf-8")
+        if rng.random() < 0.5:
+            path.write_text(mutate(text, rng), encoding="utf-8")
     before = _resolved(copy)
     assert any(before)
     run = CliRunner().invoke(main, ["fmt", "--deps", str(copy)])
@@ -162,6 +167,19 @@ def test_fmt_keeps_resolved_json(shared: Path, tmp_path: Path, package: Path) ->
     assert _resolved(copy) == before
     again = CliRunner().invoke(main, ["fmt", "--deps", "--check", str(copy)])
     assert again.exit_code == 0, again.output
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_generated_package(tmp_path: Path, seed: int) -> None:
+    """The seeded generated packages of the resolver tests, mutated: same checks, same JSON."""
+    text = _generated_package(random.Random(seed))
+    path = tmp_path / "gen.wit"
+    path.write_text(mutate(text, random.Random(seed)), encoding="utf-8")
+    before = _resolved(path)
+    _check_formats(path.read_text(encoding="utf-8"))
+    run = CliRunner().invoke(main, ["fmt", str(path)])
+    assert run.exit_code == 0, run.output
+    assert _resolved(path) == before
 
 
 # --------------------------------------------------------------------------- style rules
