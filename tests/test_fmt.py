@@ -60,7 +60,9 @@ def comments(text: str) -> list[str]:
     scanner = Scanner(Source("x.wit", text))
     list(scanner.tokens())
     return [
-        text[a:b].replace("\r\n", "\n").rstrip() for key in sorted(scanner.comments) for a, b in scanner.comments[key]
+        text[a:b].replace("\r\n", "\n").rstrip()
+        for key in sorted(scanner.comments)
+        for a, b in scanner.comments[key]
     ]
 
 
@@ -313,6 +315,29 @@ def test_refuses_output_that_changes_meaning(
     assert run.exit_code == 1
     assert "would change its meaning" in run.output
     assert path.read_text() == UGLY
+
+
+def test_resolved_json_check_refuses_a_changed_package(tmp_path: Path) -> None:
+    """The second guard on its own: a text whose package resolves differently is refused,
+    for a package folder and for a file that is a package of its own."""
+    from witgen.witout.files import Outcome, _check_resolved
+
+    (tmp_path / "pkg").mkdir()
+    a, b = tmp_path / "pkg" / "a.wit", tmp_path / "pkg" / "b.wit"
+    a.write_text("package a:b;\ninterface i { use j.{t}; }\n")
+    b.write_text("interface j { type t = u8; }\n")
+    alone = tmp_path / "alone.wit"
+    alone.write_text(UGLY)
+    for path, after in (
+        (b, "interface j { type t = u16; }\n"),
+        (alone, GOOD.replace("u8", "u16")),
+    ):
+        kept = Outcome(path, path.read_text(), path.read_text().replace(" {", "  {"))
+        changed = Outcome(path, path.read_text(), after)
+        _check_resolved(path.parent, [kept], {})
+        _check_resolved(path.parent, [changed], {})
+        assert kept.error is None
+        assert changed.error is not None and "would change" in changed.error
 
 
 def test_check_lists_files_and_writes_nothing(tmp_path: Path) -> None:

@@ -86,16 +86,26 @@ def package_root(path: Path) -> Path:
     return folder
 
 
-def _resolve_json(target: Path, overrides: dict[str, str]) -> str | None:
+def _resolve_json(
+    target: Path, overrides: dict[str, str], parsed: dict[tuple[str, str], ast.File]
+) -> str | None:
     """The resolved JSON of `target` with the texts of `overrides` (by path), with every
-    feature enabled, or, if that is invalid, with none; None if both are invalid."""
+    feature enabled, or, if that is invalid, with none; None if both are invalid.
+
+    `parsed` holds syntax trees already made, by (absolute path, text): those files are
+    not parsed again."""
     from witgen.resolver import loader
 
     original = loader.parse
 
     def parse(source: Source, wat: bool = False, /) -> ast.File:
-        text = overrides.get(os.path.abspath(source.path))
-        return original(source if text is None else Source(source.path, text), wat)
+        path = os.path.abspath(source.path)
+        text = overrides.get(path, source.text)
+        tree = parsed.get((path, text))
+        if tree is None:
+            tree = original(Source(source.path, text), wat)
+            parsed[(path, text)] = tree
+        return tree
 
     loader.parse = parse
     try:
@@ -115,6 +125,7 @@ def format_files(files: list[Path]) -> Report:
     """Format `files` in memory; an outcome per file, with `error` set where it is refused."""
     report = Report()
     by_root: dict[Path, list[Outcome]] = {}
+    parsed: dict[tuple[str, str], ast.File] = {}
     for path in files:
         outcome = Outcome(path)
         report.outcomes.append(outcome)
@@ -138,24 +149,29 @@ def format_files(files: list[Path]) -> Report:
         if _syntax_key(again) != _syntax_key(tree):
             outcome.error = f"formatting {path} would change its meaning; not written"
             continue
+        absolute = os.path.abspath(path)
+        parsed[(absolute, outcome.before)] = tree
+        parsed[(absolute, outcome.after)] = again
         by_root.setdefault(package_root(path), []).append(outcome)
     for root, outcomes in by_root.items():
-        _check_resolved(root, outcomes)
+        _check_resolved(root, outcomes, parsed)
     return report
 
 
-def _check_resolved(root: Path, outcomes: list[Outcome]) -> None:
+def _check_resolved(
+    root: Path, outcomes: list[Outcome], parsed: dict[tuple[str, str], ast.File]
+) -> None:
     """Refuse every outcome of a package whose resolved JSON the formatting would change."""
     overrides = {os.path.abspath(o.path): o.after for o in outcomes}
-    before = _resolve_json(root, {})
+    before = _resolve_json(root, {}, parsed)
     if before is not None:
-        if _resolve_json(root, overrides) != before:
+        if _resolve_json(root, overrides, parsed) != before:
             for o in outcomes:
                 o.error = f"formatting {o.path} would change the package's meaning; not written"
         return
     for o in outcomes:  # not a package folder: each file is a package of its own
-        alone = _resolve_json(o.path, {})
-        if alone is not None and _resolve_json(o.path, overrides) != alone:
+        alone = _resolve_json(o.path, {}, parsed)
+        if alone is not None and _resolve_json(o.path, overrides, parsed) != alone:
             o.error = f"formatting {o.path} would change its meaning; not written"
 
 
