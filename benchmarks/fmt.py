@@ -11,6 +11,7 @@ the median wall time of each is printed with its ratio to the reference:
   is resolved before and after);
 * the same once the copy is formatted (nothing would change: the CI case);
 * `wasm-tools component wit COPY` (parse, resolve and print the package), the peer;
+* `witgen parse COPY` (parse and resolve), witgen's own floor for reading the package;
 * `python -c "import click"`, the start-up floor of any click command.
 """
 
@@ -74,10 +75,11 @@ def main() -> int:
             [witgen, "fmt", "--check", "--deps", str(raw)],
             [witgen, "fmt", "--check", "--deps", str(done)],
             [wasm_tools, "component", "wit", str(raw)],
+            [witgen, "parse", str(raw)],
             [sys.executable, "-c", "import click"],
         ]
         medians(1, cmds)  # warm the file cache and bytecode
-        raw_t, done_t, ref_t, floor_t = medians(args.runs, cmds)
+        raw_t, done_t, ref_t, parse_t, floor_t = medians(args.runs, cmds)
     print(
         f"package: {args.package.name} ({len(files)} files, {lines} lines; {changing} would be reformatted)"
     )
@@ -91,6 +93,9 @@ def main() -> int:
         f"  witgen fmt --check --deps (formatted):    {done_t * 1000:7.1f} ms  {done_t / ref_t:5.1f}x"
     )
     print(f"  wasm-tools component wit:                 {ref_t * 1000:7.1f} ms  {1.0:5.1f}x")
+    print(
+        f"  witgen parse:                             {parse_t * 1000:7.1f} ms  {parse_t / ref_t:5.1f}x"
+    )
     print(
         f"  python -c 'import click' (floor):         {floor_t * 1000:7.1f} ms  {floor_t / ref_t:5.1f}x"
     )

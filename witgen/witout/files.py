@@ -88,8 +88,8 @@ def package_root(path: Path) -> Path:
 
 def _resolve_json(
     target: Path, overrides: dict[str, str], parsed: dict[tuple[str, str], ast.File]
-) -> str | None:
-    """The resolved JSON of `target` with the texts of `overrides` (by path), with every
+) -> dict[str, Any] | None:
+    """The resolved JSON (as data) of `target` with the texts of `overrides` (by path), with every
     feature enabled, or, if that is invalid, with none; None if both are invalid.
 
     `parsed` holds syntax trees already made, by (absolute path, text): those files are
@@ -111,7 +111,8 @@ def _resolve_json(
     try:
         for all_features in (True, False):
             try:
-                return f"{all_features}\n" + loader.load(target, (), all_features).to_json()
+                value = loader.load(target, (), all_features).to_json_value()
+                return {"all_features": all_features, "resolve": value}
             except WitError:
                 continue
         return None
