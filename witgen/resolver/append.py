@@ -15,32 +15,10 @@ from witgen import model
 from witgen.errors import Span, WitError
 from witgen.resolver.gates import Gates
 from witgen.resolver.unresolved import UInterface, UnresolvedPackage, UWorld
+from witgen.resolver.arenas import Arenas
 from witgen.resolver.worlds import check_case_insensitive, elaborate_world, include_world
 
 _EXCLUDED = "found a reference to a {} which is excluded due to its feature not being activated"
-
-
-@dataclass(slots=True)
-class Arenas:
-    """The global Resolve under construction (mutable; frozen into `model.Resolve`)."""
-
-    gates: Gates
-    types: list[model.TypeDef] = field(default_factory=list)
-    interfaces: list[model.Interface] = field(default_factory=list)
-    worlds: list[model.World] = field(default_factory=list)
-    packages: list[model.Package] = field(default_factory=list)
-    package_names: dict[model.PackageName, int] = field(default_factory=dict)
-    # (world id, is export, key) -> where the item was written (for include errors)
-    item_spans: dict[tuple[int, bool, model.WorldKey], Span] = field(default_factory=dict)
-
-    def freeze(self, root: int | None) -> model.Resolve:
-        return model.Resolve(
-            tuple(self.worlds),
-            tuple(self.interfaces),
-            tuple(self.types),
-            tuple(self.packages),
-            root,
-        )
 
 
 def _err(kind: str, span: Span | None, extra: str = "") -> WitError:

@@ -17,7 +17,8 @@ from witgen import model
 from witgen.frontend import ast
 from witgen.errors import Source, Span, WitError
 from witgen.frontend.parser import parse_file
-from witgen.resolver.append import Arenas, Remap
+from witgen.resolver.append import Remap
+from witgen.resolver.arenas import Arenas
 from witgen.resolver.gates import Gates
 from witgen.resolver.package import PackageResolver
 from witgen.resolver.semver import package_sort_key

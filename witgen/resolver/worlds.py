@@ -9,15 +9,13 @@ functions.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from witgen import model
 from witgen.errors import Span, WitError
+from witgen.resolver.arenas import Arenas
 from witgen.resolver.bodies import name_key
 from witgen.resolver.gates import stability_debug
 
-if TYPE_CHECKING:
-    from witgen.resolver.append import Arenas
 
 
 # ------------------------------------------------------------------ cloning
