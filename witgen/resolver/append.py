@@ -9,11 +9,10 @@ Then each world's includes are applied and the world is elaborated
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from witgen import model
 from witgen.errors import Span, WitError
-from witgen.resolver.gates import Gates
 from witgen.resolver.unresolved import UInterface, UnresolvedPackage, UWorld
 from witgen.resolver.arenas import Arenas
 from witgen.resolver.worlds import check_case_insensitive, elaborate_world, include_world
