@@ -245,9 +245,6 @@ class _Builder:
                     "else:",
                     f'    raise _c.bad_value({v}, "Ok or Err of {t.wit}")',
                 ]
-            case w.Future(inner=inner):
-                v = self.tmp()
-                return [f"{v} = {e}", "buf.append(1)", *(self.encode(inner, f"{v}.value") if inner is not None else [])]
             case w.Stream(inner=inner):
                 v, x = self.tmp(), self.tmp("x")
                 items_expr = f"{v}.items"
@@ -255,6 +252,9 @@ class _Builder:
                 if inner is not None:
                     out += [f"for {x} in {items_expr}:", *_ind(self.encode(inner, x))]
                 return out
+            case w.Future(inner=inner):
+                v = self.tmp()
+                return [f"{v} = {e}", "buf.append(1)", *(self.encode(inner, f"{v}.value") if inner is not None else [])]
         raise AssertionError(f"no encoding for {t!r}")
 
     def _encode_prim(self, name: str, e: str) -> list[str]:
@@ -340,17 +340,17 @@ class _Builder:
                 return [f"{tag} = b[p]", "p += 1", f"if {tag} == 0:", *_ind(self._arm("Ok", ok, x)),
                         f"elif {tag} == 1:", *_ind(self._arm("Err", err, x)), "else:",
                         f'    raise _c.CodecError(f"invalid result discriminant {{{tag}}}")']  # fmt: skip
-            case w.Future(inner=inner):
-                tag, y = self.tmp(), self.tmp("y")
-                ready = [*self.decode(inner, y), f"{x} = _v.Future({y})"] if inner is not None else [f"{x} = _v.Future(None)"]
-                return [f"{tag} = _c.read_tag(b, p, 'future')", "p += 1", f"if {tag} == 0:",
-                        "    raise _c.pending('future')", *ready]  # fmt: skip
             case w.Stream(inner=inner):
                 tag, n, y, acc = self.tmp(), self.tmp("n"), self.tmp("y"), self.tmp("i")
                 elem_lines = [*self.decode(inner, y), f"{acc}.append({y})"] if inner is not None else [f"{acc}.append(None)"]
                 return [f"{tag} = _c.read_tag(b, p, 'stream')", "p += 1", f"if {tag} == 0:",
                         "    raise _c.pending('stream')", *self._count(n, inner), f"{acc} = []",
                         f"for _ in range({n}):", *_ind(elem_lines), f"{x} = _v.Stream({acc})"]  # fmt: skip
+            case w.Future(inner=inner):
+                tag, y = self.tmp(), self.tmp("y")
+                ready = [*self.decode(inner, y), f"{x} = _v.Future({y})"] if inner is not None else [f"{x} = _v.Future(None)"]
+                return [f"{tag} = _c.read_tag(b, p, 'future')", "p += 1", f"if {tag} == 0:",
+                        "    raise _c.pending('future')", *ready]  # fmt: skip
         raise AssertionError(f"no decoding for {t!r}")
 
     def _arm(self, ctor: str, t: w.Type | None, x: str) -> list[str]:

@@ -185,6 +185,7 @@ class Future(Type):
     """`future<T>` (only ready values travel inline)."""
 
     __slots__ = ("inner",)
+    keyword = "future"
 
     def __init__(self, inner: TypeRef | None = None) -> None:
         super().__init__()
@@ -192,21 +193,14 @@ class Future(Type):
 
     @property
     def wit(self) -> str:
-        return "future" if self.inner is None else f"future<{self.inner.wit}>"
+        return self.keyword if self.inner is None else f"{self.keyword}<{self.inner.wit}>"
 
 
-class Stream(Type):
+class Stream(Future):
     """`stream<T>` (only complete streams travel inline)."""
 
-    __slots__ = ("inner",)
-
-    def __init__(self, inner: TypeRef | None = None) -> None:
-        super().__init__()
-        self.inner: Type | None = None if inner is None else of(inner)
-
-    @property
-    def wit(self) -> str:
-        return "stream" if self.inner is None else f"stream<{self.inner.wit}>"
+    __slots__ = ()
+    keyword = "stream"
 
 
 # --------------------------------------------------------------------------- named types
