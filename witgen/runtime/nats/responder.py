@@ -115,7 +115,18 @@ class Responder:
         if getattr(bound, "is_async", False):
             return await table.run_async(bound, payload, source)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, table.run, bound, payload, source)
+        future: asyncio.Future[bytes] = loop.create_future()
+
+        def work() -> None:
+            try:
+                result = table.run(bound, payload, source)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(_settle_error, future, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result)
+
+        self.pool.submit(work)
+        return await future
 
     # ------------------------------------------------------------------ wRPC
 
@@ -238,3 +249,13 @@ class Responder:
             await self.nc.publish(msg.reply, answer)
         except Exception as exc:
             log.warning("%s: cannot reply: %s", msg.subject, exc)
+
+
+def _settle(future: asyncio.Future[bytes], result: bytes) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _settle_error(future: asyncio.Future[bytes], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
