@@ -253,7 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser, required=True)
     args = parser.parse_args(argv)
     return serve_forever(
-        [dispatch_table(args.ollama_url)], args.nats, prefix=args.prefix, creds=args.creds, name=args.name
+        [dispatch_table(args.ollama_url)],
+        args.nats,
+        prefix=args.prefix,
+        creds=args.creds,
+        tls_ca=args.tls_ca,
+        name=args.name,
     )
 
 
