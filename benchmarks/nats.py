@@ -9,11 +9,14 @@ ollama `chat` request and response bytes for all three:
       side (invocation, handshake, results, end of results, params close): the
       ceiling for this protocol in Python;
   (c) witgen: the generated `LlmAsyncClient` -> `NatsBus` -> NATS -> the
-      runtime's serve entry point -> dispatch table -> the sample's built-in
-      provider (a sync method, run in the provider thread pool) -> back.
+      runtime's responder -> dispatch table -> the sample's built-in provider (a
+      sync method marked `nonblocking`, so run inline on the loop) -> back;
+  (c') the same with a provider whose `chat` is not marked: it runs in the
+      provider thread pool (a handoff to a worker thread and back).
 Each is timed sequentially and with K calls in flight: calls per second, p50 and
-p99 latency, the best of R interleaved rounds. Printed: (c)/(b), the target being at least 0.8 both ways, and
-(b)/(a), the cost of the protocol itself.
+p99 latency, the best of R interleaved rounds. Printed: (c)/(b) (target: at
+least 0.8 both ways), (c')/(b), and (b)/(a), the cost of the protocol itself.
+The responder lowers its GIL switch interval as the serve entry point does.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ INSTANCE = "ollama:llm/llm"
 RR_SUBJECT = "bench.rr.chat"
 HAND_PREFIX = "bench.hand"
 WITGEN_PREFIX = "bench.witgen"
+POOL_PREFIX = "bench.pool"
 HAND_SUBJECT = f"{HAND_PREFIX}.wrpc.0.0.1.{INSTANCE}.chat"
 
 
@@ -72,11 +76,22 @@ def chat_bytes() -> tuple[bytes, bytes]:
 
 
 async def respond(url: str) -> int:
+    import signal
+
     import nats
 
     from samples.ollama import provider
-    from witgen.runtime.nats.main import serve
+    from samples.ollama.bindings.ollama_llm import provider as world
+    from samples.ollama.bindings.ollama_llm.llm import ChatRequest, ChatResponse, StatusError
+    from witgen.runtime.nats import NatsBus
+    from witgen.runtime.nats.main import SWITCH_INTERVAL
+    from witgen.runtime.values import Err, Ok
 
+    class PooledLlm(provider.BuiltinLlm):
+        def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:  # not marked
+            return super().chat(req)
+
+    sys.setswitchinterval(SWITCH_INTERVAL)  # as the serve entry point does
     _, response = chat_bytes()
     nc = await nats.connect(url)
 
@@ -98,10 +113,16 @@ async def respond(url: str) -> int:
     await nc.subscribe(RR_SUBJECT, queue="bench", cb=plain)
     await nc.subscribe(f"{HAND_PREFIX}.wrpc.0.0.1.>", queue=HAND_PREFIX, cb=wrpc)
     await nc.subscribe(inbox + ".>", cb=params)
-    try:
-        return await serve([provider.dispatch_table()], url, prefix=WITGEN_PREFIX)
-    finally:
-        await nc.close()
+    bus = await NatsBus.connect(url)
+    await bus.endpoint(prefix=WITGEN_PREFIX).serve_async(provider.dispatch_table())
+    await bus.endpoint(prefix=POOL_PREFIX).serve_async(world.dispatch_table(llm=PooledLlm()))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    print("serving", file=sys.stderr, flush=True)
+    await stop.wait()
+    await bus.close_async()
+    await nc.close()
+    return 0
 
 
 # --------------------------------------------------------------------------- the callers
@@ -181,6 +202,7 @@ async def bench(url: str, calls: int, in_flight: int, rounds: int) -> dict[tuple
     await hand.start()
     bus = await NatsBus.connect(url, prefix=WITGEN_PREFIX)
     llm = LlmAsyncClient(bus)
+    pooled = LlmAsyncClient(bus.endpoint(prefix=POOL_PREFIX))
     messages = [Message("system", "You answer briefly.")] + [
         Message("user" if i % 2 == 0 else "assistant", f"message {i}: " + "words " * 30) for i in range(4)
     ]
@@ -196,11 +218,14 @@ async def bench(url: str, calls: int, in_flight: int, rounds: int) -> dict[tuple
     async def c() -> None:
         await llm.chat(chat)
 
+    async def d() -> None:
+        await pooled.chat(chat)
+
     # the same bytes travel in (c): checked once through the bus itself
     assert await bus.invoke_async(INSTANCE, "chat", request) == response
     results: dict[tuple[str, int], tuple[float, float, float]] = {}
     for _ in range(rounds):  # interleaved rounds, the best of each: a shared machine is noisy
-        for name, fn in (("a", a), ("b", b), ("c", c)):
+        for name, fn in (("a", a), ("b", b), ("c", c), ("d", d)):
             for k, n in ((1, max(1, calls // 5)), (in_flight, calls)):
                 figures = await measure(fn, n, k)
                 if figures[0] > results.get((name, k), (0.0,))[0]:
@@ -240,7 +265,12 @@ def main() -> int:
     request, response = chat_bytes()
     print(f"ollama chat over NATS: request {len(request)} bytes, response {len(response)} bytes; "
           f"{args.calls // 5} sequential calls, {args.calls} with {args.in_flight} in flight, best of {args.rounds} rounds")
-    names = {"a": "(a) nats-py request/reply", "b": "(b) wRPC by hand on nats-py", "c": "(c) witgen client -> dispatch"}
+    names = {
+        "a": "(a) nats-py request/reply",
+        "b": "(b) wRPC by hand on nats-py",
+        "c": "(c) witgen -> sample provider",
+        "d": "(c') same, in thread pool",
+    }
     print(f"{'':32} {'sequential':>30} {f'{args.in_flight} in flight':>30}")
     print(f"{'':32} {'calls/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'calls/s':>10} {'p50 ms':>9} {'p99 ms':>9}")
     for key, label in names.items():
@@ -248,8 +278,9 @@ def main() -> int:
         print(f"{label:32} {s[0]:10.0f} {s[1]:9.3f} {s[2]:9.3f} {p[0]:10.0f} {p[1]:9.3f} {p[2]:9.3f}")
     for k, label in ((1, "sequential"), (args.in_flight, f"{args.in_flight} in flight")):
         cb = results[("c", k)][0] / results[("b", k)][0]
+        db = results[("d", k)][0] / results[("b", k)][0]
         ba = results[("b", k)][0] / results[("a", k)][0]
-        print(f"{label:>16}: (c)/(b) = {cb:.2f} (target >= 0.8)   (b)/(a) = {ba:.2f}")
+        print(f"{label:>16}: (c)/(b) = {cb:.2f} (target >= 0.8)   (c')/(b) = {db:.2f}   (b)/(a) = {ba:.2f}")
     return 0
 
 
