@@ -60,6 +60,8 @@ def call(
     try:
         engine = Wire.open(wit, "params", function)
     except WireError as exc:
+        if "/" not in function and "." not in function:
+            _fail(f"{exc} (functions a world exports directly cannot be called by name yet)")
         _fail(str(exc))
     except Exception as exc:  # a generation failure (name collision, unsupported item)
         if type(exc).__name__ != "CodegenError":
