@@ -128,7 +128,7 @@ class NatsServing:
 class NatsBus:
     """One endpoint on a NATS lattice (see the module docstring)."""
 
-    __slots__ = ("_link", "prefix", "_source", "link_name", "timeout", "_headers")
+    __slots__ = ("_link", "prefix", "_source", "link_name", "timeout", "_headers", "_subjects")
 
     def __init__(
         self,
@@ -150,6 +150,7 @@ class NatsBus:
         if link_name:
             headers[LINK_NAME] = link_name
         self._headers = headers or None
+        self._subjects: dict[tuple[str, str], str] = {}
 
     def __repr__(self) -> str:
         return f"<NatsBus {self._link.url} prefix={self.prefix!r} source={self._source!r}>"
@@ -309,8 +310,13 @@ class NatsBus:
             raise TransportError("the bus is closed", instance, function)
         if type(payload) is not bytes:
             payload = bytes(payload)
+        subject = self._subjects.get((instance, function))
+        if subject is None:
+            subject = invocation_subject(self.prefix, instance, function, WRPC)
+            if len(self._subjects) < 4096:
+                self._subjects[(instance, function)] = subject
         return await link.caller.call(
-            invocation_subject(self.prefix, instance, function, WRPC),
+            subject,
             instance,
             function,
             payload,

@@ -81,6 +81,7 @@ class Caller:
         self.nc = nc
         self.inbox = nc.new_inbox()
         self._skip = len(self.inbox) + 1
+        self._reply = self.inbox + "."
         self._pending: dict[str, _Exchange] = {}
         self._ids = itertools.count(1)
         self._sub: Any = None
@@ -116,7 +117,7 @@ class Caller:
         timer = loop.call_later(timeout, _expire, ex, timeout) if timeout else None
         try:
             try:
-                await self.nc.publish(subject, payload, reply=f"{self.inbox}.{cid}", headers=headers)
+                await self.nc.publish(subject, payload, reply=self._reply + cid, headers=headers)
             except Exception as exc:
                 raise TransportError(
                     f"cannot publish the call: {_describe(exc)}", instance, function
