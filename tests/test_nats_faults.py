@@ -64,6 +64,9 @@ def test_handler_that_raises(client: Any, provider: Served) -> None:
     assert text.startswith(f"{INSTANCE}.boom: results ended without a value")
     assert "RuntimeError: boom 7" in text
     assert client.echo(1, "still serving").text == "still serving"
+    logged = [line for line in provider.log if "boom 7" in line]
+    assert len(logged) == 1 and "echo.boom raised: RuntimeError: boom 7 at " in logged[0]
+    assert not any(line.startswith(("Traceback", "  File")) for line in provider.log)
 
 
 def test_slow_sync_handler_does_not_block_others(nats: NatsServer, loadgen: tuple[Path, dict[str, Any]], provider: Served) -> None:

@@ -11,7 +11,8 @@
 table until SIGINT or SIGTERM, then stops taking calls, lets those in flight
 finish, drains the connection and returns 0. It prints one line to stderr once
 it serves ("serving ... on URL under prefix P") and returns 1 with a one-line
-message when it cannot connect.
+message when it cannot connect. Unless logging is configured already, every
+failed exchange logs one line to stderr (an exception with its last frame).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import asyncio
 import logging
 import signal
 import sys
+import traceback
 from collections.abc import Sequence
+from types import TracebackType
 
 from witgen.runtime.bus import BusError
 from witgen.runtime.dispatch import DispatchTable
@@ -31,6 +34,25 @@ __all__ = ["add_arguments", "serve", "serve_forever"]
 
 READY = "serving"
 SWITCH_INTERVAL = 0.001
+
+
+class OneLineFormatter(logging.Formatter):
+    """Log records on one line each; an exception as `Type: message at file:line`."""
+
+    def formatException(
+        self,
+        ei: tuple[type[BaseException], BaseException, TracebackType | None]
+        | tuple[None, None, None],
+    ) -> str:
+        exc, tb = ei[1], ei[2]
+        if exc is None:
+            return ""
+        frames = traceback.extract_tb(tb) if tb is not None else []
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        return f"{type(exc).__name__}: {exc}{where}"
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).replace("\n", ": ")
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
@@ -101,8 +123,12 @@ def serve_forever(
     Python's default of 5 ms the connection's thread waits for them after every
     socket operation (a convoy that halves throughput under load).
     """
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(OneLineFormatter("%(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.WARNING)
     if switch_interval is not None:
         sys.setswitchinterval(switch_interval)
     return asyncio.run(serve(tables, url, prefix=prefix, creds=creds, tls_ca=tls_ca, name=name))
