@@ -237,3 +237,21 @@ def test_wrong_replica_handle(nats: NatsServer, kvgen: tuple[Path, dict[str, Any
         assert second.stop() == 0
     finally:
         bus.close()
+
+
+def test_missing_extra_is_one_line() -> None:
+    """Without nats-py, `witgen call` and a sample process say what to install, in one line."""
+    blocked = "import sys; sys.modules['nats'] = None; "
+    r = subprocess.run(
+        [sys.executable, "-c", blocked + "from witgen.cli import main; main()", "call", "--nats",
+         "nats://127.0.0.1:1", "--wit", OLLAMA_WIT, "ollama:llm/llm.list"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert (r.returncode, r.stdout) == (1, "")
+    assert r.stderr == "error: witgen.runtime.nats needs nats-py: pip install 'witgen[nats]'\n"
+    r = subprocess.run(
+        [sys.executable, "-c", blocked + "from samples.ollama.provider import main; sys.exit(main())",
+         "--nats", "nats://127.0.0.1:1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert (r.returncode, r.stderr) == (1, "error: witgen.runtime.nats needs nats-py: pip install 'witgen[nats]'\n")
