@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import urllib.error
 import urllib.request
 from typing import Any
@@ -28,7 +29,7 @@ from samples.ollama.bindings.ollama_llm.llm import (
     ShowResponse,
     StatusError,
 )
-from witgen.runtime.dispatch import DispatchTable
+from witgen.runtime.dispatch import DispatchTable, nonblocking
 from witgen.runtime.values import Err, Ok
 
 # --------------------------------------------------------------------------- built-in
@@ -56,8 +57,13 @@ def _not_found(name: str) -> StatusError:
 
 
 class BuiltinLlm:
-    """A deterministic stand-in for a language model: no server, same answers every time."""
+    """A deterministic stand-in for a language model: no server, same answers every time.
 
+    Its methods compute and never block: marked `nonblocking`, a NATS server runs
+    them inline on its event loop rather than in its worker threads.
+    """
+
+    @nonblocking
     def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
         if req.model not in _MODELS:
             return Err(_not_found(req.model))
@@ -77,6 +83,7 @@ class BuiltinLlm:
             )
         )
 
+    @nonblocking
     def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
         entry = _MODELS.get(req.name)
         if entry is None:
@@ -92,6 +99,7 @@ class BuiltinLlm:
             )
         )
 
+    @nonblocking
     def list_(self) -> Ok[ListResponse] | Err[StatusError]:
         return Ok(
             ListResponse(
@@ -236,3 +244,30 @@ def _bad_shape(path: str, exc: Exception) -> StatusError:
 def dispatch_table(url: str | None = None) -> DispatchTable:
     """The provider's export `llm`: built-in, or forwarding to the Ollama server at `url`."""
     return provider_world.dispatch_table(llm=BuiltinLlm() if url is None else OllamaLlm(url))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m samples.ollama.provider --nats URL --prefix P`: serve `llm` over NATS."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m samples.ollama.provider", description=main.__doc__)
+    parser.add_argument("--ollama-url", help="forward to this Ollama server instead of the built-in model")
+    try:
+        from witgen.runtime.nats.main import add_arguments, serve_forever
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    add_arguments(parser, required=True)
+    args = parser.parse_args(argv)
+    return serve_forever(
+        [dispatch_table(args.ollama_url)],
+        args.nats,
+        prefix=args.prefix,
+        creds=args.creds,
+        tls_ca=args.tls_ca,
+        name=args.name,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
