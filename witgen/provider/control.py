@@ -115,9 +115,10 @@ class ControlPlane:
             return
         sealed = definition.target_secrets if is_target else definition.source_secrets
         try:
-            secrets = self.xkeys.open(sealed) if self.xkeys else _no_keys(sealed)
+            what = "target_secrets" if is_target else "source_secrets"
+            secrets = self.xkeys.open(sealed, what) if self.xkeys else _no_keys(sealed, what)
         except SecretError as exc:
-            log.error("link %s: secrets: %s; link not applied", definition.describe(), exc)
+            log.error("link %s: %s; link not applied", definition.describe(), exc)
             return
         link = Link(
             definition=definition,
@@ -191,10 +192,10 @@ class ControlPlane:
         self.on_stop()
 
 
-def _no_keys(sealed: bytes | None) -> dict[str, Any]:
+def _no_keys(sealed: bytes | None, what: str) -> dict[str, Any]:
     if sealed is None:
         return {}
-    raise SecretError("sealed, but HostData has no provider_xkey_private_key")
+    raise SecretError(f"{what}: sealed, but HostData has no provider_xkey_private_key")
 
 
 def _json(data: bytes, what: str) -> Any:
