@@ -236,3 +236,20 @@ def _bad_shape(path: str, exc: Exception) -> StatusError:
 def dispatch_table(url: str | None = None) -> DispatchTable:
     """The provider's export `llm`: built-in, or forwarding to the Ollama server at `url`."""
     return provider_world.dispatch_table(llm=BuiltinLlm() if url is None else OllamaLlm(url))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`--wasmcloud` (or no options with stdin not a terminal): run under a wasmCloud host."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--wasmcloud"] or (not args and not sys.stdin.isatty()):
+        from samples.ollama.wasmcloud import main as wasmcloud_main
+
+        wasmcloud_main()
+    print("usage: python -m samples.ollama.provider --wasmcloud", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -20,8 +20,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, NoReturn
 
@@ -183,12 +185,11 @@ async def serve_provider(
     serving = None
     control = None
     try:
+        from witgen.provider.transport import serve_exports
+
         made = tables(provider) if callable(tables) else tables
         table_list = [made] if isinstance(made, DispatchTable) else list(made)
-        if table_list:
-            from witgen.provider.transport import serve_exports
-
-            serving = await serve_exports(provider, table_list)
+        serving = await serve_exports(provider, table_list)
         events = _Events(
             provider,
             serving,
@@ -217,6 +218,10 @@ async def serve_provider(
             await control.stop()
         if serving is not None:
             await serving.close()
+            try:
+                await serving.bus.close_async(0)
+            except Exception as exc:
+                log.debug("closing the bus: %s", exc)
         try:
             await nc.close()
         except Exception:
@@ -258,5 +263,11 @@ def run_provider(
         )
     except KeyboardInterrupt:
         code = 0
+    logging.shutdown()
     sys.stdout.flush()
+    sys.stderr.flush()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        # A sync call cancelled at shutdown still runs in its worker thread; the
+        # interpreter would wait for it at exit, and the host kills what lingers.
+        os._exit(code)
     sys.exit(code)

@@ -56,15 +56,22 @@ Resolver = Callable[[str, str, Mapping[str, str]], CallContext]
 """(source-id, link-name, headers) -> the call's context."""
 
 _NONE = CallContext()
-_current: contextvars.ContextVar[CallContext] = contextvars.ContextVar(
-    "witgen_call_context", default=_NONE
+# The call's context, or only its headers: resolved when asked for, so a
+# transport pays one `ContextVar.set` per call.
+_current: contextvars.ContextVar[CallContext | Mapping[str, str] | None] = contextvars.ContextVar(
+    "witgen_call_context", default=None
 )
 _resolver: Resolver | None = None
 
 
 def current() -> CallContext:
     """The context of the call being served (an empty one outside any call)."""
-    return _current.get()
+    value = _current.get()
+    if value is None:
+        return _NONE
+    if isinstance(value, CallContext):
+        return value
+    return resolve(value)
 
 
 def set_resolver(resolver: Resolver | None) -> None:
@@ -83,12 +90,14 @@ def resolve(headers: Mapping[str, str]) -> CallContext:
     return resolver(source, link, headers)
 
 
-def enter(headers: Mapping[str, str]) -> contextvars.Token[CallContext]:
-    """Set the current context from a call's headers; give the token to `leave`."""
-    return _current.set(resolve(headers))
+def enter(
+    headers: Mapping[str, str] | None,
+) -> contextvars.Token[CallContext | Mapping[str, str] | None]:
+    """Make the call carrying `headers` current (transports); give the token to `leave`."""
+    return _current.set(headers if headers is not None else _EMPTY)
 
 
-def leave(token: contextvars.Token[CallContext]) -> None:
+def leave(token: contextvars.Token[CallContext | Mapping[str, str] | None]) -> None:
     """Restore the context `enter` replaced."""
     _current.reset(token)
 
