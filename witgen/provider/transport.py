@@ -64,7 +64,7 @@ async def attach(provider: Provider) -> NatsBus:
             source=provider.provider_id,
         )
         provider.state["_witgen_bus"] = bus
-    return bus  # type: ignore[no-any-return]
+    return bus
 
 
 async def serve_exports(provider: Provider, tables: Sequence[DispatchTable]) -> Exports:
