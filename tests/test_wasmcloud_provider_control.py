@@ -11,7 +11,7 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -49,7 +49,7 @@ def messages(proc: ProviderProcess) -> list[str]:
     return [str(r.get("message", "")) for r in proc.records()]
 
 
-def has(text: str) -> "callable":  # type: ignore[valid-type]
+def has(text: str) -> Callable[[str], bool]:
     return lambda line: text in line
 
 
