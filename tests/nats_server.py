@@ -104,3 +104,58 @@ def nats() -> "Iterator[NatsServer]":
 
 
 from collections.abc import Iterator  # noqa: E402
+
+
+# --------------------------------------------------------------------------- serving processes
+
+import os  # noqa: E402
+import threading  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Served:
+    """A process started with the runtime's serve entry point (it prints `serving ...`)."""
+
+    def __init__(self, *args: str) -> None:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        )
+        assert self.proc.stderr is not None
+        first = self.proc.stderr.readline()
+        if not first.startswith("serving"):
+            self.proc.kill()
+            raise RuntimeError(f"{args} did not start: {first}{self.proc.stderr.read()}")
+        self.log: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.log.append(line.rstrip("\n"))
+
+    def stop(self) -> int:
+        """SIGTERM; the exit status (the entry point drains and exits 0)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        try:
+            code = self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait()
+        self._reader.join(2)
+        return code
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+        self._reader.join(2)
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.kill()

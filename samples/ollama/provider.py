@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import urllib.error
 import urllib.request
 from typing import Any
@@ -238,18 +239,33 @@ def dispatch_table(url: str | None = None) -> DispatchTable:
     return provider_world.dispatch_table(llm=BuiltinLlm() if url is None else OllamaLlm(url))
 
 
-def main(argv: list[str] | None = None) -> None:
-    """`--wasmcloud` (or no options with stdin not a terminal): run under a wasmCloud host."""
-    import sys
+def main(argv: list[str] | None = None) -> int:
+    """`python -m samples.ollama.provider --nats URL --prefix P`: serve `llm` over NATS.
 
-    args = sys.argv[1:] if argv is None else argv
-    if args == ["--wasmcloud"] or (not args and not sys.stdin.isatty()):
+    `--wasmcloud` (or no options with stdin not a terminal, as a wasmCloud 1.x host
+    starts it): read HostData from stdin and run under that host.
+    """
+    import argparse
+
+    given = sys.argv[1:] if argv is None else argv
+    if given == ["--wasmcloud"] or (not given and not sys.stdin.isatty()):
         from samples.ollama.wasmcloud import main as wasmcloud_main
 
-        wasmcloud_main()
-    print("usage: python -m samples.ollama.provider --wasmcloud", file=sys.stderr)
-    sys.exit(2)
+        wasmcloud_main()  # exits
+
+    parser = argparse.ArgumentParser(prog="python -m samples.ollama.provider", description=main.__doc__)
+    parser.add_argument("--ollama-url", help="forward to this Ollama server instead of the built-in model")
+    try:
+        from witgen.runtime.nats.main import add_arguments, serve_forever
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    add_arguments(parser, required=True)
+    args = parser.parse_args(argv)
+    return serve_forever(
+        [dispatch_table(args.ollama_url)], args.nats, prefix=args.prefix, creds=args.creds, name=args.name
+    )
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

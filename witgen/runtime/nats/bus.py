@@ -184,8 +184,12 @@ class NatsBus:
 
         nc = Client()
 
+        connected = False
+
         async def on_error(exc: Exception) -> None:
-            log.warning("nats: %s", str(exc) or type(exc).__name__)
+            # Before the first connect succeeds, the one TransportError below says it all.
+            level = logging.WARNING if connected else logging.DEBUG
+            log.log(level, "nats: %s", str(exc) or type(exc).__name__)
 
         async def on_disconnect() -> None:
             log.info("nats: disconnected from %s", url)
@@ -219,6 +223,7 @@ class NatsBus:
                 pass
             raise TransportError(f"cannot connect to {url}: {_reason(exc)}") from None
         nc.options["max_reconnect_attempts"] = -1  # once connected, reconnect forever
+        connected = True
         link = _Link(nc, url, max_workers)
         await link.caller.start()
         return cls(link, prefix=prefix, source=source, link_name=link_name, timeout=timeout)
