@@ -55,7 +55,8 @@ class Provider:
         self.links = links
         self.config: dict[str, str] = dict(host.config)
         self.state: dict[str, Any] = {}  # for the application's own use
-        self._buses: dict[str, Any] = {}
+        self._buses: dict[tuple[str, float], Any] = {}
+        self.exports: Any = None  # witgen.provider.transport.Exports, once connected
 
     @property
     def lattice(self) -> str:
@@ -71,12 +72,16 @@ class Provider:
     def component_bus(self, component_id: str, *, timeout: float = 10.0) -> Any:
         """A bus reaching component `component_id` (prefix `{L}.{component}`, headers
         `source-id: {P}`, `target-id: {component}`), for the generated clients."""
+        if self.exports is None:
+            raise RuntimeError("the provider is not connected yet")
         from witgen.provider.transport import component_bus
 
-        bus = self._buses.get(component_id)
+        bus = self._buses.get((component_id, timeout))
         if bus is None:
-            bus = component_bus(self, component_id, timeout=timeout)
-            self._buses[component_id] = bus
+            bus = component_bus(
+                self.exports.bus, self.lattice, self.provider_id, component_id, timeout=timeout
+            )
+            self._buses[(component_id, timeout)] = bus
         return bus
 
 
@@ -185,11 +190,12 @@ async def serve_provider(
     serving = None
     control = None
     try:
-        from witgen.provider.transport import serve_exports
+        from witgen.provider.transport import exports_for
 
-        made = tables(provider) if callable(tables) else tables
-        table_list = [made] if isinstance(made, DispatchTable) else list(made)
-        serving = await serve_exports(provider, table_list)
+        # The bus first (link hooks may call components), then the control plane
+        # and the links HostData carried, then the exports: a call never arrives
+        # before its link is known.
+        serving = provider.exports = await exports_for(provider)
         events = _Events(
             provider,
             serving,
@@ -197,6 +203,9 @@ async def serve_provider(
         )
         control = ControlPlane(nc, host, links, xkeys, events, stop.set)
         await control.start()
+        made = tables(provider) if callable(tables) else tables
+        table_list = [made] if isinstance(made, DispatchTable) else list(made)
+        await serving.serve(table_list)
         log.info(
             "provider %s serving on lattice %s (%s)",
             host.provider_key,

@@ -22,17 +22,22 @@ if TYPE_CHECKING:
     from witgen.provider.runner import Provider
     from witgen.runtime.nats import NatsBus
 
-__all__ = ["Exports", "component_bus", "serve_exports"]
+__all__ = ["Exports", "component_bus", "exports_for"]
 
 TARGET_ID = "target-id"
 
 
 class Exports:
-    """The provider's dispatch tables served on `{L}.{P}`."""
+    """The provider's endpoint `{L}.{P}` and the dispatch tables served on it."""
 
-    def __init__(self, bus: NatsBus, servings: Sequence[Any]) -> None:
+    def __init__(self, bus: NatsBus) -> None:
         self.bus = bus
-        self.servings = list(servings)
+        self.servings: list[Any] = []
+
+    async def serve(self, tables: Sequence[DispatchTable]) -> None:
+        """Serve `tables` on `{L}.{P}` in queue group `{L}.{P}`."""
+        for table in tables:
+            self.servings.append(await self.bus.serve_async(table))
 
     async def shutdown(self, grace: float) -> None:
         """Take no new calls; give those in flight `grace` s, then cancel them."""
@@ -44,40 +49,26 @@ class Exports:
         self.servings.clear()
 
 
-def _bus(provider: Provider) -> NatsBus:
-    bus = provider.state.get("_witgen_bus")
-    if bus is None:
-        raise RuntimeError("the provider's bus is not attached yet")
-    return bus  # type: ignore[no-any-return]
-
-
-async def attach(provider: Provider) -> NatsBus:
-    """The provider's endpoint `{L}.{P}` on its connection (made once)."""
+async def exports_for(provider: Provider) -> Exports:
+    """The provider's endpoint on its connection, serving nothing yet."""
     from witgen.runtime.nats import NatsBus
 
-    bus = provider.state.get("_witgen_bus")
-    if bus is None:
-        bus = await NatsBus.attach(
-            provider.nc,
-            url=provider.host.nats_url,
-            prefix=f"{provider.lattice}.{provider.provider_id}",
-            source=provider.provider_id,
-        )
-        provider.state["_witgen_bus"] = bus
-    return bus
-
-
-async def serve_exports(provider: Provider, tables: Sequence[DispatchTable]) -> Exports:
-    """Serve `tables` on `{L}.{P}` in queue group `{L}.{P}`."""
-    bus = await attach(provider)
-    return Exports(bus, [await bus.serve_async(table) for table in tables])
-
-
-def component_bus(provider: Provider, component_id: str, *, timeout: float = 10.0) -> NatsBus:
-    """A bus calling component `component_id` on the provider's connection."""
-    return _bus(provider).endpoint(
-        prefix=f"{provider.lattice}.{component_id}",
+    bus = await NatsBus.attach(
+        provider.nc,
+        url=provider.host.nats_url,
+        prefix=f"{provider.lattice}.{provider.provider_id}",
         source=provider.provider_id,
+    )
+    return Exports(bus)
+
+
+def component_bus(
+    bus: NatsBus, lattice: str, provider_id: str, component_id: str, *, timeout: float = 10.0
+) -> NatsBus:
+    """A bus calling component `component_id` on the provider's connection."""
+    return bus.endpoint(
+        prefix=f"{lattice}.{component_id}",
+        source=provider_id,
         link_name="",
         timeout=timeout,
         headers={TARGET_ID: component_id},
