@@ -3,10 +3,11 @@
     run_provider(tables, on_link_put=..., ...)   # reads stdin, never returns
     await serve_provider(host, tables, ...)       # the same from asyncio; returns the exit code
 
-Order at start, as the SDKs do it: logging (stderr, HostData's format and
-level), the NATS connection, the exports served on `{L}.{P}` in queue group
-`{L}.{P}`, the control subscriptions, then the links HostData carried, replayed
-as puts. There is no ready signal. The process ends with 0 after a shutdown
+Order at start: logging (stderr, HostData's format and level), the NATS
+connection, the control subscriptions and the links HostData carried (replayed
+as puts, as the SDKs do), then the exports served on `{L}.{P}` in queue group
+`{L}.{P}`, so that no call arrives before its link is known. There is no
+ready signal. The process ends with 0 after a shutdown
 for its own host, or on SIGTERM/SIGINT; with 1 and one line on stderr when
 HostData is unusable or NATS cannot be reached.
 
@@ -53,7 +54,8 @@ class Provider:
         self.host = host
         self.nc = nc
         self.links = links
-        self.config: dict[str, str] = dict(host.config)
+        self.config: dict[str, str] = dict(host.config)  # the latest merged config
+        # Provider-level secrets arrive in plaintext: `host.secrets`.
         self.state: dict[str, Any] = {}  # for the application's own use
         self._buses: dict[tuple[str, float], Any] = {}
         self.exports: Any = None  # witgen.provider.transport.Exports, once connected
