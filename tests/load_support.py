@@ -33,10 +33,12 @@ interface echo {
 
 world server {
   export echo;
+  export ping: func(n: u32) -> u32;
 }
 
 world client {
   import echo;
+  import ping: func(n: u32) -> u32;
 }
 """
 
@@ -83,6 +85,13 @@ class Echo:
         return data
 
 
+class Ping:
+    """The function the world exports directly (no instance on the wire)."""
+
+    def ping(self, n: int) -> int:
+        return n + 1
+
+
 def main(argv: list[str] | None = None) -> int:
     from witgen.runtime.nats.main import add_arguments, serve_forever
 
@@ -92,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, args.bindings)
     mods = modules()
-    table = mods["server"].dispatch_table(echo=Echo(mods))
+    table = mods["server"].dispatch_table(echo=Echo(mods), server=Ping())
     return serve_forever([table], args.nats, prefix=args.prefix)
 
 

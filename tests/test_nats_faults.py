@@ -229,3 +229,62 @@ def test_nats_server_restart(loadgen: tuple[Path, dict[str, Any]]) -> None:
             finally:
                 bus.close()
             assert provider.stop() == 0
+
+
+def test_world_function_subject(nats: NatsServer, loadgen: tuple[Path, dict[str, Any]], provider: Served) -> None:
+    """A function the world exports directly: `[<prefix>.]wrpc.0.0.1.<function>`, no instance token."""
+    bus = NatsBus.connect_sync(nats.url, prefix="t.faults")
+    try:
+        assert loadgen[1]["client"].ClientImportsClient(bus).ping(41) == 42
+    finally:
+        bus.close()
+    raw = RawNats(nats.url)
+    try:
+        raw.sub("_INBOX.world.>", 1)
+        raw.pub("t.faults.wrpc.0.0.1.ping", b"\x29", reply="_INBOX.world.1")  # ping(41)
+        frames = [raw.read() for _ in range(3)]
+    finally:
+        raw.close()
+    assert [(f.subject, f.payload) for f in frames] == [
+        ("_INBOX.world.1", b""),
+        ("_INBOX.world.1.results", b"\x2a"),
+        ("_INBOX.world.1.results", b""),
+    ]
+
+
+def test_timeout_and_cancellation(nats: NatsServer, loadgen: tuple[Path, dict[str, Any]], provider: Served) -> None:
+    mods = loadgen[1]
+
+    async def run() -> tuple[str, int, int]:
+        bus = await NatsBus.connect(nats.url, prefix="t.faults", timeout=0.5)
+        try:
+            echo = mods["client"].EchoAsyncClient(bus)
+            with pytest.raises(BusTimeout) as info:
+                await echo.slow(3000)
+            cancelled = asyncio.ensure_future(echo.slow(3000))
+            await asyncio.sleep(0.1)
+            cancelled.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await cancelled
+            answer = await echo.echo(3, "after")
+            return str(info.value), answer.n, bus._link.caller.in_flight
+        finally:
+            await bus.close_async()
+
+    text, n, left = asyncio.run(run())
+    assert text == f"{INSTANCE}.slow: no result within 0.5 s"
+    assert (n, left) == (3, 0)  # nothing left behind by the timeout or the cancelled call
+
+
+def test_call_command_timeout(nats: NatsServer, loadgen: tuple[Path, dict[str, Any]], provider: Served, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from witgen.cli import main as witgen
+
+    (tmp_path / "load.wit").write_text(load_support.WIT)
+    r = CliRunner().invoke(
+        witgen,
+        ["call", "--nats", nats.url, "--prefix", "t.faults", "--wit", str(tmp_path / "load.wit"),
+         "--timeout", "0.5", "test:load/echo.slow", "3000"],
+    )
+    assert (r.exit_code, r.output) == (1, "error: timeout: no answer from test:load/echo.slow within 0.5 s\n")

@@ -29,7 +29,7 @@ from samples.ollama.bindings.ollama_llm.llm import (
     ShowResponse,
     StatusError,
 )
-from witgen.runtime.dispatch import DispatchTable
+from witgen.runtime.dispatch import DispatchTable, nonblocking
 from witgen.runtime.values import Err, Ok
 
 # --------------------------------------------------------------------------- built-in
@@ -57,8 +57,13 @@ def _not_found(name: str) -> StatusError:
 
 
 class BuiltinLlm:
-    """A deterministic stand-in for a language model: no server, same answers every time."""
+    """A deterministic stand-in for a language model: no server, same answers every time.
 
+    Its methods compute and never block: marked `nonblocking`, a NATS server runs
+    them inline on its event loop rather than in its worker threads.
+    """
+
+    @nonblocking
     def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
         if req.model not in _MODELS:
             return Err(_not_found(req.model))
@@ -78,6 +83,7 @@ class BuiltinLlm:
             )
         )
 
+    @nonblocking
     def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
         entry = _MODELS.get(req.name)
         if entry is None:
@@ -93,6 +99,7 @@ class BuiltinLlm:
             )
         )
 
+    @nonblocking
     def list_(self) -> Ok[ListResponse] | Err[StatusError]:
         return Ok(
             ListResponse(
@@ -263,7 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser, required=True)
     args = parser.parse_args(argv)
     return serve_forever(
-        [dispatch_table(args.ollama_url)], args.nats, prefix=args.prefix, creds=args.creds, name=args.name
+        [dispatch_table(args.ollama_url)],
+        args.nats,
+        prefix=args.prefix,
+        creds=args.creds,
+        tls_ca=args.tls_ca,
+        name=args.name,
     )
 
 

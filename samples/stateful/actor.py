@@ -104,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser, required=True)
     args = parser.parse_args(argv)
     table = dispatch_table(None if args.no_state else SAMPLE_STATE)
-    return serve_forever([table], args.nats, prefix=args.prefix, creds=args.creds, name=args.name)
+    return serve_forever(
+        [table], args.nats, prefix=args.prefix, creds=args.creds, tls_ca=args.tls_ca, name=args.name
+    )
 
 
 if __name__ == "__main__":

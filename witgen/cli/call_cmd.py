@@ -38,6 +38,9 @@ transport error; exit 2: usage (a wrong number of arguments).
 @click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds to wait.")
 @click.option("--source-id", default="", help="The caller id sent as `source-id` (per-caller handles).")
 @click.option("--creds", type=click.Path(exists=True, dir_okay=False), help="NATS credentials file.")
+@click.option(
+    "--tls-ca", type=click.Path(exists=True, dir_okay=False), help="CA certificates to trust (tls://)."
+)
 @click.argument("function")
 @click.argument("args", nargs=-1)
 def call(
@@ -47,6 +50,7 @@ def call(
     timeout: float,
     source_id: str,
     creds: str | None,
+    tls_ca: str | None,
     function: str,
     args: tuple[str, ...],
 ) -> None:
@@ -56,6 +60,8 @@ def call(
     try:
         engine = Wire.open(wit, "params", function)
     except WireError as exc:
+        if "/" not in function and "." not in function:
+            _fail(f"{exc} (functions a world exports directly cannot be called by name yet)")
         _fail(str(exc))
     except Exception as exc:  # a generation failure (name collision, unsupported item)
         if type(exc).__name__ != "CodegenError":
@@ -80,7 +86,9 @@ def call(
     except ImportError as exc:
         _fail(str(exc))
     try:
-        bus = NatsBus.connect_sync(url, prefix=prefix, source=source_id, timeout=timeout, creds=creds)
+        bus = NatsBus.connect_sync(
+            url, prefix=prefix, source=source_id, timeout=timeout, creds=creds, tls_ca=tls_ca
+        )
     except BusError as exc:
         _fail(f"transport error: {exc}")
     try:

@@ -40,7 +40,7 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from witgen.runtime.bus import (
     BusError,
@@ -57,7 +57,9 @@ __all__ = [
     "Call",
     "DispatchTable",
     "Operation",
+    "is_nonblocking",
     "legacy_names",
+    "nonblocking",
     "pascal",
     "split_instance",
 ]
@@ -105,6 +107,26 @@ class Call:
         if isinstance(handle, Handle):
             handle = handle.handle
         return self.handles.for_source(self.source).take(resource, handle)
+
+
+# --------------------------------------------------------------------------- blocking or not
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def nonblocking(method: _F) -> _F:
+    """Mark a sync provider method that never blocks (pure computation, no I/O).
+
+    Transports that run sync methods in worker threads (NATS) may then run it
+    inline on their event loop, saving the thread handoff.
+    """
+    method.__witgen_nonblocking__ = True  # type: ignore[attr-defined]
+    return method
+
+
+def is_nonblocking(bound: BoundOperation) -> bool:
+    """Whether the implementation of `bound` was marked with `nonblocking`."""
+    return bool(getattr(bound.fn, "__witgen_nonblocking__", False))
 
 
 # --------------------------------------------------------------------------- names

@@ -170,6 +170,7 @@ class NatsBus:
         timeout: float | None = DEFAULT_TIMEOUT,
         creds: str | None = None,
         tls: ssl.SSLContext | None = None,
+        tls_ca: str | None = None,
         name: str | None = None,
         max_workers: int = 16,
         reconnect_wait: float = 1.0,
@@ -178,16 +179,19 @@ class NatsBus:
         """Connect on the running loop; `TransportError` when the server is unreachable.
 
         `creds` is a NATS credentials file; a `tls://` URL uses TLS (with `tls`, or
-        the system's default context).
+        the system's default context, trusting `tls_ca` too when given).
         """
         from nats.aio.client import Client
 
         nc = Client()
 
         connected = False
+        first_errors: list[Exception] = []
 
         async def on_error(exc: Exception) -> None:
             # Before the first connect succeeds, the one TransportError below says it all.
+            if not connected:
+                first_errors.append(exc)
             level = logging.WARNING if connected else logging.DEBUG
             log.log(level, "nats: %s", str(exc) or type(exc).__name__)
 
@@ -210,18 +214,27 @@ class NatsBus:
         }
         if creds:
             options["user_credentials"] = creds
-        if tls is None and url.startswith("tls://"):
-            tls = ssl.create_default_context()
+        if tls is None and (url.startswith("tls://") or tls_ca):
+            try:
+                tls = ssl.create_default_context(cafile=tls_ca)
+            except (OSError, ssl.SSLError) as exc:
+                raise TransportError(f"cannot read the CA file {tls_ca}: {exc}") from None
         if tls is not None:
             options["tls"] = tls
+        # nats-py may wait without end on a second attempt after a failed TLS handshake.
+        limit = 2 * connect_timeout + reconnect_wait + 1
         try:
-            await nc.connect(**options)
+            await asyncio.wait_for(nc.connect(**options), limit)
         except Exception as exc:
             try:
                 await nc.close()
             except Exception:
                 pass
-            raise TransportError(f"cannot connect to {url}: {_reason(exc)}") from None
+            if isinstance(exc, TimeoutError):
+                reason = _reason(first_errors[0]) if first_errors else f"no answer within {limit:g} s"
+            else:
+                reason = _reason(first_errors[0] if first_errors and "no servers" in str(exc) else exc)
+            raise TransportError(f"cannot connect to {url}: {reason}") from None
         nc.options["max_reconnect_attempts"] = -1  # once connected, reconnect forever
         connected = True
         link = _Link(nc, url, max_workers)

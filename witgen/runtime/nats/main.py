@@ -5,7 +5,7 @@
     parser = argparse.ArgumentParser()
     add_arguments(parser)                       # --nats URL --prefix P --creds FILE ...
     args = parser.parse_args()
-    sys.exit(serve_forever([table], args.nats, prefix=args.prefix, creds=args.creds))
+    sys.exit(serve_forever([table], args.nats, prefix=args.prefix, creds=args.creds, tls_ca=args.tls_ca))
 
 `serve_forever` answers wRPC invocations and plain request/reply calls for every
 table until SIGINT or SIGTERM, then stops taking calls, lets those in flight
@@ -30,6 +30,7 @@ from witgen.runtime.nats.bus import NatsBus
 __all__ = ["add_arguments", "serve", "serve_forever"]
 
 READY = "serving"
+SWITCH_INTERVAL = 0.001
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, required: bool = False) ->
     )
     parser.add_argument("--prefix", default="", help="subject prefix, e.g. default.ollama (also the queue group)")
     parser.add_argument("--creds", metavar="FILE", help="NATS credentials file")
+    parser.add_argument("--tls-ca", metavar="FILE", help="CA certificates to trust for tls:// URLs")
     parser.add_argument("--name", help="connection name shown by the NATS server")
 
 
@@ -48,12 +50,13 @@ async def serve(
     *,
     prefix: str = "",
     creds: str | None = None,
+    tls_ca: str | None = None,
     name: str | None = None,
     stop: asyncio.Event | None = None,
 ) -> int:
     """`serve_forever` on the running loop; returns when `stop` is set or on a signal."""
     try:
-        bus = await NatsBus.connect(url, prefix=prefix, creds=creds, name=name)
+        bus = await NatsBus.connect(url, prefix=prefix, creds=creds, tls_ca=tls_ca, name=name)
     except BusError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -87,9 +90,19 @@ def serve_forever(
     *,
     prefix: str = "",
     creds: str | None = None,
+    tls_ca: str | None = None,
     name: str | None = None,
+    switch_interval: float | None = SWITCH_INTERVAL,
 ) -> int:
-    """Serve `tables` on the NATS server at `url` until SIGINT/SIGTERM; the exit status."""
+    """Serve `tables` on the NATS server at `url` until SIGINT/SIGTERM; the exit status.
+
+    The process's GIL switch interval is lowered to `switch_interval` seconds
+    (None: left as it is): sync provider methods run in worker threads, and with
+    Python's default of 5 ms the connection's thread waits for them after every
+    socket operation (a convoy that halves throughput under load).
+    """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    return asyncio.run(serve(tables, url, prefix=prefix, creds=creds, name=name))
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+    return asyncio.run(serve(tables, url, prefix=prefix, creds=creds, tls_ca=tls_ca, name=name))

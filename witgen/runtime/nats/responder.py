@@ -18,7 +18,8 @@ Request/reply: the body is the whole parameter tuple; the one reply is `00` +
 the encoded result, or `01` + a UTF-8 error message.
 
 Synchronous provider methods run in a bounded thread pool, async ones on the
-connection's loop; the connection keeps serving meanwhile. The caller's
+connection's loop; the connection keeps serving meanwhile. A sync method marked
+`witgen.runtime.dispatch.nonblocking` runs inline on the loop (no thread handoff). The caller's
 identity for per-caller resource handles is the `source-id` header ("" when
 absent).
 """
@@ -41,7 +42,7 @@ from witgen.runtime.bus import (
     TransportError,
     UnknownOperation,
 )
-from witgen.runtime.dispatch import BoundOperation, DispatchTable
+from witgen.runtime.dispatch import BoundOperation, DispatchTable, is_nonblocking
 from witgen.runtime.nats.caller import error_kind
 from witgen.runtime.nats.subjects import (
     ERROR_HEADER,
@@ -132,11 +133,24 @@ class Responder:
     ) -> bytes:
         if getattr(bound, "is_async", False):
             return await table.run_async(bound, payload, source)
+        if is_nonblocking(bound):
+            return table.run(bound, payload, source)
         loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
         # A copy of this task's context, so `witgen.runtime.context.current()` answers
         # in the worker thread too.
         run = contextvars.copy_context().run
-        return await loop.run_in_executor(self.pool, run, table.run, bound, payload, source)
+
+        def work() -> None:
+            try:
+                result = run(table.run, bound, payload, source)
+            except BaseException as exc:
+                loop.call_soon_threadsafe(_settle_error, future, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result)
+
+        self.pool.submit(work)
+        return await future
 
     # ------------------------------------------------------------------ wRPC
 
@@ -144,7 +158,17 @@ class Responder:
         if not msg.reply:
             log.warning("%s: an invocation without a reply subject, ignored", msg.subject)
             return
-        self._spawn(self._exchange(msg))
+        route = self.routes.find(msg.subject[len(self._wrpc) + 1 :])
+        size = len(msg.data)
+        if (
+            route is not None
+            and 0 < size < self.nc.max_payload - _CUT_SLACK
+            and is_nonblocking(route[1])
+        ):
+            # Runs to the end without waiting: no task needed (publishing only buffers).
+            await self._exchange(msg)
+        else:
+            self._spawn(self._exchange(msg))
 
     async def _exchange(self, msg: Msg) -> None:
         nc = self.nc
@@ -264,3 +288,13 @@ class Responder:
             await self.nc.publish(msg.reply, answer)
         except Exception as exc:
             log.warning("%s: cannot reply: %s", msg.subject, exc)
+
+
+def _settle(future: asyncio.Future[bytes], result: bytes) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _settle_error(future: asyncio.Future[bytes], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
