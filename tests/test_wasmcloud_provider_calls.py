@@ -301,28 +301,35 @@ def test_stateful_sample_pulls_an_actors_state_over_a_source_link(server: NatsSe
     data = host_data(server.url, provider, links=[pull_link])
     argv = [sys.executable, "-m", "samples.stateful.provider", "--wasmcloud"]
 
-    async def main(proc: ProviderProcess) -> None:
-        # The host serves a component on `{L}.{id}` in queue group `{L}.{id}`.
+    lines: list[str] = []
+
+    async def main() -> None:
+        # The host serves a component on `{L}.{id}` in queue group `{L}.{id}`; it is
+        # running before the provider starts.
         actor_bus = await NatsBus.connect(server.url, prefix=f"{LATTICE}.actor-1")
         await actor_bus.serve_async(table)
+        proc = ProviderProcess(argv, data, cwd=ROOT)
         host = await Host.connect(server.url, provider)
         try:
             await host.wait_healthy()
-            proc.wait_log(lambda line: "pulled state from actor-1: 16 bytes" in line)
+            await proc.wait_log_async(lambda line: "pulled state from actor-1: 16 bytes" in line)
             assert (await host.health())["message"] == "holding the state of 1 actor(s)"
             await host.link_del(pull_link)
-            proc.wait_log(lambda line: "forgot the state of actor-1" in line)
+            await proc.wait_log_async(lambda line: "forgot the state of actor-1" in line)
+            assert (await host.health())["message"] == "holding the state of 0 actor(s)"
+            # A source link to a component that is not running: one warning, no state.
+            await host.link_put(link(provider, "actor-2", namespace="wamli", package="stateful"))
+            await proc.wait_log_async(lambda line: "cannot pull the state of actor-2" in line)
             assert (await host.health())["message"] == "holding the state of 0 actor(s)"
             assert await host.shutdown() == b"shutting down"
+            assert proc.wait(10) == 0
         finally:
+            proc.stop()
+            lines.extend(proc.lines)
             await host.close()
             await actor_bus.close_async(0)
 
-    proc = ProviderProcess(argv, data, cwd=ROOT)
-    try:
-        asyncio.run(main(proc))
-        assert proc.wait(10) == 0
-    finally:
-        proc.stop()
+    asyncio.run(main())
     assert seen and seen[0].get("source-id") == provider and seen[0].get("target-id") == "actor-1"
-    assert any("labels mobilenet,v2,imagenet, model mobilenet-v2" in line for line in proc.lines)
+    assert any("labels mobilenet,v2,imagenet, model mobilenet-v2" in line for line in lines)
+    assert not any("Traceback" in line for line in lines)

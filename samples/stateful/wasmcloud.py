@@ -16,6 +16,7 @@ import logging
 
 from samples.stateful.provider import PulledState, pull_async
 from witgen.provider import Link, Provider, run_provider
+from witgen.runtime.bus import BusError
 from witgen.runtime.values import Err
 
 log = logging.getLogger("samples.stateful")
@@ -28,7 +29,11 @@ def _pulled(provider: Provider) -> dict[str, PulledState]:
 async def on_link_put(provider: Provider, link: Link) -> None:
     if link.is_target:
         return
-    result = await pull_async(provider.component_bus(link.peer))
+    try:
+        result = await pull_async(provider.component_bus(link.peer))
+    except BusError as exc:  # not running yet, say: the next put of this link retries
+        log.warning("cannot pull the state of %s: %s", link.peer, exc)
+        return
     if isinstance(result, Err):
         log.warning("actor %s has no state to pull: %s", link.peer, result.value.error)
         return

@@ -83,19 +83,31 @@ class ControlPlane:
         self.stopping = False
 
     async def start(self) -> None:
-        """Subscribe, then apply the links HostData carried (as if each had been put)."""
+        """Subscribe, then apply the links HostData carried (as if each had been put).
+
+        Health is left to `answer_health`, once the exports are served: a provider
+        that answers health answers calls too.
+        """
         handlers: dict[str, Callable[[Any], Awaitable[None]]] = {
             "link_put": self._link_put,
             "link_del": self._link_del,
-            "health": self._health,
             "config": self._config,
             "shutdown": self._shutdown,
         }
-        for purpose, subject in self.subjects.items():
-            self._subs.append(await self.nc.subscribe(subject, cb=_guarded(purpose, handlers[purpose])))
+        for purpose, handler in handlers.items():
+            await self._subscribe(purpose, handler)
         await self.nc.flush()
         for definition in self.host.link_definitions:
             await self.apply_put(definition)
+
+    async def answer_health(self) -> None:
+        """Subscribe to health requests."""
+        await self._subscribe("health", self._health)
+        await self.nc.flush()
+
+    async def _subscribe(self, purpose: str, handler: Callable[[Any], Awaitable[None]]) -> None:
+        subject = self.subjects[purpose]
+        self._subs.append(await self.nc.subscribe(subject, cb=_guarded(purpose, handler)))
 
     async def stop(self) -> None:
         for sub in self._subs:

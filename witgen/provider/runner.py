@@ -6,8 +6,9 @@
 Order at start: logging (stderr, HostData's format and level), the NATS
 connection, the control subscriptions and the links HostData carried (replayed
 as puts, as the SDKs do), then the exports served on `{L}.{P}` in queue group
-`{L}.{P}`, so that no call arrives before its link is known. There is no
-ready signal. The process ends with 0 after a shutdown
+`{L}.{P}`, so that no call arrives before its link is known, and last the
+health subscription: a provider that answers health serves. There is no ready
+signal. The process ends with 0 after a shutdown
 for its own host, or on SIGTERM/SIGINT; with 1 and one line on stderr when
 HostData is unusable or NATS cannot be reached.
 
@@ -208,6 +209,7 @@ async def serve_provider(
         made = tables(provider) if callable(tables) else tables
         table_list = [made] if isinstance(made, DispatchTable) else list(made)
         await serving.serve(table_list)
+        await control.answer_health()
         log.info(
             "provider %s serving on lattice %s (%s)",
             host.provider_key,
