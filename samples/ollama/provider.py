@@ -247,8 +247,18 @@ def dispatch_table(url: str | None = None) -> DispatchTable:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m samples.ollama.provider --nats URL --prefix P`: serve `llm` over NATS."""
+    """`python -m samples.ollama.provider --nats URL --prefix P`: serve `llm` over NATS.
+
+    `--wasmcloud` (or no options with stdin not a terminal, as a wasmCloud 1.x host
+    starts it): read HostData from stdin and run under that host.
+    """
     import argparse
+
+    given = sys.argv[1:] if argv is None else argv
+    if given == ["--wasmcloud"] or (not given and not sys.stdin.isatty()):
+        from samples.ollama.wasmcloud import main as wasmcloud_main
+
+        wasmcloud_main()  # exits
 
     parser = argparse.ArgumentParser(prog="python -m samples.ollama.provider", description=main.__doc__)
     parser.add_argument("--ollama-url", help="forward to this Ollama server instead of the built-in model")

@@ -61,3 +61,20 @@ async def pull_async(bus: Bus) -> Ok[PulledState] | Err[Error]:
     if isinstance(metadata, Err):
         return metadata
     return Ok(PulledState(data.value, tuple(labels.value), metadata.value))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`--wasmcloud` (or no options with stdin not a terminal): run under a wasmCloud host."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--wasmcloud"] or (not args and not sys.stdin.isatty()):
+        from samples.stateful.wasmcloud import main as wasmcloud_main
+
+        wasmcloud_main()
+    print("usage: python -m samples.stateful.provider --wasmcloud", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

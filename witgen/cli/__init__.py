@@ -22,6 +22,7 @@ class LazyGroup(click.Group):
         "check": "witgen.cli.check_cmd:check",
         "wire": "witgen.cli.wire_cmd:wire",
         "call": "witgen.cli.call_cmd:call",
+        "launcher": "witgen.cli.launcher_cmd:launcher",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import ssl
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -128,7 +128,7 @@ class NatsServing:
 class NatsBus:
     """One endpoint on a NATS lattice (see the module docstring)."""
 
-    __slots__ = ("_link", "prefix", "_source", "link_name", "timeout", "_headers", "_subjects")
+    __slots__ = ("_link", "prefix", "_source", "link_name", "timeout", "_headers", "_extra", "_subjects")
 
     def __init__(
         self,
@@ -138,18 +138,21 @@ class NatsBus:
         source: str = "",
         link_name: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._link = link
         self.prefix = prefix.strip(".")
         self._source = source
         self.link_name = link_name
         self.timeout = timeout
-        headers = {}
+        # Extra headers sent with every call (wasmCloud's `target-id`, say).
+        self._extra = dict(headers or {})
+        sent = dict(self._extra)
         if source:
-            headers[SOURCE_ID] = source
+            sent[SOURCE_ID] = source
         if link_name:
-            headers[LINK_NAME] = link_name
-        self._headers = headers or None
+            sent[LINK_NAME] = link_name
+        self._headers = sent or None
         self._subjects: dict[tuple[str, str], str] = {}
 
     def __repr__(self) -> str:
@@ -240,6 +243,26 @@ class NatsBus:
         return cls(link, prefix=prefix, source=source, link_name=link_name, timeout=timeout)
 
     @classmethod
+    async def attach(
+        cls,
+        nc: NATS,
+        *,
+        url: str = "",
+        prefix: str = "",
+        source: str = "",
+        link_name: str = "",
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_workers: int = 16,
+    ) -> NatsBus:
+        """A bus on a nats-py client connected by the caller (its own auth, say).
+
+        Call it on the client's loop; closing the bus drains the client.
+        """
+        link = _Link(nc, url or str(nc.connected_url.geturl() if nc.connected_url else ""), max_workers)
+        await link.caller.start()
+        return cls(link, prefix=prefix, source=source, link_name=link_name, timeout=timeout)
+
+    @classmethod
     def connect_sync(cls, url: str = "nats://127.0.0.1:4222", **options: Any) -> NatsBus:
         """`connect` on a new event loop in a daemon thread, for synchronous users."""
         owner = _LoopThread()
@@ -260,6 +283,7 @@ class NatsBus:
         source: str | None = None,
         link_name: str | None = None,
         timeout: float | None = -1.0,
+        headers: Mapping[str, str] | None = None,
     ) -> NatsBus:
         """Another endpoint on this connection (what is not given stays as it is)."""
         return NatsBus(
@@ -268,6 +292,7 @@ class NatsBus:
             source=self._source if source is None else source,
             link_name=self.link_name if link_name is None else link_name,
             timeout=self.timeout if timeout == -1.0 else timeout,
+            headers=self._extra if headers is None else headers,
         )
 
     @property
@@ -342,6 +367,15 @@ class NatsBus:
         return self._link.run(self.serve_async(table))
 
     # ------------------------------------------------------------------ closing
+
+    async def stop_serving(self, grace: float, *, cancel: bool = False) -> None:
+        """Take no new calls on this connection; give those in flight `grace` s.
+
+        With `cancel`, calls still running then are cancelled: their callers see
+        the exchange close (end of results without a value).
+        """
+        for responder in list(self._link.responders.values()):
+            await responder.stop(grace, cancel=cancel)
 
     async def close_async(self, grace: float = 10.0) -> None:
         """Stop serving (calls in flight finish, at most `grace` s), drain, disconnect."""

@@ -27,12 +27,21 @@ absent).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import logging
 from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
-from witgen.runtime.bus import BusError, BusTimeout, InvalidPayload, ProviderFailure, UnknownOperation
+from witgen.runtime import context
+from witgen.runtime.bus import (
+    BusError,
+    BusTimeout,
+    InvalidPayload,
+    ProviderFailure,
+    TransportError,
+    UnknownOperation,
+)
 from witgen.runtime.dispatch import BoundOperation, DispatchTable, is_nonblocking
 from witgen.runtime.nats.caller import error_kind
 from witgen.runtime.nats.subjects import (
@@ -87,8 +96,12 @@ class Responder:
             await nc.subscribe(self.inbox + ".>", cb=self._on_params, **unlimited),
         ]
 
-    async def stop(self, grace: float = 10.0) -> None:
-        """Take no new calls; let those in flight finish (at most `grace` seconds)."""
+    async def stop(self, grace: float = 10.0, *, cancel: bool = False) -> None:
+        """Take no new calls; let those in flight finish (at most `grace` seconds).
+
+        With `cancel`, the calls still running after `grace` are cancelled and
+        their exchanges closed (their callers see the results end without a value).
+        """
         subs, self._subs = self._subs, []
         for sub in subs[:2]:
             try:
@@ -97,6 +110,11 @@ class Responder:
                 log.debug("unsubscribing failed: %s", exc)
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
+        if cancel and self._tasks:
+            left = set(self._tasks)
+            for task in left:
+                task.cancel()
+            await asyncio.wait(left, timeout=1.0)
         for sub in subs[2:]:
             try:
                 await sub.unsubscribe()
@@ -119,10 +137,13 @@ class Responder:
             return table.run(bound, payload, source)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bytes] = loop.create_future()
+        # A copy of this task's context, so `witgen.runtime.context.current()` answers
+        # in the worker thread too.
+        run = contextvars.copy_context().run
 
         def work() -> None:
             try:
-                result = table.run(bound, payload, source)
+                result = run(table.run, bound, payload, source)
             except BaseException as exc:
                 loop.call_soon_threadsafe(_settle_error, future, exc)
             else:
@@ -157,6 +178,7 @@ class Responder:
         route = self.routes.find(tail)
         headers = msg.headers
         source = headers.get(SOURCE_ID, "") if headers else ""
+        context.enter(headers)  # this task's call context, from its headers
         payload = msg.data
         sid = str(next(self._ids))
         queue: asyncio.Queue[bytes] | None = None
@@ -179,6 +201,9 @@ class Responder:
         except BusError as exc:
             await self._fail(results, exc)
             return
+        except asyncio.CancelledError:  # the provider is stopping: close the exchange
+            await self._fail(results, TransportError("the provider stopped before answering", *self.routes.split(tail)))
+            raise
         except Exception as exc:  # the connection failed under us
             log.warning("%s: exchange abandoned: %s", msg.subject, exc)
             return
@@ -242,6 +267,7 @@ class Responder:
         route = self.routes.find(tail)
         headers = msg.headers
         source = headers.get(SOURCE_ID, "") if headers else ""
+        context.enter(headers)
         try:
             if route is None:
                 instance, function = self.routes.split(tail)
