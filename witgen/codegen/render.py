@@ -121,7 +121,7 @@ def render_chunk(template: str, **context: Any) -> str:
     A chunk found in `format_cache` compiled when it was stored: it is not compiled
     again, and the module that uses it takes its formatted text from here.
     """
-    text = environment().get_template(template).render(**context).strip("\n")
+    text = indent_docstrings(environment().get_template(template).render(**context).strip("\n"))
     cached = _lookup(text)
     if cached is None:
         try:
@@ -129,6 +129,39 @@ def render_chunk(template: str, **context: Any) -> str:
         except SyntaxError as exc:
             raise CodegenError(f"template {template} produced invalid Python: {exc}") from None
     return text
+
+
+def indent_docstrings(text: str) -> str:
+    """Indent the continuation lines of each multi-line docstring as black does.
+
+    A docstring's text comes from the WIT at column 0; black re-indents its lines to the
+    opening quotes' indentation, keeping their indentation relative to each other, and
+    strips trailing whitespace (PEP 257's trim). Doing the same here leaves black nothing
+    to change in a docstring, so blocks whose lines fit skip black (`already_black`).
+    """
+    if '"""' not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        out.append(line)
+        i += 1
+        stripped = line.lstrip()
+        if not stripped.startswith('"""') or stripped.count('"""') != 1:
+            continue
+        end = i
+        while end < len(lines) and '"""' not in lines[end]:
+            end += 1
+        if end == len(lines):
+            break
+        body = lines[i : end + 1]
+        pad = " " * (len(line) - len(stripped))
+        common = min((len(b) - len(b.lstrip()) for b in body if b.strip()), default=0)
+        out.extend(pad + b[common:].rstrip() if b.strip() else "" for b in body)
+        i = end + 1
+    return "\n".join(out)
 
 
 def header(inputs: list[str] | tuple[str, ...]) -> str:
@@ -178,10 +211,11 @@ def module_text(template: str, *, format: bool = True, **context: Any) -> str:
     head = tpl.render(chunks=[], **context)
     if not chunks:
         return assemble([head], template)
-    # Black puts one or two blank lines after the imports depending on what follows:
-    # the first chunk is formatted with the header.
+    # After the imports black puts two blank lines before a definition, one before any
+    # other statement: the first chunk is formatted with the header.
     _looked_up.pop(chunks[0], None)
-    return assemble([f"{head}\n\n{chunks[0]}", *chunks[1:]], template)
+    gap = "\n\n\n" if chunks[0].startswith(("@", "class ", "def ", "async def ")) else "\n\n"
+    return assemble([f"{head.rstrip()}{gap}{chunks[0]}", *chunks[1:]], template)
 
 
 # Unformatted chunk text -> its formatted text, kept across runs by whoever installs
@@ -242,6 +276,83 @@ def _blocks(text: str) -> list[str]:
     return ["\n".join(lines[a:b]).rstrip("\n") for a, b in zip(cuts, cuts[1:])]
 
 
+_BLACK_WOULD_CHANGE = re.compile(
+    r"[ \t]$"  # trailing whitespace
+    r"|\t"  # tabs
+    r"|[(\[{]\n\s*[)\]}]"  # an empty bracket pair over two lines
+    r"|\n\n\n\n"  # more than two blank lines
+    r"|:\n\s*\n"  # a blank line right after a block opener
+    r"|\\\n",  # a backslash continuation
+    re.MULTILINE,
+)
+
+
+def already_black(text: str) -> str | None:
+    """`text` as black would print it, when it is already in black's style; else None.
+
+    The templates write black's style: double quotes, black's blank lines, brackets
+    exploded one item a line with a trailing comma, or kept on one line without one.
+    What they cannot know is where a line outgrows the limit, and that is what black is
+    needed for: a block with a line over the limit (or anything black would change that
+    a template might produce, listed in `_BLACK_WOULD_CHANGE`) goes to black. Tests
+    compare the result with black's on every corpus and sample module.
+    """
+    limit = BLACK_MODE.line_length
+    if any(len(line) > limit for line in text.split("\n")) or _BLACK_WOULD_CHANGE.search(text):
+        return None
+    return text.rstrip("\n") + "\n" if text.strip() else ""
+
+
+def black_class_members(text: str) -> str | None:
+    """A class formatted member by member: black only on the members it would change.
+
+    Black formats a class's methods the same as the methods dedented to the top level
+    with the line limit four columns shorter, so a client class with a few long
+    signatures costs the formatting of those methods alone (in one call of black, as
+    top-level functions two blank lines apart). None when `text` is not one class whose
+    header, separators and other members are already in black's style.
+    """
+    try:
+        body = pyast.parse(text).body
+    except SyntaxError:
+        return None
+    if len(body) != 1 or not isinstance(body[0], pyast.ClassDef) or body[0].decorator_list:
+        return None
+    lines = text.split("\n")
+    members = body[0].body
+    starts = [m.lineno - 1 for m in members]
+    head = "\n".join(lines[: starts[0]])
+    if already_black(head) is None:
+        return None
+    pieces: list[str] = []
+    gaps: list[int] = []
+    todo: list[int] = []  # indices of pieces black must format
+    for k, (member, start, end) in enumerate(zip(members, starts, [*starts[1:], len(lines)])):
+        piece = "\n".join(lines[start:end]).rstrip("\n")
+        gaps.append(len(lines[start:end]) - len(piece.split("\n")))  # blank lines after it
+        if already_black(piece) is None:
+            methods = (pyast.FunctionDef, pyast.AsyncFunctionDef)
+            if not isinstance(member, methods) or member.decorator_list:
+                return None  # only plain methods are known to format alike when nested
+            if not all(line.startswith("    ") or not line for line in piece.split("\n")):
+                return None
+            piece = "\n".join(line[4:] for line in piece.split("\n"))
+            todo.append(k)
+        pieces.append(piece)
+    if todo:
+        narrow = dataclasses.replace(BLACK_MODE, line_length=BLACK_MODE.line_length - 4)
+        joined = black.format_str("\n\n\n".join(pieces[k] for k in todo), mode=narrow)
+        out_lines = joined.rstrip("\n").split("\n")
+        defs = pyast.parse(joined).body
+        if len(defs) != len(todo):
+            return None
+        bounds = [d.lineno - 1 for d in defs] + [len(out_lines) + 2]
+        for k, a, b in zip(todo, bounds, bounds[1:]):
+            formatted = out_lines[a : b - 2]
+            pieces[k] = "\n".join("    " + line if line else "" for line in formatted)
+    return head + "\n" + "\n".join(p + "\n" * g for p, g in zip(pieces, gaps)).rstrip("\n") + "\n"
+
+
 def assemble(pieces: list[str], what: str) -> str:
     """Format each top-level piece with black (or take it from the cache) and join them.
 
@@ -262,6 +373,8 @@ def assemble(pieces: list[str], what: str) -> str:
             outs = []
             for block_text in blocks:
                 out = format_cache.get(block_text) if len(blocks) > 1 and format_cache is not None else None
+                if out is None:
+                    out = already_black(block_text) or black_class_members(block_text)
                 if out is None:
                     try:
                         out = black.format_str(block_text, mode=BLACK_MODE)

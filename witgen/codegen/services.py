@@ -90,7 +90,7 @@ class ServiceView:
     base: str = ""
     resource: str = ""  # WIT resource name, for proxies
     functions: str = ""  # the FUNCTIONS registry a client calls
-    proxies: str = ""  # `{Resource: Proxy, ...}` of a client
+    proxies: list[str] = field(default_factory=list)  # `Resource: Proxy` items of a client
 
 
 @dataclass
@@ -384,8 +384,8 @@ class Services:
         qual = pascal(self.qualified(item)).rstrip("_")
         sync_name = self.claim(f"{base}Client", f"client {instance}", f"{qual}Client")
         async_name = self.claim(f"{base}AsyncClient", f"async client {instance}", f"{qual}AsyncClient")
-        def proxy_map(which: int) -> str:
-            return "{" + ", ".join(f"{em.ref(rid)}: {names[which]}" for rid, names in proxies.items()) + "}"
+        def proxy_map(which: int) -> list[str]:
+            return [f"{em.ref(rid)}: {names[which]}" for rid, names in proxies.items()]
 
         sync_client = ServiceView(sync_name, docstring(doc_text), instance, sync_m, "_b.Client", "", functions, proxy_map(0))
         async_client = ServiceView(async_name, docstring(doc_text), instance, async_m, "_b.Client", "", functions, proxy_map(1))
