@@ -572,7 +572,7 @@ def check_version(text: str, span: Span) -> None:
             raise fail(f"unexpected character {text[pos]!r} while parsing {what} version number")
         if pos - start > 1 and text[start] == "0":
             raise fail(f"invalid leading zero in {what} version number")
-        if int(text[start:pos]) >= 2**64:
+        if pos - start > 20 or int(text[start:pos]) >= 2**64:
             raise fail(f"value of {what} version number exceeds u64::MAX")
 
     def dot(after: str) -> None:
