@@ -239,6 +239,8 @@ class Scanner:
                     if prev == "AT" and self.before_last not in ("ID", "EXPLICIT_ID"):
                         typ = ATTRIBUTES.get(value, "")
                         if not typ:
+                            if _KEBAB.fullmatch(value) is None:  # read as an identifier first
+                                validate_id(value, self.point(start))
                             raise WitError(f"unknown attribute `{value}`", self.span(start, end))
                     elif version != 1 and version != 3 and _KEBAB.fullmatch(value) is None:
                         self._invalid_id(value, start, end)
@@ -333,6 +335,8 @@ class Scanner:
                 key = _GATE_KEYS[self.before_last]
                 name = value[1:] if typ == "EXPLICIT_ID" else value
                 if (typ == "ID" or typ == "EXPLICIT_ID") and name != key:
+                    if start in self.invalid:  # read as an identifier first
+                        raise self.invalid[start]
                     raise WitError(f"expected `{key}`, found `{name}`", self.span(start, end))
             if prev == "RPAR" and typ == "PACKAGE" and (not braces or braces[-1]):
                 # at the top level, only an attribute's `)` comes right before `package`
