@@ -85,6 +85,8 @@ def main() -> int:
         jobs = [(wasm_tools, p) for p in paths]
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             for n, (kind, detail, ref) in enumerate(pool.map(_one, jobs, chunksize=16)):
+                if n and n % 1000 == 0:
+                    print(f"  ... {n} inputs, {time.monotonic() - started:.0f}s", flush=True)
                 what = f"#{n} {inputs[n].description}"
                 by_kind[inputs[n].description.split(" of ")[0]] += 1
                 counts["inputs"] += 1
