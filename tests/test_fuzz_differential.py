@@ -433,3 +433,17 @@ def test_mutations_are_seeded_and_varied(shared: Path) -> None:
     assert len({item.text for item in first}) > 60
     assert {item.description.split(" of ")[0] for item in first} == set(MUTATIONS)
     assert any(item.package is not None for item in first)
+
+
+def test_character_mutations_make_what_they_are_named_after() -> None:
+    rng = random.Random(1)
+    text = "package a:b;\n\ninterface store {\n  get-value: func();\n}\n\nworld w {\n}\n"
+    for _ in range(20):
+        with pytest.raises(UnicodeDecodeError):
+            encoded(mutate(text, rng, "not-utf8")).decode("utf-8")
+        assert re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]|\r(?!\n)|\r\n", mutate(text, rng, "control"))
+        assert set(mutate(text, rng, "invisible")) - set(text) <= set(_INVISIBLE)
+        assert set(mutate(text, rng, "combining")) - set(text) <= set(_COMBINING)
+        assert mutate(text, rng, "id-case-dash") != text
+        labelled = mutate(text, rng, "labelled-export")
+        assert re.search(r"(export|import) %?[\w-]+: store;", labelled), labelled
