@@ -133,6 +133,11 @@ def validate_id(name: str, span: Span) -> None:
             raise WitError(f"invalid character in identifier {rust_char(ch)}", span)
 
 
+# XID_Continue since Unicode 15.1, which this Python's tables may predate: ZWNJ, ZWJ and
+# the two katakana middle dots.
+_XID_CONTINUE_15_1 = frozenset("\u200c\u200d\u30fb\uff65")
+
+
 def _keylike(text: str, start: int, end: int) -> int:
     """The end of the identifier that starts at `start`, which the token regex ran to `end`.
 
@@ -145,7 +150,7 @@ def _keylike(text: str, start: int, end: int) -> int:
     pos = start + 1
     while pos < end:
         ch = text[pos]
-        if ch >= "\x80" and not ("a" + ch).isidentifier():
+        if ch >= "\x80" and ch not in _XID_CONTINUE_15_1 and not ("a" + ch).isidentifier():
             break
         pos += 1
     return pos
