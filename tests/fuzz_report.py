@@ -128,8 +128,10 @@ def main() -> int:
                         )
     rejected = counts["both reject"]
     share = counts["first lines equal"] / rejected if rejected else 1.0
-    print(f"differential fuzz: seed {args.seed}, {counts['inputs']} inputs, "
-          f"{time.monotonic() - started:.0f}s")
+    print(
+        f"differential fuzz: seed {args.seed}, {counts['inputs']} inputs, "
+        f"{time.monotonic() - started:.0f}s"
+    )
     print("  mutations: " + ", ".join(f"{k} {v}" for k, v in sorted(by_kind.items())))
     for key in (
         "reference panicked or hung (left out)",
@@ -141,8 +143,10 @@ def main() -> int:
         "both reject",
     ):
         print(f"  {key}: {counts[key]}")
-    print(f"  first lines equal where both reject: {counts['first lines equal']}/{rejected} "
-          f"({100 * share:.2f}%)")
+    print(
+        f"  first lines equal where both reject: {counts['first lines equal']}/{rejected} "
+        f"({100 * share:.2f}%)"
+    )
     for line in differences[: args.show]:
         print("  DIFFERENCE " + line)
     for line in first_line_differences[: args.show]:

@@ -63,19 +63,84 @@ MUTATIONS = (
 )
 
 # Bytes that are not UTF-8, carried in the text as surrogate escapes (see `encoded`).
-_NOT_UTF8 = (b"\xff", b"\xfe", b"\xc3", b"\xc3(", b"\x80", b"\xed\xa0\x80", b"\xf0\x9f\x98", b"\xc0\xaf")
+_NOT_UTF8 = (
+    b"\xff",
+    b"\xfe",
+    b"\xc3",
+    b"\xc3(",
+    b"\x80",
+    b"\xed\xa0\x80",
+    b"\xf0\x9f\x98",
+    b"\xc0\xaf",
+)
 # A lone CR, the CR of a CRLF, and the other C0/C1 control characters.
-_CONTROLS = ("\r", "\r", "\r", "\r\n", "\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9f")
+_CONTROLS = (
+    "\r",
+    "\r",
+    "\r",
+    "\r\n",
+    "\x00",
+    "\x01",
+    "\x08",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\x9f",
+)
 # Bidirectional overrides, zero-width and other invisible or separator characters,
 # noncharacters, private use, and the codepoints Unicode discourages.
 _INVISIBLE = (
-    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u200f", "\u061c",
-    "\u2028", "\u2029", "\u00a0", "\u3000", "\u00ad", "\uffff", "\ufffe", "\ue000",
-    "\u0149", "\u0673", "\u0f77", "\u0f79", "\u17a3", "\u17a4", "\u17b4", "\u17b5",
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "\u2028",
+    "\u2029",
+    "\u00a0",
+    "\u3000",
+    "\u00ad",
+    "\uffff",
+    "\ufffe",
+    "\ue000",
+    "\u0149",
+    "\u0673",
+    "\u0f77",
+    "\u0f79",
+    "\u17a3",
+    "\u17a4",
+    "\u17b4",
+    "\u17b5",
 )
 # Combining marks (nonspacing, spacing, enclosing) and letters that are not ASCII.
-_COMBINING = ("\u0301", "\u0300", "\u0308", "\u0903", "\u093f", "\u20dd", "\u0488", "\u3099", "\u00e9", "\u03bb", "\u00b2", "\u0660")
+_COMBINING = (
+    "\u0301",
+    "\u0300",
+    "\u0308",
+    "\u0903",
+    "\u093f",
+    "\u20dd",
+    "\u0488",
+    "\u3099",
+    "\u00e9",
+    "\u03bb",
+    "\u00b2",
+    "\u0660",
+)
 _WORD = re.compile(r"%?[A-Za-z_][\w-]*")
 
 
@@ -156,7 +221,9 @@ def _insert(text: str, rng: random.Random, piece: str) -> str:
     if not text:
         return piece
     if rng.random() < 0.6:
-        bounds = [m.start() for m in _TOKEN.finditer(text)] + [m.end() for m in _TOKEN.finditer(text)]
+        bounds = [m.start() for m in _TOKEN.finditer(text)] + [
+            m.end() for m in _TOKEN.finditer(text)
+        ]
         at = rng.choice(bounds) if bounds else 0
     else:
         at = rng.randrange(len(text) + 1)
@@ -441,7 +508,9 @@ def test_character_mutations_make_what_they_are_named_after() -> None:
     for _ in range(20):
         with pytest.raises(UnicodeDecodeError):
             encoded(mutate(text, rng, "not-utf8")).decode("utf-8")
-        assert re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]|\r(?!\n)|\r\n", mutate(text, rng, "control"))
+        assert re.search(
+            "[\x00-\x08\x0b-\x1f\x7f-\x9f]|\r(?!\n)|\r\n", mutate(text, rng, "control")
+        )
         assert set(mutate(text, rng, "invisible")) - set(text) <= set(_INVISIBLE)
         assert set(mutate(text, rng, "combining")) - set(text) <= set(_COMBINING)
         assert mutate(text, rng, "id-case-dash") != text

@@ -173,7 +173,9 @@ _TOKEN_NAMES = {
 # Brackets nested deeper than this are an error (the reader and the codecs recurse).
 MAX_NESTING = 300
 
-_NESTING = re.compile(r'"""|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|[\[({]|[\])}]', re.S)
+_NESTING = re.compile(
+    r'"""|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|[\[({]|[\])}]', re.S
+)
 
 
 def _check_nesting(source: Source) -> None:
@@ -193,7 +195,9 @@ def _check_nesting(source: Source) -> None:
             depth += 1
             if depth > MAX_NESTING:
                 span = Span(source, m.start(), m.start() + 1)
-                raise WaveError(f"value nesting too deep (more than {MAX_NESTING} levels)", span)
+                raise WaveError(
+                    f"value nesting too deep (more than {MAX_NESTING} levels)", span
+                )
         elif token in "])}":
             depth = max(depth - 1, 0)
 
