@@ -54,7 +54,94 @@ MUTATIONS = (
     "delete-lines",
     "swap-lines",
     "duplicate-line",
+    "not-utf8",
+    "control",
+    "invisible",
+    "combining",
+    "id-case-dash",
+    "labelled-export",
 )
+
+# Bytes that are not UTF-8, carried in the text as surrogate escapes (see `encoded`).
+_NOT_UTF8 = (
+    b"\xff",
+    b"\xfe",
+    b"\xc3",
+    b"\xc3(",
+    b"\x80",
+    b"\xed\xa0\x80",
+    b"\xf0\x9f\x98",
+    b"\xc0\xaf",
+)
+# A lone CR, the CR of a CRLF, and the other C0/C1 control characters.
+_CONTROLS = (
+    "\r",
+    "\r",
+    "\r",
+    "\r\n",
+    "\x00",
+    "\x01",
+    "\x08",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\x9f",
+)
+# Bidirectional overrides, zero-width and other invisible or separator characters,
+# noncharacters, private use, and the codepoints Unicode discourages.
+_INVISIBLE = (
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+    "\u2028",
+    "\u2029",
+    "\u00a0",
+    "\u3000",
+    "\u00ad",
+    "\uffff",
+    "\ufffe",
+    "\ue000",
+    "\u0149",
+    "\u0673",
+    "\u0f77",
+    "\u0f79",
+    "\u17a3",
+    "\u17a4",
+    "\u17b4",
+    "\u17b5",
+)
+# Combining marks (nonspacing, spacing, enclosing) and letters that are not ASCII.
+_COMBINING = (
+    "\u0301",
+    "\u0300",
+    "\u0308",
+    "\u0903",
+    "\u093f",
+    "\u20dd",
+    "\u0488",
+    "\u3099",
+    "\u00e9",
+    "\u03bb",
+    "\u00b2",
+    "\u0660",
+)
+_WORD = re.compile(r"%?[A-Za-z_][\w-]*")
 
 
 @dataclass(frozen=True)
@@ -78,10 +165,17 @@ def _pieces(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def encoded(text: str) -> bytes:
+    """The bytes of a mutated text: UTF-8, with its surrogate escapes as the raw bytes."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def mutate(text: str, rng: random.Random, kind: str) -> str:
     """One mutation of `text`, chosen by `rng`."""
     if kind.endswith(("-lines", "-line")):
         return _mutate_lines(text, rng, kind)
+    if kind in _CHARACTER_MUTATIONS:
+        return _CHARACTER_MUTATIONS[kind](text, rng)
     pieces = _pieces(text)
     tokens = len(pieces) - 1
     if tokens < 2:
@@ -120,6 +214,105 @@ def _mutate_lines(text: str, rng: random.Random, kind: str) -> str:
     else:
         lines.insert(i, lines[i])
     return "".join(lines)
+
+
+def _insert(text: str, rng: random.Random, piece: str) -> str:
+    """`piece` put somewhere in `text`: mostly next to a token, sometimes inside one."""
+    if not text:
+        return piece
+    if rng.random() < 0.6:
+        bounds = [m.start() for m in _TOKEN.finditer(text)] + [
+            m.end() for m in _TOKEN.finditer(text)
+        ]
+        at = rng.choice(bounds) if bounds else 0
+    else:
+        at = rng.randrange(len(text) + 1)
+    return text[:at] + piece + text[at:]
+
+
+def _not_utf8(text: str, rng: random.Random) -> str:
+    return _insert(text, rng, rng.choice(_NOT_UTF8).decode("utf-8", "surrogateescape"))
+
+
+def _control(text: str, rng: random.Random) -> str:
+    ch = rng.choice(_CONTROLS)
+    newlines = [m.start() for m in re.finditer("\n", text)]
+    if newlines and rng.random() < 0.4:  # a line ending turned into CR or CRLF
+        at = rng.choice(newlines)
+        return text[:at] + ("\r" if ch != "\r\n" else "\r\n") + text[at + 1 :]
+    return _insert(text, rng, ch)
+
+
+def _invisible(text: str, rng: random.Random) -> str:
+    return _insert(text, rng, rng.choice(_INVISIBLE))
+
+
+def _combining(text: str, rng: random.Random) -> str:
+    """A mark or non-ASCII letter inside, after or before an identifier."""
+    words = list(_WORD.finditer(text))
+    mark = rng.choice(_COMBINING)
+    if not words:
+        return _insert(text, rng, mark)
+    m = rng.choice(words)
+    at = rng.randrange(m.start() + 1, m.end() + 1) if rng.random() < 0.8 else m.start()
+    return text[:at] + mark + text[at:]
+
+
+def _id_case_dash(text: str, rng: random.Random) -> str:
+    """An identifier with a case change, a doubled, leading or trailing dash, `_` or `%`."""
+    words = [m for m in _WORD.finditer(text) if not m.group().startswith("%")]
+    if not words:
+        return text
+    m = rng.choice(words)
+    word = m.group()
+    i = rng.randrange(len(word))
+    how = rng.randrange(8)
+    if how == 0:
+        word = word[:i] + word[i].swapcase() + word[i + 1 :]
+    elif how == 1:
+        word = word.upper() if rng.random() < 0.5 else word.capitalize()
+    elif how == 2:
+        word = word.replace("-", "--", 1) if "-" in word else word[:i] + "--" + word[i:]
+    elif how == 3:
+        word = word + "-"
+    elif how == 4:
+        word = "-" + word
+    elif how == 5:
+        word = word[:i] + "_" + word[i:]
+    elif how == 6:
+        word = word + "%"
+    else:
+        word = word + "-" + rng.choice(("0", "9x", "X", "x1", "Ab"))
+    return text[: m.start()] + word + text[m.end() :]
+
+
+_INTERFACE = re.compile(r"^\s*interface\s+(%?[a-z][\w-]*)", re.M)
+_WORLD = re.compile(r"^\s*world\s+%?[a-z][\w-]*\s*\{", re.M)
+_LABELS = ("primary", "backup", "store", "%store", "a", "b-c", "import", "Primary", "export")
+
+
+def _labelled_export(text: str, rng: random.Random) -> str:
+    """Labelled interface exports (or imports) in a world: `export primary: store;`."""
+    interfaces = _INTERFACE.findall(text)
+    worlds = list(_WORLD.finditer(text))
+    target = rng.choice(interfaces) if interfaces else rng.choice(("store", "wasi:io/streams"))
+    kind = "export" if rng.random() < 0.75 else "import"
+    labels = rng.sample(_LABELS, 2) if rng.random() < 0.8 else [rng.choice(_LABELS)] * 2
+    lines = "".join(f"  {kind} {label}: {target};\n" for label in labels)
+    if worlds:
+        at = rng.choice(worlds).end()
+        return text[:at] + "\n" + lines + text[at:]
+    return text.rstrip("\n") + f"\n\nworld labelled {{\n{lines}}}\n"
+
+
+_CHARACTER_MUTATIONS: dict[str, Callable[[str, random.Random], str]] = {
+    "not-utf8": _not_utf8,
+    "control": _control,
+    "invisible": _invisible,
+    "combining": _combining,
+    "id-case-dash": _id_case_dash,
+    "labelled-export": _labelled_export,
+}
 
 
 @dataclass(frozen=True)
@@ -171,11 +364,11 @@ def write_input(item: Input, folder: Path, n: int) -> Path:
     """Put `item` on disk under `folder`; return the path to load."""
     if item.package is None:
         path = folder / f"m{n:04d}.wit"
-        path.write_text(item.text, encoding="utf-8")
+        path.write_bytes(encoded(item.text))
         return path
     target = folder / f"m{n:04d}"
     shutil.copytree(item.package, target)
-    (target / item.file).write_text(item.text, encoding="utf-8")
+    (target / item.file).write_bytes(encoded(item.text))
     return target
 
 
@@ -184,18 +377,24 @@ def run_reference(wasm_tools: str, path: Path) -> Outcome:
         proc = subprocess.run(
             [wasm_tools, "component", "wit", "--json", "--features", "active", str(path)],
             capture_output=True,
-            text=True,
             timeout=REFERENCE_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
         return Outcome(False, "reference timed out", crashed=True)
+    # decoded by hand: universal newlines would turn a lone `\r` of the source line into `\n`
+    stdout = proc.stdout.decode("utf-8", "replace")
+    stderr = proc.stderr.decode("utf-8", "replace")
     if proc.returncode == 0:
-        return Outcome(True, proc.stdout)
-    if "panicked" in proc.stderr or proc.returncode not in (1,):
-        return Outcome(False, proc.stderr, crashed=True)
-    rendered = proc.stderr.removeprefix("error: ").rstrip("\n")
-    first = rendered.splitlines()[0] if rendered else ""
-    return Outcome(False, first, rendered=rendered)
+        return Outcome(True, stdout)
+    if "panicked" in stderr or proc.returncode not in (1,):
+        return Outcome(False, stderr, crashed=True)
+    rendered = stderr.removeprefix("error: ").rstrip("\n")
+    return Outcome(False, first_line(rendered), rendered=rendered)
+
+
+def first_line(rendered: str) -> str:
+    """The message line of a diagnostic (lines end at `\n` only, as the reference ends them)."""
+    return rendered.split("\n", 1)[0]
 
 
 def run_witgen(path: Path) -> Outcome:
@@ -208,7 +407,7 @@ def run_witgen(path: Path) -> Outcome:
         try:
             box.append(Outcome(True, load(str(path), features=("active",)).to_json()))
         except WitError as exc:
-            box.append(Outcome(False, exc.render().splitlines()[0]))
+            box.append(Outcome(False, first_line(exc.render()), rendered=exc.render()))
         except BaseException as exc:  # noqa: BLE001 - reported as a test failure below
             box.append(exc)
 
@@ -284,7 +483,11 @@ def _syntax_error(path: Path) -> str | None:
     from witgen.frontend.parser import parse_file
 
     try:
-        parse_file(Source(str(path), path.read_text(encoding="utf-8")), wat=True)
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # not read at all, so no syntax error
+    try:
+        parse_file(Source(str(path), text), wat=True)
     except WitError as exc:
         assert exc.span is not None
         return exc.render()
@@ -292,8 +495,24 @@ def _syntax_error(path: Path) -> str | None:
 
 
 def test_mutations_are_seeded_and_varied(shared: Path) -> None:
-    first = make_inputs(shared, 50)
-    assert first == make_inputs(shared, 50)
-    assert len({item.text for item in first}) > 45
+    first = make_inputs(shared, 70)
+    assert first == make_inputs(shared, 70)
+    assert len({item.text for item in first}) > 60
     assert {item.description.split(" of ")[0] for item in first} == set(MUTATIONS)
     assert any(item.package is not None for item in first)
+
+
+def test_character_mutations_make_what_they_are_named_after() -> None:
+    rng = random.Random(1)
+    text = "package a:b;\n\ninterface store {\n  get-value: func();\n}\n\nworld w {\n}\n"
+    for _ in range(20):
+        with pytest.raises(UnicodeDecodeError):
+            encoded(mutate(text, rng, "not-utf8")).decode("utf-8")
+        assert re.search(
+            "[\x00-\x08\x0b-\x1f\x7f-\x9f]|\r(?!\n)|\r\n", mutate(text, rng, "control")
+        )
+        assert set(mutate(text, rng, "invisible")) - set(text) <= set(_INVISIBLE)
+        assert set(mutate(text, rng, "combining")) - set(text) <= set(_COMBINING)
+        assert mutate(text, rng, "id-case-dash") != text
+        labelled = mutate(text, rng, "labelled-export")
+        assert re.search(r"(export|import) %?[\w-]+: store;", labelled), labelled

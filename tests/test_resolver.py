@@ -46,12 +46,12 @@ def _binary(wasm_tools: str, case: str) -> tuple[str, str]:
     out = subprocess.run(
         [wasm_tools, "component", "wit", "--json", "--features", ",".join(FEATURES), case],
         capture_output=True,
-        text=True,
         cwd=WIT,
     )
+    # bytes decoded by hand: universal newlines would turn a lone `\r` into `\n`
     if out.returncode == 0:
-        return "json", out.stdout.rstrip("\n")
-    text = out.stderr.rstrip("\n")
+        return "json", out.stdout.decode("utf-8").rstrip("\n")
+    text = out.stderr.decode("utf-8").rstrip("\n")
     assert text.startswith("error: "), text
     return "err", text[len("error: ") :]
 
@@ -60,7 +60,7 @@ def _golden(case: str) -> tuple[str, str]:
     for kind in ("json", "err"):
         path = WIT / f"{_stem(case)}.{kind}"
         if path.exists():
-            return kind, path.read_text(encoding="utf-8").rstrip("\n")
+            return kind, path.read_bytes().decode("utf-8").rstrip("\n")
     raise AssertionError(f"no golden for {case}: run with WITGEN_BLESS=1")
 
 

@@ -11,6 +11,7 @@ The rendering is the one people know from wasm-tools:
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 
@@ -45,7 +46,7 @@ class Source:
         start = self._line_starts[line - 1]
         end = self.text.find("\n", start)
         text = self.text[start:] if end < 0 else self.text[start:end]
-        return text.rstrip("\r")
+        return text.removesuffix("\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +107,48 @@ def render_diagnostic(message: str, span: Span | None) -> str:
         f" {line:>4} | {text}\n"
         f"      | {' ' * (col - 1)}^{'-' * (width - 1)}"
     )
+
+
+# --------------------------------------------------------------------------- Rust's `{:?}`
+
+# Other_Grapheme_Extend: the grapheme extenders that are not Mn or Me.
+_OTHER_GRAPHEME_EXTEND = frozenset(
+    [0x09BE, 0x09D7, 0x0B3E, 0x0B57, 0x0BBE, 0x0BD7, 0x0CC2, 0x0CD5, 0x0CD6, 0x0D3E, 0x0D57]
+    + [0x0DCF, 0x0DDF, 0x1B35, 0x200C, 0x302E, 0x302F, 0xFF9E, 0xFF9F, 0x1133E, 0x11357]
+    + [0x114B0, 0x114BD, 0x115AF, 0x11930, 0x1D165, *range(0x1D16E, 0x1D173)]
+    + list(range(0xE0020, 0xE0080))
+)
+_NOT_PRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+_SIMPLE = {"\0": "\\0", "\t": "\\t", "\r": "\\r", "\n": "\\n", "\\": "\\\\"}
+
+
+def _grapheme_extend(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Mn", "Me") or ord(ch) in _OTHER_GRAPHEME_EXTEND
+
+
+def _printable(ch: str) -> bool:
+    return ch == " " or unicodedata.category(ch) not in _NOT_PRINTABLE
+
+
+def _escape(ch: str, quote: str, extend: bool) -> str:
+    if ch in _SIMPLE:
+        return _SIMPLE[ch]
+    if ch == quote:
+        return "\\" + ch
+    if (extend and _grapheme_extend(ch)) or not _printable(ch):
+        return "\\u{%x}" % ord(ch)
+    return ch
+
+
+def rust_char(ch: str) -> str:
+    """A char as Rust's `{:?}` prints it: `'a'`, `'\\n'`, `'\\u{301}'`.
+
+    Combining marks, format, separator, control and unassigned characters are
+    escaped (Rust's `char::escape_debug`, by this Python's Unicode tables).
+    """
+    return "'" + _escape(ch, "'", True) + "'"
+
+
+def rust_debug_str(text: str) -> str:
+    """A string as Rust's `{:?}` prints it (quoted; a leading combining mark escaped)."""
+    return '"' + "".join(_escape(ch, '"', i == 0) for i, ch in enumerate(text)) + '"'

@@ -33,11 +33,20 @@ from witgen.workflow.digest import input_digest
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    """A path parameter as a Path; an empty one is a usage error (Path('') is the current folder)."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise click.BadParameter("must not be empty", ctx=ctx, param=param)
+    return Path(value)
+
+
 def target_options(func: F) -> F:
     """The options that pick targets, shared by generate and check."""
     decorators = [
-        click.argument("path", required=False, type=click.Path(path_type=Path)),
-        click.option("-o", "--out", type=click.Path(path_type=Path), help="Output folder (with PATH)."),
+        click.argument("path", required=False, type=click.Path(), callback=_not_empty),
+        click.option("-o", "--out", type=click.Path(), callback=_not_empty, help="Output folder (with PATH)."),
         click.option("-w", "--world", "worlds", multiple=True, help="World to generate (repeatable)."),
         click.option("--features", help="Comma-separated @unstable features to enable."),
         click.option("--all-features", is_flag=True, help="Enable every @unstable feature."),

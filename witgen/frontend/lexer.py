@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from witgen.errors import Source, Span, WitError
+from witgen.errors import Source, Span, WitError, rust_char
 
 KEYWORDS: dict[str, str] = {
     word: word.upper().replace("-", "_")
@@ -79,14 +79,17 @@ MAX_PACKAGE_NESTING = 100
 
 # Leading whitespace is skipped inside the same match; `lastgroup` says which
 # kind of token follows. Order matters: comments before `/`, `->` before `-`.
+# An identifier is an XID_Start (or `_`) and XID_Continues or `-`s; the expression takes
+# ASCII word characters and any non-ASCII ones, which `_keylike` then cuts to the true end.
+_WORD = r"[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff-]*"
 _TOKEN = re.compile(
-    r"[ \t\n\r]*(?:"
-    r"(?P<ID>[^\W\d][\w-]*)"
+    r"(?:[ \t\n]|\r\n)*(?:"
+    rf"(?P<ID>{_WORD})"
     r"|(?P<PUNCT>->|[=,:;(){}<>*.@+-]|/(?![/*]))"
     r"|(?P<LINE>//[^\n]*)"
     r"|(?P<BLOCK>/\*)"
     r"|(?P<INTEGER>[0-9]+)"
-    r"|(?P<EXPLICIT_ID>%(?:[^\W\d][\w-]*)?)"
+    rf"|(?P<EXPLICIT_ID>%(?:{_WORD})?)"
     r"|(?P<STRING>\")"
     r"|(?P<EOF>\Z)"
     r"|(?P<BAD>.)"
@@ -94,56 +97,63 @@ _TOKEN = re.compile(
     re.S,
 )
 _BLOCK_DELIM = re.compile(r"/\*|\*/")
-_STRING_END = re.compile(r'["\\\n]')
-_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_STRING_STOP = re.compile(r'["\\\x00-\x1f\x7f]')
+_HEX = frozenset("0123456789abcdefABCDEF")
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_DISCOURAGED = "\u0149\u0673\u0f77\u0f79\u17a3\u17a4\u17b4\u17b5"
+_INVALID = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_DISCOURAGED}]")
 _ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
 _KEBAB = re.compile(
     r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*"
 )
 _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
-_VERSION_PART = re.compile(r"[ \t\n\r]*[\w-]")
+_VERSION_PART = re.compile(r"(?:[ \t\n]|\r\n)*[\w-]")
 
 
 def validate_id(name: str, span: Span) -> None:
     """Raise unless `name` is kebab-case: `-`-separated parts, each all lower or all upper case.
 
-    Digits may appear anywhere in a part (a part may even be only digits); the
-    first letter of a part sets its case.
+    As wit-parser's `validate_id`: the first part starts with a letter; digits may
+    appear anywhere else; the first letter of a part sets its case.
     """
-    for part in name.split("-"):
+    for index, part in enumerate(name.split("-")):
         if not part:
             raise WitError("identifiers must have characters between '-'s", span)
-        if _ID_PART.fullmatch(part) is None:
-            upper: bool | None = None
-            for ch in part:
-                if ch.isascii() and ch.isdigit():
-                    continue
-                if ch.isascii() and ch.isalpha() and upper in (None, ch.isupper()):
-                    upper = ch.isupper()
-                    continue
-                raise WitError(f"invalid character in identifier {_rust_char(ch)}", span)
+        if _ID_PART.fullmatch(part) is not None and (index or not part[0].isdigit()):
+            continue
+        if index == 0 and not (part[0].isascii() and part[0].isalpha()):
+            raise WitError(f"invalid character in identifier {rust_char(part[0])}", span)
+        upper: bool | None = None
+        for ch in part:
+            if ch.isascii() and ch.isdigit():
+                continue
+            if ch.isascii() and ch.isalpha() and upper in (None, ch.isupper()):
+                upper = ch.isupper()
+                continue
+            raise WitError(f"invalid character in identifier {rust_char(ch)}", span)
 
 
-def _rust_char(ch: str) -> str:
-    """A char as Rust's `{:?}` prints it."""
-    if ch == "'":
-        return "'\\''"
-    if ch == "\\":
-        return "'\\\\'"
-    if ch == "\n":
-        return "'\\n'"
-    if ch == "\t":
-        return "'\\t'"
-    if ch == "\r":
-        return "'\\r'"
-    if (
-        ord(ch) < 0x20
-        or ord(ch) == 0x7F
-        or 0x202A <= ord(ch) <= 0x202E
-        or 0x2066 <= ord(ch) <= 0x2069
-    ):
-        return "'\\u{%x}'" % ord(ch)
-    return f"'{ch}'"
+# XID_Continue since Unicode 15.1, which this Python's tables may predate: ZWNJ, ZWJ and
+# the two katakana middle dots.
+_XID_CONTINUE_15_1 = frozenset("\u200c\u200d\u30fb\uff65")
+
+
+def _keylike(text: str, start: int, end: int) -> int:
+    """The end of the identifier that starts at `start`, which the token regex ran to `end`.
+
+    wit-parser takes XID_Start or `_` to start an identifier and XID_Continue or
+    `-` to go on (Python's `str.isidentifier` has the same tables); returns
+    `start` when the first character cannot start one.
+    """
+    if not text[start].isidentifier():
+        return start
+    pos = start + 1
+    while pos < end:
+        ch = text[pos]
+        if ch >= "\x80" and ch not in _XID_CONTINUE_15_1 and not ("a" + ch).isidentifier():
+            break
+        pos += 1
+    return pos
 
 
 class Token:
@@ -172,12 +182,11 @@ class Scanner:
         if bad is not None:
             ch = bad.group()
             span = Span(source, bad.start(), bad.start())
+            escaped = f"EscapeUnicode(EscapeIterInner('\\u{{{ord(ch):x}}}'))"
+            if ch in _DISCOURAGED:
+                raise WitError(f"Codepoint {escaped} is discouraged by Unicode", span)
             if ord(ch) >= 0x202A:
-                raise WitError(
-                    "Input contains bidirectional override codepoint "
-                    f"EscapeUnicode(EscapeIterInner('\\u{{{ord(ch):x}}}'))",
-                    span,
-                )
+                raise WitError(f"Input contains bidirectional override codepoint {escaped}", span)
             raise WitError(f"Control code '\\u{{{ord(ch):x}}}'", span)
         self.start = 1 if text.startswith("\ufeff") else 0
         self.last_type = self.before_last = ""
@@ -224,11 +233,19 @@ class Scanner:
             end = pos = m.end()
             if kind == "ID":
                 value = m.group(kind)
+                if not value.isascii():
+                    end = pos = _keylike(text, start, end)
+                    if end == start:
+                        ch = text[start]
+                        raise WitError(f"unexpected character {rust_char(ch)}", self.point(start))
+                    value = text[start:end]
                 typ = keywords.get(value, "ID")
                 if typ == "ID":
                     if prev == "AT" and self.before_last not in ("ID", "EXPLICIT_ID"):
                         typ = ATTRIBUTES.get(value, "")
                         if not typ:
+                            if _KEBAB.fullmatch(value) is None:  # read as an identifier first
+                                validate_id(value, self.point(start))
                             raise WitError(f"unknown attribute `{value}`", self.span(start, end))
                     elif version != 1 and version != 3 and _KEBAB.fullmatch(value) is None:
                         self._invalid_id(value, start, end)
@@ -267,6 +284,9 @@ class Scanner:
                 typ = "INTEGER"
             elif kind == "EXPLICIT_ID":
                 value = m.group(kind)
+                if not value.isascii():
+                    end = pos = max(_keylike(text, start + 1, end), start + 1)
+                    value = text[start:end]
                 typ = "EXPLICIT_ID"
                 if _KEBAB.fullmatch(value, 1) is None:
                     self._invalid_id(value[1:], start, end)
@@ -283,7 +303,7 @@ class Scanner:
                 return
             else:
                 ch = m.group(kind)
-                raise WitError(f"unexpected character {_rust_char(ch)}", self.point(start))
+                raise WitError(f"unexpected character {rust_char(ch)}", self.point(start))
             if version == 1:
                 if typ == "INTEGER" and version_dots == 2:
                     version = 2
@@ -320,6 +340,8 @@ class Scanner:
                 key = _GATE_KEYS[self.before_last]
                 name = value[1:] if typ == "EXPLICIT_ID" else value
                 if (typ == "ID" or typ == "EXPLICIT_ID") and name != key:
+                    if start in self.invalid:  # read as an identifier first
+                        raise self.invalid[start]
                     raise WitError(f"expected `{key}`, found `{name}`", self.span(start, end))
             if prev == "RPAR" and typ == "PACKAGE" and (not braces or braces[-1]):
                 # at the top level, only an attribute's `)` comes right before `package`
@@ -362,47 +384,128 @@ class Scanner:
         return pos
 
     def _string(self, start: int) -> int:
-        """The end offset of the string literal opened at `start`."""
+        """The end offset of the string literal opened at `start` (checked as wit-parser does)."""
         text = self.source.text
         pos = start + 1
         while True:
-            m = _STRING_END.search(text, pos)
+            m = _STRING_STOP.search(text, pos)
             if m is None:
                 raise WitError("unexpected end of file", self.point(len(text)))
+            at = m.start()
             ch = m.group()
             if ch == '"':
+                try:
+                    _unescape_bytes(text[start : m.end()]).decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    if exc.reason == "unexpected end of data":
+                        reason = f"incomplete utf-8 byte sequence from index {exc.start}"
+                    else:
+                        size = exc.end - exc.start
+                        reason = f"invalid utf-8 sequence of {size} bytes from index {exc.start}"
+                    raise WitError(f"invalid UTF-8: {reason}", self.point(start)) from None
                 return m.end()
-            if ch == "\n":
-                raise WitError("invalid string character '\\n'", self.point(m.start()))
-            pos = m.end() + 1  # skip the escaped character
+            if ch == "\\":
+                pos = self._escape(at + 1)
+                continue
+            if text.startswith("\r\n", at):
+                ch = "\n"  # wit-parser reads `\r\n` as one `\n`
+            raise WitError(f"invalid string character {rust_char(ch)}", self.point(at))
+
+    def _escape(self, pos: int) -> int:
+        """The offset after the escape whose letter is at `pos` (after a backslash)."""
+        text = self.source.text
+
+        def char_at(p: int) -> str:
+            if p >= len(text):
+                raise WitError("unexpected end of file", self.point(len(text)))
+            return "\n" if text.startswith("\r\n", p) else text[p]
+
+        def after(p: int) -> int:
+            return p + (2 if text.startswith("\r\n", p) else 1)
+
+        ch = char_at(pos)
+        if ch in "\"'tnr\\":
+            return pos + 1
+        if ch == "u":
+            p = after(pos)
+            if char_at(p) != "{":
+                raise WitError("expected character '{'", self.point(p))
+            p = after(p)
+            value, p = self._hex_number(p)
+            if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+                raise WitError(f"invalid unicode value {value:#x}", self.point(pos))
+            if char_at(p) != "}":
+                raise WitError("expected character '}'", self.point(p))
+            return after(p)
+        if ch in _HEX:
+            p = after(pos)
+            if char_at(p) not in _HEX:
+                raise WitError(f"invalid hex digit {rust_char(char_at(p))}", self.point(p))
+            return after(p)
+        raise WitError(f"invalid string escape {rust_char(ch)}", self.point(pos))
+
+    def _hex_number(self, pos: int) -> tuple[int, int]:
+        """The value of the hex digits (with `_`s) at `pos`, and the offset after them."""
+        text = self.source.text
+        if pos >= len(text):
+            raise WitError("unexpected end of file", self.point(len(text)))
+        first = pos
+        if text[pos] not in _HEX:
+            ch = "\n" if text.startswith("\r\n", pos) else text[pos]
+            raise WitError(f"invalid hex digit {rust_char(ch)}", self.point(pos))
+        value = int(text[pos], 16)
+        pos += 1
+        underscore = False
+        while True:
+            if pos < len(text) and text[pos] == "_":
+                underscore = True
+                pos += 1
+                continue
+            if pos >= len(text):
+                raise WitError("unexpected end of file", self.point(len(text)))
+            if text[pos] not in _HEX:
+                break
+            underscore = False
+            value = value * 16 + int(text[pos], 16)
+            if value > 0xFFFFFFFF:
+                raise WitError("number is too big to fit in a u32", self.point(pos))
+            pos += 1
+        if underscore:
+            raise WitError("trailing underscore in number", self.point(first))
+        return value, pos
 
 
 def unescape(literal: str) -> str:
-    """The value of a string literal (quotes included in `literal`)."""
-    body = literal[1:-1]
+    """The value of a checked string literal (quotes included in `literal`)."""
+    return _unescape_bytes(literal).decode("utf-8")
+
+
+def _unescape_bytes(literal: str) -> bytes:
+    """The bytes a string literal stands for (`\\NN` is one byte, as in wit-parser)."""
+    body = literal[1:-1].replace("\r\n", "\n")
     if "\\" not in body:
-        return body
-    out: list[str] = []
+        return body.encode("utf-8")
+    out = bytearray()
     i = 0
     simple = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
     while i < len(body):
         ch = body[i]
         if ch != "\\":
-            out.append(ch)
+            out += ch.encode("utf-8")
             i += 1
             continue
         nxt = body[i + 1 : i + 2]
         if nxt in simple:
-            out.append(simple[nxt])
+            out += simple[nxt].encode()
             i += 2
-        elif nxt == "u" and body[i + 2 : i + 3] == "{":
+        elif nxt == "u":
             close = body.index("}", i)
-            out.append(chr(int(body[i + 3 : close], 16)))
+            out += chr(int(body[i + 3 : close].replace("_", ""), 16)).encode("utf-8")
             i = close + 1
         else:
-            out.append(chr(int(body[i + 1 : i + 3], 16)))
+            out.append(int(body[i + 1 : i + 3], 16))
             i += 3
-    return "".join(out)
+    return bytes(out)
 
 
 # --------------------------------------------------------------------------- WAT
@@ -478,7 +581,7 @@ def check_version(text: str, span: Span) -> None:
             raise fail(f"unexpected character {text[pos]!r} while parsing {what} version number")
         if pos - start > 1 and text[start] == "0":
             raise fail(f"invalid leading zero in {what} version number")
-        if int(text[start:pos]) >= 2**64:
+        if pos - start > 20 or int(text[start:pos]) >= 2**64:
             raise fail(f"value of {what} version number exceeds u64::MAX")
 
     def dot(after: str) -> None:

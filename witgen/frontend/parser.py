@@ -325,7 +325,8 @@ class _Builder(Transformer[Any, Any]):
         return ast.ListType(c[2], self._span(c[0]))
 
     def fixed_list_type(self, c: list[Any]) -> ast.FixedListType:
-        size = int(c[4].value)
+        digits = c[4].value.lstrip("0") or "0"  # no int() of thousands of digits
+        size = int(digits) if len(digits) <= 10 else _U32_MAX + 1
         if size > _U32_MAX:
             raise WitError(
                 "invalid list size: number too large to fit in target type", self._span(c[4])

@@ -127,6 +127,12 @@ def syntax_error(token: Token, expected: set[str], scanner: Scanner) -> WitError
     """The reference parser's diagnostic for `token`, where one of `expected` was needed."""
     start = scanner.eof if token.type == "$END" else token.start_pos
     previous = scanner.previous_type(start)
+    if token.type == "ID" and "FUNC" in expected and previous in ("COLON", "STATIC"):
+        # the reference reads the word where a function type starts as an identifier
+        # (to see whether it is `async`), so a malformed one is reported first
+        invalid = scanner.invalid.get(start)
+        if invalid is not None:
+            return invalid
     want = expectation(expected, previous)
     message = f"expected {want}, found {describe(token.type)}"
     if want in PHRASES and token.type != "$END":

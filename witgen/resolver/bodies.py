@@ -193,8 +193,9 @@ class BodyResolver:
                 # a foreign interface: its placeholder types were made in _foreign_types
                 target = iface.types[n.name.name]
             local = n.alias or n.name
+            # the reference gives the type the span of the name used, not of its alias
             self.pkg.types.append(
-                UType(local.name, model.Alias(target), owner, local.span, stability=stab)
+                UType(local.name, model.Alias(target), owner, n.name.span, stability=stab)
             )
             self._define(local, "type", len(self.pkg.types) - 1)
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from witgen import model
 from witgen.frontend import ast
-from witgen.errors import Source, Span, WitError
+from witgen.errors import Source, Span, WitError, rust_debug_str
 from witgen.frontend.parser import parse_file
 from witgen.resolver.append import Remap
 from witgen.resolver.arenas import Arenas
@@ -43,20 +43,34 @@ class Parse(Protocol):
 parse: Parse = parse_file
 
 
-def _read(path: str) -> Source:
-    with open(path, encoding="utf-8", newline="") as f:
-        return Source(path, f.read())
+# How the reference words a file that is not UTF-8, by where the file was named.
+NOT_UTF8_FILE = "input was not valid utf-8"  # the file given on the command line
+NOT_UTF8_DEP = "input file is not valid utf-8 [{path}]"  # a single-file dependency
+NOT_UTF8_IN_FOLDER = "failed to read file {quoted}: stream did not contain valid UTF-8"
 
 
-def parse_files(paths: list[str], wat: bool = False) -> Group:
+def _read(path: str, not_utf8: str) -> Source:
+    """The text of `path`; a WitError worded by `not_utf8` when it is not UTF-8."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WitError(not_utf8.format(path=path, quoted=rust_debug_str(path))) from None
+    return Source(path, text)
+
+
+def parse_files(paths: list[str], wat: bool = False, not_utf8: str = NOT_UTF8_IN_FOLDER) -> Group:
     """Parse and stage-A resolve the files of one package (in the order given).
 
     `wat`: single files, which the reference reads as WAT when they start with `(`.
+    Every file is read before any is parsed, as the reference does.
     """
     resolver = PackageResolver()
     nested: list[UnresolvedPackage] = []
-    for path in paths:
-        file = parse(_read(path), wat)
+    sources = [_read(path, not_utf8) for path in paths]
+    for source in sources:
+        file = parse(source, wat)
         items: list[ast.TopLevelItem] = []
         for item in file.items:
             if isinstance(item, ast.NestedPackage):
@@ -99,7 +113,7 @@ def parse_deps_dir(path: str) -> list[Group]:
             continue
         ext = os.path.splitext(entry.name)[1]
         if ext == ".wit":
-            groups.append(parse_files([entry.path], wat=True))
+            groups.append(parse_files([entry.path], wat=True, not_utf8=NOT_UTF8_DEP))
         elif ext in (".wasm", ".wat"):
             raise WitError(f"binary WIT packages are not supported: {entry.path}")
     return groups
@@ -175,4 +189,4 @@ def load(
         return push_groups(main, deps, gates)
     if p.endswith((".wasm", ".wat")):
         raise WitError(f"binary WIT packages are not supported: {p}")
-    return push_groups(parse_files([p], wat=True), [], gates)
+    return push_groups(parse_files([p], wat=True, not_utf8=NOT_UTF8_FILE), [], gates)

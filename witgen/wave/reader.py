@@ -170,9 +170,42 @@ _TOKEN_NAMES = {
 }
 
 
+# Brackets nested deeper than this are an error (the reader and the codecs recurse).
+MAX_NESTING = 300
+
+_NESTING = re.compile(
+    r'"""|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|[\[({]|[\])}]', re.S
+)
+
+
+def _check_nesting(source: Source) -> None:
+    """Raise a WaveError at the first bracket that opens level MAX_NESTING + 1."""
+    depth = 0
+    text = source.text
+    pos = 0
+    while (m := _NESTING.search(text, pos)) is not None:
+        token = m.group()
+        pos = m.end()
+        if token == '"""':  # a multiline string: skip to its end
+            end = text.find('"""', pos)
+            if end < 0:
+                return
+            pos = end + 3
+        elif token in "[({":
+            depth += 1
+            if depth > MAX_NESTING:
+                span = Span(source, m.start(), m.start() + 1)
+                raise WaveError(
+                    f"value nesting too deep (more than {MAX_NESTING} levels)", span
+                )
+        elif token in "])}":
+            depth = max(depth - 1, 0)
+
+
 def parse_untyped(text: str, start: str = "value", path: str = "<value>") -> Node:
     """Parse WAVE text into an untyped `Node` (`start`: value, items or call_args)."""
     source = Source(path, text)
+    _check_nesting(source)
     try:
         tree = _parser().parse(text, start=start)
     except UnexpectedInput as exc:
@@ -277,7 +310,11 @@ class _Builder:
         raise AssertionError(kind)
 
     def children(self, items: Tree[Token]) -> tuple[Node, ...]:
-        return tuple(self.build(c) for c in items.children if isinstance(c, Tree))
+        out = []  # a loop, not a generator: one frame less per level of nesting
+        for c in items.children:
+            if isinstance(c, Tree):
+                out.append(self.build(c))
+        return tuple(out)
 
     def label(self, tok: Token) -> Node:
         text = str(tok)
@@ -432,6 +469,10 @@ class Typer:
             if node.kind != "number" or not re.fullmatch(r"-?[0-9]+", node.text):
                 raise self.error("invalid value type", node)
             lo, hi = INT_RANGES[name]
+            digits = node.text.lstrip("-").lstrip("0")
+            if len(digits) > 20:  # beyond every range, and beyond what int() reads
+                shown = f"{node.text[:12]}...({len(node.text)} characters)"
+                raise self.error(f"value out of range for {name}: {shown}", node)
             value = int(node.text)
             if not lo <= value <= hi:
                 raise self.error(f"value out of range for {name}: {value}", node)
