@@ -93,3 +93,16 @@ def test_the_builder_writes_straight_line_code() -> None:
     assert encode.__name__ == "encode_point" and decode.__name__ == "decode_point"
     source = "".join(__import__("linecache").getlines(decode.__code__.co_filename))
     assert "def decode(b, p=0):" in source and "for " not in source  # no loop over a description
+
+
+def test_deeply_nested_anonymous_types_build() -> None:
+    """Nesting beyond Python's block limit splits into codecs of their own."""
+    t: wit.Type = wit.U32
+    value: object = 7
+    for depth in range(80):
+        t, value = (wit.List(t), [value]) if depth % 2 else (wit.Tuple(t, wit.BOOL), (value, True))
+    c = codec.of(t)
+    data = c.encode(value)
+    assert c.decode(data) == value
+    with pytest.raises(codec.CodecError):
+        c.decode(data[:-1])

@@ -29,6 +29,9 @@ Decoder = Callable[..., tuple[Any, int]]
 
 # Records whose inline code stays under this many lines are inlined where they are used.
 INLINE_LIMIT = 40
+# Anonymous types nested deeper than this call a codec of their own (Python limits how
+# deeply blocks nest in one function).
+DEPTH_LIMIT = 6
 FIXED_SIZE = {"f32": 4, "f64": 8}
 
 _lock = threading.RLock()
@@ -83,6 +86,7 @@ class _Builder:
         }
         self._names: dict[int, str] = {}
         self._tmp = 0
+        self._depth = 0
 
     # ------------------------------------------------------------------ names
 
@@ -181,7 +185,7 @@ class _Builder:
         cls = self.ref(t.py, "R")
         return [f"{x} = _new({cls})", *(f"{x}.{f.attr} = {v}" for f, v in zip(t.fields, temps, strict=True))]
 
-    def _call_named(self, t: w.Named, which: int) -> str:
+    def _call_named(self, t: w.Type, which: int) -> str:
         fn = build(t)[which]
         return self.ref(fn, "enc" if which == 0 else "dec")
 
@@ -189,6 +193,15 @@ class _Builder:
 
     def encode(self, t: w.Type, e: str) -> list[str]:
         """Statements appending the encoding of `e` (a name or attribute) to `buf`."""
+        if self._depth >= DEPTH_LIMIT and not isinstance(t, w.Prim):
+            return [f"{self._call_named(t, 0)}(buf, {e})"]
+        self._depth += 1
+        try:
+            return self._encode(t, e)
+        finally:
+            self._depth -= 1
+
+    def _encode(self, t: w.Type, e: str) -> list[str]:
         match t:
             case w.Prim():
                 return self._encode_prim(t.name, e)
@@ -291,6 +304,15 @@ class _Builder:
 
     def decode(self, t: w.Type, x: str) -> list[str]:
         """Statements that decode a value of `t` from `b` at `p` into `x`, advancing `p`."""
+        if self._depth >= DEPTH_LIMIT and not isinstance(t, w.Prim):
+            return [f"{x}, p = {self._call_named(t, 1)}(b, p)"]
+        self._depth += 1
+        try:
+            return self._decode(t, x)
+        finally:
+            self._depth -= 1
+
+    def _decode(self, t: w.Type, x: str) -> list[str]:
         match t:
             case w.Prim():
                 return self._decode_prim(t.name, x)

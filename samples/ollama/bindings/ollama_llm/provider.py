@@ -72,8 +72,4 @@ def dispatch_table(*, llm: LlmProvider) -> _d.DispatchTable:
 
 def serve(bus: _b.Bus, *, llm: LlmProvider) -> _b.Serving:
     """Serve this world's exports on `bus` until the returned registration is closed."""
-    return bus.serve(
-        dispatch_table(
-            llm=llm,
-        )
-    )
+    return bus.serve(dispatch_table(llm=llm))

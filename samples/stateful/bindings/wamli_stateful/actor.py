@@ -74,9 +74,4 @@ def dispatch_table(*, state: StateProvider, model: ModelProvider) -> _d.Dispatch
 
 def serve(bus: _b.Bus, *, state: StateProvider, model: ModelProvider) -> _b.Serving:
     """Serve this world's exports on `bus` until the returned registration is closed."""
-    return bus.serve(
-        dispatch_table(
-            state=state,
-            model=model,
-        )
-    )
+    return bus.serve(dispatch_table(state=state, model=model))
