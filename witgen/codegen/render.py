@@ -375,11 +375,11 @@ def assemble(pieces: list[str], what: str) -> str:
                 out = format_cache.get(block_text) if len(blocks) > 1 and format_cache is not None else None
                 if out is None:
                     out = already_black(block_text) or black_class_members(block_text)
-                if out is None:
-                    try:
-                        out = black.format_str(block_text, mode=BLACK_MODE)
-                    except black.parsing.InvalidInput as exc:
-                        raise CodegenError(f"{what} produced invalid Python: {exc}") from None
+                    if out is None:
+                        try:
+                            out = black.format_str(block_text, mode=BLACK_MODE)
+                        except black.parsing.InvalidInput as exc:
+                            raise CodegenError(f"{what} produced invalid Python: {exc}") from None
                     fresh[block_text] = out
                 outs.append(out)
             cached = fresh[text] = "\n\n".join(out for out in outs if out)

@@ -198,7 +198,9 @@ async def serve_provider(
         # The bus first (link hooks may call components), then the control plane
         # and the links HostData carried, then the exports: a call never arrives
         # before its link is known.
-        serving = provider.exports = await exports_for(provider)
+        serving = provider.exports = await exports_for(
+            provider.nc, provider.host.nats_url, provider.lattice, provider.provider_id
+        )
         events = _Events(
             provider,
             serving,

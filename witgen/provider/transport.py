@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from witgen.runtime.dispatch import DispatchTable
 
 if TYPE_CHECKING:
-    from witgen.provider.runner import Provider
+    from nats.aio.client import Client as NATS
+
     from witgen.runtime.nats import NatsBus
 
 __all__ = ["Exports", "component_bus", "exports_for"]
@@ -49,16 +50,11 @@ class Exports:
         self.servings.clear()
 
 
-async def exports_for(provider: Provider) -> Exports:
-    """The provider's endpoint on its connection, serving nothing yet."""
+async def exports_for(nc: NATS, url: str, lattice: str, provider_id: str) -> Exports:
+    """The provider's endpoint `{L}.{P}` on its connection, serving nothing yet."""
     from witgen.runtime.nats import NatsBus
 
-    bus = await NatsBus.attach(
-        provider.nc,
-        url=provider.host.nats_url,
-        prefix=f"{provider.lattice}.{provider.provider_id}",
-        source=provider.provider_id,
-    )
+    bus = await NatsBus.attach(nc, url=url, prefix=f"{lattice}.{provider_id}", source=provider_id)
     return Exports(bus)
 
 
