@@ -19,8 +19,13 @@ pytest.importorskip("wasmtime", reason="the Wasm host needs wasmtime (pip instal
 
 
 @pytest.fixture(scope="session")
-def build_dir(request: pytest.FixtureRequest) -> Path:
-    return Path(request.config.cache.mkdir("witgen-wasm"))
+def build_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir("witgen-wasm"))
+    folder = tmp_path_factory.getbasetemp().parent / "witgen-wasm"  # shared by xdist workers
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
