@@ -255,8 +255,12 @@ def _case_makers(t: w.Type) -> list[Convert]:
         case w.Result():
             return [Ok, Err]
         case w.Variant(cases=cases):
-            return [(lambda v, c=c.cls: c()) if c.type is None else c.cls for c in cases]
+            return [_empty_case(c.cls) if c.type is None else c.cls for c in cases]
     raise AssertionError(t)
+
+
+def _empty_case(cls: type) -> Convert:
+    return lambda v: cls()
 
 
 def _lower(t: w.Type) -> Convert | None:
@@ -283,7 +287,8 @@ def _lower(t: w.Type) -> Convert | None:
             def enum_name(v: Any) -> str:
                 if v.__class__ is not cls:
                     raise ConversionError(f"{v!r} is not a case of enum {name}")
-                return names[v.value]
+                name_: str = names[v.value]
+                return name_
 
             return enum_name
         case w.Flags():

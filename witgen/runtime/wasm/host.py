@@ -407,8 +407,7 @@ class ComponentHost:
 
                 out.append(resolve)
             else:
-                lift = convert.lift_or_same(t)
-                out.append(lambda store, v, lift=lift: lift(v))
+                out.append(_ignoring_store(convert.lift_or_same(t)))
         return out
 
     def _result(self, instance: str, func: wit.Func) -> Callable[[Any], Any]:
@@ -466,6 +465,10 @@ class ComponentHost:
             )
 
         return no_route
+
+
+def _ignoring_store(lift: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    return lambda store, v: lift(v)
 
 
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict})
