@@ -28,20 +28,24 @@ def build_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     return folder
 
 
+def wit_folder(build_dir: Path, files: dict[str, str]) -> Path:
+    """A WIT folder holding `files` (relative path -> text), named by their content."""
+    key = wasm_build._digest(*(f"{k}\0{v}" for k, v in sorted(files.items())))
+    folder = build_dir / f"wit-{key}"
+    if not (folder / ".done").exists():
+        with wasm_build.locked(build_dir / "wit.lock"):
+            if not (folder / ".done").exists():
+                for rel, text in files.items():
+                    (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (folder / rel).write_text(text)
+                (folder / ".done").write_text("")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def test_wit_dir(build_dir: Path) -> Path:
-    """The `witgen:test` package as a folder (rewritten only when its text changes)."""
-    text = wasm_world.test_wit()
-    folder = build_dir / f"wit-{wasm_build._digest(text)}"
-    path = folder / "test.wit"
-    if not path.exists():
-        with wasm_build.locked(build_dir / "wit.lock"):
-            if not path.exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                tmp = folder / "test.wit.tmp"
-                tmp.write_text(text)
-                tmp.rename(path)
-    return folder
+    """The `witgen:test` package as a folder."""
+    return wit_folder(build_dir, {"test.wit": wasm_world.test_wit()})
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +65,38 @@ def stateful_wat_wasm(build_dir: Path) -> Path:
 def stateless_wat_wasm(build_dir: Path) -> Path:
     """`wamli:stateful/actor` in WebAssembly text, holding no state: every call errs."""
     return wasm_build.wat_component(wasm_world.stateful_wat(None), STATEFUL_WIT, "actor", build_dir)
+
+
+# --------------------------------------------------------------------------- componentize-py actors
+
+
+COMPONENTS = ROOT / "samples" / "ollama" / "component"
+LLM_WIT = ROOT / "samples" / "ollama" / "wit" / "llm.wit"
+
+
+@pytest.fixture(scope="session")
+def stateful_py_wasm(build_dir: Path) -> Path:
+    """`samples/stateful/component/app.py` built with componentize-py."""
+    return wasm_build.python_component(ROOT / "samples" / "stateful" / "component", "app", STATEFUL_WIT, "actor", build_dir)
+
+
+@pytest.fixture(scope="session")
+def chat_py_wasm(build_dir: Path) -> Path:
+    """The chat actor (`samples/ollama/component/chat.py`), importing `ollama:llm/llm`."""
+    wit_dir = wit_folder(
+        build_dir, {"chat.wit": (COMPONENTS / "chat.wit").read_text(), "deps/ollama-llm/llm.wit": LLM_WIT.read_text()}
+    )
+    return wasm_build.python_component(COMPONENTS, "chat", wit_dir, "chat-actor", build_dir)
+
+
+@pytest.fixture(scope="session")
+def adaptor_py_wasm(build_dir: Path, shared: Path) -> Path:
+    """The 0.x adaptor (`samples/ollama/component/adaptor.py`) against the 2024-02 `wasmcloud:bus`."""
+    bus = shared / "corpus" / "real" / "wasmcloud-bus-host-2024-02"
+    files = {
+        "adaptor.wit": (COMPONENTS / "adaptor.wit").read_text(),
+        "deps/ollama-llm/llm.wit": LLM_WIT.read_text(),
+        "deps/wasmcloud-bus/bus.wit": (bus / "bus.wit").read_text(),
+        **{f"deps/io/{p.name}": p.read_text() for p in sorted((bus / "deps" / "io").glob("*.wit"))},
+    }
+    return wasm_build.python_component(COMPONENTS, "adaptor", wit_folder(build_dir, files), "adaptor", build_dir)

@@ -331,7 +331,7 @@ class ComponentHost:
                     fn = self._over_bus(instance, func, self.bus)
                 else:
                     fn = self._no_route(instance, func)
-                target.add_func(linker_name(func), self._guarded(instance, func, fn))
+                target.add_func(linker_name(func), self.guard(f"{instance}.{func.name}", fn))
 
     def resource_id(self, instance: str, resource: str) -> int:
         """The wasmtime type id of a host resource (one per interface and name)."""
@@ -357,9 +357,9 @@ class ComponentHost:
 
         target.add_resource(res, ResourceType.host(rid), dtor)
 
-    def _guarded(self, instance: str, func: wit.Func, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """Wrap an import: failures are kept for the export call to report, the deadline restarts."""
-        where = f"{instance}.{func.name}"
+    def guard(self, where: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Wrap the host function of import `where`: its failure is kept for the export call
+        to report, and the deadline restarts when it returns."""
         ticks = self._ticks
 
         def guarded(store: Any, *args: Any) -> Any:

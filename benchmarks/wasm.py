@@ -1,0 +1,238 @@
+"""Per-call cost of hosting a real component with witgen, against its floors, in one run.
+
+    .venv/bin/python benchmarks/wasm.py [--calls N] [--repeats R]
+
+Actors written in WebAssembly text (tests/wasm_world.py), whose guest cost is a few
+instructions, so that the host's cost shows:
+
+1. export: `wamli:stateful/state.get-data` (-> `result<list<u8>, error>`), called
+   a. through the witgen host (`ComponentHost.call`, witgen types out),
+   b. on the in-process bus without Wasm (a Python actor object behind a dispatch table,
+      called with the wire codecs),
+   c. by hand on wasmtime-py (the floor): the `Func` called directly, the same `Ok`/`Err`
+      and dataclasses built from wasmtime's value by hand.
+2. import: `witgen:test/echo.echo-record` (a `point` record) which the guest forwards to
+   its import `host-echo.echo-record`, answered by a provider object:
+   a. through the witgen host (converters both ways, both directions),
+   b. on the in-process bus without Wasm (the provider behind a dispatch table),
+   c. by hand on wasmtime-py: the import defined with `add_func` converting wasmtime's
+      `Record` to the same dataclass and back, calling the same provider object.
+
+Target: witgen (a) within 1.2x of the hand-written floor (c). Each figure is the median
+over R repeats of N calls, the variants taking turns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import wasm_build  # noqa: E402
+import wasm_world as ww  # noqa: E402
+import wasmtime  # noqa: E402
+from wasmtime.component import Linker, Record, ResourceHost, ResourceType  # noqa: E402
+
+from witgen.runtime import codec  # noqa: E402
+from witgen.runtime.dispatch import DispatchTable, Operation  # noqa: E402
+from witgen.runtime.inprocess import InProcessBus  # noqa: E402
+from witgen.runtime.values import Err, Ok  # noqa: E402
+from witgen.runtime.wasm import ComponentHost, engine_for, load  # noqa: E402
+
+
+class State:
+    """The actor's `state` as a Python object (the in-process variant)."""
+
+    def get_data(self) -> Ok[bytes] | Err[ww.Error]:
+        return Ok(bytes(range(16)))
+
+    def get_metadata(self) -> Ok[list[str]] | Err[ww.Error]:
+        return Ok(["mobilenet", "v2", "imagenet"])
+
+
+class Provider:
+    """The `host-echo` provider: the one method measured, and the rest for instantiation."""
+
+    def echo_record(self, v: ww.Point) -> ww.Point:
+        return v
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda v: v
+
+
+def table(instance: str, impl: object, funcs: dict[str, Any]) -> DispatchTable:
+    ops = []
+    for name, func in funcs.items():
+        fc = codec.function(func)
+        attr = name.replace("-", "_")
+        ops.append(Operation(name, lambda call, p, fc=fc: fc.decode_params(p), lambda i, a=attr: getattr(i, a),
+                             lambda call, v, fc=fc: fc.encode_result(v)))  # fmt: skip
+    t = DispatchTable()
+    t.add_interface(instance, impl, ops)
+    return t
+
+
+def hand_export(path: Path) -> Callable[[], Any]:
+    """`get-data` written by hand on wasmtime-py."""
+    engine = engine_for()
+    linker = Linker(engine)
+    linker.add_wasip2()
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    store.set_epoch_deadline(1000)
+    instance = linker.instantiate(store, load(engine, path))
+    func = instance.get_func(store, instance.get_export_index(store, "get-data", instance.get_export_index(store, ww.STATE)))
+    assert func is not None
+
+    def call() -> Ok[bytes] | Err[ww.Error]:
+        store.set_epoch_deadline(1000)
+        r = func(store)
+        func.post_return(store)
+        if type(r) is bytes:
+            return Ok(r)
+        d = r.__dict__
+        return Err(ww.Error(d["status-code"], d["status"], d["error"]))
+
+    return call
+
+
+def hand_import(path: Path, provider: Provider) -> Callable[[ww.Point], ww.Point]:
+    """`echo-record` and its import written by hand on wasmtime-py."""
+    engine = engine_for()
+    linker = Linker(engine)
+    linker.add_wasip2()
+
+    def echo_record(store: Any, r: Record) -> Record:
+        d = r.__dict__
+        p = provider.echo_record(ww.Point(d["x"], d["y"]))
+        out = Record()
+        out.__dict__ = {"x": p.x, "y": p.y}
+        return out
+
+    with linker.root() as root:
+        with root.add_instance(ww.HOST_ECHO) as echo:
+            for name in ww.echo_functions():
+                echo.add_func(name, echo_record if name == "echo-record" else (lambda store, v: v))
+        with root.add_instance(ww.COUNTERS) as counters:
+            counters.add_resource("counter", ResourceType.host(1), lambda store, rep: None)
+            counters.add_func("[constructor]counter", lambda store, start: ResourceHost.own(1, 1))
+            counters.add_func("[method]counter.incr", lambda store, c: 0)
+            counters.add_func("[method]counter.get", lambda store, c: 0)
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    store.set_epoch_deadline(1000)
+    instance = linker.instantiate(store, load(engine, path))
+    func = instance.get_func(store, instance.get_export_index(store, "echo-record", instance.get_export_index(store, ww.ECHO)))
+    assert func is not None
+
+    def call(p: ww.Point) -> ww.Point:
+        store.set_epoch_deadline(1000)
+        arg = Record()
+        arg.__dict__ = {"x": p.x, "y": p.y}
+        r = func(store, arg)
+        func.post_return(store)
+        d = r.__dict__
+        return ww.Point(d["x"], d["y"])
+
+    return call
+
+
+def measure(variants: dict[str, Callable[[], Any]], calls: int, repeats: int) -> dict[str, float]:
+    """Median microseconds per call of each variant, the variants taking turns."""
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for fn in variants.values():
+        for _ in range(200):
+            fn()
+    for _ in range(repeats):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            times[name].append((time.perf_counter() - start) / calls * 1e6)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def report(title: str, results: dict[str, float]) -> None:
+    floor = results["hand-written wasmtime-py"]
+    print(title)
+    for name, us in results.items():
+        print(f"  {name:28s} {us:8.1f} us/call  {us / floor:5.2f}x the hand-written floor")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    folder = Path(tempfile.gettempdir()) / "witgen-bench-wasm"
+    wit_dir = folder / "wit"
+    wit_dir.mkdir(parents=True, exist_ok=True)
+    (wit_dir / "test.wit").write_text(ww.test_wit())
+    stateful = wasm_build.wat_component(ww.stateful_wat(ww.SAMPLE_STATE), ROOT / "samples" / "stateful" / "wit", "actor", folder)
+    echoer = wasm_build.wat_component(ww.echoer_wat(), wit_dir, "echoer", folder)
+
+    host = ComponentHost(stateful, exports={ww.STATE: ww.STATE_FUNCTIONS})
+    lattice = InProcessBus()
+    lattice.serve(table(ww.STATE, State(), ww.STATE_FUNCTIONS))
+    caller = lattice.connect("caller")
+    get_data = codec.function(ww.STATE_FUNCTIONS["get-data"])
+    hand = hand_export(stateful)
+    expected = Ok(bytes(range(16)))
+    assert host.call(ww.STATE, "get-data") == caller_result(caller, get_data) == hand() == expected
+    report(
+        "export: wamli:stateful/state.get-data -> result<list<u8>, error>",
+        measure(
+            {
+                "witgen host (wasm)": lambda: host.call(ww.STATE, "get-data"),
+                "in-process bus (no wasm)": lambda: get_data.decode_result(caller.invoke(ww.STATE, "get-data", b"")),
+                "hand-written wasmtime-py": hand,
+            },
+            args.calls,
+            args.repeats,
+        ),
+    )
+
+    provider = Provider()
+    fns = ww.echo_functions()
+    echo_host = ComponentHost(
+        echoer,
+        imports={ww.HOST_ECHO: fns, ww.COUNTERS: ww.COUNTER_FUNCTIONS},
+        exports={ww.ECHO: {"echo-record": fns["echo-record"]}},
+        providers={ww.HOST_ECHO: provider, ww.COUNTERS: provider},
+    )
+    lattice.serve(table(ww.HOST_ECHO, provider, {"echo-record": fns["echo-record"]}))
+    echo = codec.function(fns["echo-record"])
+    hand_echo = hand_import(echoer, provider)
+    point = ww.Point(3, -4)
+    assert echo_host.call(ww.ECHO, "echo-record", point) == hand_echo(point) == point
+    assert echo.decode_result(caller.invoke(ww.HOST_ECHO, "echo-record", echo.encode_params(point))) == point
+    report(
+        "import: witgen:test/echo.echo-record(point), forwarded by the guest to a provider object",
+        measure(
+            {
+                "witgen host (wasm)": lambda: echo_host.call(ww.ECHO, "echo-record", point),
+                "in-process bus (no wasm)": lambda: echo.decode_result(
+                    caller.invoke(ww.HOST_ECHO, "echo-record", echo.encode_params(point))
+                ),
+                "hand-written wasmtime-py": lambda: hand_echo(point),
+            },
+            args.calls,
+            args.repeats,
+        ),
+    )
+
+
+def caller_result(caller: InProcessBus, fc: codec.FunctionCodec) -> Any:
+    return fc.decode_result(caller.invoke(ww.STATE, "get-data", b""))
+
+
+if __name__ == "__main__":
+    main()
