@@ -20,6 +20,7 @@ class LazyGroup(click.Group):
         "generate": "witgen.cli.generate_cmd:generate",
         "check": "witgen.cli.check_cmd:check",
         "wire": "witgen.cli.wire_cmd:wire",
+        "call": "witgen.cli.call_cmd:call",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
