@@ -13,7 +13,7 @@
 Every function of every imported interface is defined on the linker (instantiation needs
 them all), routed to the interface's provider object (arguments and results converted from
 wasmtime's values, no encoding), else through `bus` (encoded with `codec.function`), else to
-a function that fails the call ("no route"). Resources an imported interface declares are
+a function that fails the call ("no route"); `routes` names a bus per imported interface. Resources an imported interface declares are
 defined on the host: a constructor's object (or, over a bus, its handle) is kept under a
 `rep` number, methods receive it back, and the component's drop releases it.
 
@@ -134,6 +134,7 @@ class ComponentHost:
         exports: Mapping[str, Functions] = {},
         providers: Mapping[str, object] = {},
         bus: Bus | None = None,
+        routes: Mapping[str, Bus] = {},
         definers: Sequence[Definer] = (),
         deadline: float | None = 10.0,
         wasi: WasiOptions | None = None,
@@ -147,6 +148,7 @@ class ComponentHost:
             name = name or (os.fspath(component) if not isinstance(component, bytes) else "")
         self.name = name or "component"
         self.bus = bus
+        self.routes = dict(routes)
         self.providers = dict(providers)
         self.deadline = deadline
         self.wasi = wasi or WasiOptions()
@@ -325,10 +327,11 @@ class ComponentHost:
                     convert.check(t, f"{where}, parameter {pname}")
                 if func.result is not None:
                     convert.check(func.result, f"{where}, result")
+                bus = self.routes.get(instance, self.bus)
                 if provider is not None:
                     fn = self._direct(instance, func, provider)
-                elif self.bus is not None:
-                    fn = self._over_bus(instance, func, self.bus)
+                elif bus is not None:
+                    fn = self._over_bus(instance, func, bus)
                 else:
                     fn = self._no_route(instance, func)
                 target.add_func(linker_name(func), self.guard(f"{instance}.{func.name}", fn))
@@ -347,9 +350,10 @@ class ComponentHost:
             obj = self._objects.pop(rep, None)
             if obj is None:
                 return
+            bus = self.routes.get(instance, self.bus)
             if isinstance(obj, Handle):
-                if self.bus is not None:
-                    self.bus.invoke(instance, drop_name(res), _handle_payload(obj))
+                if bus is not None:
+                    bus.invoke(instance, drop_name(res), _handle_payload(obj))
             else:
                 exit_ = getattr(obj, "__exit__", None)
                 if exit_ is not None:
