@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import wasm_world as ww
-from wasm_fixtures import build_dir, echoer_wasm, stateful_wat_wasm, stateless_wat_wasm, test_wit_dir  # noqa: F401
+from wasm_fixtures import build_dir, echoer_wasm, stateful_wat_wasm, stateless_wat_wasm, talker_wasm, test_wit_dir  # noqa: F401
 
 from witgen.runtime import codec, wit
 from witgen.runtime.bus import BusError, BusTimeout, ProviderFailure, UnknownOperation
@@ -274,3 +274,17 @@ def test_kinds_wasmtime_cannot_convert_are_refused_clearly(stateful_wat_wasm: Pa
         f"wamli:stateful/extra.pull, parameter x: {named} values cannot cross into or out of a component "
         "(wasmtime-py 50 has no conversion for them)"
     )
+
+
+# --------------------------------------------------------------------------- WASI
+
+
+def test_wasi_stdout_is_the_hosts_and_nothing_else_is_granted(talker_wasm: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    from witgen.runtime.wasm import WasiOptions
+
+    host = ComponentHost(talker_wasm, exports={"": ww.TALKER_FUNCTIONS})
+    host.call("", "say", "hello from a component\n")
+    assert capfd.readouterr().out == "hello from a component\n"
+    assert host.call("", "env-count") == 0  # the host's environment is not the component's
+    granted = ComponentHost(talker_wasm, exports={"": ww.TALKER_FUNCTIONS}, wasi=WasiOptions(env={"A": "1", "B": "2"}))
+    assert granted.call("", "env-count") == 2

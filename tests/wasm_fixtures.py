@@ -67,6 +67,15 @@ def stateless_wat_wasm(build_dir: Path) -> Path:
     return wasm_build.wat_component(wasm_world.stateful_wat(None), STATEFUL_WIT, "actor", build_dir)
 
 
+@pytest.fixture(scope="session")
+def talker_wasm(build_dir: Path, shared: Path) -> Path:
+    """World `witgen:wasi-test/talker` in WebAssembly text: it uses WASI stdout and environment."""
+    deps = shared / "corpus" / "real" / "wasi-http-0.2.8" / "deps"
+    files = {"talker.wit": wasm_world.TALKER_WIT}
+    files.update({f"deps/{p.relative_to(deps).as_posix()}": p.read_text() for p in sorted(deps.rglob("*.wit"))})
+    return wasm_build.wat_component(wasm_world.talker_wat(), wit_folder(build_dir, files), "talker", build_dir)
+
+
 # --------------------------------------------------------------------------- componentize-py actors
 
 

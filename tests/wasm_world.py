@@ -434,3 +434,36 @@ SAMPLE_STATE: dict[str, object] = {
     "dims-in": [1, 3, 224, 224],
     "dims-out": [1, 1000],
 }
+
+
+# --------------------------------------------------------------------------- a WASI user
+
+TALKER_WIT = """package witgen:wasi-test;
+
+world talker {
+  import wasi:cli/environment@0.2.8;
+  import wasi:cli/stdout@0.2.8;
+  export say: func(text: string);
+  export env-count: func() -> u32;
+}
+"""
+TALKER_FUNCTIONS = wit.functions(wit.Func("say", {"text": wit.STRING}), wit.Func("env-count", {}, wit.U32))
+
+
+def talker_wat() -> str:
+    """`say` writes its text to WASI stdout; `env-count` counts the WASI environment."""
+    return f"""(module
+  (import "wasi:cli/environment@0.2.8" "get-environment" (func $env (param i32)))
+  (import "wasi:cli/stdout@0.2.8" "get-stdout" (func $stdout (result i32)))
+  (import "wasi:io/streams@0.2.8" "[method]output-stream.blocking-write-and-flush" (func $write (param i32 i32 i32 i32)))
+  (import "wasi:io/streams@0.2.8" "[resource-drop]output-stream" (func $drop (param i32)))
+  (memory (export "memory") 2)
+{_REALLOC}
+  (func (export "say") (param i32 i32) (local $s i32)
+    (local.set $s (call $stdout))
+    (call $write (local.get $s) (local.get 0) (local.get 1) (i32.const 256))
+    (call $drop (local.get $s)))
+  (func (export "env-count") (result i32)
+    (call $env (i32.const 256))
+    (i32.load (i32.const 260)))
+)"""
