@@ -21,12 +21,15 @@ from nats_server import NatsServer, Served, nats  # noqa: E402,F401
 from wasm_fixtures import (  # noqa: E402,F401
     adaptor_py_wasm,
     build_dir,
+    test_wit_dir,
     chat_py_wasm,
+    echoer_wasm,
     stateful_wat_wasm,
     stateless_wat_wasm,
 )
 
 from witgen.runtime import codec  # noqa: E402
+from witgen.runtime.bus import BusError  # noqa: E402
 from witgen.runtime.nats import NatsBus  # noqa: E402
 from witgen.runtime.values import Err, Ok  # noqa: E402
 
@@ -38,13 +41,14 @@ pytestmark = pytest.mark.timeout(900)
 
 @pytest.fixture(scope="module")
 def lattice(
-    nats: NatsServer, stateful_wat_wasm: Path, stateless_wat_wasm: Path, chat_py_wasm: Path, adaptor_py_wasm: Path
+    nats: NatsServer, echoer_wasm: Path, stateful_wat_wasm: Path, stateless_wat_wasm: Path, chat_py_wasm: Path, adaptor_py_wasm: Path
 ) -> Iterator[NatsBus]:
     procs = [
         Served(SERVE, "provider", nats.url, "t.llm"),
         Served(SERVE, "stateful", str(stateful_wat_wasm), nats.url, "t.stateful"),
         Served(SERVE, "stateful", str(stateless_wat_wasm), nats.url, "t.empty"),
         Served(SERVE, "chat", str(chat_py_wasm), nats.url, "t.chat", "t.llm"),
+        Served(SERVE, "echoer", str(echoer_wasm), nats.url, "t.echoer"),
         Served(SERVE, "adaptor", str(adaptor_py_wasm), nats.url, "t.adaptor", "t.llm"),
     ]
     bus = NatsBus.connect_sync(nats.url, source="caller")
@@ -85,3 +89,14 @@ def test_the_0x_adaptor_serves_llm_and_forwards_over_nats(lattice: NatsBus) -> N
     assert answer == llm.BuiltinLlm().chat(request)
     listing = codec.function(llm.LLM_FUNCTIONS["list"])
     assert listing.decode_result(adaptor.invoke(llm.LLM, "list", b"")) == llm.BuiltinLlm().list_()
+
+
+def test_a_trapping_call_over_nats_fails_clearly_and_the_next_one_works(lattice: NatsBus) -> None:
+    actor = lattice.endpoint(prefix="t.echoer")
+    with pytest.raises(BusError, match="trap: the component trapped: wasm `unreachable` instruction executed"):
+        actor.invoke("", "trap", b"")
+    count_up = codec.function(ww.WORLD_FUNCTIONS["count-up"])
+    assert count_up.decode_result(actor.invoke("", "count-up", count_up.encode_params(40, 2))) == 42
+    person = ww.Person("grace", 85, ["navy"], None, ww.Color.RED, ww.Perms(0), ww.ShapeEmpty())
+    echo = codec.function(ww.echo_functions()["echo-nested-record"])
+    assert echo.decode_result(actor.invoke(ww.ECHO, "echo-nested-record", echo.encode_params(person))) == person

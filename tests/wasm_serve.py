@@ -1,7 +1,7 @@
 """Processes of the NATS tests: an actor hosted from its component file, or the llm provider.
 
     python tests/wasm_serve.py provider URL PREFIX
-    python tests/wasm_serve.py chat|stateful|adaptor COMPONENT URL PREFIX [LLM_PREFIX]
+    python tests/wasm_serve.py chat|stateful|echoer|adaptor COMPONENT URL PREFIX [LLM_PREFIX]
 
 Both print `serving ...` on stderr once ready and exit 0 on SIGTERM.
 """
@@ -32,6 +32,10 @@ def main(argv: list[str]) -> int:
     def build(bus: Bus, routes: Mapping[str, Bus]) -> ComponentHost:
         if kind == "stateful":
             return ComponentHost(component, exports={ww.STATE: ww.STATE_FUNCTIONS, ww.MODEL: ww.MODEL_FUNCTIONS})
+        if kind == "echoer":
+            from test_wasm_host import echoer_host
+
+            return echoer_host(component)
         if kind == "chat":
             return ComponentHost(
                 component, imports={llm.LLM: llm.LLM_FUNCTIONS}, exports={"": llm.CHAT_FUNCTIONS}, routes=routes
