@@ -103,13 +103,8 @@ def run_ollama(say: Callable[[str], None], url: str | None) -> None:
 def converse(say: Callable[[str], None], bus: Bus) -> None:
     """The actor's side of the ollama sample: list, show, chat, an error, a 0.x call."""
     from samples.ollama import actor
-    from samples.ollama.bindings.ollama_llm.llm import (
-        ChatRequest,
-        Message,
-        ShowRequest,
-        encode_chat_params,
-        decode_chat_result,
-    )
+    from samples.ollama.bindings.ollama_llm import llm as llm_types
+    from samples.ollama.bindings.ollama_llm.llm import ChatRequest, Message, ShowRequest
     from witgen.runtime import codec
     from witgen.runtime.values import Err
 
@@ -133,9 +128,9 @@ def converse(say: Callable[[str], None], bus: Bus) -> None:
     say(f"actor <- chat   {actor.ask(llm, 'no-such-model', 'hello')}")
 
     # The same operation by its wasmCloud 0.x name, as `wasmcloud:bus/host.call-sync` sent it.
-    buf = bytearray()
-    encode_chat_params(buf, ChatRequest(model=model, messages=[Message(role="user", content="legacy")]))
-    reply = codec.from_bytes(decode_chat_result, bus.invoke("", "ollama:llm/Llm.Chat", bytes(buf)))
+    chat = codec.function(llm_types.FUNCTIONS["chat"])
+    payload = chat.encode_params(ChatRequest(model=model, messages=[Message(role="user", content="legacy")]))
+    reply = chat.decode_result(bus.invoke("", "ollama:llm/Llm.Chat", payload))
     text = reply.value.message.content if not isinstance(reply, Err) else reply.value.error_message
     say(f"0.x caller <- ollama:llm/Llm.Chat  {text}")
 
