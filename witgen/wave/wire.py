@@ -384,10 +384,7 @@ class Wire:
                 )
                 for i, (text, p) in enumerate(zip(args, t.params), 1)
             )
-            encode = self.bindings.function_codec(t.interface, t.function, "encode_params")
-            buf = bytearray()
-            encode(buf, *pys)
-            return bytes(buf)
+            return self.bindings.function_codec(t.interface, t.function).encode_params(*pys)
         except WaveError as exc:
             raise WireError(exc.render()) from None
         except CodecError as exc:
