@@ -25,7 +25,7 @@ EXPECTED_METADATA = ww.Metadata(
     model_name="mobilenet-v2",
     graph_encoding="onnx",
     execution_target=ww.ExecutionTarget.CPU,
-    tensor_type=ww.TensorType.F32,  # type: ignore[attr-defined]
+    tensor_type=ww.TensorType.F32,
     tensor_dimensions_in=[1, 3, 224, 224],
     tensor_dimensions_out=[1, 1000],
 )

@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import struct
+import sys
+from pathlib import Path
 from typing import TypeAlias
 
 from witgen.runtime import wit
@@ -378,51 +380,23 @@ def stateful_wat(state: dict[str, object] | None) -> str:
 )"""
 
 
-# --------------------------------------------------------------------------- wamli:stateful descriptions
+# --------------------------------------------------------------------------- wamli:stateful (the samples' bindings)
 
+_root = str(Path(__file__).resolve().parent.parent)
+if _root not in sys.path:
+    sys.path.insert(0, _root)
 
-@wit.record("error", {"status-code": wit.U32, "status": wit.STRING, "error": wit.STRING})
-@dataclasses.dataclass(slots=True)
-class Error:
-    status_code: int
-    status: str
-    error: str
+from samples.stateful.bindings.wamli_stateful import model as _model  # noqa: E402
+from samples.stateful.bindings.wamli_stateful import state as _state  # noqa: E402
 
-
-@wit.enum("execution-target", ["cpu", "gpu", "tpu"])
-class ExecutionTarget(enum.Enum):
-    CPU = 0
-    GPU = 1
-    TPU = 2
-
-
-TENSOR_TYPES = ["U8", "U16", "U32", "U64", "S8", "S16", "S32", "S64", "F16", "F32", "F64", "F128"]
-TensorType = wit.enum("tensor-type", TENSOR_TYPES)(enum.Enum("TensorType", {n: i for i, n in enumerate(TENSOR_TYPES)}))
-
-
-@wit.record(
-    "metadata",
-    {"model-name": wit.STRING, "graph-encoding": wit.STRING, "execution-target": ExecutionTarget,
-     "tensor-type": TensorType, "tensor-dimensions-in": wit.List(wit.U32),
-     "tensor-dimensions-out": wit.List(wit.U32)},
-)  # fmt: skip
-@dataclasses.dataclass(slots=True)
-class Metadata:
-    model_name: str
-    graph_encoding: str
-    execution_target: ExecutionTarget
-    tensor_type: object
-    tensor_dimensions_in: list[int]
-    tensor_dimensions_out: list[int]
-
-
+Error = _state.Error
+ExecutionTarget = _model.ExecutionTarget
+TensorType = _model.TensorType
+Metadata = _model.Metadata
 STATE = "wamli:stateful/state"
 MODEL = "wamli:stateful/model"
-STATE_FUNCTIONS = wit.functions(
-    wit.Func("get-data", {}, wit.Result(wit.List(wit.U8), Error)),
-    wit.Func("get-metadata", {}, wit.Result(wit.List(wit.STRING), Error)),
-)
-MODEL_FUNCTIONS = wit.functions(wit.Func("get-metadata", {}, wit.Result(Metadata, Error)))
+STATE_FUNCTIONS = _state.FUNCTIONS
+MODEL_FUNCTIONS = _model.FUNCTIONS
 
 SAMPLE_STATE: dict[str, object] = {
     "data": bytes(range(16)),

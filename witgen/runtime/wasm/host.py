@@ -13,7 +13,8 @@
 Every function of every imported interface is defined on the linker (instantiation needs
 them all), routed to the interface's provider object (arguments and results converted from
 wasmtime's values, no encoding), else through `bus` (encoded with `codec.function`), else to
-a function that fails the call ("no route"); `routes` names a bus per imported interface. Resources an imported interface declares are
+a function that fails the call ("no route"); `routes` names a bus per imported interface,
+`methods` the provider's Python method per wire name (default: the generated Protocols' naming). Resources an imported interface declares are
 defined on the host: a constructor's object (or, over a bus, its handle) is kept under a
 `rep` number, methods receive it back, and the component's drop releases it.
 
@@ -133,6 +134,7 @@ class ComponentHost:
         imports: Mapping[str, Functions] = {},
         exports: Mapping[str, Functions] = {},
         providers: Mapping[str, object] = {},
+        methods: Mapping[str, Mapping[str, str]] = {},
         bus: Bus | None = None,
         routes: Mapping[str, Bus] = {},
         definers: Sequence[Definer] = (),
@@ -150,6 +152,7 @@ class ComponentHost:
         self.bus = bus
         self.routes = dict(routes)
         self.providers = dict(providers)
+        self.methods = {i: dict(m) for i, m in methods.items()}
         self.deadline = deadline
         self.wasi = wasi or WasiOptions()
         self._ticks = None if deadline is None else max(1, round(deadline / TICK))
@@ -424,7 +427,7 @@ class ComponentHost:
     def _direct(self, instance: str, func: wit.Func, provider: object) -> Callable[..., Any]:
         params = self._params(instance, func)
         result = self._result(instance, func)
-        attr = method_name(func)
+        attr = self.methods.get(instance, {}).get(func.name) or method_name(func)
         if func.kind == "method":
             member = attr
             bind: Callable[[list[Any]], Callable[..., Any]] = lambda args: getattr(args.pop(0), member)
