@@ -21,6 +21,7 @@ class LazyGroup(click.Group):
         "check": "witgen.cli.check_cmd:check",
         "wire": "witgen.cli.wire_cmd:wire",
         "call": "witgen.cli.call_cmd:call",
+        "host": "witgen.cli.host_cmd:host",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

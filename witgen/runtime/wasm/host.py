@@ -11,7 +11,7 @@
     serving = host.serve(lattice)                               # providers call the actor
 
 Every function of every imported interface is defined on the linker (instantiation needs
-them all), routed to the interface's provider object (arguments and results converted from
+them all; `wasi:*` interfaces come from `linker.add_wasip2()`), routed to the interface's provider object (arguments and results converted from
 wasmtime's values, no encoding), else through `bus` (encoded with `codec.function`), else to
 a function that fails the call ("no route"); `routes` names a bus per imported interface,
 `methods` the provider's Python method per wire name (default: the generated Protocols' naming). Resources an imported interface declares are
@@ -175,7 +175,7 @@ class ComponentHost:
                 definer.define(self, root)
             defined = {i for d in definers for i in d.instances}
             for instance, funcs in imports.items():
-                if instance not in defined:
+                if instance not in defined and not instance.startswith("wasi:"):
                     self._define_import(root, instance, funcs)
         self.store: wasmtime.Store
         self.instance: Any
