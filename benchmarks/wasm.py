@@ -6,15 +6,16 @@ Actors written in WebAssembly text (tests/wasm_world.py), whose guest cost is a 
 instructions, so that the host's cost shows:
 
 1. export: `wamli:stateful/state.get-data` (-> `result<list<u8>, error>`), called
-   a. through the witgen host (`ComponentHost.call`, witgen types out),
-   b. on the in-process bus without Wasm (a Python actor object behind a dispatch table,
-      called with the wire codecs),
+   a. through the generated host (`ActorHost(...).state.get_data()`, the `host` part),
+   b. on the in-process bus without Wasm (a Python actor object behind the generated
+      dispatch table, called with the generated client),
    c. by hand on wasmtime-py (the floor): the `Func` called directly, the same `Ok`/`Err`
       and dataclasses built from wasmtime's value by hand.
 2. import: `witgen:test/echo.echo-record` (a `point` record) which the guest forwards to
    its import `host-echo.echo-record`, answered by a provider object:
-   a. through the witgen host (converters both ways, both directions),
-   b. on the in-process bus without Wasm (the provider behind a dispatch table),
+   a. through the generated host (`EchoerHost(..., host_echo=provider).echo.echo_record(p)`),
+   b. on the in-process bus without Wasm (the provider behind a dispatch table, called
+      with the generated client),
    c. by hand on wasmtime-py: the import defined with `add_func` converting wasmtime's
       `Record` to the same dataclass and back, calling the same provider object.
 
@@ -26,6 +27,7 @@ single-call times.
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
 import tempfile
@@ -42,11 +44,13 @@ import wasm_world as ww  # noqa: E402
 import wasmtime  # noqa: E402
 from wasmtime.component import Linker, Record, ResourceHost, ResourceType  # noqa: E402
 
+from witgen.codegen import PARTS, render_bindings  # noqa: E402
+from witgen.resolver import load as load_wit  # noqa: E402
 from witgen.runtime import codec  # noqa: E402
 from witgen.runtime.dispatch import DispatchTable, Operation  # noqa: E402
 from witgen.runtime.inprocess import InProcessBus  # noqa: E402
 from witgen.runtime.values import Err, Ok  # noqa: E402
-from witgen.runtime.wasm import ComponentHost, engine_for, load  # noqa: E402
+from witgen.runtime.wasm import engine_for, load  # noqa: E402
 
 
 class State:
@@ -59,10 +63,17 @@ class State:
         return Ok(["mobilenet", "v2", "imagenet"])
 
 
+class Model:
+    """The actor's `model` (served beside `state`, not measured)."""
+
+    def get_metadata(self) -> Err[ww.Error]:
+        return Err(ww.Error(404, "Not Found", "no model"))
+
+
 class Provider:
     """The `host-echo` provider: the one method measured, and the rest for instantiation."""
 
-    def echo_record(self, v: ww.Point) -> ww.Point:
+    def echo_record(self, v: Any) -> Any:
         return v
 
     def __getattr__(self, name: str) -> Any:
@@ -105,7 +116,7 @@ def hand_export(path: Path) -> Callable[[], Any]:
     return call
 
 
-def hand_import(path: Path, provider: Provider) -> Callable[[ww.Point], ww.Point]:
+def hand_import(path: Path, provider: Provider, point_cls: Any) -> Callable[[Any], Any]:
     """`echo-record` and its import written by hand on wasmtime-py."""
     engine = engine_for()
     linker = Linker(engine)
@@ -113,7 +124,7 @@ def hand_import(path: Path, provider: Provider) -> Callable[[ww.Point], ww.Point
 
     def echo_record(store: Any, r: Record) -> Record:
         d = r.__dict__
-        p = provider.echo_record(ww.Point(d["x"], d["y"]))
+        p = provider.echo_record(point_cls(d["x"], d["y"]))
         out = Record()
         out.__dict__ = {"x": p.x, "y": p.y}
         return out
@@ -134,14 +145,14 @@ def hand_import(path: Path, provider: Provider) -> Callable[[ww.Point], ww.Point
     func = instance.get_func(store, instance.get_export_index(store, "echo-record", instance.get_export_index(store, ww.ECHO)))
     assert func is not None
 
-    def call(p: ww.Point) -> ww.Point:
+    def call(p: Any) -> Any:
         store.set_epoch_deadline(1000)
         arg = Record()
         arg.__dict__ = {"x": p.x, "y": p.y}
         r = func(store, arg)
         func.post_return(store)
         d = r.__dict__
-        return ww.Point(d["x"], d["y"])
+        return point_cls(d["x"], d["y"])
 
     return call
 
@@ -178,31 +189,47 @@ def report(title: str, results: dict[str, list[float]]) -> None:
         )
 
 
+def generated(wit_dir: Path, folder: Path, package: str) -> None:
+    """The bindings of `wit_dir` with every part (the host included) as package `package`."""
+    files = render_bindings(load_wit(wit_dir), parts=PARTS)
+    for rel, text in files.items():
+        path = folder / package / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20000)
     args = parser.parse_args()
-    folder = Path(tempfile.gettempdir()) / "witgen-bench-wasm"
+    folder = Path(tempfile.mkdtemp(prefix="witgen-bench-wasm-"))
     wit_dir = folder / "wit"
     wit_dir.mkdir(parents=True, exist_ok=True)
     (wit_dir / "test.wit").write_text(ww.test_wit())
-    stateful = wasm_build.wat_component(ww.stateful_wat(ww.SAMPLE_STATE), ROOT / "samples" / "stateful" / "wit", "actor", folder)
+    stateful_wit = ROOT / "samples" / "stateful" / "wit"
+    stateful = wasm_build.wat_component(ww.stateful_wat(ww.SAMPLE_STATE), stateful_wit, "actor", folder)
     echoer = wasm_build.wat_component(ww.echoer_wat(), wit_dir, "echoer", folder)
+    generated(stateful_wit, folder, "bench_stateful")
+    generated(wit_dir, folder, "bench_echo")
+    sys.path.insert(0, str(folder))
+    actor = importlib.import_module("bench_stateful.wamli_stateful.actor")
+    provider_world = importlib.import_module("bench_stateful.wamli_stateful.provider")
+    echo_world = importlib.import_module("bench_echo.witgen_test.echoer")
+    point_cls = importlib.import_module("bench_echo.witgen_test.types").Point
 
-    host = ComponentHost(stateful, exports={ww.STATE: ww.STATE_FUNCTIONS})
+    host = actor.ActorHost(stateful)
     lattice = InProcessBus()
-    lattice.serve(table(ww.STATE, State(), ww.STATE_FUNCTIONS))
-    caller = lattice.connect("caller")
-    get_data = codec.function(ww.STATE_FUNCTIONS["get-data"])
+    lattice.serve(actor.dispatch_table(state=State(), model=Model()))
+    client = provider_world.StateClient(lattice.connect("caller"))
     hand = hand_export(stateful)
     expected = Ok(bytes(range(16)))
-    assert host.call(ww.STATE, "get-data") == caller_result(caller, get_data) == hand() == expected
+    assert host.state.get_data() == client.get_data() == hand() == expected
     report(
         "export: wamli:stateful/state.get-data -> result<list<u8>, error>",
         measure(
             {
-                "witgen host (wasm)": lambda: host.call(ww.STATE, "get-data"),
-                "in-process bus (no wasm)": lambda: get_data.decode_result(caller.invoke(ww.STATE, "get-data", b"")),
+                "generated host (wasm)": host.state.get_data,
+                "in-process bus (no wasm)": client.get_data,
                 "hand-written wasmtime-py": hand,
             },
             args.calls,
@@ -210,36 +237,24 @@ def main() -> None:
     )
 
     provider = Provider()
+    echo_host = echo_world.EchoerHost(echoer, host_echo=provider, counters=provider)
     fns = ww.echo_functions()
-    echo_host = ComponentHost(
-        echoer,
-        imports={ww.HOST_ECHO: fns, ww.COUNTERS: ww.COUNTER_FUNCTIONS},
-        exports={ww.ECHO: {"echo-record": fns["echo-record"]}},
-        providers={ww.HOST_ECHO: provider, ww.COUNTERS: provider},
-    )
     lattice.serve(table(ww.HOST_ECHO, provider, {"echo-record": fns["echo-record"]}))
-    echo = codec.function(fns["echo-record"])
-    hand_echo = hand_import(echoer, provider)
-    point = ww.Point(3, -4)
-    assert echo_host.call(ww.ECHO, "echo-record", point) == hand_echo(point) == point
-    assert echo.decode_result(caller.invoke(ww.HOST_ECHO, "echo-record", echo.encode_params(point))) == point
+    echo_client = echo_world.HostEchoClient(lattice.connect("caller"))
+    hand_echo = hand_import(echoer, provider, point_cls)
+    point = point_cls(3, -4)
+    assert echo_host.echo.echo_record(point) == hand_echo(point) == echo_client.echo_record(point) == point
     report(
         "import: witgen:test/echo.echo-record(point), forwarded by the guest to a provider object",
         measure(
             {
-                "witgen host (wasm)": lambda: echo_host.call(ww.ECHO, "echo-record", point),
-                "in-process bus (no wasm)": lambda: echo.decode_result(
-                    caller.invoke(ww.HOST_ECHO, "echo-record", echo.encode_params(point))
-                ),
+                "generated host (wasm)": lambda: echo_host.echo.echo_record(point),
+                "in-process bus (no wasm)": lambda: echo_client.echo_record(point),
                 "hand-written wasmtime-py": lambda: hand_echo(point),
             },
             args.calls,
         ),
     )
-
-
-def caller_result(caller: InProcessBus, fc: codec.FunctionCodec) -> Any:
-    return fc.decode_result(caller.invoke(ww.STATE, "get-data", b""))
 
 
 if __name__ == "__main__":
