@@ -8,7 +8,7 @@ with MessagePack payloads as Rust's `rmp_serde::to_vec_named` writes them
 | --- | --- |
 | record | map, camelCase field names (`status-code` -> `statusCode`) |
 | tuple | array |
-| `option<T>` | nil or the value |
+| `option<T>` | nil or the value (`Some(None)` of a nested option is nil, as serde writes it) |
 | `result<T, E>` | one-key map `{"Ok": v}` / `{"Err": e}` (a missing side: nil) |
 | variant | `"Case"` without payload, `{"Case": v}` with one (serde's PascalCase case names) |
 | enum | `"Case"` (PascalCase) |

@@ -46,7 +46,7 @@ from wasmtime.component import Component, Linker, LinkerInstance, ResourceAny, R
 from witgen.runtime import codec, wit
 from witgen.runtime.bus import Bus, BusError, BusTimeout, ProviderFailure, Serving, UnknownOperation
 from witgen.runtime.dispatch import DispatchTable, Operation, _LoopThread
-from witgen.runtime.resources import drop_name
+from witgen.runtime.resources import drop_name, encode_handle
 from witgen.runtime.values import Handle
 from witgen.runtime.wasm import convert
 from witgen.runtime.wasm.loader import TICK, engine_for, load
@@ -491,8 +491,6 @@ def _resources(funcs: Functions) -> list[str]:
 
 
 def _handle_payload(handle: Handle) -> bytes:
-    from witgen.runtime.resources import encode_handle
-
     return encode_handle(handle.handle)
 
 
