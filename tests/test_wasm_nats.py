@@ -100,3 +100,12 @@ def test_a_trapping_call_over_nats_fails_clearly_and_the_next_one_works(lattice:
     person = ww.Person("grace", 85, ["navy"], None, ww.Color.RED, ww.Perms(0), ww.ShapeEmpty())
     echo = codec.function(ww.echo_functions()["echo-nested-record"])
     assert echo.decode_result(actor.invoke(ww.ECHO, "echo-nested-record", echo.encode_params(person))) == person
+
+
+def test_the_0x_adaptor_carries_the_providers_errors_over_nats(lattice: NatsBus) -> None:
+    adaptor = lattice.endpoint(prefix="t.adaptor")
+    show = codec.function(llm.LLM_FUNCTIONS["show"])
+    missing = llm.ShowRequest("no-such-model")
+    answer = show.decode_result(adaptor.invoke(llm.LLM, "show", show.encode_params(missing)))
+    assert answer == llm.BuiltinLlm().show(missing)
+    assert isinstance(answer, Err) and answer.value.status_code == 404

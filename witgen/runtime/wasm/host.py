@@ -30,8 +30,10 @@ is lost, which is logged.
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import itertools
+import keyword
 import logging
 import os
 import threading
@@ -90,8 +92,8 @@ def linker_name(func: wit.Func) -> str:
     return func.name
 
 
-_KEYWORDS = frozenset(__import__("keyword").kwlist) | frozenset(__import__("keyword").softkwlist)
-_BUILTINS = frozenset(n for n in dir(__import__("builtins")) if not n.startswith("_"))
+_KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+_BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 
 
 def method_name(func: wit.Func) -> str:
