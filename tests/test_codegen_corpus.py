@@ -99,10 +99,13 @@ def _codec_machinery(path: Path) -> list[str]:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(("encode", "decode")):
             found.append(f"module-level codec function {node.name}")
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in ("bytearray", "struct", "buf"):
+        # (a WIT parameter may be named `buf`: only a buffer's use counts)
+        if isinstance(node, ast.Name) and node.id in ("bytearray", "struct"):
             found.append(f"{node.id} at line {node.lineno}")
-        if isinstance(node, ast.arg) and node.arg == "buf":
-            found.append(f"parameter buf at line {node.lineno}")
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id == "buf":
+            found.append(f"buf += at line {node.lineno}")
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "buf":
+            found.append(f"buf.{node.attr} at line {node.lineno}")
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
             if any(n == "struct" or n.endswith(("codec", "primitives")) for n in names):
