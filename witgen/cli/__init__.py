@@ -23,6 +23,7 @@ class LazyGroup(click.Group):
         "wire": "witgen.cli.wire_cmd:wire",
         "call": "witgen.cli.call_cmd:call",
         "launcher": "witgen.cli.launcher_cmd:launcher",
+        "host": "witgen.cli.host_cmd:host",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
