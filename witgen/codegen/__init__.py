@@ -78,6 +78,7 @@ def render_bindings(
     not by default: its module imports wasmtime). `inputs` are listed in the header.
     """
     from witgen.codegen.modules import render_module, render_package_init, render_root_init
+    from witgen.codegen.host import host_chunks
     from witgen.codegen.services import world_chunks
 
     unknown = set(parts) - set(PARTS)
@@ -91,8 +92,10 @@ def render_bindings(
     for dotted in sorted(layout.modules):
         mod = layout.modules[dotted]
         if mod.kind == "world":
-            em, chunks = world_chunks(layout, mod, parts)
-            files[mod.file] = render_module(layout, mod, ins, chunks, em, format=format)
+            svc, chunks = world_chunks(layout, mod, parts)
+            if "host" in parts:
+                chunks += host_chunks(svc)
+            files[mod.file] = render_module(layout, mod, ins, chunks, svc.em, format=format)
         else:
             files[mod.file] = render_module(layout, mod, ins, format=format)
     return dict(sorted(files.items()))

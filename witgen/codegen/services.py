@@ -401,7 +401,7 @@ class Services:
         return sync_client, async_client, proxy_views
 
 
-def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[Emitter, list[str]]:
+def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[Services, list[str]]:
     """The service chunks of a world module: provider stubs + dispatch table, clients."""
     svc = Services(layout, mod)
     r, world = svc.r, svc.world
@@ -445,8 +445,4 @@ def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[E
             chunks.append(render_chunk("proxies.py.jinja", proxies=proxy_views))
         for client in clients:
             chunks.append(render_chunk("client.py.jinja", c=client))
-    if "host" in parts:
-        from witgen.codegen.host import host_chunks
-
-        chunks += host_chunks(svc)
-    return svc.em, chunks
+    return svc, chunks
