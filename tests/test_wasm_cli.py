@@ -118,3 +118,15 @@ def test_call_a_0x_adaptor_whose_call_sync_goes_over_nats(lattice: str, adaptor_
         0, 'err({status-code: 502, status: "502 Bad Gateway", error-message: "ollama:llm/Llm.List: no link named '
         + r"\'default\'" + '"})\n'
     )  # fmt: skip
+
+
+def test_witgen_call_reaches_a_world_level_export_by_its_bare_name(lattice: str, chat_py_wasm: Path, chat_wit: Path) -> None:  # noqa: F811
+    # over NATS, the chat actor hosted by `witgen host` (the empty instance on the bus)
+    code, out = run("call", "--nats", lattice, "--prefix", "cli.chat", "--wit", str(chat_wit), "ask", '"reverse:latest"', '"lattice"')
+    assert (code, out) == (0, 'ok("ecittal")\n')
+    # in this process, the component instantiated for the call, its import over NATS
+    code, out = run(
+        "call", "--component", str(chat_py_wasm), "--wit", str(chat_wit), "--nats", lattice,
+        "--import", "ollama:llm/llm=cli.llm", "ask", '"no-such-model"', '"hi"',
+    )  # fmt: skip
+    assert code == 0 and out.startswith("err(") and "not found" in out

@@ -99,7 +99,7 @@ def call(
         payload = engine.encode_args(args)
     except WireError as exc:
         _fail(str(exc))
-    instance = engine.resolve.interface_id(target.interface)
+    instance = target.instance(engine.resolve)
     name = target.function.item_name
     if component is not None:
         data = _call_component(component, wit, world, url, imports, creds, timeout, instance, name, payload)

@@ -82,14 +82,34 @@ class Target:
 
     mode: Mode
     selector: str
-    interface: int
+    interface: int  # -1 for a function a world imports or exports directly
     type: Type | None = None
     function: Function | None = None
+    world: int | None = None  # the world of such a function
+
+    def instance(self, resolve: Resolve) -> str:
+        """The instance a call addresses: the interface's id, or "" for a world's function."""
+        return "" if self.world is not None else resolve.interface_id(self.interface)
 
     @property
     def params(self) -> tuple[Param, ...]:
         assert self.function is not None
         return self.function.params
+
+
+def world_function(resolve: Resolve, name: str) -> tuple[int, Function] | None:
+    """The function named `name` that a world of the root package imports or exports
+    directly (the first world that has it); None when there is none."""
+    from witgen.model import FunctionItem
+
+    root = resolve.root
+    wids = list(resolve.packages[root].worlds.values()) if root is not None else range(len(resolve.worlds))
+    for wid in wids:
+        world = resolve.worlds[wid]
+        for item in (*world.exports.values(), *world.imports.values()):
+            if isinstance(item, FunctionItem) and item.function.name == name:
+                return wid, item.function
+    return None
 
 
 def _interface_matches(resolve: Resolve, selector: str) -> list[tuple[int, str, bool]]:
@@ -157,6 +177,11 @@ def select(resolve: Resolve, mode: Mode, selector: str) -> Target:
             raise _ambiguous(resolve, selector, [i for i, _ in found])
         iid, rest = found[0]
         return Target(mode, selector, iid, type=resolve.interfaces[iid].types[rest])
+    if "/" not in selector and "." not in selector:
+        direct = world_function(resolve, selector)
+        if direct is None:
+            raise WireError(f"no world of the root package imports or exports a function `{selector}`")
+        return Target(mode, selector, -1, function=direct[1], world=direct[0])
     funcs = [
         (iid, func)
         for iid, rest in _pick_interface(resolve, selector, "function")
@@ -232,34 +257,44 @@ _CACHE: dict[tuple[int | None, str], Bindings] = {}
 class Bindings:
     """The generated bindings of a resolve, rendered in memory and imported."""
 
-    def __init__(self, resolve: Resolve, interface: int) -> None:
+    def __init__(self, resolve: Resolve, interface: int, world: int | None = None) -> None:
         from witgen.codegen import render_bindings
         from witgen.codegen.layout import Layout
 
-        # Generate the types of every interface of the selected interface's
-        # package, whatever its worlds say.
-        pid = resolve.interfaces[interface].package
-        assert pid is not None
-        packages = tuple(
-            dataclasses.replace(p, worlds={}) if i == pid else p
-            for i, p in enumerate(resolve.packages)
-        )
-        self.resolve = dataclasses.replace(resolve, packages=packages, root=pid)
-        self.layout = Layout(self.resolve, [], pid)
-        files = render_bindings(self.resolve, (), parts=("types",), format=False)  # only imported
+        if world is not None:
+            # A world's own functions: that world's module and what it reaches.
+            pid = resolve.worlds[world].package
+            assert pid is not None
+            self.resolve = dataclasses.replace(resolve, root=pid)
+            self.layout = Layout(self.resolve, [world], pid)
+            selected: tuple[str, ...] = (resolve.worlds[world].name,)
+        else:
+            # The types of every interface of the selected interface's package,
+            # whatever its worlds say.
+            pid = resolve.interfaces[interface].package
+            assert pid is not None
+            packages = tuple(
+                dataclasses.replace(p, worlds={}) if i == pid else p
+                for i, p in enumerate(resolve.packages)
+            )
+            self.resolve = dataclasses.replace(resolve, packages=packages, root=pid)
+            self.layout = Layout(self.resolve, [], pid)
+            selected = ()
+        files = render_bindings(self.resolve, selected, parts=("types",), format=False)  # only imported
         self.prefix = f"_witgen_wire_{next(_counter)}"
         self._finder = _StringFinder(self.prefix, files)
         sys.meta_path.insert(0, self._finder)
         self._modules: dict[str, ModuleType] = {}
 
     @classmethod
-    def cached(cls, resolve: Resolve, interface: int) -> Bindings:
-        """Bindings for the package of `interface`, rendered once per process and model."""
-        pid = resolve.interfaces[interface].package
+    def cached(cls, resolve: Resolve, interface: int, world: int | None = None) -> Bindings:
+        """Bindings for the package of `interface` (or for `world`), rendered once per
+        process and model."""
+        pid = resolve.interfaces[interface].package if world is None else -2 - world
         key = (pid, resolve.to_json())
         found = _CACHE.get(key)
         if found is None:
-            found = _CACHE[key] = cls(resolve, interface)
+            found = _CACHE[key] = cls(resolve, interface, world)
             while len(_CACHE) > 8:
                 del _CACHE[next(iter(_CACHE))]
         return found
@@ -287,13 +322,15 @@ class Bindings:
             raise WireError(f"`{name}` has no codec: a resource travels as own<R> or borrow<R>")
         return codec.of(desc)
 
-    def function_codec(self, iid: int, func: Function) -> FunctionCodec:
-        """The parameter and result codecs of a function, from its module's `FUNCTIONS`."""
+    def function_codec(self, iid: int, func: Function, world: int | None = None) -> FunctionCodec:
+        """The parameter and result codecs of a function, from its module's `FUNCTIONS`
+        (the world's module for a function the world imports or exports directly)."""
         from witgen.codegen.types import function_names
         from witgen.runtime import codec
 
         wire, _, _ = function_names(func, self.resolve)
-        mod = self.module(self.layout.interface_module[iid].dotted)
+        owner = self.layout.world_module[world] if world is not None else self.layout.interface_module[iid]
+        mod = self.module(owner.dotted)
         return codec.function(mod.FUNCTIONS[wire])
 
 
@@ -311,7 +348,7 @@ class Wire:
 
         self.resolve = resolve
         self.target = target
-        self.bindings = bindings or Bindings.cached(resolve, target.interface)
+        self.bindings = bindings or Bindings.cached(resolve, target.interface, target.world)
         self.convert = Converter(self.bindings)
 
     @classmethod
@@ -348,7 +385,7 @@ class Wire:
                 pys = tuple(
                     self.convert.to_py(v, p.type) for v, p in zip(values, t.params)
                 )
-                fc = self.bindings.function_codec(t.interface, t.function)
+                fc = self.bindings.function_codec(t.interface, t.function, t.world)
                 return fc.encode_params(*pys)
             if t.function.result is None:
                 if text.strip() not in ("", "()"):
@@ -358,7 +395,7 @@ class Wire:
                 return b""
             value = parse_value(text, t.function.result, self.resolve)
             py = self.convert.to_py(value, t.function.result)
-            return self.bindings.function_codec(t.interface, t.function).encode_result(py)
+            return self.bindings.function_codec(t.interface, t.function, t.world).encode_result(py)
         except WaveError as exc:
             raise WireError(exc.render()) from None
         except CodecError as exc:
@@ -384,7 +421,7 @@ class Wire:
                 )
                 for i, (text, p) in enumerate(zip(args, t.params), 1)
             )
-            return self.bindings.function_codec(t.interface, t.function).encode_params(*pys)
+            return self.bindings.function_codec(t.interface, t.function, t.world).encode_params(*pys)
         except WaveError as exc:
             raise WireError(exc.render()) from None
         except CodecError as exc:
@@ -404,7 +441,7 @@ class Wire:
                 return to_wave(self.convert.from_py(py, t.type), t.type, self.resolve)
             assert t.function is not None
             if t.mode == "params":
-                pys = self.bindings.function_codec(t.interface, t.function).decode_params(data)
+                pys = self.bindings.function_codec(t.interface, t.function, t.world).decode_params(data)
                 values = [
                     self.convert.from_py(v, p.type) for v, p in zip(pys, t.params)
                 ]
@@ -415,7 +452,7 @@ class Wire:
                         f"`{t.selector}` has no result, but {len(data)} byte(s) were given"
                     )
                 return "()"
-            py = self.bindings.function_codec(t.interface, t.function).decode_result(data)
+            py = self.bindings.function_codec(t.interface, t.function, t.world).decode_result(data)
             return to_wave(
                 self.convert.from_py(py, t.function.result),
                 t.function.result,
