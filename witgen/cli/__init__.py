@@ -20,6 +20,7 @@ class LazyGroup(click.Group):
         "generate": "witgen.cli.generate_cmd:generate",
         "check": "witgen.cli.check_cmd:check",
         "wire": "witgen.cli.wire_cmd:wire",
+        "bridge": "witgen.cli.bridge_cmd:bridge",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
