@@ -2,7 +2,7 @@
 
 `app_project(wasi_http, ollama_wit)`: an HTTP component exporting
 `wasi:http/incoming-handler` and importing `ollama:llm/llm`:
-`GET /chat?model=M&q=TEXT` answers `200 <model>: <reply>` or, for the WIT error
+`GET /chat?model=M&q=TEXT` (or `size=N`: N x's) answers `200 <model>: <reply>` or, for the WIT error
 value, `502 error <status-code>: <error-message>`; `/list` lists model names;
 `/alone` answers without calling anything (the app alone, for the benchmark).
 
@@ -51,7 +51,8 @@ class IncomingHandler(exports.IncomingHandler):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         try:
             if url.path == "/chat":
-                message = llm.Message(role="user", content=query.get("q", ""))
+                content = query.get("q", "") or "x" * int(query.get("size", "0"))
+                message = llm.Message(role="user", content=content)
                 reply = llm.chat(llm.ChatRequest(model=query.get("model", ""), messages=[message]))
                 status, text = 200, f"{reply.model}: {reply.message.content}"
             elif url.path == "/list":

@@ -92,13 +92,22 @@ def emit(plan: Plan, wit_dir: Path, settings: Settings) -> dict[str, bytes]:
     out["witgen/runtime/__init__.py"] = b'"""Wire codecs built from WIT type descriptions."""\n'
     for mod in RUNTIME_MODULES:
         out[f"witgen/runtime/{mod}.py"] = (runtime / f"{mod}.py").read_bytes()
-    out["bridge_types.py"] = _Types(plan, names).render().encode()
-    out["bridge_app.py"] = _app(plan, names, settings).encode()
+    out["bridge_types.py"] = _black(_Types(plan, names).render()).encode()
+    out["bridge_app.py"] = _black(_app(plan, names, settings)).encode()
     args: list[str] = ["-d", "wit", "-w", "witgen:bridge/bridge"]
     for instance, name in sorted(names.items()):
         args += ["--import-interface-name", f"{instance}={name}", "--export-interface-name", f"{instance}={name}"]
     out["componentize.json"] = (json.dumps({"args": args, "app": "bridge_app"}, indent=2) + "\n").encode()
     return out
+
+
+def _black(text: str) -> str:
+    """Generated code is black-formatted, as the bindings are."""
+    import black
+
+    from witgen.codegen.render import BLACK_MODE
+
+    return black.format_str(text, mode=BLACK_MODE)
 
 
 # --------------------------------------------------------------------------- WIT
