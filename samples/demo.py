@@ -76,13 +76,8 @@ def run_stateful(say: Callable[[str], None]) -> None:
 
 def run_ollama(say: Callable[[str], None], url: str | None) -> None:
     from samples.ollama import actor, provider
-    from samples.ollama.bindings.ollama_llm.llm import (
-        ChatRequest,
-        Message,
-        ShowRequest,
-        encode_chat_params,
-        decode_chat_result,
-    )
+    from samples.ollama.bindings.ollama_llm import llm as llm_types
+    from samples.ollama.bindings.ollama_llm.llm import ChatRequest, Message, ShowRequest
     from witgen.runtime import codec
     from witgen.runtime.inprocess import InProcessBus
     from witgen.runtime.values import Err
@@ -111,9 +106,9 @@ def run_ollama(say: Callable[[str], None], url: str | None) -> None:
     say(f"actor <- chat   {actor.ask(llm, 'no-such-model', 'hello')}")
 
     # The same operation by its wasmCloud 0.x name, as `wasmcloud:bus/host.call-sync` sent it.
-    buf = bytearray()
-    encode_chat_params(buf, ChatRequest(model=model, messages=[Message(role="user", content="legacy")]))
-    reply = codec.from_bytes(decode_chat_result, lattice.invoke("", "ollama:llm/Llm.Chat", bytes(buf)))
+    chat = codec.function(llm_types.FUNCTIONS["chat"])
+    payload = chat.encode_params(ChatRequest(model=model, messages=[Message(role="user", content="legacy")]))
+    reply = chat.decode_result(lattice.invoke("", "ollama:llm/Llm.Chat", payload))
     text = reply.value.message.content if not isinstance(reply, Err) else reply.value.error_message
     say(f"0.x caller <- ollama:llm/Llm.Chat  {text}")
 

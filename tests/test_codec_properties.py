@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from witgen import model as m
 from witgen.model import Resolve
-from witgen.runtime.codec import CodecError, from_bytes, to_bytes
+from witgen.runtime.codec import CodecError
 from witgen.wave.reader import INT_RANGES, CaseValue, Err, Ok, Some, parse_value
 from witgen.wave.printer import to_wave
 from witgen.wave.wire import Bindings, Wire, load_wit, select
@@ -123,7 +123,8 @@ def codecs(
     wire = Wire(resolve, select(resolve, "type", PREFIX + name), bindings)
     ty = wire.target.type
     assert isinstance(ty, int)
-    return wire, bindings.type_attr(ty, "encode"), bindings.type_attr(ty, "decode"), ty
+    codec = bindings.type_codec(ty)
+    return wire, codec.encode, codec.decode, ty
 
 
 @pytest.mark.parametrize("name", TYPES)
@@ -134,9 +135,9 @@ def test_round_trip(resolve: Resolve, bindings: Bindings, name: str) -> None:
     @given(strategy(resolve, ty))
     def check(value: Any) -> None:
         py = wire.convert.to_py(value, ty)
-        data = to_bytes(encode, py)
-        back = from_bytes(decode, data)
-        assert to_bytes(encode, back) == data
+        data = encode(py)
+        back = decode(data)
+        assert encode(back) == data
         assert to_wave(wire.convert.from_py(back, ty), ty, resolve) == to_wave(
             value, ty, resolve
         )
@@ -166,21 +167,21 @@ def test_decoder_fuzz(resolve: Resolve, bindings: Bindings, name: str) -> None:
     @given(st.binary(max_size=24))
     def random_bytes(data: bytes) -> None:
         try:
-            from_bytes(decode, data)
+            decode(data)
         except CodecError:
             pass
 
     @SETTINGS
     @given(strategy(resolve, ty), st.data())
     def truncated_and_extended(value: Any, data: st.DataObject) -> None:
-        good = to_bytes(encode, wire.convert.to_py(value, ty))
+        good = encode(wire.convert.to_py(value, ty))
         if good:
             cut = data.draw(st.integers(0, len(good) - 1))
             with pytest.raises(CodecError):
-                from_bytes(decode, good[:cut])
+                decode(good[:cut])
         extra = data.draw(st.binary(min_size=1, max_size=4))
         with pytest.raises(CodecError):
-            from_bytes(decode, good + extra)
+            decode(good + extra)
 
     random_bytes()
     truncated_and_extended()

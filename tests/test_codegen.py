@@ -14,7 +14,8 @@ import pytest
 from wit_loading import load_wit
 
 from witgen.codegen import CodegenError, render_bindings
-from witgen.runtime.codec import CodecError, from_bytes, to_bytes
+from witgen.runtime import codec
+from witgen.runtime.codec import CodecError
 from witgen.runtime.values import Err, ErrorContext, Future, Ok, Some, Stream
 
 DEMO_WIT = """\
@@ -77,9 +78,15 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ModuleT
 
 def rt(mod: ModuleType, name: str, value: Any) -> bytes:
     """Encode with the module's codec, decode back, check equality; return the bytes."""
-    data = to_bytes(getattr(mod, f"encode_{name}"), value)
-    assert from_bytes(getattr(mod, f"decode_{name}"), data) == value
+    c = codec.of(mod.TYPES[name.replace("_", "-")])
+    data = c.encode(value)
+    assert c.decode(data) == value
     return data
+
+
+def fn(mod: ModuleType, wire: str) -> codec.FunctionCodec:
+    """The runtime-built codecs of a function of a generated module."""
+    return codec.function(mod.FUNCTIONS[wire])
 
 
 def test_layout_and_header(tmp_path: Path) -> None:
@@ -135,38 +142,31 @@ def test_every_kind_round_trips(demo: dict[str, ModuleType]) -> None:
     assert rt(t, "ints", big) == bytes.fromhex(
         "ffff03" "ffffffff0f" "ffffffffffffffffff01" "80" "80807e" "8080808078" "8080808080808080807f" "01"
     )
-    nan = from_bytes(t.decode_pair, to_bytes(t.encode_pair, (0, "a", math.nan)))[2]
+    pair = codec.of(t.TYPES["pair"])
+    nan = pair.decode(pair.encode((0, "a", math.nan)))[2]
     assert math.isnan(nan)
-    assert to_bytes(t.encode_pair, (0, "a", -math.nan))[-4:] == bytes.fromhex("0000c07f")
+    assert pair.encode((0, "a", -math.nan))[-4:] == bytes.fromhex("0000c07f")
 
 
 def test_function_codecs(demo: dict[str, ModuleType]) -> None:
     t, w = demo["types"], demo["w"]
-    buf = bytearray()
-    t.encode_get_params(buf, t.Point(1, 2, None), t.Color.GREEN)
-    assert bytes(buf) == bytes([1, 2, 0, 1])
-    assert from_bytes(t.decode_get_params, bytes(buf)) == (t.Point(1, 2, None), t.Color.GREEN)
-    # parameters named like the codec's own locals are renamed, not shadowed
-    buf = bytearray()
-    t.encode_list_params(buf, "s", 1, 2)
-    assert from_bytes(t.decode_list_params, bytes(buf)) == ("s", 1, 2)
-    empty = bytearray()
-    t.encode_nothing_params(empty)
-    assert empty == b"" and from_bytes(t.decode_nothing_params, b"") == ()
-    codecs = t.FUNCTIONS["get"]
-    data = to_bytes(codecs.encode_result, Ok(b"\x01\x02"))
+    data = fn(t, "get").encode_params(t.Point(1, 2, None), t.Color.GREEN)
+    assert data == bytes([1, 2, 0, 1])
+    assert fn(t, "get").decode_params(data) == (t.Point(1, 2, None), t.Color.GREEN)
+    data = fn(t, "list").encode_params("s", 1, 2)
+    assert fn(t, "list").decode_params(data) == ("s", 1, 2)
+    assert fn(t, "nothing").encode_params() == b"" and fn(t, "nothing").decode_params(b"") == ()
+    data = fn(t, "get").encode_result(Ok(b"\x01\x02"))
     assert data == bytes.fromhex("00020102")
-    assert from_bytes(codecs.decode_result, data) == Ok(b"\x01\x02")
+    assert fn(t, "get").decode_result(data) == Ok(b"\x01\x02")
     assert set(t.FUNCTIONS) == {"counter", "counter.incr", "counter.merge", "get", "list", "nothing"}
     h = t.Counter(b"\x05")
-    buf = bytearray()
-    t.encode_counter_merge_params(buf, h, t.Counter(b""))
-    assert bytes(buf) == bytes([1, 5, 0])
-    assert from_bytes(t.decode_counter_merge_params, bytes(buf)) == (h, t.Counter(b""))
+    data = fn(t, "counter.merge").encode_params(h, t.Counter(b""))
+    assert data == bytes([1, 5, 0])
+    assert fn(t, "counter.merge").decode_params(data) == (h, t.Counter(b""))
     local = w.Local(t.Point(1, 1, None), ["a", "b"])
-    buf = bytearray()
-    w.encode_run_params(buf, 7, local)
-    assert from_bytes(w.decode_run_params, bytes(buf)) == (7, local)
+    data = fn(w, "run").encode_params(7, local)
+    assert fn(w, "run").decode_params(data) == (7, local)
     assert w.Point is t.Point
 
 
@@ -201,7 +201,7 @@ def test_function_codecs(demo: dict[str, ModuleType]) -> None:
 )
 def test_decoders_reject_bad_input(demo: dict[str, ModuleType], name: str, data: bytes) -> None:
     with pytest.raises(CodecError):
-        from_bytes(getattr(demo["types"], f"decode_{name}"), data)
+        codec.of(demo["types"].TYPES[name]).decode(data)
 
 
 @pytest.mark.parametrize(
@@ -225,7 +225,7 @@ def test_decoders_reject_bad_input(demo: dict[str, ModuleType], name: str, data:
 )
 def test_encoders_reject_bad_values(demo: dict[str, ModuleType], name: str, value: Any) -> None:
     with pytest.raises(CodecError):
-        to_bytes(getattr(demo["types"], f"encode_{name}"), value)
+        codec.of(demo["types"].TYPES[name]).encode(value)
 
 
 def test_deterministic(tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ def test_parts_choose_what_world_modules_hold(tmp_path: Path) -> None:
     assert "def dispatch_table(" in full and "class TypesClient(" in full
     types_only = render_bindings(resolve, parts=["types"])
     assert "def dispatch_table(" not in types_only[world] and "Client(" not in types_only[world]
-    assert "def encode_local(" in types_only[world]
+    assert "class Local:" in types_only[world] and '"local": wit.of(Local)' in types_only[world]
     client_only = render_bindings(resolve, parts=["client"])[world]
     assert "class TypesClient(" in client_only and "class WFunctions(" not in client_only
     # the interface modules do not depend on the parts

@@ -20,7 +20,8 @@ from wit_loading import load_reference, load_wit
 
 from witgen.codegen import CodegenError, render_bindings
 from witgen.codegen.render import BLACK_MODE
-from witgen.runtime.codec import CodecError, from_bytes, to_bytes
+from witgen.runtime import codec
+from witgen.runtime.codec import CodecError
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -117,16 +118,16 @@ def test_real_corpus_is_deterministic(shared: Path, wasm_tools: str) -> None:
 def test_wasi_http_values_round_trip(generated: tuple[Path, list[str]]) -> None:
     types = importlib.import_module("c_wasi_http_0_2_8.wasi_http_v0_2_8.types")
     method = types.MethodOther("PURGE")
-    assert from_bytes(types.decode_method, to_bytes(types.encode_method, method)) == method
+    assert codec.of(types.Method).decode(codec.of(types.Method).encode(method)) == method
     code = types.ErrorCodeDNSError(types.DNSErrorPayload("NXDOMAIN", None))
-    data = to_bytes(types.encode_error_code, code)
-    assert data[0] == 1 and from_bytes(types.decode_error_code, data) == code
+    data = codec.of(types.ErrorCode).encode(code)
+    assert data[0] == 1 and codec.of(types.ErrorCode).decode(data) == code
 
 
 def test_hostile_names_generate_safe_code(generated: tuple[Path, list[str]]) -> None:
     mod = importlib.import_module("c_keywords.hostile_names.import_")
     value = mod.Class(1, ["a"], True, "s", 2, None, -3, "x", False)
-    assert from_bytes(mod.decode_class, to_bytes(mod.encode_class, value)) == value
+    assert codec.of(mod.Class).decode(codec.of(mod.Class).encode(value)) == value
     assert [c.name for c in mod.TensorType][:3] == ["U8", "U16", "F16"]
     assert mod.Ok_ is int and mod.Some_ is str and mod.Err_ is int
     # two interfaces that both define `error` stay apart; the alias names the other one
@@ -136,7 +137,7 @@ def test_hostile_names_generate_safe_code(generated: tuple[Path, list[str]]) -> 
     doc = importlib.import_module("c_keywords.hostile_names").__doc__
     assert doc is not None
     with pytest.raises(CodecError):
-        from_bytes(mod.decode_tensor_type, b"\x08")
+        codec.of(mod.TensorType).decode(b"\x08")
 
 
 @pytest.mark.parametrize(

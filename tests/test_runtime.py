@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from witgen.runtime import codec
+from witgen.runtime import primitives as codec
+from witgen.runtime import wit
 from witgen.runtime.bus import (
     Bus,
     BusError,
@@ -484,36 +485,44 @@ def test_a_caller_going_away_releases_its_resources() -> None:
 # --------------------------------------------------------------------------- client side
 
 
-class CalcClient(Client):
-    """What a generated client shim looks like."""
+@wit.resource("counter")
+class CounterHandle(Handle):
+    __slots__ = ()
 
-    INSTANCE = CALC
 
-    def divide(self, a: int, b: int) -> Ok[int] | Err[str]:
-        return self._call("divide", s32s(a, b), _dec_result)
-
-    def counter(self, start: int) -> CounterProxy:
-        return CounterProxy(self, self._call("counter", u32(start), decode_handle))
-
-    async def divide_async(self, a: int, b: int) -> Ok[int] | Err[str]:
-        return await self._call_async("divide", s32s(a, b), _dec_result)
+CALC_FUNCTIONS = wit.functions(
+    wit.Func("divide", {"a": wit.S32, "b": wit.S32}, wit.Result(wit.S32, wit.STRING)),
+    wit.Func("counter", {"start": wit.U32}, wit.Own(CounterHandle), kind="constructor"),
+    wit.Func("counter.incr", {"self": wit.Borrow(CounterHandle), "by": wit.U32}, wit.U32, kind="method"),
+    wit.Func("ping", {}, wit.U32),
+)
 
 
 class CounterProxy(ResourceProxy):
     RESOURCE = "counter"
 
     def incr(self, by: int) -> int:
-        return int(self._call("counter.incr", encode_handle(self.handle) + u32(by), _dec_u32))
+        return int(self._call("counter.incr", by))
 
 
-def _dec_result(data: bytes) -> Ok[int] | Err[str]:
-    if data[0] == 0:
-        return Ok(codec.from_bytes(codec.read_s32, data[1:]))
-    return Err(codec.from_bytes(codec.read_string, data[1:]))
+class CalcClient(Client):
+    """What a generated client looks like."""
 
+    INSTANCE = CALC
+    FUNCTIONS = CALC_FUNCTIONS
+    PROXIES = {CounterHandle: CounterProxy}
 
-def _dec_u32(data: bytes) -> int:
-    return codec.from_bytes(codec.read_u32, data)
+    def divide(self, a: int, b: int) -> Ok[int] | Err[str]:
+        result: Ok[int] | Err[str] = self._call("divide", a, b)
+        return result
+
+    def counter(self, start: int) -> CounterProxy:
+        result: CounterProxy = self._call("counter", start)
+        return result
+
+    async def divide_async(self, a: int, b: int) -> Ok[int] | Err[str]:
+        result: Ok[int] | Err[str] = await self._call_async("divide", a, b)
+        return result
 
 
 def test_the_in_process_bus_is_a_bus() -> None:
@@ -550,7 +559,7 @@ def test_client_reports_undecodable_results() -> None:
     lattice.serve(make_table())
     client = CalcClient(lattice, instance="")
     with pytest.raises(InvalidPayload, match="undecodable result"):
-        client._call("ping", b"", _dec_u32)
+        client._call("ping")
 
 
 def test_buffers_are_copied_into_bytes(bus: InProcessBus) -> None:

@@ -164,7 +164,7 @@ def test_builtin_show_and_list(llm: ollama_actor.LlmClient) -> None:
 
 
 def test_ollama_legacy_names(llm: ollama_actor.LlmClient) -> None:
-    bus = llm.bus
+    bus = llm._bus
     canonical = bus.invoke("ollama:llm/llm", "list", b"")
     assert bus.invoke("", "ollama:llm/Llm.List", b"") == canonical
     assert bus.invoke("ollama:llm", "Llm.List", b"") == canonical

@@ -16,6 +16,7 @@ are an error (`Namespace.claim` raises `NameCollision`): nothing is silently sha
 from __future__ import annotations
 
 import builtins
+from collections.abc import Iterator
 import keyword
 import re
 
@@ -138,3 +139,6 @@ class Namespace:
 
     def __contains__(self, py_name: str) -> bool:
         return py_name in self._owners
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._owners)

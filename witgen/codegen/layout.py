@@ -4,7 +4,7 @@ Layout of one output package OUT (documented in the README):
 
     OUT/__init__.py                      package marker (header and docstring)
     OUT/<pkg>/__init__.py                one sub-package per WIT package, e.g. `wasi_io_v0_2_8`
-    OUT/<pkg>/<interface>.py             types, codecs and function codecs of one interface
+    OUT/<pkg>/<interface>.py             types and function descriptions of one interface
     OUT/<pkg>/<world>.py                 world-level types and functions; provider stubs and
                                          dispatch table of its exports; clients of its imports
     OUT/<pkg>/<world>_<name>.py          an inline `import name: interface { .. }` of a world
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from witgen import model as m
-from witgen.naming import NameCollision, Namespace, package_module, pascal, plain_snake, snake
+from witgen.naming import NameCollision, Namespace, package_module, pascal, snake
 
 
 class CodegenError(Exception):
@@ -58,8 +58,6 @@ class TypeNames:
 
     module: str  # dotted module path
     py: str  # class or alias name
-    encode: str
-    decode: str
 
 
 def type_refs(kind: m.TypeKind) -> Iterator[m.Type]:
@@ -227,10 +225,7 @@ class Layout:
             td = self.resolve.types[tid]
             assert td.name is not None
             cls = mod.ns.claim(pascal(td.name), f"type {td.name}")
-            base = plain_snake(td.name)
-            enc = mod.ns.claim(f"encode_{base}", f"type {td.name}")
-            dec = mod.ns.claim(f"decode_{base}", f"type {td.name}")
-            self.names[tid] = TypeNames(mod.dotted, cls, enc, dec)
+            self.names[tid] = TypeNames(mod.dotted, cls)
 
     # ------------------------------------------------------------------ queries
 

@@ -1,24 +1,48 @@
-"""Assemble one output module: its type chunks, function codecs and (for worlds) services."""
+"""Assemble one output module: its types, their descriptions and (for worlds) services.
+
+Other generated modules are imported under their own name (`from . import llm`, then
+`llm.ChatRequest`) unless that name is taken in the module (a type, a function, a
+parameter, a runtime import, or another imported module of the same name); then under a
+private alias (`_ollama_llm__llm`).
+"""
 
 from __future__ import annotations
 
+import re
+
 from witgen import model as m
-from witgen.codegen.codecs import Emitter
 from witgen.codegen.layout import Layout, Module
-from witgen.codegen.render import header, imports_for, module_text, render_chunk
-from witgen.codegen.types import FunctionView, TypeView, function_view, type_view
+from witgen.codegen.render import RUNTIME_NAMES, header, imports_for, module_text, render_chunk
+from witgen.codegen.shapes import MODULE_TOKEN, Emitter
+from witgen.codegen.types import FunctionView, TypeView, function_view, param_names, type_view
 from witgen.naming import docstring
+
+_TOKEN_RE = re.compile(re.escape(MODULE_TOKEN) + r"(\w+?)__end__")
 
 
 def type_views(em: Emitter) -> list[TypeView]:
-    views = []
-    for tid in sorted(em.module.types):
-        view = type_view(em, tid)
-        names = em.layout.names[tid]
-        if view.codec is not None or view.alias_codec is not None:
-            view.extra["codec_names"] = (names.encode, names.decode)
-        views.append(view)
-    return views
+    return [type_view(em, tid) for tid in sorted(em.module.types)]
+
+
+def module_aliases(layout: Layout, mod: Module, dotted: set[str]) -> dict[str, str]:
+    """The name each imported module gets in `mod` (see the module docstring)."""
+    taken = set(mod.ns) | RUNTIME_NAMES
+    for f in functions_of(layout, mod):
+        taken.update(param_names(f))
+    stems: dict[str, int] = {}
+    for d in dotted:
+        stem = d.rpartition(".")[2]
+        stems[stem] = stems.get(stem, 0) + 1
+    out = {}
+    for d in sorted(dotted):
+        stem = d.rpartition(".")[2]
+        out[d] = stem if stems[stem] == 1 and stem not in taken else layout.modules[d].alias
+    return out
+
+
+def resolve_module_tokens(text: str, aliases: dict[str, str]) -> str:
+    """Replace the module placeholders in `text` with the chosen aliases."""
+    return _TOKEN_RE.sub(lambda mt: aliases[mt.group(1).replace("__dot__", ".")], text)
 
 
 def functions_of(layout: Layout, mod: Module) -> list[m.Function]:
@@ -53,14 +77,13 @@ def render_module(
         if f.name in seen:  # a world can both import and export one function name
             continue
         seen.add(f.name)
-        fv = function_view(em, f, mod.ns)
-        fviews.append(fv)
-        chunks.append(render_chunk("function.py.jinja", f=fv))
-    registry_types = [v for v in views if "codec_names" in v.extra]
-    chunks.append(render_chunk("registry.py.jinja", types=registry_types, functions=fviews))
+        fviews.append(function_view(em, f))
+    chunks.append(render_chunk("registry.py.jinja", types=views, functions=fviews))
     chunks.extend(extra_chunks or [])
+    aliases = module_aliases(layout, mod, em.imports)
+    chunks = [resolve_module_tokens(c, aliases) for c in chunks]
     body = "\n\n\n".join(chunks)
-    mods = sorted((d, layout.modules[d].alias) for d in em.imports)
+    mods = sorted((d, aliases[d]) for d in em.imports)
     if mod.kind == "interface":
         iface = r.interfaces[mod.owner]
         title = r.interface_id(mod.owner) if iface.name is not None else f"inline interface {mod.dotted}"
@@ -75,7 +98,7 @@ def render_module(
         "module.py.jinja",
         header=header(inputs),
         doc=doc,
-        imports=imports_for(body, mods),
+        imports=imports_for(body, mods, mod.package),
         chunks=chunks,
         format=format,
     )

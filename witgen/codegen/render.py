@@ -36,18 +36,19 @@ BLACK_VERSION = str(getattr(black, "__version__"))  # not re-exported in its stu
 
 # Names a module body may use, and the import that provides each.
 _IMPORTS = (
-    ("_dc", "import dataclasses as _dc"),
-    ("_enum", "import enum as _enum"),
+    ("dataclasses", "import dataclasses"),
+    ("enum", "import enum"),
     ("_t", "import typing as _t"),
     ("TypeAlias", "from typing import TypeAlias"),
-    ("_c", "from witgen.runtime import codec as _c"),
+    ("wit", "from witgen.runtime import wit"),
     ("_v", "from witgen.runtime import values as _v"),
     ("_b", "from witgen.runtime import bus as _b"),
     ("_d", "from witgen.runtime import dispatch as _d"),
     ("_r", "from witgen.runtime import resources as _r"),
-    ("_new", "from witgen.runtime.codec import new as _new"),
 )
 _VALUE_NAMES = ("Err", "Ok", "Some")
+# Names generated modules import from the runtime and the standard library.
+RUNTIME_NAMES = frozenset({*(n for n, _ in _IMPORTS), *_VALUE_NAMES, "TYPES", "FUNCTIONS"})
 # Each name as a word of its own, not an attribute: the literal comes first, so that
 # a search skips ahead to its occurrences.
 _NAME_RES = {
@@ -141,8 +142,11 @@ def header(inputs: list[str] | tuple[str, ...]) -> str:
     )
 
 
-def imports_for(body: str, modules: list[tuple[str, str]]) -> list[str]:
-    """The import lines a module body needs; `modules` are (relative path, alias) pairs."""
+def imports_for(body: str, modules: list[tuple[str, str]], package: str = "") -> list[str]:
+    """The import lines a module body needs; `modules` are (relative path, alias) pairs.
+
+    `package` is the importing module's own package: its siblings come from `.`.
+    """
     used = {name for name, pattern in _NAME_RES.items() if name in body and pattern.search(body)}
     std = [line for name, line in _IMPORTS[:4] if name in used]
     out = [line for name, line in _IMPORTS[4:] if name in used]
@@ -154,8 +158,9 @@ def imports_for(body: str, modules: list[tuple[str, str]]) -> list[str]:
     if modules:
         out.append("")
     for path, alias in modules:
-        package, _, name = path.rpartition(".")
-        out.append(f"from ..{package} import {name} as {alias}" if package else f"from .. import {name} as {alias}")
+        parent, _, name = path.rpartition(".")
+        source = "." if parent == package else f"..{parent}" if parent else ".."
+        out.append(f"from {source} import {name}" if alias == name else f"from {source} import {name} as {alias}")
     return out
 
 

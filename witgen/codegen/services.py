@@ -7,8 +7,8 @@ A world module gets, for what the world *exports* (the provider side):
   (`<res>_constructor`, `<res>_<static>`). Sync methods may also return an awaitable, so sync
   and asyncio implementations both satisfy the protocol.
 - `dispatch_table(**impls)` / `serve(bus, **impls)`: the `witgen.runtime.dispatch` operations,
-  which decode parameters, turn handles into the provider's objects (per caller), call, and
-  encode the result.
+  built by the runtime from the functions' descriptions: they decode parameters, turn
+  handles into the provider's objects (per caller), call, and encode the result.
 
 and for what it *imports* (the caller side): `<Iface>Client` / `<Iface>AsyncClient` with one
 method per function, and `<Res>Proxy` / `<Res>AsyncProxy` handle proxies with the resource's
@@ -25,14 +25,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from witgen import model as m
-from witgen.codegen.codecs import Emitter, _ind
 from witgen.codegen.layout import Layout, Module
 from witgen.codegen.render import render_chunk
-from witgen.codegen.types import SCOPE_RESERVED, codec_names, function_names, param_names
+from witgen.codegen.shapes import Emitter, module_token
+from witgen.codegen.types import SCOPE_RESERVED, function_names, param_names
 from witgen.naming import NameCollision, Namespace, docstring, pascal, snake
-
-# (mode, resource id, expression) -> converted expression
-HandleFn = Callable[[str, int, str], str]
 
 
 @dataclass
@@ -71,6 +68,8 @@ class ServiceView:
     methods: list[Method]
     base: str = ""
     resource: str = ""  # WIT resource name, for proxies
+    functions: str = ""  # the FUNCTIONS registry a client calls
+    proxies: str = ""  # `{Resource: Proxy, ...}` of a client
 
 
 @dataclass
@@ -82,8 +81,9 @@ class ProviderView:
     protocol: ServiceView
     resources: list[ServiceView]
     resource_names: list[str]
-    operations: list[str]  # Operation(...) expressions
-    helpers: list[str]  # module-level helper functions
+    functions: str  # the FUNCTIONS registry serving these functions
+    methods: list[tuple[str, str]]  # (wire name, Python method name) of each served function
+    local_resources: list[str]  # resource classes this provider implements
     ops_fn: str
 
 
@@ -131,15 +131,15 @@ class Services:
         pkg = self.r.packages[iface.package].name
         return f"{pkg.namespace}-{pkg.name}-{iface.name}"
 
-    def module_ref(self, owner: m.InterfaceItem | None) -> str:
-        """The alias of the module holding the function codecs (imports it)."""
+    def functions_ref(self, owner: m.InterfaceItem | None) -> str:
+        """The `FUNCTIONS` registry holding an interface's functions (imports its module)."""
         if owner is None:
-            return ""
+            return "FUNCTIONS"
         target = self.layout.interface_module[owner.id]
         if target.dotted == self.mod.dotted:
-            return ""
+            return "FUNCTIONS"
         self.em.imports.add(target.dotted)
-        return target.alias + "."
+        return f"{module_token(target.dotted)}.FUNCTIONS"
 
     def has_handle(self, ty: m.Type | None, wanted: Callable[[int], bool]) -> bool:
         if ty is None or isinstance(ty, str):
@@ -160,75 +160,32 @@ class Services:
                 return self.has_handle(t, wanted)
         return False
 
-    def convert(
-        self, ty: m.Type | None, expr: str, wanted: Callable[[int], bool], fn: HandleFn, annot: Callable[[int], str]
-    ) -> tuple[list[str], str, str]:
-        """(statements, expression, annotation) converting handles inside `expr`."""
+    def convert(self, ty: m.Type | None, wanted: Callable[[int], bool], annot: Callable[[int], str]) -> str:
+        """The annotation of `ty` with handles of `wanted` resources shown as `annot(rid)`.
+
+        Handles are converted at the top level and inside anonymous option, result, tuple
+        and list types (the runtime converts the values the same way).
+        """
         em = self.em
         if ty is None:
-            return [], expr, "None"
+            return "None"
         if not self.has_handle(ty, wanted):
-            return [], expr, em.annot(ty)
+            return em.annot(ty)
         assert isinstance(ty, int)
-        kind = self.r.types[ty].kind
-        match kind:
-            case m.Handle(mode, res):
-                rid, _ = _resource_name(self.r, res)
-                return [], fn(mode, rid, expr), annot(rid)
+        match self.r.types[ty].kind:
+            case m.Handle(_, res):
+                return annot(_resource_name(self.r, res)[0])
             case m.Alias(t):
-                return self.convert(t, expr, wanted, fn, annot)
+                return self.convert(t, wanted, annot)
             case m.Option(t):
-                x = em.tmp("o")
-                lines, inner, a = self.convert(t, x, wanted, fn, annot)
-                out = em.tmp("c")
-                return (
-                    [
-                        f"{out}: {a} | None",
-                        f"{x} = {expr}",
-                        f"if {x} is None:",
-                        f"    {out} = None",
-                        "else:",
-                        *_ind([*lines, f"{out} = {inner}"]),
-                    ],
-                    out,
-                    f"{a} | None",
-                )
+                return f"{self.convert(t, wanted, annot)} | None"
             case m.Result(ok, err):
-                x, out = em.tmp("o"), em.tmp("c")
-                ok_lines, ok_expr, ok_a = self.convert(ok, f"{x}.value", wanted, fn, annot)
-                err_lines, err_expr, err_a = self.convert(err, f"{x}.value", wanted, fn, annot)
-                a = f"Ok[{ok_a}] | Err[{err_a}]"
-                return (
-                    [
-                        f"{out}: {a}",
-                        f"{x} = {expr}",
-                        f"if isinstance({x}, Ok):",
-                        *_ind([*ok_lines, f"{out} = Ok({ok_expr})"]),
-                        "else:",
-                        *_ind([*err_lines, f"{out} = Err({err_expr})"]),
-                    ],
-                    out,
-                    a,
-                )
+                return f"Ok[{self.convert(ok, wanted, annot)}] | Err[{self.convert(err, wanted, annot)}]"
             case m.Tuple(types):
-                x = em.tmp("o")
-                out_lines: list[str] = [f"{x} = {expr}"]
-                exprs, annots = [], []
-                for i, t in enumerate(types):
-                    ls, e, a = self.convert(t, f"{x}[{i}]", wanted, fn, annot)
-                    out_lines += ls
-                    exprs.append(e)
-                    annots.append(a)
-                return out_lines, f"({', '.join(exprs)},)", f"tuple[{', '.join(annots)}]"
+                return f"tuple[{', '.join(self.convert(t, wanted, annot) for t in types)}]"
             case m.List(t):
-                x, y, out = em.tmp("o"), em.tmp("y"), em.tmp("c")
-                ls, e, a = self.convert(t, y, wanted, fn, annot)
-                return (
-                    [f"{out}: list[{a}] = []", f"{x} = {expr}", f"for {y} in {x}:", *_ind([*ls, f"{out}.append({e})"])],
-                    out,
-                    f"list[{a}]",
-                )
-        return [], expr, em.annot(ty)
+                return f"list[{self.convert(t, wanted, annot)}]"
+        return em.annot(ty)
 
     def resources(self, item: m.InterfaceItem | None) -> list[int]:
         """Resource types an interface (or, for None, this world) defines, in order."""
@@ -269,7 +226,6 @@ class Services:
         suffix = "Provider" if item is not None else "Functions"
         qual = pascal(self.qualified(item)).rstrip("_")
         proto_name = self.claim(f"{base}{suffix}", f"provider {instance}", f"{qual}{suffix}")
-        mref = self.module_ref(item)
         res_protos: dict[int, str] = {}
         for res_id in self.resources(item):
             rname = r.types[res_id].name or ""
@@ -283,71 +239,29 @@ class Services:
         def wanted(rid: int) -> bool:
             return rid in res_protos
 
-        def to_obj(mode: str, rid: int, e: str) -> str:
-            rname = r.types[rid].name
-            return f'call.{"borrow" if mode == "borrow" else "take"}("{rname}", {e})'
-
-        def to_handle(mode: str, rid: int, e: str) -> str:
-            return f'{em.annot(rid)}(call.own("{r.types[rid].name}", {e}))'
-
         methods: list[Method] = []
         res_methods: dict[int, list[Method]] = {rid: [] for rid in res_protos}
-        ops: list[str] = []
-        helpers: list[str] = []
+        served: list[tuple[str, str]] = []
         for f in funcs:
-            em.reset()
             wire, py, member = function_names(f, r)
-            enc_p, dec_p, enc_r, dec_r = codec_names(f)
             names = param_names(f)
             is_method = f.kind.kind in ("method", "async-method")
-            params = []
-            for i, (n, prm) in enumerate(zip(names, f.params, strict=True)):
-                _, _, a = self.convert(prm.type, n, wanted, to_obj, impl_annot)
-                if not (is_method and i == 0):
-                    params.append((n, a))
-            _, _, res_a = self.convert(f.result, "value", wanted, to_handle, impl_annot)
+            rid: int | None = _resource_name(r, f.kind.resource)[0] if f.kind.resource is not None else None
+            if is_method and rid not in res_protos:
+                continue  # a method of a resource this provider does not implement
+            params = [
+                (n, self.convert(prm.type, wanted, impl_annot))
+                for i, (n, prm) in enumerate(zip(names, f.params, strict=True))
+                if not (is_method and i == 0)
+            ]
+            res_a = self.convert(f.result, wanted, impl_annot)
             method = Method(wire, member if is_method else py, docstring(f.docs), f.kind.is_async, f.kind.kind, params, res_a)
             method.signature = "".join(f", {n}: {a}" for n, a in params)
-            rid: int | None = _resource_name(r, f.kind.resource)[0] if f.kind.resource is not None else None
-            if is_method and rid is not None and rid in res_methods:
+            if is_method and rid is not None:
                 res_methods[rid].append(method)
-            elif not is_method:
+            else:
                 methods.append(method)
-            stem = f"_{prefix}_{snake(wire.replace('.', '-'), avoid_builtins=False)}"
-            key = f"{instance} {wire}"
-            dec_fn, enc_fn, call_fn = self.claim(f"{stem}_decode", key), self.claim(f"{stem}_encode", key), ""
-            # decode: bytes -> argument tuple with handles turned into objects
-            lines = [f"args = _c.from_bytes({mref}{dec_p}, payload)"]
-            exprs = []
-            for i, prm in enumerate(f.params):
-                ls, e, _ = self.convert(prm.type, f"args[{i}]", wanted, to_obj, impl_annot)
-                lines += ls
-                exprs.append(e)
-            if is_method and not (rid in res_protos):
-                # A method of a resource this provider does not implement (not served).
-                continue
-            if len(lines) == 1 and exprs == [f"args[{i}]" for i in range(len(exprs))]:
-                lines = [f"return _c.from_bytes({mref}{dec_p}, payload)"]  # nothing to convert
-            else:
-                lines.append(f"return ({', '.join(exprs)}{',' if len(exprs) == 1 else ''})")
-            helpers.append(
-                f"def {dec_fn}(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:\n"
-                + "\n".join("    " + ln for ln in lines)
-            )
-            ls, e, _ = self.convert(f.result, "value", wanted, to_handle, em.annot)
-            helpers.append(
-                f"def {enc_fn}(call: _d.Call, value: _t.Any) -> bytearray:\n"
-                + "\n".join("    " + ln for ln in [*ls, "buf = bytearray()", f"{mref}{enc_r}(buf, {e})", "return buf"])
-            )
-            if is_method:
-                call_fn = self.claim(f"{stem}_call", key)
-                helpers.append(
-                    f"def {call_fn}(obj: _t.Any, *args: _t.Any) -> _t.Any:\n    return obj.{member}(*args)"
-                )
-                bind = f"lambda impl: {call_fn}"
-            else:
-                bind = f"lambda impl: impl.{py}"
-            ops.append(f'_d.Operation("{wire}", {dec_fn}, {bind}, {enc_fn})')
+            served.append((wire, method.name))
         resources = [
             ServiceView(res_protos[rid], docstring(r.types[rid].docs), instance, res_methods[rid])
             for rid in res_protos
@@ -356,11 +270,12 @@ class Services:
         ops_fn = self.claim(f"{prefix}_operations", f"operations of {instance}", f"{snake(self.qualified(item))}_operations")
         proto = ServiceView(proto_name, docstring(doc_text), instance, methods)
         names_ = [r.types[rid].name or "" for rid in res_protos]
-        return ProviderView(kw, instance, proto, resources, names_, ops, helpers, ops_fn)
+        classes = [em.ref(rid) for rid in res_protos]
+        return ProviderView(kw, instance, proto, resources, names_, self.functions_ref(item), served, classes, ops_fn)
 
     def claim_kw(self, prefix: str) -> str:
         kw = prefix or "functions"
-        while kw in self._kws or kw in SCOPE_RESERVED or kw == "bus":
+        while kw in self._kws or kw in SCOPE_RESERVED or kw in ("bus", "table"):
             kw += "_"
         self._kws.add(kw)
         return kw
@@ -380,7 +295,7 @@ class Services:
         else:
             wit_name, instance, doc_text = self.world.name, "", None
         base = pascal(wit_name).rstrip("_") if item is not None else f"{pascal(wit_name).rstrip('_')}Imports"
-        mref = self.module_ref(item)
+        functions = self.functions_ref(item)
 
         def wanted(rid: int) -> bool:
             return rid in proxies
@@ -388,54 +303,30 @@ class Services:
         def build(is_async: bool) -> tuple[list[Method], dict[int, list[Method]]]:
             methods: list[Method] = []
             res_methods: dict[int, list[Method]] = {rid: [] for rid in proxies}
-            client_expr = "self._client"
+            which = 1 if is_async else 0
+
+            def proxy_annot(res: int) -> str:
+                return proxies[res][which]
+
+            def either_annot(res: int) -> str:
+                return f"{proxies[res][which]} | {em.annot(res)}"
 
             for f in funcs:
-                em.reset()
                 wire, py, member = function_names(f, r)
-                enc_p, dec_p, enc_r, dec_r = codec_names(f)
                 names = param_names(f)
                 is_method = f.kind.kind in ("method", "async-method")
                 rid = _resource_name(r, f.kind.resource)[0] if f.kind.resource is not None else None
                 if is_method and rid not in proxies:
                     continue
-                owner = client_expr if is_method else "self"
-
-                def to_proxy(mode: str, res: int, e: str, owner: str = owner) -> str:
-                    return f"{proxies[res][1 if is_async else 0]}({owner}, {e}.handle)"
-
-                def proxy_annot(res: int) -> str:
-                    return proxies[res][1 if is_async else 0]
-
-                def to_handle(mode: str, res: int, e: str) -> str:
-                    return f"{em.annot(res)}({e}.handle)"
-
-                def either_annot(res: int) -> str:
-                    return f"{proxies[res][1 if is_async else 0]} | {em.annot(res)}"
-
-                params: list[tuple[str, str]] = []
-                args: list[str] = []
-                pre: list[str] = []
-                for i, (n, prm) in enumerate(zip(names, f.params, strict=True)):
-                    if is_method and i == 0:
-                        args.append(f"{em.annot(prm.type)}(self.handle)")
-                        continue
-                    _, _, a = self.convert(prm.type, n, wanted, to_handle, either_annot)
-                    ls, e, _ = self.convert(prm.type, n, wanted, to_handle, em.annot)
-                    params.append((n, a))
-                    pre += ls
-                    args.append(e)
-                res_lines, res_expr, res_a = self.convert(f.result, "_res", wanted, to_proxy, proxy_annot)
-                decode = f"_c.FromBytes({mref}{dec_r})"
-                call = "self._client._call" if is_method else "self._call"
-                if is_async:
-                    call = "await self._client._call_async" if is_method else "await self._call_async"
-                invoke = f'{call}("{wire}", bytes(buf), {decode})'
-                body = [*pre, "buf = bytearray()", f"{mref}{enc_p}(buf{''.join(', ' + a for a in args)})"]
-                if f.result is None:
-                    body.append(invoke)
-                else:
-                    body += [f"_res: {em.annot(f.result)} = {invoke}", *res_lines, f"return {res_expr}"]
+                params = [
+                    (n, self.convert(prm.type, wanted, either_annot))
+                    for i, (n, prm) in enumerate(zip(names, f.params, strict=True))
+                    if not (is_method and i == 0)
+                ]
+                res_a = self.convert(f.result, wanted, proxy_annot)
+                call = ("await self._call_async" if is_async else "self._call") + f'("{wire}"'
+                call += "".join(f", {n}" for n, _ in params) + ")"
+                body = [call] if f.result is None else [f"result: {res_a} = {call}", "return result"]
                 method = Method(wire, member if is_method else py, docstring(f.docs), is_async, f.kind.kind, params, res_a, body)
                 method.signature = "".join(f", {n}: {a}" for n, a in params)
                 if is_method and rid is not None:
@@ -449,8 +340,11 @@ class Services:
         qual = pascal(self.qualified(item)).rstrip("_")
         sync_name = self.claim(f"{base}Client", f"client {instance}", f"{qual}Client")
         async_name = self.claim(f"{base}AsyncClient", f"async client {instance}", f"{qual}AsyncClient")
-        sync_client = ServiceView(sync_name, docstring(doc_text), instance, sync_m, "_b.Client")
-        async_client = ServiceView(async_name, docstring(doc_text), instance, async_m, "_b.Client")
+        def proxy_map(which: int) -> str:
+            return "{" + ", ".join(f"{em.ref(rid)}: {names[which]}" for rid, names in proxies.items()) + "}"
+
+        sync_client = ServiceView(sync_name, docstring(doc_text), instance, sync_m, "_b.Client", "", functions, proxy_map(0))
+        async_client = ServiceView(async_name, docstring(doc_text), instance, async_m, "_b.Client", "", functions, proxy_map(1))
         proxy_views = []
         for rid, (sync_name, async_name) in proxies.items():
             owner = r.types[rid].owner
@@ -493,11 +387,18 @@ def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[E
                     svc.claim(f"{stem}Proxy", f"proxy {rid}", f"{qual}Proxy"),
                     svc.claim(f"{stem}AsyncProxy", f"async proxy {rid}", f"{qual}AsyncProxy"),
                 )
+        clients: list[ServiceView] = []
+        proxy_views: list[ServiceView] = []
         for key, item in imports:
-            sync_c, async_c, proxy_views = svc.client(key, item, svc.functions(item), proxies)
-            chunks.append(render_chunk("client.py.jinja", clients=[sync_c, async_c], proxies=proxy_views))
+            sync_c, async_c, views = svc.client(key, item, svc.functions(item), proxies)
+            clients += [sync_c, async_c]
+            proxy_views += views
         world_funcs = [i.function for i in world.imports.values() if isinstance(i, m.FunctionItem)]
         if world_funcs:
             sync_c, async_c, _ = svc.client("", None, world_funcs, proxies)
-            chunks.append(render_chunk("client.py.jinja", clients=[sync_c, async_c], proxies=[]))
+            clients += [sync_c, async_c]
+        if proxy_views:
+            chunks.append(render_chunk("proxies.py.jinja", proxies=proxy_views))
+        for client in clients:
+            chunks.append(render_chunk("client.py.jinja", c=client))
     return svc.em, chunks

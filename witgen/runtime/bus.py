@@ -30,11 +30,21 @@ they travel inside the result, as the error value of the function's WIT
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar, runtime_checkable
+from collections.abc import Mapping
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from witgen.runtime.dispatch import DispatchTable
+from witgen.runtime import codec, wit
+from witgen.runtime.dispatch import DispatchTable
+from witgen.runtime.errors import (
+    BusError,
+    BusTimeout,
+    InvalidHandle,
+    InvalidPayload,
+    ProviderFailure,
+    TransportError,
+    UnknownOperation,
+)
+from witgen.runtime.handles import Converter, converter
 
 __all__ = [
     "Bus",
@@ -48,53 +58,6 @@ __all__ = [
     "TransportError",
     "UnknownOperation",
 ]
-
-
-class BusError(Exception):
-    """A call that could not complete; `message` says why, for people to read.
-
-    `instance` and `function` name the operation as the caller addressed it.
-    """
-
-    def __init__(self, message: str, instance: str = "", function: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.instance = instance
-        self.function = function
-
-    def __str__(self) -> str:
-        if not (self.instance or self.function):
-            return self.message
-        return f"{self.operation}: {self.message}"
-
-    @property
-    def operation(self) -> str:
-        """`instance.function` (or the function alone for the empty instance)."""
-        return f"{self.instance}.{self.function}" if self.instance else self.function
-
-
-class UnknownOperation(BusError):
-    """No provider serves this instance and function."""
-
-
-class InvalidPayload(BusError):
-    """Bytes that do not decode as the operation's parameters (or result)."""
-
-
-class InvalidHandle(BusError):
-    """A resource handle this provider never gave this caller, or already dropped."""
-
-
-class ProviderFailure(BusError):
-    """The provider's implementation raised; the provider itself keeps serving."""
-
-
-class BusTimeout(BusError):
-    """No complete answer within the timeout."""
-
-
-class TransportError(BusError):
-    """The transport failed (connection lost, results stream ended early, ...)."""
 
 
 @runtime_checkable
@@ -137,42 +100,78 @@ class Bus(Protocol):
         ...
 
 
-T = TypeVar("T")
-
-
 class Client:
-    """Base of generated client shims: one interface instance reached over one bus.
+    """Base of generated clients: one interface instance reached over one bus.
 
     `INSTANCE` is the interface's id (`ns:pkg/iface@ver`, or "" for world-level
-    functions). Each generated method encodes its parameters, calls `_call` (or
-    `_call_async`) and returns the decoded result. A result that does not decode
-    raises `InvalidPayload`.
+    functions), `FUNCTIONS` the descriptions of its functions by wire name, and `PROXIES`
+    the proxy class of each imported resource (by its handle class): results carrying
+    such handles come back as proxies. Each generated method calls `_call` (or
+    `_call_async`) with its wire name and arguments and returns the decoded result; a
+    result that does not decode raises `InvalidPayload`. Every member defined here starts
+    with `_` or is upper case, so no generated method can shadow one.
     """
 
-    __slots__ = ("bus", "instance")
+    __slots__ = ("_bus", "_instance")
     INSTANCE: ClassVar[str] = ""
+    FUNCTIONS: ClassVar[Mapping[str, wit.Func]] = {}
+    PROXIES: ClassVar[Mapping[Any, Any]] = {}
 
     def __init__(self, bus: Bus, instance: str | None = None) -> None:
-        self.bus = bus
-        self.instance = self.INSTANCE if instance is None else instance
+        self._bus = bus
+        self._instance = self.INSTANCE if instance is None else instance
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.instance!r} via {self.bus!r}>"
+        return f"<{type(self).__name__} {self._instance!r} via {self._bus!r}>"
 
-    def _call(self, function: str, payload: bytes, decode: Callable[[bytes], T]) -> T:
-        result = self.bus.invoke(self.instance, function, payload)
-        try:
-            return decode(result)
-        except BusError:
-            raise
-        except Exception as exc:
-            raise InvalidPayload(f"undecodable result: {exc}", self.instance, function) from None
+    def _plan(self, function: str) -> tuple[codec.FunctionCodec, Converter | None]:
+        key = (type(self), function)
+        plan = _PLANS.get(key)
+        if plan is None:
+            func = self.FUNCTIONS[function]
+            proxies = self.PROXIES
+            wanted = {wit.of(cls): proxy for cls, proxy in proxies.items()}
 
-    async def _call_async(self, function: str, payload: bytes, decode: Callable[[bytes], T]) -> T:
-        result = await self.bus.invoke_async(self.instance, function, payload)
+            def to_proxy(client: Client, own: wit.Own, value: Any) -> Any:
+                return wanted[own.resource](client, value.handle)
+
+            conv = converter(func.result, wanted.__contains__, to_proxy) if wanted else None
+            plan = _PLANS[key] = (codec.function(func), conv)
+        return plan
+
+    def _call(self, function: str, *args: Any) -> Any:
+        """Call `function` with `args` and return its decoded result."""
+        fc, conv = self._plan(function)
         try:
-            return decode(result)
-        except BusError:
-            raise
+            payload = fc.encode_params(*args)
+        except codec.CodecError as exc:
+            raise InvalidPayload(f"parameters do not encode: {exc}", self._instance, function) from None
+        result = self._bus.invoke(self._instance, function, payload)
+        return self._result(fc, conv, function, result)
+
+    async def _call_async(self, function: str, *args: Any) -> Any:
+        """`_call` for asyncio callers."""
+        fc, conv = self._plan(function)
+        try:
+            payload = fc.encode_params(*args)
+        except codec.CodecError as exc:
+            raise InvalidPayload(f"parameters do not encode: {exc}", self._instance, function) from None
+        result = await self._bus.invoke_async(self._instance, function, payload)
+        return self._result(fc, conv, function, result)
+
+    def _result(self, fc: codec.FunctionCodec, conv: Converter | None, function: str, data: bytes) -> Any:
+        try:
+            value = fc.decode_result(data)
         except Exception as exc:
-            raise InvalidPayload(f"undecodable result: {exc}", self.instance, function) from None
+            raise InvalidPayload(f"undecodable result: {exc}", self._instance, function) from None
+        return value if conv is None else conv(self, value)
+
+    def _invoke_raw(self, function: str, payload: bytes) -> bytes:
+        """Send already encoded parameters (resource drops)."""
+        return self._bus.invoke(self._instance, function, payload)
+
+    async def _invoke_raw_async(self, function: str, payload: bytes) -> bytes:
+        return await self._bus.invoke_async(self._instance, function, payload)
+
+
+_PLANS: dict[tuple[type, str], tuple[codec.FunctionCodec, Converter | None]] = {}

@@ -58,7 +58,7 @@ class Codec(Generic[T]):
 
     def decode_from(self, data: bytes, pos: int = 0) -> tuple[T, int]:
         """One value at `pos` of `data`, and the position after it."""
-        return self.read(data, pos)  # type: ignore[no-any-return]
+        return self.read(data, pos)
 
     def encode_into(self, buf: bytearray, value: T) -> None:
         """Append the encoding of `value` to `buf`."""

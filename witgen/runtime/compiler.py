@@ -43,7 +43,7 @@ def build(t: w.Type) -> tuple[Encoder, Decoder]:
             pair = t.cache.get("codec")
             if pair is None:
                 pair = t.cache["codec"] = _Builder().pair(t)
-    return pair  # type: ignore[no-any-return]
+    return pair
 
 
 def min_size(t: w.Type | None) -> int:
@@ -346,11 +346,11 @@ class _Builder:
                 return [f"{tag} = _c.read_tag(b, p, 'future')", "p += 1", f"if {tag} == 0:",
                         "    raise _c.pending('future')", *ready]  # fmt: skip
             case w.Stream(inner=inner):
-                tag, n, y, items = self.tmp(), self.tmp("n"), self.tmp("y"), self.tmp("i")
-                elem = [*self.decode(inner, y), f"{items}.append({y})"] if inner is not None else [f"{items}.append(None)"]
+                tag, n, y, acc = self.tmp(), self.tmp("n"), self.tmp("y"), self.tmp("i")
+                elem_lines = [*self.decode(inner, y), f"{acc}.append({y})"] if inner is not None else [f"{acc}.append(None)"]
                 return [f"{tag} = _c.read_tag(b, p, 'stream')", "p += 1", f"if {tag} == 0:",
-                        "    raise _c.pending('stream')", *self._count(n, inner), f"{items} = []",
-                        f"for _ in range({n}):", *_ind(elem), f"{x} = _v.Stream({items})"]  # fmt: skip
+                        "    raise _c.pending('stream')", *self._count(n, inner), f"{acc} = []",
+                        f"for _ in range({n}):", *_ind(elem_lines), f"{x} = _v.Stream({acc})"]  # fmt: skip
         raise AssertionError(f"no decoding for {t!r}")
 
     def _arm(self, ctor: str, t: w.Type | None, x: str) -> list[str]:

@@ -38,17 +38,19 @@ import concurrent.futures
 import inspect
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from witgen.runtime.bus import (
+from witgen.runtime.errors import (
     BusError,
     BusTimeout,
     InvalidPayload,
     ProviderFailure,
     UnknownOperation,
 )
+from witgen.runtime import codec, wit
+from witgen.runtime.handles import converter
 from witgen.runtime.resources import Handles, decode_handle, drop_name
 from witgen.runtime.values import Err, Handle, Ok
 
@@ -58,6 +60,7 @@ __all__ = [
     "DispatchTable",
     "Operation",
     "legacy_names",
+    "operations",
     "pascal",
     "split_instance",
 ]
@@ -393,3 +396,73 @@ def _drop_operation(resource: str) -> Operation:
         encode=lambda call, value: b"",
     )
 
+
+
+def operations(
+    functions: Mapping[str, wit.Func], methods: Mapping[str, str], *, resources: Iterable[Any] = ()
+) -> list[Operation]:
+    """The operations serving `methods` (wire name -> Python method name) of `functions`.
+
+    Built from the functions' descriptions: parameters are decoded and the handles of
+    `resources` (the handle classes of resources this provider implements) become the
+    caller's objects; results are encoded, objects of those resources becoming new handles.
+    A method's first parameter is its object: the operation calls the named method on it.
+    """
+    local = {wit.of(r) for r in resources}
+    return [_operation(functions[wire], name, local) for wire, name in methods.items()]
+
+
+def _to_object(call: Call, t: wit.Own, handle: Any) -> Any:
+    if t.mode == "borrow":
+        return call.borrow(t.resource.name, handle)
+    return call.take(t.resource.name, handle)
+
+
+def _to_handle(call: Call, t: wit.Own, obj: Any) -> Any:
+    return t.resource.py(call.own(t.resource.name, obj))
+
+
+def _operation(func: wit.Func, name: str, local: set[wit.Type]) -> Operation:
+    fc = codec.function(func)
+    wanted = local.__contains__
+    params = [converter(t, wanted, _to_object) for _, t in func.params]
+    result = converter(func.result, wanted, _to_handle)
+    decode_params = fc.params.decode
+    encode_result = fc.encode_result
+    if any(params):
+
+        def decode(call: Call, payload: bytes) -> tuple[Any, ...]:
+            args = decode_params(payload)
+            return tuple(c(call, a) if c is not None else a for c, a in zip(params, args, strict=True))
+
+    else:
+
+        def decode(call: Call, payload: bytes) -> tuple[Any, ...]:
+            return decode_params(payload)
+
+    if result is not None:
+        conv = result
+
+        def encode(call: Call, value: Any) -> bytes:
+            return encode_result(conv(call, value))
+
+    else:
+
+        def encode(call: Call, value: Any) -> bytes:
+            return encode_result(value)
+
+    if func.kind == "method":
+
+        def bind(impl: object) -> Callable[..., Any]:
+            def method(obj: Any, *args: Any) -> Any:
+                return getattr(obj, name)(*args)
+
+            return method
+
+    else:
+
+        def bind(impl: object) -> Callable[..., Any]:
+            fn: Callable[..., Any] = getattr(impl, name)
+            return fn
+
+    return Operation(func.name, decode, bind, encode)

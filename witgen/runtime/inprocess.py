@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from witgen.runtime.bus import BusTimeout, UnknownOperation
+from witgen.runtime.errors import BusTimeout, UnknownOperation
 from witgen.runtime.dispatch import BoundOperation, DispatchTable
 
 __all__ = ["InProcessBus", "Registration"]

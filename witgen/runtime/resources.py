@@ -23,14 +23,19 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, ClassVar, Protocol, Self
 
-from witgen.runtime.bus import InvalidHandle, InvalidPayload
+from witgen.runtime.errors import InvalidHandle, InvalidPayload
 
-if TYPE_CHECKING:
-    from witgen.runtime.bus import Client
+
+class Caller(Protocol):
+    """What a proxy calls through: a generated client (`witgen.runtime.bus.Client`)."""
+
+    def _call(self, function: str, *args: Any) -> Any: ...
+    async def _call_async(self, function: str, *args: Any) -> Any: ...
+    def _invoke_raw(self, function: str, payload: bytes) -> bytes: ...
+    async def _invoke_raw_async(self, function: str, payload: bytes) -> bytes: ...
 
 __all__ = [
     "DROP_PREFIX",
@@ -188,7 +193,7 @@ class ResourceProxy:
     __slots__ = ("_client", "_handle")
     RESOURCE: ClassVar[str] = ""
 
-    def __init__(self, client: Client, handle: bytes) -> None:
+    def __init__(self, client: Caller, handle: bytes) -> None:
         self._client = client
         self._handle: bytes | None = handle
 
@@ -207,22 +212,26 @@ class ResourceProxy:
     def dropped(self) -> bool:
         return self._handle is None
 
-    def _call(self, function: str, payload: bytes, decode: Callable[[bytes], Any]) -> Any:
-        return self._client._call(function, payload, decode)
+    def _call(self, function: str, *args: Any) -> Any:
+        """Call a method of this resource (the handle is its first parameter)."""
+        return self._client._call(function, self, *args)
+
+    async def _call_async(self, function: str, *args: Any) -> Any:
+        return await self._client._call_async(function, self, *args)
 
     def drop(self) -> None:
         """Release the resource in the provider (idempotent)."""
         if self._handle is None:
             return
         handle, self._handle = self._handle, None
-        self._client._call(drop_name(self.RESOURCE), encode_handle(handle), _no_result)
+        _no_result(self._client._invoke_raw(drop_name(self.RESOURCE), encode_handle(handle)))
 
     async def drop_async(self) -> None:
         """`drop` for asyncio callers."""
         if self._handle is None:
             return
         handle, self._handle = self._handle, None
-        await self._client._call_async(drop_name(self.RESOURCE), encode_handle(handle), _no_result)
+        _no_result(await self._client._invoke_raw_async(drop_name(self.RESOURCE), encode_handle(handle)))
 
     def __enter__(self) -> Self:
         return self

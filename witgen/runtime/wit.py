@@ -276,7 +276,7 @@ class Enum(Named):
     def __init__(self, name: str, cls: type, cases: Iterable[str]) -> None:
         super().__init__(name, cls)
         self.cases = tuple(cases)
-        self.members: tuple[Any, ...] = tuple(cls)  # type: ignore[var-annotated]
+        self.members: tuple[Any, ...] = tuple(cls)  # type: ignore[arg-type]
         if len(self.members) != len(self.cases):
             raise TypeError(f"enum {name}: {len(self.cases)} WIT cases but {len(self.members)} members")
 

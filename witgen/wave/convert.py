@@ -12,14 +12,21 @@ from __future__ import annotations
 
 import dataclasses
 import typing
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from witgen import model as m
 from witgen.runtime import values as rv
 from witgen.wave.reader import CaseValue, Err, Ok, Some
 
-if TYPE_CHECKING:
-    from witgen.wave.wire import Bindings
+
+class Bindings(Protocol):
+    """What the converter needs of imported bindings (`witgen.wave.wire.Bindings`)."""
+
+    resolve: m.Resolve
+
+    def type_attr(self, tid: int) -> Any:
+        """The generated class (or alias) of a named type."""
+        ...
 
 
 class Converter:

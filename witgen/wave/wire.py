@@ -25,7 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from witgen.runtime.codec import Codec, FunctionCodec
 
 from witgen.errors import WitError
 from witgen.model import Function, Interface, Param, Resolve, Type
@@ -268,22 +271,30 @@ class Bindings:
             self._modules[dotted] = mod
         return mod
 
-    def type_attr(self, tid: int, which: str = "py") -> Any:
-        """The generated class (`py`), `encode` or `decode` function of a named type."""
+    def type_attr(self, tid: int) -> Any:
+        """The generated class (or alias) of a named type."""
         names = self.layout.names[tid]
-        return getattr(self.module(names.module), getattr(names, which))
+        return getattr(self.module(names.module), names.py)
 
-    def function_codec(
-        self, iid: int, func: Function, which: str
-    ) -> Callable[..., Any]:
-        """`encode`/`decode` + `_params`/`_result` of a function."""
+    def type_codec(self, tid: int) -> Codec[Any]:
+        """The codec of a named type, from its module's `TYPES` registry."""
+        from witgen.runtime import codec, wit
+
+        names = self.layout.names[tid]
+        name = self.resolve.types[tid].name
+        desc = self.module(names.module).TYPES[name]
+        if isinstance(desc, wit.Resource):
+            raise WireError(f"`{name}` has no codec: a resource travels as own<R> or borrow<R>")
+        return codec.of(desc)
+
+    def function_codec(self, iid: int, func: Function) -> FunctionCodec:
+        """The parameter and result codecs of a function, from its module's `FUNCTIONS`."""
         from witgen.codegen.types import function_names
+        from witgen.runtime import codec
 
-        _, py, _ = function_names(func, self.resolve)
+        wire, _, _ = function_names(func, self.resolve)
         mod = self.module(self.layout.interface_module[iid].dotted)
-        direction, _, part = which.partition("_")
-        fn: Callable[..., Any] = getattr(mod, f"{direction}_{py.rstrip('_')}_{part}")
-        return fn
+        return codec.function(mod.FUNCTIONS[wire])
 
 
 # --------------------------------------------------------------------------- the engine
@@ -322,7 +333,7 @@ class Wire:
 
     def encode(self, text: str) -> bytes:
         """WAVE text (a value, or comma-separated arguments for params) -> bytes."""
-        from witgen.runtime.codec import CodecError, to_bytes
+        from witgen.runtime.codec import CodecError
 
         t = self.target
         try:
@@ -330,19 +341,15 @@ class Wire:
                 assert t.type is not None
                 value = parse_value(text, t.type, self.resolve)
                 py = self.convert.to_py(value, t.type)
-                return to_bytes(self._type_codec("encode"), py)
+                return self._type_codec().encode(py)
             assert t.function is not None
             if t.mode == "params":
                 values = parse_args(text, t.params, self.resolve)
                 pys = tuple(
                     self.convert.to_py(v, p.type) for v, p in zip(values, t.params)
                 )
-                encode = self.bindings.function_codec(
-                    t.interface, t.function, "encode_params"
-                )
-                buf = bytearray()
-                encode(buf, *pys)  # the generated encoder takes the parameters
-                return bytes(buf)
+                fc = self.bindings.function_codec(t.interface, t.function)
+                return fc.encode_params(*pys)
             if t.function.result is None:
                 if text.strip() not in ("", "()"):
                     raise WireError(
@@ -351,10 +358,7 @@ class Wire:
                 return b""
             value = parse_value(text, t.function.result, self.resolve)
             py = self.convert.to_py(value, t.function.result)
-            return to_bytes(
-                self.bindings.function_codec(t.interface, t.function, "encode_result"),
-                py,
-            )
+            return self.bindings.function_codec(t.interface, t.function).encode_result(py)
         except WaveError as exc:
             raise WireError(exc.render()) from None
         except CodecError as exc:
@@ -364,22 +368,17 @@ class Wire:
 
     def decode(self, data: bytes) -> str:
         """Bytes -> canonical WAVE text."""
-        from witgen.runtime.codec import CodecError, from_bytes
+        from witgen.runtime.codec import CodecError
 
         t = self.target
         try:
             if t.mode == "type":
                 assert t.type is not None
-                py = from_bytes(self._type_codec("decode"), data)
+                py = self._type_codec().decode(data)
                 return to_wave(self.convert.from_py(py, t.type), t.type, self.resolve)
             assert t.function is not None
             if t.mode == "params":
-                pys = from_bytes(
-                    self.bindings.function_codec(
-                        t.interface, t.function, "decode_params"
-                    ),
-                    data,
-                )
+                pys = self.bindings.function_codec(t.interface, t.function).decode_params(data)
                 values = [
                     self.convert.from_py(v, p.type) for v, p in zip(pys, t.params)
                 ]
@@ -390,10 +389,7 @@ class Wire:
                         f"`{t.selector}` has no result, but {len(data)} byte(s) were given"
                     )
                 return "()"
-            py = from_bytes(
-                self.bindings.function_codec(t.interface, t.function, "decode_result"),
-                data,
-            )
+            py = self.bindings.function_codec(t.interface, t.function).decode_result(data)
             return to_wave(
                 self.convert.from_py(py, t.function.result),
                 t.function.result,
@@ -404,17 +400,10 @@ class Wire:
         except WaveError as exc:
             raise WireError(exc.render()) from None
 
-    def _type_codec(self, which: str) -> Callable[..., Any]:
-        """The generated codec of the target type (its own, or the one it aliases)."""
-        t = self.target
-        assert isinstance(t.type, int)
-        try:
-            fn: Callable[..., Any] = self.bindings.type_attr(t.type, which)
-        except AttributeError:
-            raise WireError(
-                f"`{t.selector}` has no codec: a resource travels as own<R> or borrow<R>"
-            ) from None
-        return fn
+    def _type_codec(self) -> Codec[Any]:
+        """The codec of the target type (its own, or the one it aliases)."""
+        assert isinstance(self.target.type, int)
+        return self.bindings.type_codec(self.target.type)
 
 
 def _owner(resolve: Resolve, tid: int) -> int:

@@ -5,17 +5,17 @@ The actor's side: it calls the interface."""
 
 from __future__ import annotations
 
-from witgen.runtime import codec as _c
+from witgen.runtime import wit
 from witgen.runtime import bus as _b
 from witgen.runtime.values import Err, Ok
 
-from ..ollama_llm import llm as _ollama_llm__llm
+from . import llm
 
-TYPES: dict[str, _c.TypeCodec] = {}
-"""Codecs of the named types of this module, by WIT name."""
+TYPES: dict[str, wit.Type] = {}
+"""The named types of this module, by WIT name: `codec.of(TYPES[name])` encodes one."""
 
-FUNCTIONS: dict[str, _c.FunctionCodecs] = {}
-"""Parameter and result codecs of this module's functions, by wire name (`res.method`)."""
+FUNCTIONS: dict[str, wit.Func] = wit.functions()
+"""The functions of this module, by wire name (`res.method`)."""
 
 
 class LlmClient(_b.Client):
@@ -23,37 +23,22 @@ class LlmClient(_b.Client):
 
     __slots__ = ()
     INSTANCE = "ollama:llm/llm"
+    FUNCTIONS = llm.FUNCTIONS
 
-    def chat(
-        self, req: _ollama_llm__llm.ChatRequest
-    ) -> Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError]:
+    def chat(self, req: llm.ChatRequest) -> Ok[llm.ChatResponse] | Err[llm.StatusError]:
         """Send a conversation, get the model's reply."""
-        buf = bytearray()
-        _ollama_llm__llm.encode_chat_params(buf, req)
-        _res: Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError] = self._call(
-            "chat", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_chat_result)
-        )
-        return _res
+        result: Ok[llm.ChatResponse] | Err[llm.StatusError] = self._call("chat", req)
+        return result
 
-    def show(
-        self, req: _ollama_llm__llm.ShowRequest
-    ) -> Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError]:
+    def show(self, req: llm.ShowRequest) -> Ok[llm.ShowResponse] | Err[llm.StatusError]:
         """Describe one model."""
-        buf = bytearray()
-        _ollama_llm__llm.encode_show_params(buf, req)
-        _res: Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError] = self._call(
-            "show", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_show_result)
-        )
-        return _res
+        result: Ok[llm.ShowResponse] | Err[llm.StatusError] = self._call("show", req)
+        return result
 
-    def list_(self) -> Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError]:
+    def list_(self) -> Ok[llm.ListResponse] | Err[llm.StatusError]:
         """The models the server has."""
-        buf = bytearray()
-        _ollama_llm__llm.encode_list_params(buf)
-        _res: Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError] = self._call(
-            "list", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_list_result)
-        )
-        return _res
+        result: Ok[llm.ListResponse] | Err[llm.StatusError] = self._call("list")
+        return result
 
 
 class LlmAsyncClient(_b.Client):
@@ -61,40 +46,19 @@ class LlmAsyncClient(_b.Client):
 
     __slots__ = ()
     INSTANCE = "ollama:llm/llm"
+    FUNCTIONS = llm.FUNCTIONS
 
-    async def chat(
-        self, req: _ollama_llm__llm.ChatRequest
-    ) -> Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError]:
+    async def chat(self, req: llm.ChatRequest) -> Ok[llm.ChatResponse] | Err[llm.StatusError]:
         """Send a conversation, get the model's reply."""
-        buf = bytearray()
-        _ollama_llm__llm.encode_chat_params(buf, req)
-        _res: Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError] = (
-            await self._call_async(
-                "chat", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_chat_result)
-            )
-        )
-        return _res
+        result: Ok[llm.ChatResponse] | Err[llm.StatusError] = await self._call_async("chat", req)
+        return result
 
-    async def show(
-        self, req: _ollama_llm__llm.ShowRequest
-    ) -> Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError]:
+    async def show(self, req: llm.ShowRequest) -> Ok[llm.ShowResponse] | Err[llm.StatusError]:
         """Describe one model."""
-        buf = bytearray()
-        _ollama_llm__llm.encode_show_params(buf, req)
-        _res: Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError] = (
-            await self._call_async(
-                "show", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_show_result)
-            )
-        )
-        return _res
+        result: Ok[llm.ShowResponse] | Err[llm.StatusError] = await self._call_async("show", req)
+        return result
 
-    async def list_(self) -> Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError]:
+    async def list_(self) -> Ok[llm.ListResponse] | Err[llm.StatusError]:
         """The models the server has."""
-        buf = bytearray()
-        _ollama_llm__llm.encode_list_params(buf)
-        _res: Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError] = (
-            await self._call_async(
-                "list", bytes(buf), _c.FromBytes(_ollama_llm__llm.decode_list_result)
-            )
-        )
-        return _res
+        result: Ok[llm.ListResponse] | Err[llm.StatusError] = await self._call_async("list")
+        return result

@@ -7,39 +7,39 @@ from __future__ import annotations
 
 import typing as _t
 
-from witgen.runtime import codec as _c
+from witgen.runtime import wit
 from witgen.runtime import bus as _b
 from witgen.runtime import dispatch as _d
 from witgen.runtime.values import Err, Ok
 
-from ..ollama_llm import llm as _ollama_llm__llm
+from . import llm
 
-TYPES: dict[str, _c.TypeCodec] = {}
-"""Codecs of the named types of this module, by WIT name."""
+TYPES: dict[str, wit.Type] = {}
+"""The named types of this module, by WIT name: `codec.of(TYPES[name])` encodes one."""
 
-FUNCTIONS: dict[str, _c.FunctionCodecs] = {}
-"""Parameter and result codecs of this module's functions, by wire name (`res.method`)."""
+FUNCTIONS: dict[str, wit.Func] = wit.functions()
+"""The functions of this module, by wire name (`res.method`)."""
 
 
 class LlmProvider(_t.Protocol):
     """Chat with a model, show a model, list the models (the Ollama REST API's shapes)."""
 
     def chat(
-        self, req: _ollama_llm__llm.ChatRequest
+        self, req: llm.ChatRequest
     ) -> (
-        Ok[_ollama_llm__llm.ChatResponse]
-        | Err[_ollama_llm__llm.StatusError]
-        | _t.Awaitable[Ok[_ollama_llm__llm.ChatResponse] | Err[_ollama_llm__llm.StatusError]]
+        Ok[llm.ChatResponse]
+        | Err[llm.StatusError]
+        | _t.Awaitable[Ok[llm.ChatResponse] | Err[llm.StatusError]]
     ):
         """Send a conversation, get the model's reply."""
         ...
 
     def show(
-        self, req: _ollama_llm__llm.ShowRequest
+        self, req: llm.ShowRequest
     ) -> (
-        Ok[_ollama_llm__llm.ShowResponse]
-        | Err[_ollama_llm__llm.StatusError]
-        | _t.Awaitable[Ok[_ollama_llm__llm.ShowResponse] | Err[_ollama_llm__llm.StatusError]]
+        Ok[llm.ShowResponse]
+        | Err[llm.StatusError]
+        | _t.Awaitable[Ok[llm.ShowResponse] | Err[llm.StatusError]]
     ):
         """Describe one model."""
         ...
@@ -47,51 +47,20 @@ class LlmProvider(_t.Protocol):
     def list_(
         self,
     ) -> (
-        Ok[_ollama_llm__llm.ListResponse]
-        | Err[_ollama_llm__llm.StatusError]
-        | _t.Awaitable[Ok[_ollama_llm__llm.ListResponse] | Err[_ollama_llm__llm.StatusError]]
+        Ok[llm.ListResponse]
+        | Err[llm.StatusError]
+        | _t.Awaitable[Ok[llm.ListResponse] | Err[llm.StatusError]]
     ):
         """The models the server has."""
         ...
 
 
-def _llm_chat_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    return _c.from_bytes(_ollama_llm__llm.decode_chat_params, payload)
-
-
-def _llm_chat_encode(call: _d.Call, value: _t.Any) -> bytearray:
-    buf = bytearray()
-    _ollama_llm__llm.encode_chat_result(buf, value)
-    return buf
-
-
-def _llm_show_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    return _c.from_bytes(_ollama_llm__llm.decode_show_params, payload)
-
-
-def _llm_show_encode(call: _d.Call, value: _t.Any) -> bytearray:
-    buf = bytearray()
-    _ollama_llm__llm.encode_show_result(buf, value)
-    return buf
-
-
-def _llm_list_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    return _c.from_bytes(_ollama_llm__llm.decode_list_params, payload)
-
-
-def _llm_list_encode(call: _d.Call, value: _t.Any) -> bytearray:
-    buf = bytearray()
-    _ollama_llm__llm.encode_list_result(buf, value)
-    return buf
-
-
 def llm_operations() -> list[_d.Operation]:
     """The dispatch operations of `ollama:llm/llm`."""
-    return [
-        _d.Operation("chat", _llm_chat_decode, lambda impl: impl.chat, _llm_chat_encode),
-        _d.Operation("show", _llm_show_decode, lambda impl: impl.show, _llm_show_encode),
-        _d.Operation("list", _llm_list_decode, lambda impl: impl.list_, _llm_list_encode),
-    ]
+    return _d.operations(
+        llm.FUNCTIONS,
+        {"chat": "chat", "show": "show", "list": "list_"},
+    )
 
 
 def dispatch_table(*, llm: LlmProvider) -> _d.DispatchTable:

@@ -7,78 +7,41 @@ from __future__ import annotations
 
 import typing as _t
 
-from witgen.runtime import codec as _c
+from witgen.runtime import wit
 from witgen.runtime import bus as _b
 from witgen.runtime import dispatch as _d
 from witgen.runtime.values import Err, Ok
 
-from ..wamli_stateful import model as _wamli_stateful__model
-from ..wamli_stateful import state as _wamli_stateful__state
+from . import model
+from . import state
 
-TYPES: dict[str, _c.TypeCodec] = {}
-"""Codecs of the named types of this module, by WIT name."""
+TYPES: dict[str, wit.Type] = {}
+"""The named types of this module, by WIT name: `codec.of(TYPES[name])` encodes one."""
 
-FUNCTIONS: dict[str, _c.FunctionCodecs] = {}
-"""Parameter and result codecs of this module's functions, by wire name (`res.method`)."""
+FUNCTIONS: dict[str, wit.Func] = wit.functions()
+"""The functions of this module, by wire name (`res.method`)."""
 
 
 class StateProvider(_t.Protocol):
     """The proof of concept's interface: the state as raw bytes plus a list of strings."""
 
-    def get_data(
-        self,
-    ) -> (
-        Ok[bytes]
-        | Err[_wamli_stateful__state.Error]
-        | _t.Awaitable[Ok[bytes] | Err[_wamli_stateful__state.Error]]
-    ):
+    def get_data(self) -> Ok[bytes] | Err[state.Error] | _t.Awaitable[Ok[bytes] | Err[state.Error]]:
         """The state itself, as opaque bytes."""
         ...
 
     def get_metadata(
         self,
-    ) -> (
-        Ok[list[str]]
-        | Err[_wamli_stateful__state.Error]
-        | _t.Awaitable[Ok[list[str]] | Err[_wamli_stateful__state.Error]]
-    ):
+    ) -> Ok[list[str]] | Err[state.Error] | _t.Awaitable[Ok[list[str]] | Err[state.Error]]:
         """Free-form metadata about the state."""
         ...
 
 
-def _state_get_data_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    return _c.from_bytes(_wamli_stateful__state.decode_get_data_params, payload)
-
-
-def _state_get_data_encode(call: _d.Call, value: _t.Any) -> bytearray:
-    buf = bytearray()
-    _wamli_stateful__state.encode_get_data_result(buf, value)
-    return buf
-
-
-def _state_get_metadata_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    return _c.from_bytes(_wamli_stateful__state.decode_get_metadata_params, payload)
-
-
-def _state_get_metadata_encode(call: _d.Call, value: _t.Any) -> bytearray:
-    buf = bytearray()
-    _wamli_stateful__state.encode_get_metadata_result(buf, value)
-    return buf
-
-
 def state_operations() -> list[_d.Operation]:
     """The dispatch operations of `wamli:stateful/state`."""
-    return [
-        _d.Operation(
-            "get-data", _state_get_data_decode, lambda impl: impl.get_data, _state_get_data_encode
-        ),
-        _d.Operation(
-            "get-metadata",
-            _state_get_metadata_decode,
-            lambda impl: impl.get_metadata,
-            _state_get_metadata_encode,
-        ),
-    ]
+    return _d.operations(
+        state.FUNCTIONS,
+        {"get-data": "get_data", "get-metadata": "get_metadata"},
+    )
 
 
 class ModelProvider(_t.Protocol):
@@ -87,34 +50,18 @@ class ModelProvider(_t.Protocol):
     def get_metadata(
         self,
     ) -> (
-        Ok[_wamli_stateful__model.Metadata]
-        | Err[_wamli_stateful__model.Error]
-        | _t.Awaitable[Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error]]
+        Ok[model.Metadata] | Err[model.Error] | _t.Awaitable[Ok[model.Metadata] | Err[model.Error]]
     ):
         """The model's metadata."""
         ...
 
 
-def _model_get_metadata_decode(call: _d.Call, payload: bytes) -> tuple[_t.Any, ...]:
-    return _c.from_bytes(_wamli_stateful__model.decode_get_metadata_params, payload)
-
-
-def _model_get_metadata_encode(call: _d.Call, value: _t.Any) -> bytearray:
-    buf = bytearray()
-    _wamli_stateful__model.encode_get_metadata_result(buf, value)
-    return buf
-
-
 def model_operations() -> list[_d.Operation]:
     """The dispatch operations of `wamli:stateful/model`."""
-    return [
-        _d.Operation(
-            "get-metadata",
-            _model_get_metadata_decode,
-            lambda impl: impl.get_metadata,
-            _model_get_metadata_encode,
-        ),
-    ]
+    return _d.operations(
+        model.FUNCTIONS,
+        {"get-metadata": "get_metadata"},
+    )
 
 
 def dispatch_table(*, state: StateProvider, model: ModelProvider) -> _d.DispatchTable:

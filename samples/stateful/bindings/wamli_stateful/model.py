@@ -5,23 +5,19 @@ The later form: the state is a model, described by typed metadata."""
 
 from __future__ import annotations
 
-import dataclasses as _dc
-import enum as _enum
+import dataclasses
+import enum
 from typing import TypeAlias
 
-from witgen.runtime import codec as _c
-from witgen.runtime import resources as _r
-from witgen.runtime.codec import new as _new
-from witgen.runtime.values import Err, Ok
+from witgen.runtime import wit
 
-from ..wamli_stateful import state as _wamli_stateful__state
+from . import state
 
-Error: TypeAlias = _wamli_stateful__state.Error
-encode_error = _wamli_stateful__state.encode_error
-decode_error = _wamli_stateful__state.decode_error
+Error: TypeAlias = state.Error
 
 
-class ExecutionTarget(_enum.Enum):
+@wit.enum("execution-target", ["cpu", "gpu", "tpu"])
+class ExecutionTarget(enum.Enum):
     """Where the model runs."""
 
     CPU = 0
@@ -29,36 +25,11 @@ class ExecutionTarget(_enum.Enum):
     TPU = 2
 
 
-_execution_target_cases: tuple[ExecutionTarget, ...] = tuple(ExecutionTarget)
-
-
-def encode_execution_target(buf: bytearray, v: ExecutionTarget) -> None:
-    """Append the encoding of `execution-target` to `buf`."""
-    try:
-        if v.__class__ is not ExecutionTarget:
-            raise _c.bad_value(v, "enum execution-target")
-        buf.append(v.value)
-    except _c.ENCODE_ERRORS as exc:
-        raise _c.wrap(exc, "execution-target") from None
-
-
-def decode_execution_target(b: bytes, p: int = 0) -> tuple[ExecutionTarget, int]:
-    """Decode `execution-target` from `b` at `p`; return it and the next position."""
-    try:
-        _L = len(b)
-        _i = b[p]
-        if _i < 0x80:
-            p += 1
-        else:
-            _i, p = _c.read_u32(b, p)
-        if _i >= 3:
-            raise _c.bad_case(_i, "enum execution-target")
-        return _execution_target_cases[_i], p
-    except _c.DECODE_ERRORS as exc:
-        raise _c.wrap(exc, "execution-target") from None
-
-
-class TensorType(_enum.Enum):
+@wit.enum(
+    "tensor-type",
+    ["U8", "U16", "U32", "U64", "S8", "S16", "S32", "S64", "F16", "F32", "F64", "F128"],
+)
+class TensorType(enum.Enum):
     """Element type of the model's tensors (upper-case names, as in the original)."""
 
     U8 = 0
@@ -75,36 +46,18 @@ class TensorType(_enum.Enum):
     F128 = 11
 
 
-_tensor_type_cases: tuple[TensorType, ...] = tuple(TensorType)
-
-
-def encode_tensor_type(buf: bytearray, v: TensorType) -> None:
-    """Append the encoding of `tensor-type` to `buf`."""
-    try:
-        if v.__class__ is not TensorType:
-            raise _c.bad_value(v, "enum tensor-type")
-        buf.append(v.value)
-    except _c.ENCODE_ERRORS as exc:
-        raise _c.wrap(exc, "tensor-type") from None
-
-
-def decode_tensor_type(b: bytes, p: int = 0) -> tuple[TensorType, int]:
-    """Decode `tensor-type` from `b` at `p`; return it and the next position."""
-    try:
-        _L = len(b)
-        _i = b[p]
-        if _i < 0x80:
-            p += 1
-        else:
-            _i, p = _c.read_u32(b, p)
-        if _i >= 12:
-            raise _c.bad_case(_i, "enum tensor-type")
-        return _tensor_type_cases[_i], p
-    except _c.DECODE_ERRORS as exc:
-        raise _c.wrap(exc, "tensor-type") from None
-
-
-@_dc.dataclass(slots=True)
+@wit.record(
+    "metadata",
+    {
+        "model-name": wit.STRING,
+        "graph-encoding": wit.STRING,
+        "execution-target": ExecutionTarget,
+        "tensor-type": TensorType,
+        "tensor-dimensions-in": wit.List(wit.U32),
+        "tensor-dimensions-out": wit.List(wit.U32),
+    },
+)
+@dataclasses.dataclass(slots=True)
 class Metadata:
     """WIT record `metadata`."""
 
@@ -116,292 +69,15 @@ class Metadata:
     tensor_dimensions_out: list[int]
 
 
-def encode_metadata(buf: bytearray, v: Metadata) -> None:
-    """Append the encoding of `metadata` to `buf`."""
-    try:
-        _t1 = v.model_name.encode()
-        _n2 = len(_t1)
-        if _n2 < 0x80:
-            buf.append(_n2)
-        elif _n2 < 0x4000:
-            buf.append(_n2 & 0x7F | 0x80)
-            buf.append(_n2 >> 7)
-        else:
-            _c.write_uleb(buf, _n2)
-        buf += _t1
-        _t3 = v.graph_encoding.encode()
-        _n4 = len(_t3)
-        if _n4 < 0x80:
-            buf.append(_n4)
-        elif _n4 < 0x4000:
-            buf.append(_n4 & 0x7F | 0x80)
-            buf.append(_n4 >> 7)
-        else:
-            _c.write_uleb(buf, _n4)
-        buf += _t3
-        encode_execution_target(buf, v.execution_target)
-        encode_tensor_type(buf, v.tensor_type)
-        _t5 = v.tensor_dimensions_in
-        _n7 = len(_t5)
-        if _n7 < 0x80:
-            buf.append(_n7)
-        elif _n7 < 0x4000:
-            buf.append(_n7 & 0x7F | 0x80)
-            buf.append(_n7 >> 7)
-        else:
-            _c.write_uleb(buf, _n7)
-        for _x6 in _t5:
-            _t8 = _x6
-            if 0 <= _t8 < 0x80:
-                buf.append(_t8)
-            else:
-                _c.write_u32(buf, _t8)
-        _t9 = v.tensor_dimensions_out
-        _n11 = len(_t9)
-        if _n11 < 0x80:
-            buf.append(_n11)
-        elif _n11 < 0x4000:
-            buf.append(_n11 & 0x7F | 0x80)
-            buf.append(_n11 >> 7)
-        else:
-            _c.write_uleb(buf, _n11)
-        for _x10 in _t9:
-            _t12 = _x10
-            if 0 <= _t12 < 0x80:
-                buf.append(_t12)
-            else:
-                _c.write_u32(buf, _t12)
-    except _c.ENCODE_ERRORS as exc:
-        raise _c.wrap(exc, "metadata") from None
-
-
-def decode_metadata(b: bytes, p: int = 0) -> tuple[Metadata, int]:
-    """Decode `metadata` from `b` at `p`; return it and the next position."""
-    try:
-        _L = len(b)
-        _f13: str
-        _n19 = b[p]
-        if _n19 < 0x80:
-            p += 1
-        else:
-            _h21 = b[p + 1]
-            if _h21 < 0x80:
-                _n19 = _n19 & 0x7F | _h21 << 7
-                p += 2
-            else:
-                _n19, p = _c.read_len(b, p)
-        _e20 = p + _n19
-        if _e20 > _L:
-            raise _c.CodecError(f"length {_n19} exceeds the remaining input")
-        _f13 = b[p:_e20].decode()
-        p = _e20
-        _f14: str
-        _n22 = b[p]
-        if _n22 < 0x80:
-            p += 1
-        else:
-            _h24 = b[p + 1]
-            if _h24 < 0x80:
-                _n22 = _n22 & 0x7F | _h24 << 7
-                p += 2
-            else:
-                _n22, p = _c.read_len(b, p)
-        _e23 = p + _n22
-        if _e23 > _L:
-            raise _c.CodecError(f"length {_n22} exceeds the remaining input")
-        _f14 = b[p:_e23].decode()
-        p = _e23
-        _f15: ExecutionTarget
-        _f15, p = decode_execution_target(b, p)
-        _f16: TensorType
-        _f16, p = decode_tensor_type(b, p)
-        _f17: list[int]
-        _n25 = b[p]
-        if _n25 < 0x80:
-            p += 1
-        else:
-            _h27 = b[p + 1]
-            if _h27 < 0x80:
-                _n25 = _n25 & 0x7F | _h27 << 7
-                p += 2
-            else:
-                _n25, p = _c.read_len(b, p, 1)
-        _f17 = []
-        for _ in range(_n25):
-            _y26: int
-            _y26 = b[p]
-            if _y26 < 0x80:
-                p += 1
-            else:
-                _y26, p = _c.read_u32(b, p)
-            _f17.append(_y26)
-        _f18: list[int]
-        _n28 = b[p]
-        if _n28 < 0x80:
-            p += 1
-        else:
-            _h30 = b[p + 1]
-            if _h30 < 0x80:
-                _n28 = _n28 & 0x7F | _h30 << 7
-                p += 2
-            else:
-                _n28, p = _c.read_len(b, p, 1)
-        _f18 = []
-        for _ in range(_n28):
-            _y29: int
-            _y29 = b[p]
-            if _y29 < 0x80:
-                p += 1
-            else:
-                _y29, p = _c.read_u32(b, p)
-            _f18.append(_y29)
-        _v0 = _new(Metadata)
-        _v0.model_name = _f13
-        _v0.graph_encoding = _f14
-        _v0.execution_target = _f15
-        _v0.tensor_type = _f16
-        _v0.tensor_dimensions_in = _f17
-        _v0.tensor_dimensions_out = _f18
-        return _v0, p
-    except _c.DECODE_ERRORS as exc:
-        raise _c.wrap(exc, "metadata") from None
-
-
-def encode_get_metadata_params(buf: bytearray) -> None:
-    """Append the parameters of `get-metadata` to `buf`."""
-    try:
-        pass
-    except _c.ENCODE_ERRORS as exc:
-        raise _c.wrap(exc, "parameters of get-metadata") from None
-
-
-def decode_get_metadata_params(b: bytes, p: int = 0) -> tuple[tuple[()], int]:
-    """Decode the parameter tuple of `get-metadata`."""
-    try:
-        _L = len(b)
-        return (), p
-    except _c.DECODE_ERRORS as exc:
-        raise _c.wrap(exc, "parameters of get-metadata") from None
-
-
-def encode_get_metadata_result(buf: bytearray, v: Ok[Metadata] | Err[Error]) -> None:
-    """Append the result of `get-metadata` to `buf`."""
-    try:
-        _t1 = v
-        if isinstance(_t1, Ok):
-            buf.append(0)
-            encode_metadata(buf, _t1.value)
-        elif isinstance(_t1, Err):
-            buf.append(1)
-            _r15 = _t1.value
-            _t16 = _r15.status_code
-            if 0 <= _t16 < 0x80:
-                buf.append(_t16)
-            else:
-                _c.write_u32(buf, _t16)
-            _t17 = _r15.status.encode()
-            _n18 = len(_t17)
-            if _n18 < 0x80:
-                buf.append(_n18)
-            elif _n18 < 0x4000:
-                buf.append(_n18 & 0x7F | 0x80)
-                buf.append(_n18 >> 7)
-            else:
-                _c.write_uleb(buf, _n18)
-            buf += _t17
-            _t19 = _r15.error.encode()
-            _n20 = len(_t19)
-            if _n20 < 0x80:
-                buf.append(_n20)
-            elif _n20 < 0x4000:
-                buf.append(_n20 & 0x7F | 0x80)
-                buf.append(_n20 >> 7)
-            else:
-                _c.write_uleb(buf, _n20)
-            buf += _t19
-        else:
-            raise _c.bad_value(_t1, "Ok or Err of result<metadata, error>")
-    except _c.ENCODE_ERRORS as exc:
-        raise _c.wrap(exc, "result of get-metadata") from None
-
-
-def decode_get_metadata_result(b: bytes, p: int = 0) -> tuple[Ok[Metadata] | Err[Error], int]:
-    """Decode the result of `get-metadata`."""
-    try:
-        _L = len(b)
-        _r: Ok[Metadata] | Err[Error]
-        _t21 = b[p]
-        p += 1
-        if _t21 == 0:
-            _y22: Metadata
-            _y22, p = decode_metadata(b, p)
-            _r = Ok(_y22)
-        elif _t21 == 1:
-            _y41: Error
-            _f42: int
-            _f42 = b[p]
-            if _f42 < 0x80:
-                p += 1
-            else:
-                _f42, p = _c.read_u32(b, p)
-            _f43: str
-            _n45 = b[p]
-            if _n45 < 0x80:
-                p += 1
-            else:
-                _h47 = b[p + 1]
-                if _h47 < 0x80:
-                    _n45 = _n45 & 0x7F | _h47 << 7
-                    p += 2
-                else:
-                    _n45, p = _c.read_len(b, p)
-            _e46 = p + _n45
-            if _e46 > _L:
-                raise _c.CodecError(f"length {_n45} exceeds the remaining input")
-            _f43 = b[p:_e46].decode()
-            p = _e46
-            _f44: str
-            _n48 = b[p]
-            if _n48 < 0x80:
-                p += 1
-            else:
-                _h50 = b[p + 1]
-                if _h50 < 0x80:
-                    _n48 = _n48 & 0x7F | _h50 << 7
-                    p += 2
-                else:
-                    _n48, p = _c.read_len(b, p)
-            _e49 = p + _n48
-            if _e49 > _L:
-                raise _c.CodecError(f"length {_n48} exceeds the remaining input")
-            _f44 = b[p:_e49].decode()
-            p = _e49
-            _y41 = _new(_wamli_stateful__state.Error)
-            _y41.status_code = _f42
-            _y41.status = _f43
-            _y41.error = _f44
-            _r = Err(_y41)
-        else:
-            raise _c.CodecError(f"invalid result discriminant {_t21}")
-        return _r, p
-    except _c.DECODE_ERRORS as exc:
-        raise _c.wrap(exc, "result of get-metadata") from None
-
-
-TYPES: dict[str, _c.TypeCodec] = {
-    "error": _c.TypeCodec(encode_error, decode_error),
-    "execution-target": _c.TypeCodec(encode_execution_target, decode_execution_target),
-    "tensor-type": _c.TypeCodec(encode_tensor_type, decode_tensor_type),
-    "metadata": _c.TypeCodec(encode_metadata, decode_metadata),
+TYPES: dict[str, wit.Type] = {
+    "error": wit.of(state.Error),
+    "execution-target": wit.of(ExecutionTarget),
+    "tensor-type": wit.of(TensorType),
+    "metadata": wit.of(Metadata),
 }
-"""Codecs of the named types of this module, by WIT name."""
+"""The named types of this module, by WIT name: `codec.of(TYPES[name])` encodes one."""
 
-FUNCTIONS: dict[str, _c.FunctionCodecs] = {
-    "get-metadata": _c.FunctionCodecs(
-        encode_get_metadata_params,
-        decode_get_metadata_params,
-        encode_get_metadata_result,
-        decode_get_metadata_result,
-    ),
-}
-"""Parameter and result codecs of this module's functions, by wire name (`res.method`)."""
+FUNCTIONS: dict[str, wit.Func] = wit.functions(
+    wit.Func("get-metadata", {}, wit.Result(Metadata, state.Error)),
+)
+"""The functions of this module, by wire name (`res.method`)."""

@@ -5,18 +5,18 @@ The provider's side: it pulls the state from the actor."""
 
 from __future__ import annotations
 
-from witgen.runtime import codec as _c
+from witgen.runtime import wit
 from witgen.runtime import bus as _b
 from witgen.runtime.values import Err, Ok
 
-from ..wamli_stateful import model as _wamli_stateful__model
-from ..wamli_stateful import state as _wamli_stateful__state
+from . import model
+from . import state
 
-TYPES: dict[str, _c.TypeCodec] = {}
-"""Codecs of the named types of this module, by WIT name."""
+TYPES: dict[str, wit.Type] = {}
+"""The named types of this module, by WIT name: `codec.of(TYPES[name])` encodes one."""
 
-FUNCTIONS: dict[str, _c.FunctionCodecs] = {}
-"""Parameter and result codecs of this module's functions, by wire name (`res.method`)."""
+FUNCTIONS: dict[str, wit.Func] = wit.functions()
+"""The functions of this module, by wire name (`res.method`)."""
 
 
 class StateClient(_b.Client):
@@ -24,26 +24,17 @@ class StateClient(_b.Client):
 
     __slots__ = ()
     INSTANCE = "wamli:stateful/state"
+    FUNCTIONS = state.FUNCTIONS
 
-    def get_data(self) -> Ok[bytes] | Err[_wamli_stateful__state.Error]:
+    def get_data(self) -> Ok[bytes] | Err[state.Error]:
         """The state itself, as opaque bytes."""
-        buf = bytearray()
-        _wamli_stateful__state.encode_get_data_params(buf)
-        _res: Ok[bytes] | Err[_wamli_stateful__state.Error] = self._call(
-            "get-data", bytes(buf), _c.FromBytes(_wamli_stateful__state.decode_get_data_result)
-        )
-        return _res
+        result: Ok[bytes] | Err[state.Error] = self._call("get-data")
+        return result
 
-    def get_metadata(self) -> Ok[list[str]] | Err[_wamli_stateful__state.Error]:
+    def get_metadata(self) -> Ok[list[str]] | Err[state.Error]:
         """Free-form metadata about the state."""
-        buf = bytearray()
-        _wamli_stateful__state.encode_get_metadata_params(buf)
-        _res: Ok[list[str]] | Err[_wamli_stateful__state.Error] = self._call(
-            "get-metadata",
-            bytes(buf),
-            _c.FromBytes(_wamli_stateful__state.decode_get_metadata_result),
-        )
-        return _res
+        result: Ok[list[str]] | Err[state.Error] = self._call("get-metadata")
+        return result
 
 
 class StateAsyncClient(_b.Client):
@@ -51,26 +42,17 @@ class StateAsyncClient(_b.Client):
 
     __slots__ = ()
     INSTANCE = "wamli:stateful/state"
+    FUNCTIONS = state.FUNCTIONS
 
-    async def get_data(self) -> Ok[bytes] | Err[_wamli_stateful__state.Error]:
+    async def get_data(self) -> Ok[bytes] | Err[state.Error]:
         """The state itself, as opaque bytes."""
-        buf = bytearray()
-        _wamli_stateful__state.encode_get_data_params(buf)
-        _res: Ok[bytes] | Err[_wamli_stateful__state.Error] = await self._call_async(
-            "get-data", bytes(buf), _c.FromBytes(_wamli_stateful__state.decode_get_data_result)
-        )
-        return _res
+        result: Ok[bytes] | Err[state.Error] = await self._call_async("get-data")
+        return result
 
-    async def get_metadata(self) -> Ok[list[str]] | Err[_wamli_stateful__state.Error]:
+    async def get_metadata(self) -> Ok[list[str]] | Err[state.Error]:
         """Free-form metadata about the state."""
-        buf = bytearray()
-        _wamli_stateful__state.encode_get_metadata_params(buf)
-        _res: Ok[list[str]] | Err[_wamli_stateful__state.Error] = await self._call_async(
-            "get-metadata",
-            bytes(buf),
-            _c.FromBytes(_wamli_stateful__state.decode_get_metadata_result),
-        )
-        return _res
+        result: Ok[list[str]] | Err[state.Error] = await self._call_async("get-metadata")
+        return result
 
 
 class ModelClient(_b.Client):
@@ -78,19 +60,12 @@ class ModelClient(_b.Client):
 
     __slots__ = ()
     INSTANCE = "wamli:stateful/model"
+    FUNCTIONS = model.FUNCTIONS
 
-    def get_metadata(
-        self,
-    ) -> Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error]:
+    def get_metadata(self) -> Ok[model.Metadata] | Err[model.Error]:
         """The model's metadata."""
-        buf = bytearray()
-        _wamli_stateful__model.encode_get_metadata_params(buf)
-        _res: Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error] = self._call(
-            "get-metadata",
-            bytes(buf),
-            _c.FromBytes(_wamli_stateful__model.decode_get_metadata_result),
-        )
-        return _res
+        result: Ok[model.Metadata] | Err[model.Error] = self._call("get-metadata")
+        return result
 
 
 class ModelAsyncClient(_b.Client):
@@ -98,18 +73,9 @@ class ModelAsyncClient(_b.Client):
 
     __slots__ = ()
     INSTANCE = "wamli:stateful/model"
+    FUNCTIONS = model.FUNCTIONS
 
-    async def get_metadata(
-        self,
-    ) -> Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error]:
+    async def get_metadata(self) -> Ok[model.Metadata] | Err[model.Error]:
         """The model's metadata."""
-        buf = bytearray()
-        _wamli_stateful__model.encode_get_metadata_params(buf)
-        _res: Ok[_wamli_stateful__model.Metadata] | Err[_wamli_stateful__model.Error] = (
-            await self._call_async(
-                "get-metadata",
-                bytes(buf),
-                _c.FromBytes(_wamli_stateful__model.decode_get_metadata_result),
-            )
-        )
-        return _res
+        result: Ok[model.Metadata] | Err[model.Error] = await self._call_async("get-metadata")
+        return result
