@@ -35,13 +35,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bridge_guests import actor_project, app_project  # noqa: E402
-from nats_server import NatsServer, Served  # noqa: E402
 from test_bridge_wash import OLLAMA_WIT, PREFIX, STATEFUL_WIT, actor_state, bridge_wit  # noqa: E402
-from wasmcloud2 import WashDev, componentize  # noqa: E402
+from wasmcloud2 import NatsServer, RrResponder, WashDev, WrpcCaller, componentize  # noqa: E402
 
+from samples.ollama.bindings.ollama_llm import llm  # noqa: E402
+from samples.ollama.provider import dispatch_table as ollama_table  # noqa: E402
 from samples.stateful.provider import StateClient  # noqa: E402
 from witgen.bridge import Settings, make_bridge  # noqa: E402
-from witgen.runtime.nats import NatsBus  # noqa: E402
+from witgen.runtime import codec  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 
@@ -93,28 +94,31 @@ def main() -> None:
         bridge = folder / "bridge.wasm"
         make_bridge(bridge_wit(folder / "wit"), Settings(PREFIX), ["ollama:llm/llm"],
                     ["wamli:stateful/state", "wamli:stateful/model"], output=bridge)  # fmt: skip
-        with NatsServer() as nats:
-            t0 = time.perf_counter()
-            wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
-                           {"subscriptions": f"{PREFIX}.wrpc.0.0.1.>"})  # fmt: skip
-            print(f"wash dev: workload of 3 components listening after {time.perf_counter() - t0:.1f} s")
-            echo = Echo(nats.url)
-            bus = NatsBus.connect_sync(nats.url, source="bench")
-            try:
-                with Served("-m", "samples.ollama.provider", "--nats", nats.url, "--prefix", PREFIX):
-                    chat = bytes.fromhex("0b6563686f3a6c6174657374010475736572026869")  # chat("echo:latest", [user "hi"])
-                    state = StateClient(bus.endpoint(prefix=PREFIX))
-                    cases = {
-                        "bare NATS round trip": lambda: echo.request("bench.echo", b"x"),
-                        "provider alone over NATS": lambda: echo.request(f"{PREFIX}.rr.0.0.1.ollama:llm/llm.chat", chat),
-                        "app alone (HTTP)": lambda: wash.get("/alone"),
-                        "--provide: app -> bridge -> Python": lambda: wash.get("/chat?model=echo:latest&q=hi"),
-                        "--expose: Python -> bridge -> actor": lambda: state.get_data(),
-                    }
-                    results = {name: measure(call, n) for name, call in cases.items()}
-            finally:
-                bus.close()
-                wash.stop()
+        nats = NatsServer(folder)
+        t0 = time.perf_counter()
+        wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
+                       {"subscriptions": f"{PREFIX}.wrpc.0.0.1.>"}, timeout=3600)  # fmt: skip
+        print(f"wash dev: workload of 3 components listening after {time.perf_counter() - t0:.1f} s")
+        echo = Echo(nats.url)
+        provider = RrResponder(nats.url, PREFIX, ollama_table())
+        bus = WrpcCaller(nats.url, PREFIX)
+        try:
+            request = llm.ChatRequest("echo:latest", [llm.Message("user", "hi")])
+            chat = codec.function(llm.FUNCTIONS["chat"]).encode_params(request)
+            state = StateClient(bus)  # type: ignore[arg-type]
+            cases = {
+                "bare NATS round trip": lambda: echo.request("bench.echo", b"x"),
+                "provider alone over NATS": lambda: echo.request(f"{PREFIX}.rr.0.0.1.ollama:llm/llm.chat", chat),
+                "app alone (HTTP)": lambda: wash.get("/alone"),
+                "--provide: app -> bridge -> Python": lambda: wash.get("/chat?model=echo:latest&q=hi"),
+                "--expose: Python -> bridge -> actor": lambda: state.get_data(),
+            }
+            results = {name: measure(call, n) for name, call in cases.items()}
+        finally:
+            bus.stop()
+            provider.stop()
+            wash.stop()
+            nats.stop()
     p50 = {name: statistics.median(t) for name, t in results.items()}
     print(f"{n} sequential calls per case")
     print(f"{'case':40} {'p50 ms':>8} {'p90 ms':>8} {'calls/s':>9}")
