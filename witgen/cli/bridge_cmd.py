@@ -49,10 +49,13 @@ def bridge(
 ) -> None:
     """Generate and build a bridge component for a wasmCloud 2.x host.
 
-    --provide IFACE: components of the workload call IFACE; each call travels as a plain
-    NATS request on PREFIX.rr.0.0.1.<instance>.<function> to a Python provider.
-    --expose IFACE: a sibling component's IFACE is served as wRPC on
-    PREFIX.wrpc.0.0.1.<instance>.<function>, for witgen clients and `witgen call`.
+    \b
+    --provide IFACE  components of the workload call IFACE; each call travels as a
+                     plain NATS request on PREFIX.rr.0.0.1.<instance>.<function>
+                     to a Python provider
+    --expose IFACE   a sibling component's IFACE is served as wRPC on
+                     PREFIX.wrpc.0.0.1.<instance>.<function> (witgen clients,
+                     `witgen call`); the workload subscribes to PREFIX.wrpc.0.0.1.>
     """
     from witgen.bridge import BridgeError, Settings, make_bridge
     from witgen.errors import WitError
