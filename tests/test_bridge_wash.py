@@ -47,6 +47,8 @@ pytestmark = [
     ),
     # the first test waits for the host to compile three ~18 MB components
     pytest.mark.timeout(1800),
+    # one host for the module: its tests stay in one xdist worker
+    pytest.mark.xdist_group("wasmcloud2"),
 ]
 
 PREFIX = "wc2.bridge"
@@ -76,6 +78,7 @@ def bridge_wit(folder: Path) -> Path:
 class Host:
     nats: NatsServer
     wash: WashDev
+    folder: Path
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +94,7 @@ def host(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Iterator[Hos
         wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
                        {"subscriptions": f"{PREFIX}.wrpc.0.0.1.>"}, timeout=1500)  # fmt: skip
         try:
-            yield Host(nats, wash)
+            yield Host(nats, wash, folder)
         finally:
             wash.stop()
     finally:
@@ -163,3 +166,16 @@ def test_witgen_call_reaches_the_actor(host: Host) -> None:
                                     "wamli:stateful/state.get-metadata"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert r.output.strip() == "ok([" + ", ".join(json.dumps(x) for x in SAMPLE_STATE.labels) + "])"
+
+
+def test_bridge_build_is_cached_by_content(host: Host) -> None:
+    from witgen.bridge.build import build
+    from witgen.bridge.guest import emit
+    from witgen.bridge.plan import plan
+    from witgen.resolver import load
+
+    wit_dir = host.folder / "wit"
+    chosen = plan(load(wit_dir), ["ollama:llm/llm"], ["wamli:stateful/state", "wamli:stateful/model"])
+    again = host.folder / "again.wasm"
+    assert build(emit(chosen, wit_dir, Settings(PREFIX, timeout_ms=5000)), again) is True
+    assert again.read_bytes() == (host.folder / "bridge.wasm").read_bytes()
