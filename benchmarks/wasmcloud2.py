@@ -35,13 +35,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bridge_guests import actor_project, app_project  # noqa: E402
-from test_bridge_wash import OLLAMA_WIT, PREFIX, STATEFUL_WIT, actor_state, bridge_wit  # noqa: E402
+from test_bridge_wash import EXPOSE, OLLAMA_WIT, PREFIX, SETTINGS, STATEFUL_WIT, actor_state, bridge_wit  # noqa: E402
 from wasmcloud2 import NatsServer, RrResponder, WashDev, WrpcCaller, componentize  # noqa: E402
 
 from samples.ollama.bindings.ollama_llm import llm  # noqa: E402
 from samples.ollama.provider import dispatch_table as ollama_table  # noqa: E402
 from samples.stateful.provider import StateClient  # noqa: E402
-from witgen.bridge import Settings, make_bridge  # noqa: E402
+from witgen.bridge import make_bridge  # noqa: E402
 from witgen.runtime import codec  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
@@ -92,16 +92,16 @@ def main() -> None:
         app = componentize(app_project(SHARED / "corpus/real/wasi-http-0.2.8", OLLAMA_WIT), folder / "app.wasm")
         actor = componentize(actor_project(STATEFUL_WIT, actor_state()), folder / "actor.wasm")
         bridge = folder / "bridge.wasm"
-        make_bridge(bridge_wit(folder / "wit"), Settings(PREFIX), ["ollama:llm/llm"],
+        make_bridge(bridge_wit(folder / "wit"), SETTINGS, ["ollama:llm/llm"],
                     ["wamli:stateful/state", "wamli:stateful/model"], output=bridge)  # fmt: skip
         nats = NatsServer(folder)
         t0 = time.perf_counter()
         wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
-                       {"subscriptions": f"{PREFIX}.wrpc.0.0.1.>"}, timeout=3600)  # fmt: skip
+                       {"subscriptions": f"{EXPOSE}.wrpc.0.0.1.>"}, timeout=3600)  # fmt: skip
         print(f"wash dev: workload of 3 components listening after {time.perf_counter() - t0:.1f} s")
         echo = Echo(nats.url)
         provider = RrResponder(nats.url, PREFIX, ollama_table())
-        bus = WrpcCaller(nats.url, PREFIX)
+        bus = WrpcCaller(nats.url, EXPOSE)
         try:
             request = llm.ChatRequest("echo:latest", [llm.Message("user", "hi")])
             chat = codec.function(llm.FUNCTIONS["chat"]).encode_params(request)

@@ -51,7 +51,9 @@ pytestmark = [
     pytest.mark.xdist_group("wasmcloud2"),
 ]
 
-PREFIX = "wc2.bridge"
+PREFIX = "wc2.ollama"  # where the Python provider serves (the --provide leg)
+EXPOSE = "wc2.actor"  # where the bridge serves the actor (the --expose leg)
+SETTINGS = Settings(PREFIX, timeout_ms=5000, expose_prefix=EXPOSE)
 OLLAMA_WIT = ROOT / "samples" / "ollama" / "wit"
 STATEFUL_WIT = ROOT / "samples" / "stateful" / "wit"
 
@@ -87,12 +89,12 @@ def host(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Iterator[Hos
     app = componentize(app_project(shared / "corpus/real/wasi-http-0.2.8", OLLAMA_WIT), folder / "app.wasm")
     actor = componentize(actor_project(STATEFUL_WIT, actor_state()), folder / "actor.wasm")
     bridge = folder / "bridge.wasm"
-    make_bridge(bridge_wit(folder / "wit"), Settings(PREFIX, timeout_ms=5000), ["ollama:llm/llm"],
+    make_bridge(bridge_wit(folder / "wit"), SETTINGS, ["ollama:llm/llm"],
                 ["wamli:stateful/state", "wamli:stateful/model"], output=bridge)  # fmt: skip
     nats = NatsServer(folder)
     try:
         wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
-                       {"subscriptions": f"{PREFIX}.wrpc.0.0.1.>"}, timeout=1500)  # fmt: skip
+                       {"subscriptions": f"{EXPOSE}.wrpc.0.0.1.>"}, timeout=1500)  # fmt: skip
         try:
             yield Host(nats, wash, folder)
         finally:
@@ -127,7 +129,7 @@ def test_provider_stopped_then_restarted(host: Host) -> None:
     # no provider: the transport failure is the function's error value (status-error, 503)
     status, text = host.wash.get("/chat?model=echo:latest&q=two")
     assert status == 502
-    assert text.startswith("error 503: ollama:llm/llm.chat over NATS (wc2.bridge.rr.0.0.1): ")
+    assert text.startswith("error 503: ollama:llm/llm.chat over NATS (wc2.ollama.rr.0.0.1): ")
     assert "no responders" in text.lower()
     with provider(host):
         assert host.wash.get("/chat?model=echo:latest&q=three") == (200, "echo:latest: three")
@@ -144,7 +146,7 @@ def test_oversized_parameters_are_a_clear_error(host: Host) -> None:
 
 
 def test_provider_pulls_the_actor_state_through_the_expose_bridge(host: Host) -> None:
-    bus = WrpcCaller(host.nats.url, PREFIX)
+    bus = WrpcCaller(host.nats.url, EXPOSE)
     try:
         pulled = stateful_provider.pull(bus)
     finally:
@@ -162,7 +164,7 @@ def test_provider_pulls_the_actor_state_through_the_expose_bridge(host: Host) ->
 
 @pytest.mark.skipif("call" not in witgen.list_commands(None), reason="witgen call is not in this build")  # type: ignore[arg-type]
 def test_witgen_call_reaches_the_actor(host: Host) -> None:
-    r = CliRunner().invoke(witgen, ["call", "--nats", host.nats.url, "--prefix", PREFIX, "--wit", str(STATEFUL_WIT),
+    r = CliRunner().invoke(witgen, ["call", "--nats", host.nats.url, "--prefix", EXPOSE, "--wit", str(STATEFUL_WIT),
                                     "wamli:stateful/state.get-metadata"])  # fmt: skip
     assert r.exit_code == 0, r.output
     assert r.output.strip() == "ok([" + ", ".join(json.dumps(x) for x in SAMPLE_STATE.labels) + "])"
@@ -177,5 +179,5 @@ def test_bridge_build_is_cached_by_content(host: Host) -> None:
     wit_dir = host.folder / "wit"
     chosen = plan(load(wit_dir), ["ollama:llm/llm"], ["wamli:stateful/state", "wamli:stateful/model"])
     again = host.folder / "again.wasm"
-    assert build(emit(chosen, wit_dir, Settings(PREFIX, timeout_ms=5000)), again) is True
+    assert build(emit(chosen, wit_dir, SETTINGS), again) is True
     assert again.read_bytes() == (host.folder / "bridge.wasm").read_bytes()

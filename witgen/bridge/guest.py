@@ -79,6 +79,14 @@ class Settings:
     prefix: str
     timeout_ms: int = 30000
     max_payload: int = 1024 * 1024
+    # Where exposed interfaces are served (None: `prefix`). A Python provider serving its
+    # own tables under `prefix` answers every wRPC subject there, so give the exposed
+    # interfaces their own prefix when both run.
+    expose_prefix: str | None = None
+
+    @property
+    def wrpc_prefix(self) -> str:
+        return self.prefix if self.expose_prefix is None else self.expose_prefix
 
 
 def emit(plan: Plan, wit_dir: Path, settings: Settings) -> dict[str, bytes]:
@@ -479,13 +487,13 @@ class WcmHandler(exports.WcmHandler):
     def handle_message(self, msg: BrokerMessage) -> None:
         reply = msg.reply_to
         found = _route(msg.subject)
+        if found is None:
+            # Left to whichever other server under the prefix serves it.
+            return
         if reply is None:
             raise Err(f"{msg.subject}: a wRPC invocation needs a reply subject")
         _publish(reply, b"", f"_INBOX.witgen-bridge.{random.getrandbits(64):016x}")
         results = reply + ".results"
-        if found is None:
-            _publish(results, b"")
-            raise Err(f"{msg.subject}: no such function behind this bridge")
         instance, name = found
         try:
             data = _serve(TARGETS[instance][name], T.FUNCTIONS[instance][name], bytes(msg.body))
@@ -499,9 +507,9 @@ class WcmHandler(exports.WcmHandler):
 
 
 def _app(plan: Plan, names: dict[str, str], settings: Settings) -> str:
-    p = settings.prefix
+    p, e = settings.prefix, settings.wrpc_prefix
     rr = f"{p}.rr.0.0.1" if p else "rr.0.0.1"
-    wrpc = f"{p}.wrpc.0.0.1" if p else "wrpc.0.0.1"
+    wrpc = f"{e}.wrpc.0.0.1" if e else "wrpc.0.0.1"
     text = APP_HEAD.format(prefix=p, rr=rr, wrpc=wrpc, timeout=settings.timeout_ms, max_payload=settings.max_payload)
     parts = [text]
     for n, it in enumerate(plan.provide):

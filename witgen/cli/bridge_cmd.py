@@ -12,7 +12,9 @@ PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
 
 def wash_config(output: Path | None, prefix: str, expose: bool) -> str:
-    """The `.wash/config.yaml` entries a `wash dev` session needs for the bridge."""
+    """The `.wash/config.yaml` entries a `wash dev` session needs for the bridge.
+
+    `prefix` is the one exposed interfaces are served under."""
     wrpc = f"{prefix}.wrpc.0.0.1" if prefix else "wrpc.0.0.1"
     name = output.stem if output is not None else "bridge"
     lines = [
@@ -29,7 +31,8 @@ def wash_config(output: Path | None, prefix: str, expose: bool) -> str:
 
 @click.command("bridge")
 @click.option("--wit", "wit_dir", required=True, type=click.Path(path_type=Path), help="WIT package folder or file.")
-@click.option("--prefix", default="", help="NATS subject prefix shared with the Python side.")
+@click.option("--prefix", default="", help="NATS subject prefix of the Python providers (and of --expose).")
+@click.option("--expose-prefix", default=None, help="NATS subject prefix for --expose (default: --prefix).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="The component to write (.wasm).")
 @click.option("--provide", multiple=True, metavar="IFACE", help="Export IFACE, answered by a Python provider.")
 @click.option("--expose", multiple=True, metavar="IFACE", help="Serve IFACE of a sibling component over wRPC.")
@@ -40,6 +43,7 @@ def wash_config(output: Path | None, prefix: str, expose: bool) -> str:
 def bridge(
     wit_dir: Path,
     prefix: str,
+    expose_prefix: str | None,
     output: Path | None,
     provide: tuple[str, ...],
     expose: tuple[str, ...],
@@ -54,18 +58,20 @@ def bridge(
                      plain NATS request on PREFIX.rr.0.0.1.<instance>.<function>
                      to a Python provider
     --expose IFACE   a sibling component's IFACE is served as wRPC on
-                     PREFIX.wrpc.0.0.1.<instance>.<function> (witgen clients,
-                     `witgen call`); the workload subscribes to PREFIX.wrpc.0.0.1.>
+                     E.wrpc.0.0.1.<instance>.<function> (witgen clients,
+                     `witgen call`), E the --expose-prefix (default PREFIX);
+                     the workload subscribes to E.wrpc.0.0.1.>
     """
     from witgen.bridge import BridgeError, Settings, make_bridge
     from witgen.errors import WitError
 
     if output is None and emit_source is None:
         raise click.UsageError("give -o FILE.wasm, --emit-source DIR, or both")
-    if prefix and not PREFIX.match(prefix):
-        raise click.UsageError(f"--prefix {prefix!r} is not a NATS subject prefix (tokens separated by dots)")
+    for option, value in (("--prefix", prefix), ("--expose-prefix", expose_prefix)):
+        if value and not PREFIX.match(value):
+            raise click.UsageError(f"{option} {value!r} is not a NATS subject prefix (tokens separated by dots)")
     try:
-        make_bridge(wit_dir, Settings(prefix, timeout_ms, max_payload), list(provide), list(expose),
+        make_bridge(wit_dir, Settings(prefix, timeout_ms, max_payload, expose_prefix), list(provide), list(expose),
                     output=output, emit_source=emit_source)  # fmt: skip
     except WitError as exc:
         click.echo(f"error: {exc.render()}", err=True)
@@ -83,4 +89,4 @@ def bridge(
     if output is not None:
         click.echo(f"wrote {output}", err=True)
         click.echo("# wash dev: .wash/config.yaml entries for this bridge")
-        click.echo(wash_config(output, prefix, bool(expose)))
+        click.echo(wash_config(output, prefix if expose_prefix is None else expose_prefix, bool(expose)))
