@@ -111,7 +111,7 @@ def test_emit_source_writes_the_guest_project(tmp_path: Path) -> None:
     out = tmp_path / "guest"
     done = subprocess.run(
         [sys.executable, "-m", "witgen", "bridge", "--wit", str(ROOT / "samples/stateful/wit"), "--prefix", "a.b",
-         "--expose", "wamli:stateful/state", "--expose", "model", "--emit-source", str(out)],
+         "--expose-prefix", "x.y", "--expose", "wamli:stateful/state", "--expose", "model", "--emit-source", str(out)],
         capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -123,7 +123,7 @@ def test_emit_source_writes_the_guest_project(tmp_path: Path) -> None:
         assert (out / f"witgen/runtime/{mod}.py").read_bytes() == (ROOT / f"witgen/runtime/{mod}.py").read_bytes()
     app = (out / "bridge_app.py").read_text()
     compile(app, "bridge_app.py", "exec")
-    assert 'WRPC = "a.b.wrpc.0.0.1"' in app
+    assert 'WRPC = "x.y.wrpc.0.0.1"' in app and 'RR = "a.b.rr.0.0.1"' in app
     spec = json.loads((out / "componentize.json").read_text())
     assert spec["app"] == "bridge_app"
     assert "wamli:stateful/state=x0" in spec["args"]
