@@ -17,9 +17,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
+import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from witgen.runtime.bus import Bus
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,18 +52,27 @@ def generate(quiet: bool = False) -> int:
 
 
 def run_stateful(say: Callable[[str], None]) -> None:
-    from samples.stateful import actor, provider
+    from samples.stateful import actor
     from witgen.runtime.inprocess import InProcessBus
-    from witgen.runtime.values import Err
 
     say("== wamli:stateful: a provider pulls an actor's immutable state")
     lattice = InProcessBus()
     serving = lattice.serve(actor.dispatch_table(actor.SAMPLE_STATE))
     say(f"actor serves {', '.join(serving.table.instances)}")
-    pulled = provider.pull(lattice.connect("stateful-provider"))
-    if isinstance(pulled, Err):
-        say(f"provider: pull failed: {pulled.value}")
-    else:
+    pull_state(say, lattice.connect("stateful-provider"))
+    serving.close()
+
+    lattice.serve(actor.dispatch_table(None))
+    pull_state(say, lattice.connect("stateful-provider"))
+
+
+def pull_state(say: Callable[[str], None], bus: Bus) -> None:
+    """The provider's side of the stateful sample: pull the state, print what came."""
+    from samples.stateful import provider
+    from witgen.runtime.values import Err
+
+    pulled = provider.pull(bus)
+    if not isinstance(pulled, Err):
         p = pulled.value
         m = p.metadata
         say(f"provider <- state.get-data      ok: {len(p.data)} bytes {p.data[:8].hex()}...")
@@ -65,28 +82,33 @@ def run_stateful(say: Callable[[str], None]) -> None:
             f"{m.execution_target.name}, {m.tensor_type.name} "
             f"{m.tensor_dimensions_in} -> {m.tensor_dimensions_out}"
         )
-    serving.close()
-
-    lattice.serve(actor.dispatch_table(None))
-    empty = provider.pull(lattice.connect("stateful-provider"))
-    if isinstance(empty, Err):
-        e = empty.value
+    elif pulled.value.status_code == 404:
+        e = pulled.value
         say(f"an actor without state answers: error {e.status_code} {e.status}: {e.error}")
+    else:
+        say(f"provider: pull failed: {pulled.value}")
 
 
 def run_ollama(say: Callable[[str], None], url: str | None) -> None:
-    from samples.ollama import actor, provider
-    from samples.ollama.bindings.ollama_llm import llm as llm_types
-    from samples.ollama.bindings.ollama_llm.llm import ChatRequest, Message, ShowRequest
-    from witgen.runtime import codec
+    from samples.ollama import provider
     from witgen.runtime.inprocess import InProcessBus
-    from witgen.runtime.values import Err
 
     backend = f"the Ollama server at {url}" if url else "the built-in model"
     say(f"== ollama:llm: an actor calls an LLM provider ({backend})")
     lattice = InProcessBus()
     lattice.serve(provider.dispatch_table(url))
-    llm = actor.LlmClient(lattice.connect("ollama-actor"))
+    converse(say, lattice.connect("ollama-actor"))
+
+
+def converse(say: Callable[[str], None], bus: Bus) -> None:
+    """The actor's side of the ollama sample: list, show, chat, an error, a 0.x call."""
+    from samples.ollama import actor
+    from samples.ollama.bindings.ollama_llm import llm as llm_types
+    from samples.ollama.bindings.ollama_llm.llm import ChatRequest, Message, ShowRequest
+    from witgen.runtime import codec
+    from witgen.runtime.values import Err
+
+    llm = actor.LlmClient(bus)
 
     listed = llm.list_()
     if isinstance(listed, Err):
@@ -108,15 +130,95 @@ def run_ollama(say: Callable[[str], None], url: str | None) -> None:
     # The same operation by its wasmCloud 0.x name, as `wasmcloud:bus/host.call-sync` sent it.
     chat = codec.function(llm_types.FUNCTIONS["chat"])
     payload = chat.encode_params(ChatRequest(model=model, messages=[Message(role="user", content="legacy")]))
-    reply = chat.decode_result(lattice.invoke("", "ollama:llm/Llm.Chat", payload))
+    reply = chat.decode_result(bus.invoke("", "ollama:llm/Llm.Chat", payload))
     text = reply.value.message.content if not isinstance(reply, Err) else reply.value.error_message
     say(f"0.x caller <- ollama:llm/Llm.Chat  {text}")
+
+
+# --------------------------------------------------------------------------- across processes
+
+
+class ProcessFailed(Exception):
+    """A sample process did not start serving."""
+
+
+@contextmanager
+def process(say: Callable[[str], None], *args: str) -> Iterator[subprocess.Popen[str]]:
+    """`python -m <args>` from the repository root, until it reports that it serves."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    if not line.startswith("serving"):
+        proc.kill()
+        rest = proc.stderr.read()
+        proc.wait()
+        raise ProcessFailed(f"{args[0]} did not start: {(line + rest).strip() or proc.returncode}")
+    say(f"[{args[0]} pid {proc.pid}] {line.strip()}")
+    relay = threading.Thread(target=_relay, args=(proc.stderr,), daemon=True)
+    relay.start()
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
+        relay.join(1)
+        say(f"[{args[0]} pid {proc.pid}] stopped, exit status {code}")
+
+
+def _relay(stream: IO[str]) -> None:
+    for line in stream:
+        sys.stderr.write(line)
+
+
+def run_over_nats(say: Callable[[str], None], url: str, ollama_url: str | None) -> int:
+    """Provider and actors as separate processes; every exchange over wRPC on NATS."""
+    try:
+        from witgen.runtime.nats import NatsBus
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    from witgen.runtime.bus import BusError
+
+    ollama_args = ["--ollama-url", ollama_url] if ollama_url else []
+    try:
+        bus = NatsBus.connect_sync(url)
+    except BusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        with (
+            process(say, "samples.stateful.actor", "--nats", url, "--prefix", "demo.stateful"),
+            process(say, "samples.stateful.actor", "--nats", url, "--prefix", "demo.stateless", "--no-state"),
+            process(say, "samples.ollama.provider", "--nats", url, "--prefix", "demo.ollama", *ollama_args),
+        ):
+            say("== wamli:stateful over NATS: a provider pulls an actor's immutable state")
+            pull_state(say, bus.endpoint(prefix="demo.stateful", source="stateful-provider"))
+            pull_state(say, bus.endpoint(prefix="demo.stateless", source="stateful-provider"))
+            backend = f"the Ollama server at {ollama_url}" if ollama_url else "the built-in model"
+            say(f"== ollama:llm over NATS: an actor calls an LLM provider ({backend})")
+            converse(say, bus.endpoint(prefix="demo.ollama", source="ollama-actor"))
+    except (ProcessFailed, BusError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        bus.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m samples.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--ollama-url", help="call this Ollama server instead of the built-in model")
     parser.add_argument("--no-generate", action="store_true", help="use the committed bindings as they are")
+    parser.add_argument(
+        "--nats", metavar="URL", help="run provider and actors as processes on the NATS server at URL"
+    )
     args = parser.parse_args(argv)
     if not args.no_generate:
         rc = generate()
@@ -127,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
 
     try:
+        if args.nats:
+            return run_over_nats(say, args.nats, args.ollama_url)
         run_stateful(say)
         run_ollama(say, args.ollama_url)
     except BrokenPipeError:  # the output was piped into `head`

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import urllib.error
 import urllib.request
 from typing import Any
@@ -236,3 +237,25 @@ def _bad_shape(path: str, exc: Exception) -> StatusError:
 def dispatch_table(url: str | None = None) -> DispatchTable:
     """The provider's export `llm`: built-in, or forwarding to the Ollama server at `url`."""
     return provider_world.dispatch_table(llm=BuiltinLlm() if url is None else OllamaLlm(url))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m samples.ollama.provider --nats URL --prefix P`: serve `llm` over NATS."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m samples.ollama.provider", description=main.__doc__)
+    parser.add_argument("--ollama-url", help="forward to this Ollama server instead of the built-in model")
+    try:
+        from witgen.runtime.nats.main import add_arguments, serve_forever
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    add_arguments(parser, required=True)
+    args = parser.parse_args(argv)
+    return serve_forever(
+        [dispatch_table(args.ollama_url)], args.nats, prefix=args.prefix, creds=args.creds, name=args.name
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -87,3 +87,27 @@ class Model:
 def dispatch_table(state: ActorState | None = SAMPLE_STATE) -> DispatchTable:
     """The actor's exports, `state` and `model`, ready to serve on a bus."""
     return actor_world.dispatch_table(state=State(state), model=Model(state))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m samples.stateful.actor --nats URL --prefix P`: serve `state` and `model` over NATS."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m samples.stateful.actor", description=main.__doc__)
+    parser.add_argument("--no-state", action="store_true", help="an actor holding no state (answers errors)")
+    try:
+        from witgen.runtime.nats.main import add_arguments, serve_forever
+    except ImportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    add_arguments(parser, required=True)
+    args = parser.parse_args(argv)
+    table = dispatch_table(None if args.no_state else SAMPLE_STATE)
+    return serve_forever([table], args.nats, prefix=args.prefix, creds=args.creds, name=args.name)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -20,6 +20,8 @@ class LazyGroup(click.Group):
         "generate": "witgen.cli.generate_cmd:generate",
         "check": "witgen.cli.check_cmd:check",
         "wire": "witgen.cli.wire_cmd:wire",
+        "call": "witgen.cli.call_cmd:call",
+        "host": "witgen.cli.host_cmd:host",
         "bridge": "witgen.cli.bridge_cmd:bridge",
     }
 

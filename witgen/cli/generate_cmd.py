@@ -18,7 +18,7 @@ import click
 
 from witgen.workflow import check, render, writer
 from witgen.workflow.config import (
-    PARTS,
+    DEFAULT_PARTS,
     ConfigError,
     Target,
     UnknownTarget,
@@ -41,7 +41,7 @@ def target_options(func: F) -> F:
         click.option("-w", "--world", "worlds", multiple=True, help="World to generate (repeatable)."),
         click.option("--features", help="Comma-separated @unstable features to enable."),
         click.option("--all-features", is_flag=True, help="Enable every @unstable feature."),
-        click.option("--parts", help="Comma-separated parts: types, provider, client (default: all)."),
+        click.option("--parts", help="Comma-separated parts: types, provider, client, host (default: all but host)."),
         click.option("-t", "--target", "target_names", multiple=True, help="Configured target to use (repeatable)."),
         click.option(
             "--config",
@@ -73,7 +73,7 @@ def resolve_targets(
         if target_names or config:
             raise click.UsageError("PATH cannot be combined with --target or --config")
         try:
-            chosen = check_parts(parse_list(parts)) if parts is not None else PARTS
+            chosen = check_parts(parse_list(parts)) if parts is not None else DEFAULT_PARTS
         except ConfigError as exc:
             raise click.BadParameter(str(exc), param_hint="--parts") from None
         target = Target(out.as_posix(), path, out, worlds, parse_list(features), all_features, chosen, Path.cwd())

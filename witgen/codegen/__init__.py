@@ -11,9 +11,11 @@ from collections.abc import Collection, Sequence
 from witgen import model as m
 from witgen.codegen.layout import CodegenError, Layout
 
-__all__ = ["PARTS", "CodegenError", "render_bindings", "select_worlds"]
+__all__ = ["DEFAULT_PARTS", "PARTS", "CodegenError", "render_bindings", "select_worlds"]
 
-PARTS = ("types", "provider", "client")
+PARTS = ("types", "provider", "client", "host")
+# "host" (a `<World>Host` on wasmtime, for the `wasm` extra) is asked for explicitly.
+DEFAULT_PARTS = ("types", "provider", "client")
 
 
 def root_package(resolve: m.Resolve) -> int | None:
@@ -63,7 +65,7 @@ def render_bindings(
     resolve: m.Resolve,
     worlds: Sequence[str] = (),
     *,
-    parts: Collection[str] = PARTS,
+    parts: Collection[str] = DEFAULT_PARTS,
     inputs: Sequence[str] = (),
     format: bool = True,
 ) -> dict[str, str]:
@@ -72,7 +74,8 @@ def render_bindings(
     `worlds` empty selects every world of the root package (a package without worlds
     gets the types and codecs of every interface). `parts` chooses what world modules
     hold besides types and codecs: provider stubs and dispatch tables of the exports
-    ("provider"), clients of the imports ("client"). `inputs` are listed in the header.
+    ("provider"), clients of the imports ("client"), a wasmtime component host ("host",
+    not by default: its module imports wasmtime). `inputs` are listed in the header.
     """
     from witgen.codegen.modules import render_module, render_package_init, render_root_init
     from witgen.codegen.services import world_chunks

@@ -45,6 +45,7 @@ _IMPORTS = (
     ("_b", "from witgen.runtime import bus as _b"),
     ("_d", "from witgen.runtime import dispatch as _d"),
     ("_r", "from witgen.runtime import resources as _r"),
+    ("_wasm", "from witgen.runtime.wasm import host as _wasm"),
 )
 _VALUE_NAMES = ("Err", "Ok", "Some")
 # Names generated modules import from the runtime and the standard library.

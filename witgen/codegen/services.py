@@ -401,4 +401,8 @@ def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[E
             chunks.append(render_chunk("proxies.py.jinja", proxies=proxy_views))
         for client in clients:
             chunks.append(render_chunk("client.py.jinja", c=client))
+    if "host" in parts:
+        from witgen.codegen.host import host_chunks
+
+        chunks += host_chunks(svc)
     return svc.em, chunks

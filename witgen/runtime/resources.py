@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
@@ -38,6 +40,7 @@ class Caller(Protocol):
     async def _invoke_raw_async(self, function: str, payload: bytes) -> bytes: ...
 
 __all__ = [
+    "ChosenHandles",
     "DROP_PREFIX",
     "HandleTable",
     "Handles",
@@ -97,22 +100,57 @@ def _release(obj: object) -> None:
         exit_(None, None, None)
 
 
+class ChosenHandles:
+    """How a provider names the handles of one resource itself (instead of minted ones).
+
+    `handle_of(obj)` gives the bytes of the handle issued for `obj`; `resolve(source,
+    handle)`, when given, returns the object behind a handle this table does not
+    hold (or None: then the handle is invalid). The Go keyvalue server of wRPC works
+    so: a bucket's handle is its name, valid for every caller.
+    """
+
+    __slots__ = ("handle_of", "resolve")
+
+    def __init__(
+        self,
+        handle_of: Callable[[Any], bytes],
+        resolve: Callable[[str, bytes], object | None] | None = None,
+    ) -> None:
+        self.handle_of = handle_of
+        self.resolve = resolve
+
+
 class HandleTable:
-    """The resources one caller holds: handle -> (resource name, object)."""
+    """The resources one caller holds: handle -> (resource name, object).
 
-    __slots__ = ("source", "_entries", "_next")
+    Minted handles are 16 bytes: the registry's 8-byte replica id, then a counter;
+    a handle minted by another replica of the same provider is reported as such.
+    """
 
-    def __init__(self, source: str) -> None:
+    __slots__ = ("source", "_entries", "_next", "_replica", "_chosen")
+
+    def __init__(
+        self,
+        source: str,
+        replica: bytes = b"",
+        chosen: dict[str, ChosenHandles] | None = None,
+    ) -> None:
         self.source = source
         self._entries: dict[bytes, tuple[str, object]] = {}
         self._next = itertools.count(1)
+        self._replica = replica
+        self._chosen = {} if chosen is None else chosen
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def insert(self, resource: str, obj: object) -> bytes:
         """Own `obj` on behalf of this caller; return its new handle."""
-        handle = next(self._next).to_bytes(8, "little")
+        chosen = self._chosen.get(resource)
+        if chosen is not None:
+            handle = bytes(chosen.handle_of(obj))
+        else:
+            handle = self._replica + next(self._next).to_bytes(8, "little")
         self._entries[handle] = (resource, obj)
         return handle
 
@@ -120,16 +158,24 @@ class HandleTable:
         """The object behind `handle`, which stays in the table."""
         entry = self._entries.get(handle)
         if entry is None or entry[0] != resource:
-            raise InvalidHandle(self._unknown(resource, handle))
+            return self._resolve(resource, handle)
         return entry[1]
 
     def take(self, resource: str, handle: bytes) -> Any:
         """Remove the object behind `handle` and return it (an `own` parameter)."""
         entry = self._entries.get(handle)
         if entry is None or entry[0] != resource:
-            raise InvalidHandle(self._unknown(resource, handle))
+            return self._resolve(resource, handle)
         del self._entries[handle]
         return entry[1]
+
+    def _resolve(self, resource: str, handle: bytes) -> Any:
+        chosen = self._chosen.get(resource)
+        if chosen is not None and chosen.resolve is not None:
+            obj = chosen.resolve(self.source, handle)
+            if obj is not None:
+                return obj
+        raise InvalidHandle(self._unknown(resource, handle))
 
     def drop(self, resource: str, handle: bytes) -> None:
         """Remove the object behind `handle` and release it."""
@@ -147,23 +193,46 @@ class HandleTable:
 
     def _unknown(self, resource: str, handle: bytes) -> str:
         who = f"caller {self.source!r}" if self.source else "the anonymous caller"
-        return f"no {resource} with handle {handle.hex() or '(empty)'} for {who}"
+        text = f"no {resource} with handle {handle.hex() or '(empty)'} for {who}"
+        if self._replica and len(handle) == 16 and not handle.startswith(self._replica):
+            text += (
+                " (issued by another replica of this provider: a resource lives in the"
+                " replica that issued it)"
+            )
+        return text
 
 
 class Handles:
-    """Per-caller handle tables of one provider."""
+    """Per-caller handle tables of one provider.
 
-    __slots__ = ("_tables",)
+    `replica` (8 random bytes by default) starts every handle this registry mints,
+    so that replicas of one provider never issue the same handle.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_tables", "replica", "_chosen")
+
+    def __init__(self, replica: bytes | None = None) -> None:
         self._tables: dict[str, HandleTable] = {}
+        self.replica = os.urandom(8) if replica is None else replica
+        self._chosen: dict[str, ChosenHandles] = {}
+
+    def choose(
+        self,
+        resource: str,
+        handle_of: Callable[[Any], bytes],
+        resolve: Callable[[str, bytes], object | None] | None = None,
+    ) -> None:
+        """Let the provider name the handles of `resource` (see `ChosenHandles`)."""
+        self._chosen[resource] = ChosenHandles(handle_of, resolve)
 
     def for_source(self, source: str) -> HandleTable:
         """The table of `source`, created on first use."""
         table = self._tables.get(source)
         if table is None:
             # setdefault is atomic: two threads of one new caller share one table
-            table = self._tables.setdefault(source, HandleTable(source))
+            table = self._tables.setdefault(
+                source, HandleTable(source, self.replica, self._chosen)
+            )
         return table
 
     def count(self, source: str | None = None) -> int:

@@ -364,6 +364,32 @@ class Wire:
         except CodecError as exc:
             raise WireError(f"cannot encode the value: {exc}") from None
 
+    def encode_args(self, args: Sequence[str]) -> bytes:
+        """A function's parameters from one WAVE text per parameter (`--params` mode).
+
+        An error names the argument (`<arg 2>`) and the place in its text.
+        """
+        from witgen.runtime.codec import CodecError
+
+        t = self.target
+        assert t.function is not None and t.mode == "params"
+        if len(args) != len(t.params):
+            raise WireError(
+                f"`{t.selector}` takes {len(t.params)} argument(s), {len(args)} given"
+            )
+        try:
+            pys = tuple(
+                self.convert.to_py(
+                    parse_value(text, p.type, self.resolve, f"<arg {i}>"), p.type
+                )
+                for i, (text, p) in enumerate(zip(args, t.params), 1)
+            )
+            return self.bindings.function_codec(t.interface, t.function).encode_params(*pys)
+        except WaveError as exc:
+            raise WireError(exc.render()) from None
+        except CodecError as exc:
+            raise WireError(f"cannot encode the arguments: {exc}") from None
+
     # ------------------------------------------------------------------ decode
 
     def decode(self, data: bytes) -> str:

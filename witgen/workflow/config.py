@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-PARTS = ("types", "provider", "client")
+PARTS = ("types", "provider", "client", "host")
+DEFAULT_PARTS = ("types", "provider", "client")  # "host" needs the wasm extra: opt in
 TARGET_KEYS = {"name", "wit", "out", "worlds", "features", "all-features", "parts"}
 
 
@@ -49,7 +50,7 @@ class Target(NamedTuple):
     worlds: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
     all_features: bool = False
-    parts: tuple[str, ...] = PARTS
+    parts: tuple[str, ...] = DEFAULT_PARTS
     # Directory that the WIT input paths in generated headers are relative to.
     root: Path = Path(".")
 
@@ -161,7 +162,7 @@ def _target(entry: dict[str, Any], root: Path, label: str) -> Target:
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{label}: `name` must be a non-empty string")
     try:
-        parts = check_parts(strings("parts")) if "parts" in entry else PARTS
+        parts = check_parts(strings("parts")) if "parts" in entry else DEFAULT_PARTS
     except ConfigError as exc:
         raise ConfigError(f"{label}: {exc}") from None
     return Target(

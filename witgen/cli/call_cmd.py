@@ -1,0 +1,181 @@
+"""`witgen call`: call one function of a provider over wRPC on NATS, typed from the WIT."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from typing import NoReturn
+
+import click
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command(
+    epilog="""
+\b
+FUNCTION: ns:pkg/iface[@version].function; resource members as iface.res.method,
+constructors as iface.res. ARGS: one WAVE value per parameter (a handle as its
+bytes, [1, 2]). Put `--` before a value that starts with `-`.
+
+\b
+The result is printed as WAVE (nothing for a function without a result), exit 0,
+also for an err(..) result. Exit 1: bad WAVE, a timeout, no responders, a
+transport error; exit 2: usage (a wrong number of arguments).
+"""
+)
+@click.option("--nats", "url", metavar="URL", help="The NATS server (nats:// or tls://).")
+@click.option("--prefix", default="", help="Subject prefix of the provider, e.g. default.ollama.")
+@click.option(
+    "--wit",
+    required=True,
+    type=click.Path(exists=True, dir_okay=True),
+    help="The WIT file or package folder that defines FUNCTION.",
+)
+@click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds to wait.")
+@click.option("--source-id", default="", help="The caller id sent as `source-id` (per-caller handles).")
+@click.option("--creds", type=click.Path(exists=True, dir_okay=False), help="NATS credentials file.")
+@click.option(
+    "--component",
+    type=click.Path(dir_okay=False),
+    help="Call an export of this Wasm component instead (its imports: --nats and --import).",
+)
+@click.option("--world", help="With --component: the world it targets (default: the one its exports match).")
+@click.option(
+    "--import", "imports", multiple=True, metavar="[LINK/]IFACE=PREFIX",
+    help="With --component: where the provider of an imported interface serves on NATS.",
+)
+@click.argument("function")
+@click.argument("args", nargs=-1)
+def call(
+    url: str | None,
+    prefix: str,
+    wit: str,
+    timeout: float,
+    source_id: str,
+    creds: str | None,
+    component: str | None,
+    world: str | None,
+    imports: tuple[str, ...],
+    function: str,
+    args: tuple[str, ...],
+) -> None:
+    """Call FUNCTION with ARGS on the provider serving it over wRPC on NATS, or on a component."""
+    from witgen.wave.wire import Wire, WireError
+
+    if component is None:
+        if url is None:
+            raise click.UsageError("pass --nats URL (or --component FILE)")
+        if imports or world:
+            raise click.UsageError("--import and --world go with --component")
+    elif prefix:
+        raise click.UsageError("--prefix names a provider to call; with --component, route imports with --import")
+
+    try:
+        engine = Wire.open(wit, "params", function)
+    except WireError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # a generation failure (name collision, unsupported item)
+        if type(exc).__name__ != "CodegenError":
+            raise
+        _fail(f"cannot generate bindings: {exc}")
+    target = engine.target
+    assert target.function is not None
+    if len(args) != len(target.params):
+        names = ", ".join(p.name for p in target.params) or "none"
+        raise click.UsageError(
+            f"{function} takes {len(target.params)} argument(s) ({names}), {len(args)} given"
+        )
+    try:
+        payload = engine.encode_args(args)
+    except WireError as exc:
+        _fail(str(exc))
+    instance = engine.resolve.interface_id(target.interface)
+    name = target.function.item_name
+    if component is not None:
+        data = _call_component(component, wit, world, url, imports, creds, timeout, instance, name, payload)
+    else:
+        assert url is not None
+        data = _call_provider(url, prefix, source_id, timeout, creds, instance, name, payload)
+    if target.function.result is None:
+        if data:
+            _fail(f"{instance}.{name} has no result, but {len(data)} byte(s) came back")
+        return
+    result = Wire(engine.resolve, dataclasses.replace(target, mode="result"), engine.bindings)
+    try:
+        text = result.decode(data)
+    except WireError as exc:
+        _fail(f"the result does not decode: {exc}")
+    click.echo(text)
+
+
+def _call_provider(
+    url: str, prefix: str, source_id: str, timeout: float, creds: str | None, instance: str, name: str, payload: bytes
+) -> bytes:
+    try:
+        from witgen.runtime.bus import BusError, BusTimeout
+        from witgen.runtime.nats import NatsBus
+    except ImportError as exc:
+        _fail(str(exc))
+    try:
+        bus = NatsBus.connect_sync(url, prefix=prefix, source=source_id, timeout=timeout, creds=creds)
+    except BusError as exc:
+        _fail(f"transport error: {exc}")
+    try:
+        data = bus.invoke(instance, name, payload, timeout=timeout)
+    except BusTimeout:
+        _fail(f"timeout: no answer from {instance}.{name} within {timeout:g} s")
+    except BusError as exc:
+        _fail(str(exc))
+    finally:
+        bus.close(grace=0)
+    return data
+
+
+def _call_component(
+    component: str,
+    wit: str,
+    world: str | None,
+    url: str | None,
+    imports: tuple[str, ...],
+    creds: str | None,
+    timeout: float,
+    instance: str,
+    name: str,
+    payload: bytes,
+) -> bytes:
+    """Instantiate the component, call one export, return the encoded result."""
+    from witgen.cli.host_cmd import Actor
+    from witgen.runtime import codec
+    from witgen.runtime.bus import BusError
+
+    actor = Actor(component, wit, world)
+    exports = actor.host_class.EXPORTS
+    key = next((i for i in exports if i == instance or i.partition("@")[0] == instance.partition("@")[0]), None)
+    if key is None or name not in exports[key]:
+        _fail(f"{component} does not export {instance}.{name}")
+    bus = None
+    if url is not None:
+        from witgen.runtime.nats import NatsBus
+
+        try:
+            bus = NatsBus.connect_sync(url, timeout=timeout, creds=creds)
+        except BusError as exc:
+            _fail(f"transport error: {exc}")
+    elif imports:
+        raise click.UsageError("--import needs --nats URL")
+    try:
+        routes = actor.routes(bus, imports) if bus is not None else {}
+        try:
+            host = actor.build(bus, routes)
+            fc = codec.function(exports[key][name])
+            value = host.call(key, name, *fc.decode_params(payload))
+            return fc.encode_result(value)
+        except BusError as exc:
+            _fail(str(exc))
+    finally:
+        if bus is not None:
+            bus.close(grace=0)

@@ -1,0 +1,174 @@
+"""Loading components: one engine, compiled artifacts cached on disk, per-call deadlines.
+
+    engine = engine_for()                      # epoch interruption on, shared per process
+    component = load(engine, "actor.wasm")     # compiles once, then deserializes the artifact
+
+Compiling a component is slow (seconds for a componentize-py build), so the artifact of
+`Component.serialize` is kept under `<cache>/wasm/<key>.cwasm`, the key a digest of the
+component's bytes, the wasmtime version and the engine configuration. Concurrent processes
+(pytest-xdist workers) take an exclusive `flock` on `<key>.lock` while one compiles; the
+others wait and then deserialize. `Component.deserialize` trusts its input, so every artifact
+starts with a SHA-256 of the rest, checked first: a damaged artifact is compiled again.
+
+Location: `$WITGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/witgen`, else `~/.cache/witgen`;
+`WITGEN_CACHE_DIR=""` turns the disk cache off (every load compiles).
+
+Deadlines: the engine counts epochs; a daemon thread ticks it every `TICK` seconds, and a
+store given a deadline of `n` ticks traps when it runs past them (`Deadline.arm`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import importlib.metadata
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import wasmtime
+from wasmtime.component import Component
+
+__all__ = ["TICK", "ComponentLoadError", "cache_folder", "engine_for", "load", "start_ticker"]
+
+TICK = 0.01  # seconds per epoch
+WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+# Everything about the engine that changes compiled code; part of the cache key.
+ENGINE_SETTINGS = (("epoch_interruption", True), ("wasm_component_model", True))
+_HEADER = hashlib.sha256().digest_size
+
+
+class ComponentLoadError(Exception):
+    """A file that cannot be read or is not a valid component; the message says which."""
+
+
+def cache_folder() -> Path | None:
+    """The compiled-artifact folder from the environment, or None when caching is off."""
+    configured = os.environ.get("WITGEN_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) / "wasm" if configured else None
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "witgen" / "wasm"
+
+
+_engine: wasmtime.Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def engine_for() -> wasmtime.Engine:
+    """The process's engine (one engine lets every component share the epoch ticker)."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            config = wasmtime.Config()
+            for name, value in ENGINE_SETTINGS:
+                setattr(config, name, value)
+            _engine = wasmtime.Engine(config)
+            start_ticker(_engine)
+        return _engine
+
+
+def start_ticker(engine: wasmtime.Engine) -> None:
+    """Increment `engine`'s epoch every `TICK` seconds from a daemon thread."""
+
+    def tick() -> None:
+        while True:
+            time.sleep(TICK)
+            engine.increment_epoch()
+
+    threading.Thread(target=tick, name="witgen-wasm-epoch", daemon=True).start()
+
+
+def cache_key(wasm: bytes) -> str:
+    """The artifact name for a component's bytes under this wasmtime and engine config."""
+    h = hashlib.sha256()
+    h.update(f"wasmtime {WASMTIME_VERSION} {ENGINE_SETTINGS!r}\0".encode())
+    h.update(wasm)
+    return h.hexdigest()
+
+
+def load(engine: wasmtime.Engine, source: str | os.PathLike[str] | bytes) -> Component:
+    """A compiled component from a file path or its bytes, through the on-disk cache."""
+    if isinstance(source, bytes):
+        wasm, where = source, "component bytes"
+    else:
+        where = os.fspath(source)
+        try:
+            wasm = Path(where).read_bytes()
+        except OSError as exc:
+            raise ComponentLoadError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    if wasm[:8] != b"\0asm\x0d\x00\x01\x00":
+        kind = "a core module" if wasm[:8] == b"\0asm\x01\x00\x00\x00" else "not WebAssembly"
+        raise ComponentLoadError(f"{where}: not a component ({kind})")
+    folder = cache_folder()
+    if folder is None:
+        return _compile(engine, wasm, where)
+    key = cache_key(wasm)
+    artifact = folder / f"{key}.cwasm"
+    component = _read_artifact(engine, artifact)
+    if component is not None:
+        return component
+    with _locked(folder / f"{key}.lock"):
+        component = _read_artifact(engine, artifact)  # another process may have written it
+        if component is not None:
+            return component
+        component = _compile(engine, wasm, where)
+        _write_artifact(artifact, bytes(component.serialize()))
+        return component
+
+
+def _compile(engine: wasmtime.Engine, wasm: bytes, where: str) -> Component:
+    try:
+        return Component(engine, wasm)
+    except wasmtime.WasmtimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        raise ComponentLoadError(f"{where}: not a valid component: {first}") from None
+
+
+def _read_artifact(engine: wasmtime.Engine, path: Path) -> Component | None:
+    """The deserialized artifact at `path`; None when absent, damaged or unusable."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    digest, body = data[:_HEADER], data[_HEADER:]
+    if len(digest) != _HEADER or hashlib.sha256(body).digest() != digest:
+        return None  # truncated or corrupt: never handed to deserialize
+    try:
+        return Component.deserialize(engine, body)
+    except wasmtime.WasmtimeError:
+        return None
+
+
+def _write_artifact(path: Path, body: bytes) -> None:
+    """Write atomically (temporary file, then rename); a failure only costs the cache."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cwasm")
+        with os.fdopen(fd, "wb") as f:
+            f.write(hashlib.sha256(body).digest())
+            f.write(body)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between processes (and threads: each holds its own descriptor)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield  # an unwritable cache folder: compile without sharing
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
