@@ -8,10 +8,11 @@ nats-server on 127.0.0.1, and the Python ollama provider serving on NATS. Sequen
 calls, each case in turn:
 
 1. bare NATS round trip: a plain request to an echo responder (nats-py both sides);
-2. the provider alone over NATS: Python -> NATS -> provider -> back (the rr leg);
+2. the provider alone over NATS: Python -> NATS -> provider -> back (the request/reply
+   leg, as the bridge sends it, to `python -m samples.ollama.provider`);
 3. the app alone: HTTP GET /alone (the app answers without calling anything);
 4. --provide: HTTP GET /chat, app -> bridge -> NATS -> Python provider -> back;
-5. --expose: the generated StateClient over a NatsBus, Python -> NATS -> bridge
+5. --expose: the generated StateClient on a NatsBus, Python -> NATS -> bridge
    -> actor -> back (wRPC: handshake, result, end of results).
 
 Prints p50 / p90 per call and calls per second, and the bridges' p50 against the app
@@ -35,14 +36,15 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bridge_guests import actor_project, app_project  # noqa: E402
-from test_bridge_wash import EXPOSE, OLLAMA_WIT, PREFIX, SETTINGS, STATEFUL_WIT, actor_state, bridge_wit  # noqa: E402
-from wasmcloud2 import NatsServer, RrResponder, WashDev, WrpcCaller, componentize  # noqa: E402
+from nats_server import NatsServer, Served  # noqa: E402
+from test_bridge_wash import EXPOSE, OLLAMA_WIT, PREFIX, SETTINGS, STATEFUL_WIT, bridge_wit  # noqa: E402
+from wasmcloud2 import WashDev, componentize  # noqa: E402
 
 from samples.ollama.bindings.ollama_llm import llm  # noqa: E402
-from samples.ollama.provider import dispatch_table as ollama_table  # noqa: E402
 from samples.stateful.provider import StateClient  # noqa: E402
 from witgen.bridge import make_bridge  # noqa: E402
 from witgen.runtime import codec  # noqa: E402
+from witgen.runtime.nats import NatsBus  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 
@@ -90,22 +92,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         app = componentize(app_project(SHARED / "corpus/real/wasi-http-0.2.8", OLLAMA_WIT), folder / "app.wasm")
-        actor = componentize(actor_project(STATEFUL_WIT, actor_state()), folder / "actor.wasm")
+        actor = componentize(actor_project(STATEFUL_WIT, ROOT / "samples/stateful/component/app.py"), folder / "actor.wasm")
         bridge = folder / "bridge.wasm"
         make_bridge(bridge_wit(folder / "wit"), SETTINGS, ["ollama:llm/llm"],
                     ["wamli:stateful/state", "wamli:stateful/model"], output=bridge)  # fmt: skip
-        nats = NatsServer(folder)
+        nats = NatsServer()
+        nats.start()
         t0 = time.perf_counter()
         wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
                        {"subscriptions": f"{EXPOSE}.wrpc.0.0.1.>"}, timeout=3600)  # fmt: skip
         print(f"wash dev: workload of 3 components listening after {time.perf_counter() - t0:.1f} s")
         echo = Echo(nats.url)
-        provider = RrResponder(nats.url, PREFIX, ollama_table())
-        bus = WrpcCaller(nats.url, EXPOSE)
+        provider = Served("-m", "samples.ollama.provider", "--nats", nats.url, "--prefix", PREFIX)
+        bus = NatsBus.connect_sync(nats.url, source="bench")
         try:
             request = llm.ChatRequest("echo:latest", [llm.Message("user", "hi")])
             chat = codec.function(llm.FUNCTIONS["chat"]).encode_params(request)
-            state = StateClient(bus)  # type: ignore[arg-type]
+            state = StateClient(bus.endpoint(prefix=EXPOSE))
             cases = {
                 "bare NATS round trip": lambda: echo.request("bench.echo", b"x"),
                 "provider alone over NATS": lambda: echo.request(f"{PREFIX}.rr.0.0.1.ollama:llm/llm.chat", chat),
@@ -115,7 +118,7 @@ def main() -> None:
             }
             results = {name: measure(call, n) for name, call in cases.items()}
         finally:
-            bus.stop()
+            bus.close()
             provider.stop()
             wash.stop()
             nats.stop()

@@ -6,15 +6,14 @@
 value, `502 error <status-code>: <error-message>`; `/list` lists model names;
 `/alone` answers without calling anything (the app alone, for the benchmark).
 
-`actor_project(stateful_wit, state)`: the stateful sample's actor as a component,
-exporting `wamli:stateful/state` and `model` with the given state.
+`actor_project(stateful_wit, app)`: the stateful sample's actor component
+(`samples/stateful/component/app.py`), exporting `wamli:stateful/state` and `model`.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 APP_WIT = """\
 package test:app;
@@ -66,32 +65,6 @@ class IncomingHandler(exports.IncomingHandler):
         _respond(response_out, status, text)
 '''
 
-ACTOR = '''\
-from wit_world import exports
-from wit_world.exports import model
-
-STATE = json.loads({state!r})
-
-
-class State(exports.State):
-    def get_data(self):
-        return bytes(STATE["data"])
-
-    def get_metadata(self):
-        return list(STATE["labels"])
-
-
-class Model(exports.Model):
-    def get_metadata(self):
-        return model.Metadata(
-            model_name=STATE["model_name"],
-            graph_encoding=STATE["graph_encoding"],
-            execution_target=model.ExecutionTarget(STATE["target"]),
-            tensor_type=model.TensorType(STATE["tensor_type"]),
-            tensor_dimensions_in=list(STATE["dims_in"]),
-            tensor_dimensions_out=list(STATE["dims_out"]),
-        )
-'''
 
 
 def _tree(folder: Path, under: str) -> dict[str, bytes]:
@@ -117,10 +90,9 @@ def app_project(wasi_http: Path, ollama_wit: Path) -> dict[str, bytes]:
     return files
 
 
-def actor_project(stateful_wit: Path, state: dict[str, Any]) -> dict[str, bytes]:
-    """The stateful actor holding `state` (data, labels, model_name, graph_encoding, target,
-    tensor_type as enum indices, dims_in, dims_out)."""
+def actor_project(stateful_wit: Path, app: Path) -> dict[str, bytes]:
+    """The stateful actor component: `app` (samples/stateful/component/app.py) on world actor."""
     files = _tree(stateful_wit, "wit")
-    files["actor_main.py"] = ("import json\n" + ACTOR.format(state=json.dumps(state))).encode()
+    files["actor_main.py"] = app.read_bytes()
     files["componentize.json"] = _spec("wamli:stateful/actor", "actor_main", {})
     return files

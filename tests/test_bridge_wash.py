@@ -7,9 +7,10 @@ ollama:llm/llm (calls go to the Python ollama provider as plain NATS requests) a
 exposes the actor's two interfaces (served as wRPC on NATS). The host links the app's
 import to the bridge's export and the bridge's imports to the actor's exports.
 
-Python sides: the ollama sample's dispatch table answering the request/reply leg
-(`RrResponder`), the stateful sample's provider pulling the actor's state with its
-generated clients over wRPC on NATS (`WrpcCaller`), and `witgen call` when present. Starting the host compiles three ~18 MB components (about a minute on
+Python sides: `python -m samples.ollama.provider --nats URL --prefix P` (the serve
+entry point, which answers the request/reply leg beside wRPC), the stateful sample's
+provider pulling the actor's state with its generated clients on a NatsBus, and
+`witgen call`. The actor is `samples/stateful/component/app.py`. Starting the host compiles three ~18 MB components (about a minute on
 two free cores); the components are cached by content between runs.
 """
 
@@ -21,7 +22,6 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -31,13 +31,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bridge_guests import actor_project, app_project  # noqa: E402
-from wasmcloud2 import NatsServer, RrResponder, WashDev, WrpcCaller, componentize, tool  # noqa: E402
+from nats_server import NatsServer, Served  # noqa: E402
+from wasmcloud2 import WashDev, componentize, tool  # noqa: E402
 
-from samples.ollama.provider import dispatch_table as ollama_table  # noqa: E402
 from samples.stateful import provider as stateful_provider  # noqa: E402
 from samples.stateful.actor import SAMPLE_STATE  # noqa: E402
 from witgen.bridge import Settings, make_bridge  # noqa: E402
 from witgen.cli import main as witgen  # noqa: E402
+from witgen.runtime.nats import NatsBus  # noqa: E402
 from witgen.runtime.values import Err, Ok  # noqa: E402
 
 pytestmark = [
@@ -58,12 +59,6 @@ OLLAMA_WIT = ROOT / "samples" / "ollama" / "wit"
 STATEFUL_WIT = ROOT / "samples" / "stateful" / "wit"
 
 
-def actor_state() -> dict[str, Any]:
-    """The sample actor's state, as the component's build input."""
-    s = SAMPLE_STATE
-    return {"data": list(s.data), "labels": list(s.labels), "model_name": s.model_name,
-            "graph_encoding": s.graph_encoding, "target": s.target.value, "tensor_type": s.tensor_type.value,
-            "dims_in": list(s.dims_in), "dims_out": list(s.dims_out)}  # fmt: skip
 
 
 def bridge_wit(folder: Path) -> Path:
@@ -87,30 +82,27 @@ class Host:
 def host(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Iterator[Host]:
     folder = tmp_path_factory.mktemp("wasmcloud2")
     app = componentize(app_project(shared / "corpus/real/wasi-http-0.2.8", OLLAMA_WIT), folder / "app.wasm")
-    actor = componentize(actor_project(STATEFUL_WIT, actor_state()), folder / "actor.wasm")
+    actor = componentize(actor_project(STATEFUL_WIT, ROOT / "samples/stateful/component/app.py"), folder / "actor.wasm")
     bridge = folder / "bridge.wasm"
     make_bridge(bridge_wit(folder / "wit"), SETTINGS, ["ollama:llm/llm"],
                 ["wamli:stateful/state", "wamli:stateful/model"], output=bridge)  # fmt: skip
-    nats = NatsServer(folder)
-    try:
+    with NatsServer() as nats:
         wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
                        {"subscriptions": f"{EXPOSE}.wrpc.0.0.1.>"}, timeout=1500)  # fmt: skip
         try:
             yield Host(nats, wash, folder)
         finally:
             wash.stop()
-    finally:
-        nats.stop()
 
 
 @contextlib.contextmanager
 def provider(host: Host) -> Iterator[None]:
-    """The ollama sample provider (built-in model) answering the bridge's requests."""
-    served = RrResponder(host.nats.url, PREFIX, ollama_table())
+    """The ollama sample provider (built-in model) on its serve entry point; stopped after."""
+    served = Served("-m", "samples.ollama.provider", "--nats", host.nats.url, "--prefix", PREFIX)
     try:
         yield
     finally:
-        served.stop()
+        assert served.stop() == 0
 
 
 def test_app_answers_from_the_python_provider(host: Host) -> None:
@@ -146,11 +138,11 @@ def test_oversized_parameters_are_a_clear_error(host: Host) -> None:
 
 
 def test_provider_pulls_the_actor_state_through_the_expose_bridge(host: Host) -> None:
-    bus = WrpcCaller(host.nats.url, EXPOSE)
+    bus = NatsBus.connect_sync(host.nats.url, source="test-provider")
     try:
-        pulled = stateful_provider.pull(bus)
+        pulled = stateful_provider.pull(bus.endpoint(prefix=EXPOSE))
     finally:
-        bus.stop()
+        bus.close()
     assert isinstance(pulled, Ok)
     s = SAMPLE_STATE
     assert pulled.value.data == s.data
@@ -162,7 +154,6 @@ def test_provider_pulls_the_actor_state_through_the_expose_bridge(host: Host) ->
     assert not isinstance(pulled, Err)
 
 
-@pytest.mark.skipif("call" not in witgen.list_commands(None), reason="witgen call is not in this build")  # type: ignore[arg-type]
 def test_witgen_call_reaches_the_actor(host: Host) -> None:
     r = CliRunner().invoke(witgen, ["call", "--nats", host.nats.url, "--prefix", EXPOSE, "--wit", str(STATEFUL_WIT),
                                     "wamli:stateful/state.get-metadata"])  # fmt: skip
