@@ -59,8 +59,6 @@ OLLAMA_WIT = ROOT / "samples" / "ollama" / "wit"
 STATEFUL_WIT = ROOT / "samples" / "stateful" / "wit"
 
 
-
-
 def bridge_wit(folder: Path) -> Path:
     """One WIT folder holding both samples: ollama as the root package, stateful in deps/."""
     (folder / "deps" / "stateful").mkdir(parents=True)
