@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -32,6 +33,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# benchmarks/nats.py would shadow nats-py
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -96,16 +99,18 @@ def main() -> None:
         bridge = folder / "bridge.wasm"
         make_bridge(bridge_wit(folder / "wit"), SETTINGS, ["ollama:llm/llm"],
                     ["wamli:stateful/state", "wamli:stateful/model"], output=bridge)  # fmt: skip
-        nats = NatsServer()
-        nats.start()
-        t0 = time.perf_counter()
-        wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
-                       {"subscriptions": f"{EXPOSE}.wrpc.0.0.1.>"}, timeout=3600)  # fmt: skip
-        print(f"wash dev: workload of 3 components listening after {time.perf_counter() - t0:.1f} s")
-        echo = Echo(nats.url)
-        provider = Served("-m", "samples.ollama.provider", "--nats", nats.url, "--prefix", PREFIX)
-        bus = NatsBus.connect_sync(nats.url, source="bench")
-        try:
+        with contextlib.ExitStack() as stack:
+            nats = stack.enter_context(NatsServer())
+            t0 = time.perf_counter()
+            wash = WashDev(folder, nats.url, app, {"bridge": bridge, "actor": actor},
+                           {"subscriptions": f"{EXPOSE}.wrpc.0.0.1.>"}, timeout=3600)  # fmt: skip
+            stack.callback(wash.stop)
+            print(f"wash dev: workload of 3 components listening after {time.perf_counter() - t0:.1f} s")
+            echo = Echo(nats.url)
+            provider = Served("-m", "samples.ollama.provider", "--nats", nats.url, "--prefix", PREFIX)
+            stack.callback(provider.stop)
+            bus = NatsBus.connect_sync(nats.url, source="bench")
+            stack.callback(bus.close)
             request = llm.ChatRequest("echo:latest", [llm.Message("user", "hi")])
             chat = codec.function(llm.FUNCTIONS["chat"]).encode_params(request)
             state = StateClient(bus.endpoint(prefix=EXPOSE))
@@ -117,11 +122,6 @@ def main() -> None:
                 "--expose: Python -> bridge -> actor": lambda: state.get_data(),
             }
             results = {name: measure(call, n) for name, call in cases.items()}
-        finally:
-            bus.close()
-            provider.stop()
-            wash.stop()
-            nats.stop()
     p50 = {name: statistics.median(t) for name, t in results.items()}
     print(f"{n} sequential calls per case")
     print(f"{'case':40} {'p50 ms':>8} {'p90 ms':>8} {'calls/s':>9}")
