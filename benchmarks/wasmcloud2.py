@@ -83,6 +83,10 @@ class Echo:
 
         self.nc = asyncio.run_coroutine_threadsafe(start(), self.loop).result()
 
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.nc.close(), self.loop).result(10)  # type: ignore[attr-defined]
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
     def request(self, subject: str, body: bytes) -> bytes:
         fut = asyncio.run_coroutine_threadsafe(self.nc.request(subject, body, timeout=10), self.loop)  # type: ignore[attr-defined]
         return bytes(fut.result().data)
@@ -107,6 +111,7 @@ def main() -> None:
             stack.callback(wash.stop)
             print(f"wash dev: workload of 3 components listening after {time.perf_counter() - t0:.1f} s")
             echo = Echo(nats.url)
+            stack.callback(echo.close)
             provider = Served("-m", "samples.ollama.provider", "--nats", nats.url, "--prefix", PREFIX)
             stack.callback(provider.stop)
             bus = NatsBus.connect_sync(nats.url, source="bench")
