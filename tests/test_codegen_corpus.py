@@ -6,6 +6,7 @@ module is imported, and one `mypy --strict` run covers all of it.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 import re
@@ -20,7 +21,7 @@ from wit_loading import load_reference, load_wit
 
 from witgen.codegen import CodegenError, render_bindings
 from witgen.codegen.render import BLACK_MODE
-from witgen.runtime import codec
+from witgen.runtime import codec, wit
 from witgen.runtime.codec import CodecError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,9 +81,45 @@ def test_every_module_imports(generated: tuple[Path, list[str]]) -> None:
             dotted = ".".join(f.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
             module = importlib.import_module(dotted)
             count += 1
-            for tc in getattr(module, "TYPES", {}).values():
-                assert callable(tc.encode) and callable(tc.decode)
+            for name_, desc in getattr(module, "TYPES", {}).items():
+                assert isinstance(desc, wit.Type), name_
+                if not isinstance(desc, wit.Resource):
+                    assert callable(codec.of(desc).encode)  # the runtime builds every codec
+            for func in getattr(module, "FUNCTIONS", {}).values():
+                fc = codec.function(func)
+                assert callable(fc.params.decode)
     assert count > 300
+
+
+def _codec_machinery(path: Path) -> list[str]:
+    """What in a generated module looks like codec code (there must be none)."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith(("encode", "decode")):
+            found.append(f"module-level codec function {node.name}")
+    for node in ast.walk(tree):
+        # (a WIT parameter may be named `buf`: only a buffer's use counts)
+        if isinstance(node, ast.Name) and node.id in ("bytearray", "struct"):
+            found.append(f"{node.id} at line {node.lineno}")
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id == "buf":
+            found.append(f"buf += at line {node.lineno}")
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "buf":
+            found.append(f"buf.{node.attr} at line {node.lineno}")
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            if any(n == "struct" or n.endswith(("codec", "primitives")) for n in names):
+                found.append(f"codec import at line {node.lineno}")
+    return found
+
+
+def test_generated_modules_hold_no_codec_code(generated: tuple[Path, list[str]]) -> None:
+    root, names = generated
+    modules = [f for name in names for f in sorted((root / name).rglob("*.py"))]
+    modules += sorted((ROOT / "samples").glob("*/bindings/**/*.py"))
+    assert len(modules) > 300
+    for f in modules:
+        assert _codec_machinery(f) == [], f
 
 
 def test_black_clean(generated: tuple[Path, list[str]]) -> None:

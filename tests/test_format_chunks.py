@@ -64,7 +64,8 @@ def check_three_ways(resolve: Resolve, name: str, cache: dict[str, str], monkeyp
     assert render_bindings(resolve, inputs=[name]) == expected  # chunked, uncached
     codegen_render.format_cache = cache
     assert render_bindings(resolve, inputs=[name]) == expected  # chunked, cold cache
-    assert len(cache) > len(expected)  # chunks were cached, not whole modules
+    # chunks were cached, not whole modules (a module of one chunk is one entry)
+    assert len(cache) >= len(expected)
     with monkeypatch.context() as patch:
         patch.setattr(black, "format_str", no_black)
         assert render_bindings(resolve, inputs=[name]) == expected  # warm: no black at all

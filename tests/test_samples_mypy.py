@@ -71,7 +71,9 @@ def _mypy(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
 
 
 def test_samples_pass_mypy_strict() -> None:
-    done = _mypy("samples")
+    # samples/*/component/ are guest code for componentize-py: its `wit_world` bindings
+    # exist only inside a component build.
+    done = _mypy("samples", "--exclude", "samples/[^/]+/component/")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success" in done.stdout
 

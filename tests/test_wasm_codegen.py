@@ -106,3 +106,12 @@ def test_generated_host_modules_pass_mypy_strict(generated: dict[str, ModuleType
         cwd=out, capture_output=True, text=True, timeout=600, env=env,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_generated_members_cannot_shadow_the_host(generated: dict[str, ModuleType], stateful_wat_wasm: Path) -> None:  # noqa: F811
+    from witgen.codegen.host import HOST_RESERVED
+
+    host = generated["actor"].ActorHost(stateful_wat_wasm)
+    public = {n for n in (*dir(type(host).__mro__[1]), *vars(host)) if not n.startswith("_")}
+    public -= {"state", "model"}  # the generated attributes themselves
+    assert public <= HOST_RESERVED, public - HOST_RESERVED

@@ -17,6 +17,7 @@ class LazyGroup(click.Group):
 
     commands_by_module = {
         "parse": "witgen.cli.parse_cmd:parse",
+        "fmt": "witgen.cli.fmt_cmd:fmt",
         "generate": "witgen.cli.generate_cmd:generate",
         "check": "witgen.cli.check_cmd:check",
         "wire": "witgen.cli.wire_cmd:wire",

@@ -1,4 +1,4 @@
-"""`witgen parse PATH`: resolve WIT and print it as JSON or as a short summary."""
+"""`witgen parse PATH`: resolve WIT and print it as JSON, as WIT text, or as a short summary."""
 
 from __future__ import annotations
 
@@ -38,14 +38,21 @@ def _features(values: tuple[str, ...]) -> list[str]:
     "--json", "as_json", is_flag=True, help="Print the resolved graph as wasm-tools does."
 )
 @click.option(
+    "--wit", "as_wit", is_flag=True, help="Print the resolved packages as WIT, as wasm-tools does."
+)
+@click.option(
     "--features",
     multiple=True,
     metavar="A,B",
     help="Enable @unstable features (comma-separated; may be repeated).",
 )
 @click.option("--all-features", is_flag=True, help="Enable every @unstable feature.")
-def parse(path: str, as_json: bool, features: tuple[str, ...], all_features: bool) -> None:
+def parse(
+    path: str, as_json: bool, as_wit: bool, features: tuple[str, ...], all_features: bool
+) -> None:
     """Resolve the WIT file or package folder PATH (with its deps/)."""
+    if as_json and as_wit:
+        raise click.UsageError("--json and --wit cannot be used together")
     from witgen.errors import WitError
     from witgen.resolver import load
 
@@ -58,4 +65,14 @@ def parse(path: str, as_json: bool, features: tuple[str, ...], all_features: boo
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         click.echo(f"error: failed to read {path}: {reason}", err=True)
         sys.exit(1)
+    if as_wit:
+        from witgen.witout import print_wit
+
+        try:
+            text = print_wit(resolve)
+        except ValueError as exc:
+            click.echo(f"error: cannot print {path} as WIT: {exc}", err=True)
+            sys.exit(1)
+        click.echo(text, nl=False)
+        return
     click.echo(resolve.to_json() if as_json else summary(resolve))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast as pyast
 import dataclasses
-import importlib.util
 import os
 import re
 from collections.abc import MutableMapping
@@ -30,6 +29,7 @@ import jinja2.bccache
 
 import witgen
 from witgen.codegen.layout import CodegenError
+from witgen.paths import data_dir
 
 BLACK_MODE = black.mode.Mode(target_versions={black.mode.TargetVersion.PY311}, line_length=100)
 BLACK_VERSION = str(getattr(black, "__version__"))  # not re-exported in its stubs
@@ -75,10 +75,7 @@ CACHE_NAMESPACE = f"black {BLACK_VERSION}\n{_mode_text(BLACK_MODE)}"
 
 @cache
 def environment() -> jinja2.Environment:
-    spec = importlib.util.find_spec("witgen.templates")
-    if spec is None or not spec.submodule_search_locations:
-        raise CodegenError("the witgen.templates package is missing")
-    folder = Path(list(spec.submodule_search_locations)[0])
+    folder = data_dir("templates")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(folder)),
         undefined=jinja2.StrictUndefined,

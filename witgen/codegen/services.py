@@ -30,6 +30,27 @@ from witgen.codegen.render import render_chunk
 from witgen.codegen.shapes import Emitter, module_token
 from witgen.codegen.types import SCOPE_RESERVED, function_names, param_names
 from witgen.naming import NameCollision, Namespace, docstring, pascal, snake
+from witgen.runtime.bus import Client
+from witgen.runtime.resources import ResourceProxy
+
+
+def public_members(cls: type) -> frozenset[str]:
+    """The names a generated subclass of a runtime class must not reuse for its methods."""
+    return frozenset(n for n in dir(cls) if not n.startswith("_"))
+
+
+# Reserved per generated class, by construction: every public member of its runtime base.
+RESERVED = {"client": public_members(Client), "proxy": public_members(ResourceProxy)}
+
+
+def method_name(name: str, reserved: frozenset[str], taken: set[str]) -> str:
+    """`name`, with trailing underscores while the class has it: a member of its runtime
+    base, or an earlier method (a function `x-constructor` beside resource `x`'s
+    constructor). Claims the result in `taken`."""
+    while name in reserved or name in taken:
+        name += "_"
+    taken.add(name)
+    return name
 
 
 @dataclass
@@ -107,6 +128,7 @@ class Services:
         self.ns = mod.ns
         self.world = self.r.worlds[mod.owner]
         self._kws: set[str] = set()  # keyword parameters of dispatch_table / serve
+        self._resource_protocols: dict[int, str] = {}  # emitted once per module
 
     # ------------------------------------------------------------------ helpers
 
@@ -208,8 +230,11 @@ class Services:
         r, em = self.r, self.em
         if item is not None:
             iface = r.interfaces[item.id]
-            wit_name = iface.name or (key if isinstance(key, str) else "iface")
-            instance = r.interface_id(item.id) if iface.name is not None else wit_name
+            # A labelled item (`export primary: store`, or an inline interface) is its own
+            # instance on the bus, addressed by its label as wRPC addresses plain names.
+            labelled = isinstance(key, str)
+            wit_name = key if isinstance(key, str) else iface.name or "iface"
+            instance = wit_name if labelled or iface.name is None else r.interface_id(item.id)
             doc_text = iface.docs
             owner: m.Owner = m.InterfaceOwner(item.id)
         else:
@@ -227,11 +252,16 @@ class Services:
         qual = pascal(self.qualified(item)).rstrip("_")
         proto_name = self.claim(f"{base}{suffix}", f"provider {instance}", f"{qual}{suffix}")
         res_protos: dict[int, str] = {}
+        new_protos: set[int] = set()  # protocols this export defines (not an earlier label)
         for res_id in self.resources(item):
             rname = r.types[res_id].name or ""
             if local(res_id):
                 stem = pascal(rname).rstrip("_")
-                res_protos[res_id] = self.claim(f"{stem}Resource", f"resource {res_id}", f"{qual}{stem}Resource")
+                if res_id not in self._resource_protocols:
+                    name = self.claim(f"{stem}Resource", f"resource {res_id}", f"{qual}{stem}Resource")
+                    self._resource_protocols[res_id] = name
+                    new_protos.add(res_id)
+                res_protos[res_id] = self._resource_protocols[res_id]
 
         def impl_annot(rid: int) -> str:
             return res_protos.get(rid) or em.annot(rid)
@@ -242,6 +272,8 @@ class Services:
         methods: list[Method] = []
         res_methods: dict[int, list[Method]] = {rid: [] for rid in res_protos}
         served: list[tuple[str, str]] = []
+        proto_taken: set[str] = set()
+        res_taken: dict[int, set[str]] = {}
         for f in funcs:
             wire, py, member = function_names(f, r)
             names = param_names(f)
@@ -255,7 +287,9 @@ class Services:
                 if not (is_method and i == 0)
             ]
             res_a = self.convert(f.result, wanted, impl_annot)
-            method = Method(wire, member if is_method else py, docstring(f.docs), f.kind.is_async, f.kind.kind, params, res_a)
+            taken = res_taken.setdefault(rid, set()) if is_method and rid is not None else proto_taken
+            name = method_name(member if is_method else py, frozenset(), taken)
+            method = Method(wire, name, docstring(f.docs), f.kind.is_async, f.kind.kind, params, res_a)
             method.signature = "".join(f", {n}: {a}" for n, a in params)
             if is_method and rid is not None:
                 res_methods[rid].append(method)
@@ -265,6 +299,7 @@ class Services:
         resources = [
             ServiceView(res_protos[rid], docstring(r.types[rid].docs), instance, res_methods[rid])
             for rid in res_protos
+            if rid in new_protos
         ]
         kw = self.claim_kw(snake(wit_name))
         ops_fn = self.claim(f"{prefix}_operations", f"operations of {instance}", f"{snake(self.qualified(item))}_operations")
@@ -289,8 +324,11 @@ class Services:
         r, em = self.r, self.em
         if item is not None:
             iface = r.interfaces[item.id]
-            wit_name = iface.name or (key if isinstance(key, str) else "iface")
-            instance = r.interface_id(item.id) if iface.name is not None else wit_name
+            # A labelled item (`export primary: store`, or an inline interface) is its own
+            # instance on the bus, addressed by its label as wRPC addresses plain names.
+            labelled = isinstance(key, str)
+            wit_name = key if isinstance(key, str) else iface.name or "iface"
+            instance = wit_name if labelled or iface.name is None else r.interface_id(item.id)
             doc_text = iface.docs
         else:
             wit_name, instance, doc_text = self.world.name, "", None
@@ -304,6 +342,8 @@ class Services:
             methods: list[Method] = []
             res_methods: dict[int, list[Method]] = {rid: [] for rid in proxies}
             which = 1 if is_async else 0
+            client_taken: set[str] = set()
+            proxy_taken: dict[int, set[str]] = {}
 
             def proxy_annot(res: int) -> str:
                 return proxies[res][which]
@@ -327,7 +367,11 @@ class Services:
                 call = ("await self._call_async" if is_async else "self._call") + f'("{wire}"'
                 call += "".join(f", {n}" for n, _ in params) + ")"
                 body = [call] if f.result is None else [f"result: {res_a} = {call}", "return result"]
-                method = Method(wire, member if is_method else py, docstring(f.docs), is_async, f.kind.kind, params, res_a, body)
+                if is_method and rid is not None:
+                    name = method_name(member, RESERVED["proxy"], proxy_taken.setdefault(rid, set()))
+                else:
+                    name = method_name(py, RESERVED["client"], client_taken)
+                method = Method(wire, name, docstring(f.docs), is_async, f.kind.kind, params, res_a, body)
                 method.signature = "".join(f", {n}: {a}" for n, a in params)
                 if is_method and rid is not None:
                     res_methods[rid].append(method)
@@ -392,7 +436,7 @@ def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[E
         for key, item in imports:
             sync_c, async_c, views = svc.client(key, item, svc.functions(item), proxies)
             clients += [sync_c, async_c]
-            proxy_views += views
+            proxy_views += [v for v in views if all(v.name != seen.name for seen in proxy_views)]
         world_funcs = [i.function for i in world.imports.values() if isinstance(i, m.FunctionItem)]
         if world_funcs:
             sync_c, async_c, _ = svc.client("", None, world_funcs, proxies)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from lark import Lark, Transformer
@@ -23,6 +22,7 @@ from lark.parsers.lalr_analysis import Shift
 
 from witgen.frontend import ast
 from witgen.errors import Source, Span, WitError
+from witgen.paths import data_dir
 from witgen.frontend.lexer import Scanner, Token, unescape, wat_error
 from witgen.frontend.syntax_errors import syntax_error
 
@@ -493,7 +493,7 @@ _LOCK = threading.Lock()
 @cache
 def _parser() -> tuple[_Tables, _Builder]:
     builder = _Builder()
-    grammar = files("witgen.grammars").joinpath("wit.lark").read_text(encoding="utf-8")
+    grammar = (data_dir("grammars") / "wit.lark").read_text(encoding="utf-8")
     lark = Lark(grammar, parser="lalr", lexer=_NoLexer, transformer=builder, cache=True)
     return _Tables(lark), builder
 

@@ -32,7 +32,6 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Tree
@@ -44,6 +43,7 @@ from lark.exceptions import (
 )
 
 from witgen.errors import Source, Span, WitError
+from witgen.paths import data_dir
 from witgen.model import (
     Alias,
     Enum,
@@ -140,7 +140,7 @@ class Node:
 @cache
 def _parser() -> Lark:
     grammar = (
-        resources.files("witgen.grammars").joinpath("wave.lark").read_text("utf-8")
+        (data_dir("grammars") / "wave.lark").read_text("utf-8")
     )
     return Lark(
         grammar,

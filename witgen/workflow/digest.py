@@ -10,13 +10,13 @@ Computing it reads files and hashes them; it never imports lark, jinja2 or black
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import witgen
+from witgen.paths import data_dir
 from witgen.workflow.config import Target
 
 # Parts of the package that do not shape generated text; templates and grammars
@@ -72,13 +72,10 @@ def generator_fingerprint() -> str:
     global _fingerprint
     if _fingerprint is None:
         h = blake2b(f"witgen {witgen.__version__}\nblack {black_version()}\n".encode(), digest_size=32)
-        # Named the same whether witgen is installed or an editable checkout maps
-        # `witgen.templates` and `witgen.grammars` to folders of their own.
+        # Named the same whether an installed wheel carries the data folders inside the
+        # package or a checkout keeps them beside it.
         roots = [(Path(witgen.__file__).parent, "")]
-        for name in ("templates", "grammars"):
-            spec = importlib.util.find_spec(f"witgen.{name}")
-            if spec is not None and spec.submodule_search_locations:
-                roots.extend((Path(p), f"{name}/") for p in spec.submodule_search_locations)
+        roots.extend((data_dir(name), f"{name}/") for name in ("templates", "grammars"))
         seen: set[str] = set()
         for root, prefix in roots:
             for path in _tree_files(root, _NOT_GENERATOR):

@@ -1,0 +1,95 @@
+"""The runtime-built codecs: built once from descriptions, readable in tracebacks, one API."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import traceback
+from typing import TypeAlias
+
+import pytest
+
+from witgen.runtime import codec, compiler, wit
+from witgen.runtime.values import Err, Ok, Some
+
+
+@wit.record("point", {"x": wit.S32, "label": wit.Option(wit.STRING)})
+@dataclasses.dataclass(slots=True)
+class Point:
+    x: int
+    label: str | None
+
+
+@wit.enum("color", ["red", "green"])
+class Color(enum.Enum):
+    RED = 0
+    GREEN = 1
+
+
+@dataclasses.dataclass(slots=True)
+class ShapeDot:
+    value: Point
+
+
+@dataclasses.dataclass(slots=True)
+class ShapeNone:
+    pass
+
+
+Shape: TypeAlias = ShapeDot | ShapeNone
+wit.variant("shape", Shape, {"dot": (ShapeDot, Point), "none": (ShapeNone, None)})
+
+
+def test_codec_of_a_class_and_of_a_description() -> None:
+    c = codec.of(Point)
+    assert c.encode(Point(-1, "a")) == bytes.fromhex("7f010161")
+    assert c.decode(bytes.fromhex("7f010161")) == Point(-1, "a")
+    assert codec.of(Point) is c  # built once
+    assert codec.of(wit.List(wit.U32)).encode([1, 300]) == bytes.fromhex("0201ac02")
+    nested = codec.of(wit.Option(wit.Option(wit.U8)))
+    assert nested.decode(b"\x01\x00") == Some(None)
+    assert codec.of(Shape).decode(codec.of(Shape).encode(ShapeDot(Point(3, None)))) == ShapeDot(Point(3, None))
+
+
+def test_function_codecs() -> None:
+    f = wit.Func("paint", {"p": Point, "c": Color}, wit.Result(None, wit.STRING))
+    fc = codec.function(f)
+    data = fc.encode_params(Point(1, None), Color.GREEN)
+    assert data == bytes([1, 0, 1])
+    assert fc.decode_params(data) == (Point(1, None), Color.GREEN)
+    assert fc.encode_result(Err("no")) == b"\x01\x02no"
+    assert fc.decode_result(b"\x00") == Ok(None)
+    nothing = codec.function(wit.Func("ping"))
+    assert nothing.encode_params() == b"" and nothing.encode_result(None) == b""
+    with pytest.raises(codec.CodecError):
+        nothing.decode_result(b"\x00")
+
+
+def test_unknown_classes_are_refused() -> None:
+    class Plain:
+        pass
+
+    with pytest.raises(TypeError, match="not a WIT type description"):
+        codec.of(Plain)
+
+
+def test_a_traceback_through_a_built_codec_shows_its_source() -> None:
+    big = wit.List(Point)  # records inside lists are inlined: the error is in this code
+    with pytest.raises(codec.CodecError) as caught:
+        codec.of(big).encode([Point(1, None), Point("x", None)])  # type: ignore[arg-type]
+    err = caught.value
+    text = "".join(traceback.format_exception(err))
+    assert 'File "<witgen codec encode list<point> #' in text
+    assert 'raise _c.wrap(exc, "list<point>") from None' in text  # the built line, printed
+    # the statement that failed, in the exception the codec converted
+    assert err.__context__ is not None
+    failed = traceback.extract_tb(err.__context__.__traceback__)[-2:]
+    lines = [fr.line or "" for fr in failed if fr.filename.startswith("<witgen codec")]
+    assert lines and ("0x40" in lines[-1] or "write_s32" in lines[-1]), failed
+
+
+def test_the_builder_writes_straight_line_code() -> None:
+    encode, decode = compiler.build(wit.of(Point))
+    assert encode.__name__ == "encode_point" and decode.__name__ == "decode_point"
+    source = "".join(__import__("linecache").getlines(decode.__code__.co_filename))
+    assert "def decode(b, p=0):" in source and "for " not in source  # no loop over a description
