@@ -24,6 +24,7 @@ class LazyGroup(click.Group):
         "call": "witgen.cli.call_cmd:call",
         "launcher": "witgen.cli.launcher_cmd:launcher",
         "host": "witgen.cli.host_cmd:host",
+        "bridge": "witgen.cli.bridge_cmd:bridge",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
