@@ -21,9 +21,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import black
-import black.mode
-import black.parsing
 import jinja2
 import jinja2.bccache
 
@@ -31,8 +28,40 @@ import witgen
 from witgen.codegen.layout import CodegenError
 from witgen.paths import data_dir
 
-BLACK_MODE = black.mode.Mode(target_versions={black.mode.TargetVersion.PY311}, line_length=100)
-BLACK_VERSION = str(getattr(black, "__version__"))  # not re-exported in its stubs
+LINE_LENGTH = 100
+TARGET_VERSION = "PY311"
+
+
+def _black_version() -> str:
+    """The installed black's version, read without importing black (its own tiny module)."""
+    try:
+        from _black_version import version  # type: ignore[import-untyped]
+    except ImportError:  # pragma: no cover - a black without it
+        import black
+
+        return str(getattr(black, "__version__"))
+    return str(version)
+
+
+BLACK_VERSION = _black_version()
+
+
+@cache
+def black_mode() -> Any:
+    """Black's mode for generated code (black is imported only when something needs it:
+    most generated text is already in its style, see `already_black`)."""
+    import black.mode
+
+    return black.mode.Mode(
+        target_versions={getattr(black.mode.TargetVersion, TARGET_VERSION)}, line_length=LINE_LENGTH
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BLACK_MODE":
+        return black_mode()
+    raise AttributeError(name)
+
 
 # Names a module body may use, and the import that provides each.
 _IMPORTS = (
@@ -58,19 +87,11 @@ _NAME_RES = {
 }
 
 
-def _mode_text(mode: black.mode.Mode) -> str:
-    """A stable description of a black mode (sets sorted, so no hash order leaks in)."""
-    parts = []
-    for field in dataclasses.fields(mode):
-        value = getattr(mode, field.name)
-        if isinstance(value, (set, frozenset)):
-            value = sorted(str(v) for v in value)
-        parts.append(f"{field.name}={value!r}")
-    return ", ".join(parts)
-
-
-# What black's output depends on besides its input text: the key space of `format_cache`.
-CACHE_NAMESPACE = f"black {BLACK_VERSION}\n{_mode_text(BLACK_MODE)}"
+# What black's output depends on besides its input text: the key space of `format_cache`
+# (black's version decides its defaults; the mode's own settings are these two).
+CACHE_NAMESPACE = (
+    f"black {BLACK_VERSION}\nline_length={LINE_LENGTH}, target_versions=[{TARGET_VERSION}]"
+)
 
 
 @cache
@@ -191,7 +212,11 @@ def imports_for(body: str, modules: list[tuple[str, str]], package: str = "") ->
     for path, alias in modules:
         parent, _, name = path.rpartition(".")
         source = "." if parent == package else f"..{parent}" if parent else ".."
-        out.append(f"from {source} import {name}" if alias == name else f"from {source} import {name} as {alias}")
+        out.append(
+            f"from {source} import {name}"
+            if alias == name
+            else f"from {source} import {name} as {alias}"
+        )
     return out
 
 
@@ -298,7 +323,7 @@ def already_black(text: str) -> str | None:
     a template might produce, listed in `_BLACK_WOULD_CHANGE`) goes to black. Tests
     compare the result with black's on every corpus and sample module.
     """
-    limit = BLACK_MODE.line_length
+    limit = LINE_LENGTH
     if any(len(line) > limit for line in text.split("\n")) or _BLACK_WOULD_CHANGE.search(text):
         return None
     return text.rstrip("\n") + "\n" if text.strip() else ""
@@ -341,7 +366,9 @@ def black_class_members(text: str) -> str | None:
             todo.append(k)
         pieces.append(piece)
     if todo:
-        narrow = dataclasses.replace(BLACK_MODE, line_length=BLACK_MODE.line_length - 4)
+        import black
+
+        narrow = dataclasses.replace(black_mode(), line_length=LINE_LENGTH - 4)
         joined = black.format_str("\n\n\n".join(pieces[k] for k in todo), mode=narrow)
         out_lines = joined.rstrip("\n").split("\n")
         defs = pyast.parse(joined).body
@@ -373,12 +400,19 @@ def assemble(pieces: list[str], what: str) -> str:
             blocks = _blocks(text) if format_cache is not None else [text]
             outs = []
             for block_text in blocks:
-                out = format_cache.get(block_text) if len(blocks) > 1 and format_cache is not None else None
+                out = (
+                    format_cache.get(block_text)
+                    if len(blocks) > 1 and format_cache is not None
+                    else None
+                )
                 if out is None:
                     out = already_black(block_text) or black_class_members(block_text)
                     if out is None:
+                        import black
+                        import black.parsing
+
                         try:
-                            out = black.format_str(block_text, mode=BLACK_MODE)
+                            out = black.format_str(block_text, mode=black_mode())
                         except black.parsing.InvalidInput as exc:
                             raise CodegenError(f"{what} produced invalid Python: {exc}") from None
                     fresh[block_text] = out
@@ -392,4 +426,3 @@ def assemble(pieces: list[str], what: str) -> str:
         for text, out in fresh.items():
             format_cache[text] = out
     return "\n\n".join(formatted)
-

@@ -28,7 +28,7 @@ from witgen import model as m
 from witgen.codegen.layout import Layout, Module
 from witgen.codegen.render import render_chunk
 from witgen.codegen.shapes import Emitter, module_token
-from witgen.codegen.types import SCOPE_RESERVED, function_names, param_names
+from witgen.codegen.types import LINE_LIMIT, SCOPE_RESERVED, Arg, call, function_names, param_names
 from witgen.naming import NameCollision, Namespace, docstring, pascal, snake
 from witgen.runtime.bus import Client
 from witgen.runtime.resources import ResourceProxy
@@ -77,6 +77,28 @@ class Method:
         if self.is_async:
             return self.result
         return f"{self.result} | _t.Awaitable[{self.result}]"
+
+    def header(self, returns: str, stub: bool = False) -> str:
+        """The `def` line at class level: one line when it fits, else one parameter a line
+        with a trailing comma (black keeps that layout); `stub` ends it with `: ...`."""
+        params = ["self", *(f"{n}: {a}" for n, a in self.params)]
+        end = f" -> {returns}:" + (" ..." if stub else "")
+        flat = f"{self.defkw} {self.name}({', '.join(params)}){end}"
+        if 4 + len(flat) <= LINE_LIMIT:
+            return flat
+        return f"{self.defkw} {self.name}(\n" + "".join(f"        {p},\n" for p in params) + f"    ){end}"
+
+    @property
+    def client_header(self) -> str:
+        return self.header(self.result)
+
+    @property
+    def provider_header(self) -> str:
+        return self.header(self.returns)
+
+    @property
+    def stub_header(self) -> str:
+        return self.header(self.returns, stub=True)
 
 
 @dataclass
@@ -364,9 +386,13 @@ class Services:
                     if not (is_method and i == 0)
                 ]
                 res_a = self.convert(f.result, wanted, proxy_annot)
-                call = ("await self._call_async" if is_async else "self._call") + f'("{wire}"'
-                call += "".join(f", {n}" for n, _ in params) + ")"
-                body = [call] if f.result is None else [f"result: {res_a} = {call}", "return result"]
+                callee = "await self._call_async" if is_async else "self._call"
+                args: list[str | Arg] = [f'"{wire}"', *(n for n, _ in params)]
+                if f.result is None:
+                    body = call(callee, args, 8).split("\n")
+                else:
+                    body = [*call(f"result: {res_a} = {callee}", args, 8).split("\n"), "return result"]
+                body = [body[0], *(line[8:] for line in body[1:])]  # the template indents
                 if is_method and rid is not None:
                     name = method_name(member, RESERVED["proxy"], proxy_taken.setdefault(rid, set()))
                 else:

@@ -41,19 +41,23 @@ class TypeView:
     annot: str = ""  # alias target
 
     @property
-    def fields_dict(self) -> str:
-        """`{"wit-name": description, ...}` of a record's fields."""
-        return "{" + ", ".join(f'"{mb.wit}": {mb.describe}' for mb in self.members) + "}"
-
-    @property
-    def cases_dict(self) -> str:
-        """`{"case": (Class, description or None), ...}` of a variant's cases."""
-        return "{" + ", ".join(f'"{mb.wit}": ({mb.cls}, {mb.describe or "None"})' for mb in self.members) + "}"
-
-    @property
-    def names_list(self) -> str:
-        """`["a", "b"]`: the WIT names of enum cases or flags."""
-        return "[" + ", ".join(f'"{mb.wit}"' for mb in self.members) + "]"
+    def description(self) -> str:
+        """The statement describing the type: a decorator (`@wit.record(...)`) or, for a
+        variant, a `wit.variant(...)` call; one line, or black's exploded layout."""
+        name = f'"{self.wit}"'
+        match self.template:
+            case "record":
+                items = [f'"{mb.wit}": {mb.describe}' for mb in self.members]
+                return "@" + call("wit.record", [name, Arg("{", items, "}")], 0, lead=1)
+            case "variant":
+                items = [f'"{mb.wit}": ({mb.cls}, {mb.describe or "None"})' for mb in self.members]
+                return call("wit.variant", [name, self.name, Arg("{", items, "}")], 0)
+            case "enum" | "flags":
+                names = [f'"{mb.wit}"' for mb in self.members]
+                return "@" + call(f"wit.{self.template}", [name, Arg("[", names, "]")], 0, lead=1)
+            case "resource":
+                return f"@wit.resource({name})"
+        return ""
 
 
 @dataclass
@@ -82,14 +86,61 @@ class FunctionView:
 
     @property
     def describe(self) -> str:
-        """The `wit.Func(...)` expression of this function."""
-        params = "{" + ", ".join(f'"{p.wit}": {p.describe}' for p in self.params) + "}"
+        """The `wit.Func(...)` expression of this function (an item of `FUNCTIONS`)."""
+        args: list[str | Arg] = [f'"{self.wire}"']
+        if self.params or self.result_describe != "None":
+            args.append(Arg("{", [f'"{p.wit}": {p.describe}' for p in self.params], "}"))
+        if self.result_describe != "None":
+            args.append(self.result_describe)
         kind = self.kind.removeprefix("async-")
-        extra = (f', kind="{kind}"' if kind != "freestanding" else "") + (", is_async=True" if self.is_async else "")
-        result = "" if self.result_describe == "None" else f", {self.result_describe}"
-        if result or self.params:
-            return f'wit.Func("{self.wire}", {params}{result}{extra})'
-        return f'wit.Func("{self.wire}"{extra})'
+        if kind != "freestanding":
+            args.append(f'kind="{kind}"')
+        if self.is_async:
+            args.append("is_async=True")
+        return call("wit.Func", args, 4, trailing=",")
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A bracketed argument: `{a, b}` or `[a, b]`, exploded one item a line when long."""
+
+    open: str
+    items: list[str]
+    close: str
+
+    def flat(self) -> str:
+        return self.open + ", ".join(self.items) + self.close
+
+
+LINE_LIMIT = 100
+
+
+def call(callee: str, args: list[str | Arg], indent: int, trailing: str = "", lead: int = 0) -> str:
+    """`callee(args)` on one line when it fits at `indent`, else as black lays out a call
+    that does not fit: one argument a line, a bracketed argument one item a line, each
+    level ending with a comma (black keeps such a layout as it is)."""
+    flat = f"{callee}({', '.join(a.flat() if isinstance(a, Arg) else a for a in args)}){trailing}"
+    if indent + lead + len(flat) <= LINE_LIMIT:  # `lead`: what precedes it on its line
+        return flat
+    pad, inner = " " * (indent + 4), " " * (indent + 8)
+    lines = [f"{callee}("]
+    for a in args:
+        if isinstance(a, Arg) and indent + 4 + len(a.flat()) + 1 > LINE_LIMIT and a.items:
+            lines += [pad + a.open, *(f"{inner}{item}," for item in a.items), f"{pad}{a.close},"]
+        else:
+            lines.append(f"{pad}{a.flat() if isinstance(a, Arg) else a},")
+    lines.append(" " * indent + ")" + trailing)
+    return "\n".join(lines)
+
+
+def union_alias(name: str, classes: list[str], limit: int = 100) -> str:
+    """The right-hand side of `name: TypeAlias = ...` laid out as black lays it out."""
+    flat = " | ".join(classes)
+    if len(f"{name}: TypeAlias = {flat}") <= limit:
+        return flat
+    if len(flat) + 4 <= limit:
+        return f"(\n    {flat}\n)"
+    return "(\n    " + "\n    | ".join(classes) + "\n)"
 
 
 def _claim(ns: Namespace, py: str, wit: str) -> str:
@@ -126,7 +177,7 @@ def type_view(em: Emitter, tid: int) -> TypeView:
                 desc = em.describe(c.type) if c.type is not None else ""
                 members.append(Member(snake(c.name), c.name, docstring(c.docs), annot, cls=cls, describe=desc))
             view = TypeView("variant", names.py, wit, doc, describe, members)
-            view.annot = " | ".join(mb.cls for mb in members)
+            view.annot = union_alias(names.py, [mb.cls for mb in members])
             return view
         case m.Enum(cases):
             scope = Namespace(f"enum {wit}")

@@ -31,10 +31,9 @@ they travel inside the result, as the error value of the function's WIT
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from witgen.runtime import codec, wit
-from witgen.runtime.dispatch import DispatchTable
 from witgen.runtime.errors import (
     BusError,
     BusTimeout,
@@ -45,6 +44,9 @@ from witgen.runtime.errors import (
     UnknownOperation,
 )
 from witgen.runtime.handles import Converter, converter
+
+if TYPE_CHECKING:  # the protocol names it; importing it would bring asyncio into codegen
+    from witgen.runtime.dispatch import DispatchTable
 
 __all__ = [
     "Bus",

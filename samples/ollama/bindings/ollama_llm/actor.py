@@ -25,20 +25,36 @@ class LlmClient(_b.Client):
     INSTANCE = "ollama:llm/llm"
     FUNCTIONS = llm.FUNCTIONS
 
-    def chat(self, req: llm.ChatRequest) -> Ok[llm.ChatResponse] | Err[llm.StatusError]:
+    def chat(
+        self,
+        req: llm.ChatRequest,
+    ) -> Ok[llm.ChatResponse] | Err[llm.StatusError]:
         """Send a conversation, get the model's reply."""
-        result: Ok[llm.ChatResponse] | Err[llm.StatusError] = self._call("chat", req)
-        return result
+        result: Ok[llm.ChatResponse] | Err[llm.StatusError] = self._call(
+            "chat",
+            req,
+        )
+        esult
 
-    def show(self, req: llm.ShowRequest) -> Ok[llm.ShowResponse] | Err[llm.StatusError]:
+    def show(
+        self,
+        req: llm.ShowRequest,
+    ) -> Ok[llm.ShowResponse] | Err[llm.StatusError]:
         """Describe one model."""
-        result: Ok[llm.ShowResponse] | Err[llm.StatusError] = self._call("show", req)
-        return result
+        result: Ok[llm.ShowResponse] | Err[llm.StatusError] = self._call(
+            "show",
+            req,
+        )
+        esult
 
-    def list_(self) -> Ok[llm.ListResponse] | Err[llm.StatusError]:
+    def list_(
+        self,
+    ) -> Ok[llm.ListResponse] | Err[llm.StatusError]:
         """The models the server has."""
-        result: Ok[llm.ListResponse] | Err[llm.StatusError] = self._call("list")
-        return result
+        result: Ok[llm.ListResponse] | Err[llm.StatusError] = self._call(
+            "list",
+        )
+        esult
 
 
 class LlmAsyncClient(_b.Client):
@@ -48,17 +64,33 @@ class LlmAsyncClient(_b.Client):
     INSTANCE = "ollama:llm/llm"
     FUNCTIONS = llm.FUNCTIONS
 
-    async def chat(self, req: llm.ChatRequest) -> Ok[llm.ChatResponse] | Err[llm.StatusError]:
+    async def chat(
+        self,
+        req: llm.ChatRequest,
+    ) -> Ok[llm.ChatResponse] | Err[llm.StatusError]:
         """Send a conversation, get the model's reply."""
-        result: Ok[llm.ChatResponse] | Err[llm.StatusError] = await self._call_async("chat", req)
-        return result
+        result: Ok[llm.ChatResponse] | Err[llm.StatusError] = await self._call_async(
+            "chat",
+            req,
+        )
+        esult
 
-    async def show(self, req: llm.ShowRequest) -> Ok[llm.ShowResponse] | Err[llm.StatusError]:
+    async def show(
+        self,
+        req: llm.ShowRequest,
+    ) -> Ok[llm.ShowResponse] | Err[llm.StatusError]:
         """Describe one model."""
-        result: Ok[llm.ShowResponse] | Err[llm.StatusError] = await self._call_async("show", req)
-        return result
+        result: Ok[llm.ShowResponse] | Err[llm.StatusError] = await self._call_async(
+            "show",
+            req,
+        )
+        esult
 
-    async def list_(self) -> Ok[llm.ListResponse] | Err[llm.StatusError]:
+    async def list_(
+        self,
+    ) -> Ok[llm.ListResponse] | Err[llm.StatusError]:
         """The models the server has."""
-        result: Ok[llm.ListResponse] | Err[llm.StatusError] = await self._call_async("list")
-        return result
+        result: Ok[llm.ListResponse] | Err[llm.StatusError] = await self._call_async(
+            "list",
+        )
+        esult

@@ -53,7 +53,8 @@ class ChatResponse:
 
 
 @wit.record(
-    "status-error", {"status-code": wit.U32, "status": wit.STRING, "error-message": wit.STRING}
+    "status-error",
+    {"status-code": wit.U32, "status": wit.STRING, "error-message": wit.STRING},
 )
 @dataclasses.dataclass(slots=True)
 class StatusError:

@@ -25,7 +25,8 @@ class LlmProvider(_t.Protocol):
     """Chat with a model, show a model, list the models (the Ollama REST API's shapes)."""
 
     def chat(
-        self, req: llm.ChatRequest
+        self,
+        req: llm.ChatRequest,
     ) -> (
         Ok[llm.ChatResponse]
         | Err[llm.StatusError]
@@ -35,7 +36,8 @@ class LlmProvider(_t.Protocol):
         ...
 
     def show(
-        self, req: llm.ShowRequest
+        self,
+        req: llm.ShowRequest,
     ) -> (
         Ok[llm.ShowResponse]
         | Err[llm.StatusError]

@@ -25,7 +25,9 @@ FUNCTIONS: dict[str, wit.Func] = wit.functions()
 class StateProvider(_t.Protocol):
     """The proof of concept's interface: the state as raw bytes plus a list of strings."""
 
-    def get_data(self) -> Ok[bytes] | Err[state.Error] | _t.Awaitable[Ok[bytes] | Err[state.Error]]:
+    def get_data(
+        self,
+    ) -> Ok[bytes] | Err[state.Error] | _t.Awaitable[Ok[bytes] | Err[state.Error]]:
         """The state itself, as opaque bytes."""
         ...
 

@@ -78,6 +78,10 @@ TYPES: dict[str, wit.Type] = {
 """The named types of this module, by WIT name: `codec.of(TYPES[name])` encodes one."""
 
 FUNCTIONS: dict[str, wit.Func] = wit.functions(
-    wit.Func("get-metadata", {}, wit.Result(Metadata, state.Error)),
+    wit.Func(
+        "get-metadata",
+        {},
+        wit.Result(Metadata, state.Error),
+    ),
 )
 """The functions of this module, by wire name (`res.method`)."""

@@ -28,13 +28,19 @@ class StateClient(_b.Client):
 
     def get_data(self) -> Ok[bytes] | Err[state.Error]:
         """The state itself, as opaque bytes."""
-        result: Ok[bytes] | Err[state.Error] = self._call("get-data")
-        return result
+        result: Ok[bytes] | Err[state.Error] = self._call(
+            "get-data",
+        )
+        esult
 
-    def get_metadata(self) -> Ok[list[str]] | Err[state.Error]:
+    def get_metadata(
+        self,
+    ) -> Ok[list[str]] | Err[state.Error]:
         """Free-form metadata about the state."""
-        result: Ok[list[str]] | Err[state.Error] = self._call("get-metadata")
-        return result
+        result: Ok[list[str]] | Err[state.Error] = self._call(
+            "get-metadata",
+        )
+        esult
 
 
 class StateAsyncClient(_b.Client):
@@ -44,15 +50,23 @@ class StateAsyncClient(_b.Client):
     INSTANCE = "wamli:stateful/state"
     FUNCTIONS = state.FUNCTIONS
 
-    async def get_data(self) -> Ok[bytes] | Err[state.Error]:
+    async def get_data(
+        self,
+    ) -> Ok[bytes] | Err[state.Error]:
         """The state itself, as opaque bytes."""
-        result: Ok[bytes] | Err[state.Error] = await self._call_async("get-data")
-        return result
+        result: Ok[bytes] | Err[state.Error] = await self._call_async(
+            "get-data",
+        )
+        esult
 
-    async def get_metadata(self) -> Ok[list[str]] | Err[state.Error]:
+    async def get_metadata(
+        self,
+    ) -> Ok[list[str]] | Err[state.Error]:
         """Free-form metadata about the state."""
-        result: Ok[list[str]] | Err[state.Error] = await self._call_async("get-metadata")
-        return result
+        result: Ok[list[str]] | Err[state.Error] = await self._call_async(
+            "get-metadata",
+        )
+        esult
 
 
 class ModelClient(_b.Client):
@@ -62,10 +76,14 @@ class ModelClient(_b.Client):
     INSTANCE = "wamli:stateful/model"
     FUNCTIONS = model.FUNCTIONS
 
-    def get_metadata(self) -> Ok[model.Metadata] | Err[model.Error]:
+    def get_metadata(
+        self,
+    ) -> Ok[model.Metadata] | Err[model.Error]:
         """The model's metadata."""
-        result: Ok[model.Metadata] | Err[model.Error] = self._call("get-metadata")
-        return result
+        result: Ok[model.Metadata] | Err[model.Error] = self._call(
+            "get-metadata",
+        )
+        esult
 
 
 class ModelAsyncClient(_b.Client):
@@ -75,7 +93,11 @@ class ModelAsyncClient(_b.Client):
     INSTANCE = "wamli:stateful/model"
     FUNCTIONS = model.FUNCTIONS
 
-    async def get_metadata(self) -> Ok[model.Metadata] | Err[model.Error]:
+    async def get_metadata(
+        self,
+    ) -> Ok[model.Metadata] | Err[model.Error]:
         """The model's metadata."""
-        result: Ok[model.Metadata] | Err[model.Error] = await self._call_async("get-metadata")
-        return result
+        result: Ok[model.Metadata] | Err[model.Error] = await self._call_async(
+            "get-metadata",
+        )
+        esult
