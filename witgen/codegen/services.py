@@ -388,11 +388,12 @@ class Services:
                 res_a = self.convert(f.result, wanted, proxy_annot)
                 callee = "await self._call_async" if is_async else "self._call"
                 args: list[str | Arg] = [f'"{wire}"', *(n for n, _ in params)]
-                if f.result is None:
-                    body = call(callee, args, 8).split("\n")
-                else:
-                    body = [*call(f"result: {res_a} = {callee}", args, 8).split("\n"), "return result"]
-                body = [body[0], *(line[8:] for line in body[1:])]  # the template indents
+                if f.result is not None:
+                    callee = f"result: {res_a} = {callee}"
+                lines = call(callee, args, 8).split("\n")
+                body = [lines[0], *(line[8:] for line in lines[1:])]  # the template indents
+                if f.result is not None:
+                    body.append("return result")
                 if is_method and rid is not None:
                     name = method_name(member, RESERVED["proxy"], proxy_taken.setdefault(rid, set()))
                 else:

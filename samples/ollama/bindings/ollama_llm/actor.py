@@ -34,7 +34,7 @@ class LlmClient(_b.Client):
             "chat",
             req,
         )
-        esult
+        return result
 
     def show(
         self,
@@ -45,7 +45,7 @@ class LlmClient(_b.Client):
             "show",
             req,
         )
-        esult
+        return result
 
     def list_(
         self,
@@ -54,7 +54,7 @@ class LlmClient(_b.Client):
         result: Ok[llm.ListResponse] | Err[llm.StatusError] = self._call(
             "list",
         )
-        esult
+        return result
 
 
 class LlmAsyncClient(_b.Client):
@@ -73,7 +73,7 @@ class LlmAsyncClient(_b.Client):
             "chat",
             req,
         )
-        esult
+        return result
 
     async def show(
         self,
@@ -84,7 +84,7 @@ class LlmAsyncClient(_b.Client):
             "show",
             req,
         )
-        esult
+        return result
 
     async def list_(
         self,
@@ -93,4 +93,4 @@ class LlmAsyncClient(_b.Client):
         result: Ok[llm.ListResponse] | Err[llm.StatusError] = await self._call_async(
             "list",
         )
-        esult
+        return result

@@ -31,7 +31,7 @@ class StateClient(_b.Client):
         result: Ok[bytes] | Err[state.Error] = self._call(
             "get-data",
         )
-        esult
+        return result
 
     def get_metadata(
         self,
@@ -40,7 +40,7 @@ class StateClient(_b.Client):
         result: Ok[list[str]] | Err[state.Error] = self._call(
             "get-metadata",
         )
-        esult
+        return result
 
 
 class StateAsyncClient(_b.Client):
@@ -57,7 +57,7 @@ class StateAsyncClient(_b.Client):
         result: Ok[bytes] | Err[state.Error] = await self._call_async(
             "get-data",
         )
-        esult
+        return result
 
     async def get_metadata(
         self,
@@ -66,7 +66,7 @@ class StateAsyncClient(_b.Client):
         result: Ok[list[str]] | Err[state.Error] = await self._call_async(
             "get-metadata",
         )
-        esult
+        return result
 
 
 class ModelClient(_b.Client):
@@ -83,7 +83,7 @@ class ModelClient(_b.Client):
         result: Ok[model.Metadata] | Err[model.Error] = self._call(
             "get-metadata",
         )
-        esult
+        return result
 
 
 class ModelAsyncClient(_b.Client):
@@ -100,4 +100,4 @@ class ModelAsyncClient(_b.Client):
         result: Ok[model.Metadata] | Err[model.Error] = await self._call_async(
             "get-metadata",
         )
-        esult
+        return result
