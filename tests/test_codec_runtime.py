@@ -79,7 +79,7 @@ def test_a_traceback_through_a_built_codec_shows_its_source() -> None:
         codec.of(big).encode([Point(1, None), Point("x", None)])  # type: ignore[arg-type]
     err = caught.value
     text = "".join(traceback.format_exception(err))
-    assert 'File "<witgen codec encode list<point> #' in text
+    assert 'File "<witgen codec message list<point> #' in text  # the whole-message encoder
     assert 'raise _c.wrap(exc, "list<point>") from None' in text  # the built line, printed
     # the statement that failed, in the exception the codec converted
     assert err.__context__ is not None

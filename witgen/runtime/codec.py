@@ -16,10 +16,11 @@ bytes that are not exactly one valid encoding (wire-format.md, section 1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
 from witgen.runtime import wit
-from witgen.runtime.compiler import Decoder, Encoder, build
+from witgen.runtime.compiler import Decoder, Encoder, build, message_encoder
 from witgen.runtime.primitives import CodecError
 
 __all__ = ["Codec", "CodecError", "FunctionCodec", "function", "of"]
@@ -28,24 +29,20 @@ T = TypeVar("T")
 
 
 class Codec(Generic[T]):
-    """Encoder and decoder of one WIT type."""
+    """Encoder and decoder of one WIT type: `encode(value) -> bytes`, `decode(data)`."""
 
-    __slots__ = ("type", "write", "read")
+    __slots__ = ("type", "write", "read", "encode")
 
     def __init__(self, t: wit.Type) -> None:
         self.type = t
         self.write: Encoder
         self.read: Decoder
         self.write, self.read = build(t)
+        # `value -> bytes` compiled with its own buffer: one Python call per message
+        self.encode: Callable[[T], bytes] = message_encoder(t)
 
     def __repr__(self) -> str:
         return f"<codec {self.type.wit}>"
-
-    def encode(self, value: T) -> bytes:
-        """The encoding of `value`."""
-        buf = bytearray()
-        self.write(buf, value)
-        return bytes(buf)
 
     def decode(self, data: bytes) -> T:
         """Exactly one value from `data` (trailing bytes are an error)."""
