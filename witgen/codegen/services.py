@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 
 from witgen import model as m
 from witgen.codegen.layout import Layout, Module
-from witgen.codegen.render import render_chunk
+from witgen.codegen.render import LINE_LENGTH, render_chunk
 from witgen.codegen.shapes import Emitter, module_token
-from witgen.codegen.types import LINE_LIMIT, SCOPE_RESERVED, Arg, call, function_names, param_names
+from witgen.codegen.types import SCOPE_RESERVED, Arg, call, function_names, param_names
 from witgen.naming import NameCollision, Namespace, docstring, pascal, snake
 from witgen.runtime.bus import Client
 from witgen.runtime.resources import ResourceProxy
@@ -84,7 +84,7 @@ class Method:
         params = ["self", *(f"{n}: {a}" for n, a in self.params)]
         end = f" -> {returns}:" + (" ..." if stub else "")
         flat = f"{self.defkw} {self.name}({', '.join(params)}){end}"
-        if 4 + len(flat) <= LINE_LIMIT:
+        if 4 + len(flat) <= LINE_LENGTH:
             return flat
         return f"{self.defkw} {self.name}(\n" + "".join(f"        {p},\n" for p in params) + f"    ){end}"
 

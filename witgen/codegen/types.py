@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from witgen import model as m
 from witgen.codegen.layout import CodegenError
+from witgen.codegen.render import LINE_LENGTH
 from witgen.codegen.shapes import Emitter
 from witgen.naming import NameCollision, Namespace, docstring, pascal, snake, upper
 
@@ -112,20 +113,17 @@ class Arg:
         return self.open + ", ".join(self.items) + self.close
 
 
-LINE_LIMIT = 100
-
-
 def call(callee: str, args: list[str | Arg], indent: int, trailing: str = "", lead: int = 0) -> str:
     """`callee(args)` on one line when it fits at `indent`, else as black lays out a call
     that does not fit: one argument a line, a bracketed argument one item a line, each
     level ending with a comma (black keeps such a layout as it is)."""
     flat = f"{callee}({', '.join(a.flat() if isinstance(a, Arg) else a for a in args)}){trailing}"
-    if indent + lead + len(flat) <= LINE_LIMIT:  # `lead`: what precedes it on its line
+    if indent + lead + len(flat) <= LINE_LENGTH:  # `lead`: what precedes it on its line
         return flat
     pad, inner = " " * (indent + 4), " " * (indent + 8)
     lines = [f"{callee}("]
     for a in args:
-        if isinstance(a, Arg) and indent + 4 + len(a.flat()) + 1 > LINE_LIMIT and a.items:
+        if isinstance(a, Arg) and indent + 4 + len(a.flat()) + 1 > LINE_LENGTH and a.items:
             lines += [pad + a.open, *(f"{inner}{item}," for item in a.items), f"{pad}{a.close},"]
         else:
             lines.append(f"{pad}{a.flat() if isinstance(a, Arg) else a},")
@@ -133,7 +131,7 @@ def call(callee: str, args: list[str | Arg], indent: int, trailing: str = "", le
     return "\n".join(lines)
 
 
-def union_alias(name: str, classes: list[str], limit: int = 100) -> str:
+def union_alias(name: str, classes: list[str], limit: int = LINE_LENGTH) -> str:
     """The right-hand side of `name: TypeAlias = ...` laid out as black lays it out."""
     flat = " | ".join(classes)
     if len(f"{name}: TypeAlias = {flat}") <= limit:

@@ -69,11 +69,7 @@ def of(t: Any) -> Codec[Any]: ...
 def of(t: Any) -> Codec[Any]:
     """The codec of a described class or union, or of a `wit.Type`."""
     desc = wit.of(t)
-    built = desc.cache.get("codec-api")
-    if built is None:
-        built = desc.cache["codec-api"] = Codec(desc)
-    assert isinstance(built, Codec)
-    return built
+    return wit.cached(desc, "codec-api", lambda: Codec[Any](desc))
 
 
 class FunctionCodec:
@@ -111,8 +107,4 @@ class FunctionCodec:
 
 def function(func: wit.Func) -> FunctionCodec:
     """The parameter and result codecs of `func` (built once)."""
-    built = func.cache.get("codec")
-    if built is None:
-        built = func.cache["codec"] = FunctionCodec(func)
-    assert isinstance(built, FunctionCodec)
-    return built
+    return wit.cached(func, "codec", lambda: FunctionCodec(func))

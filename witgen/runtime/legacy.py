@@ -75,11 +75,7 @@ def _unpack(data: bytes) -> Any:
 
 
 def of(t: w.Type) -> LegacyCodec:
-    built = t.cache.get("legacy")
-    if built is None:
-        built = t.cache["legacy"] = LegacyCodec(t)
-    assert isinstance(built, LegacyCodec)
-    return built
+    return w.cached(t, "legacy", lambda: LegacyCodec(t))
 
 
 class LegacyFunction:
@@ -122,11 +118,7 @@ class LegacyFunction:
 
 
 def legacy_function(func: w.Func) -> LegacyFunction:
-    built = func.cache.get("legacy")
-    if built is None:
-        built = func.cache["legacy"] = LegacyFunction(func)
-    assert isinstance(built, LegacyFunction)
-    return built
+    return w.cached(func, "legacy", lambda: LegacyFunction(func))
 
 
 # --------------------------------------------------------------------------- converters

@@ -36,7 +36,7 @@ __all__ = [
     "U8", "U16", "U32", "U64",
     "Borrow", "Case", "Enum", "Field", "Flags", "Func", "Future", "List", "Map", "Named",
     "Option", "Own", "Prim", "Record", "Resource", "Result", "Stream", "Tuple", "Type",
-    "Variant", "enum", "flags", "functions", "of", "record", "resource", "variant",
+    "Variant", "cached", "enum", "flags", "functions", "of", "record", "resource", "variant",
 ]
 
 C = TypeVar("C", bound=type)
@@ -429,6 +429,19 @@ class Func:
         args = ", ".join(f"{n}: {t.wit}" for n, t in self.params)
         res = "" if self.result is None else f" -> {self.result.wit}"
         return f"<wit func {self.name}({args}){res}>"
+
+
+R = TypeVar("R")
+
+
+def cached(desc: Type | Func, key: str, build: Callable[[], R]) -> R:
+    """What `build()` makes from `desc`, made once and kept in the description's cache
+    under `key` (codecs, converters: every runtime builder keeps its product there)."""
+    try:
+        found: R = desc.cache[key]
+    except KeyError:
+        found = desc.cache[key] = build()
+    return found
 
 
 def functions(*funcs: Func) -> dict[str, Func]:

@@ -148,18 +148,20 @@ def _tagged(cases: list[tuple[str, w.Type | None]]) -> bool:
 
 def lift(t: w.Type) -> Convert | None:
     """wasmtime value -> witgen value for `t`; None when they are the same object."""
-    if "wasm-lift" not in t.cache:
+    def build() -> Convert | None:
         check(t)
-        t.cache["wasm-lift"] = _lift(t)
-    return t.cache["wasm-lift"]  # type: ignore[no-any-return]
+        return _lift(t)
+
+    return w.cached(t, "wasm-lift", build)
 
 
 def lower(t: w.Type) -> Convert | None:
     """witgen value -> wasmtime value for `t`; None when they are the same object."""
-    if "wasm-lower" not in t.cache:
+    def build() -> Convert | None:
         check(t)
-        t.cache["wasm-lower"] = _lower(t)
-    return t.cache["wasm-lower"]  # type: ignore[no-any-return]
+        return _lower(t)
+
+    return w.cached(t, "wasm-lower", build)
 
 
 def _same(v: Any) -> Any:
