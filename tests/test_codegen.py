@@ -257,3 +257,22 @@ def test_parts_choose_what_world_modules_hold(tmp_path: Path) -> None:
     assert "class TypesClient(" in client_only and "class WFunctions(" not in client_only
     # the interface modules do not depend on the parts
     assert types_only["test_demo_v1_0_0/types.py"] == render_bindings(resolve)["test_demo_v1_0_0/types.py"]
+
+
+@pytest.mark.parametrize("body", ["x = (", "x = __witgen_module__a__dot__b__end__.Y("])
+def test_a_template_producing_invalid_python_is_a_codegen_error(
+    body: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain chunks are compiled as rendered; chunks naming other modules once their
+    module fills the names in (`assemble`): either way a CodegenError, not a traceback."""
+    import jinja2
+
+    from witgen.codegen import render
+
+    good = render.environment()
+    env = good.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({"bad.py.jinja": body}), good.loader]))
+    monkeypatch.setattr(render, "environment", lambda: env)
+    monkeypatch.setattr(render, "format_cache", None)
+    with pytest.raises(CodegenError, match="produced invalid Python"):
+        chunk = render.render_chunk("bad.py.jinja")
+        render.assemble([chunk.replace("__witgen_module__a__dot__b__end__", "b")], "module.py.jinja")

@@ -78,7 +78,6 @@ def render_bindings(
     not by default: its module imports wasmtime). `inputs` are listed in the header.
     """
     from witgen.codegen.modules import render_module, render_package_init, render_root_init
-    from witgen.codegen.host import host_chunks
     from witgen.codegen.services import world_chunks
 
     unknown = set(parts) - set(PARTS)
@@ -94,6 +93,8 @@ def render_bindings(
         if mod.kind == "world":
             svc, chunks = world_chunks(layout, mod, parts)
             if "host" in parts:
+                from witgen.codegen.host import host_chunks
+
                 chunks += host_chunks(svc)
             files[mod.file] = render_module(layout, mod, ins, chunks, svc.em, format=format)
         else:

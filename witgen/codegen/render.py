@@ -26,6 +26,7 @@ import jinja2.bccache
 
 import witgen
 from witgen.codegen.layout import CodegenError
+from witgen.codegen.shapes import MODULE_TOKEN
 from witgen.paths import data_dir
 
 LINE_LENGTH = 100
@@ -141,9 +142,13 @@ def render_chunk(template: str, **context: Any) -> str:
     """Render one template to a chunk of top-level Python and check that it compiles.
 
     A chunk found in `format_cache` compiled when it was stored: it is not compiled
-    again, and the module that uses it takes its formatted text from here.
+    again, and the module that uses it takes its formatted text from here. A chunk
+    naming other modules (`shapes.module_token`) is checked once its module fills in
+    their names: `assemble` compiles every piece that is not in the cache.
     """
     text = indent_docstrings(environment().get_template(template).render(**context).strip("\n"))
+    if MODULE_TOKEN in text:
+        return text
     cached = _lookup(text)
     if cached is None:
         try:

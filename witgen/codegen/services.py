@@ -30,8 +30,6 @@ from witgen.codegen.render import LINE_LENGTH, render_chunk
 from witgen.codegen.shapes import Emitter, module_token
 from witgen.codegen.types import SCOPE_RESERVED, Arg, call, function_names, param_names
 from witgen.naming import NameCollision, Namespace, docstring, pascal, snake
-from witgen.runtime.bus import Client
-from witgen.runtime.resources import ResourceProxy
 
 
 def public_members(cls: type) -> frozenset[str]:
@@ -39,8 +37,13 @@ def public_members(cls: type) -> frozenset[str]:
     return frozenset(n for n in dir(cls) if not n.startswith("_"))
 
 
-# Reserved per generated class, by construction: every public member of its runtime base.
-RESERVED = {"client": public_members(Client), "proxy": public_members(ResourceProxy)}
+# Reserved per generated class: every public member of its runtime base, `public_members`
+# of `witgen.runtime.bus.Client` and `witgen.runtime.resources.ResourceProxy` (a test keeps
+# these equal; spelled out so that generating code does not import the runtime).
+RESERVED = {
+    "client": frozenset({"FUNCTIONS", "INSTANCE", "PROXIES"}),
+    "proxy": frozenset({"RESOURCE", "drop", "drop_async", "dropped", "handle"}),
+}
 
 
 def method_name(name: str, reserved: frozenset[str], taken: set[str]) -> str:
