@@ -181,3 +181,72 @@ def test_render_identical_with_and_without_caches(tmp_path: Path, monkeypatch: p
     assert edited != uncached and "Edited:" in "".join(edited.values())
     monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
     assert render.render_target(target) == edited
+
+
+PARSE_IN_A_FRESH_PROCESS = """
+import pickle, sys
+from pathlib import Path
+from witgen.errors import Source
+from witgen.frontend import tables
+from witgen.frontend.parser import parse_file
+from witgen.workflow.astcache import AstCache, _Pickler
+import io
+tables.table_cache = AstCache(Path(sys.argv[1]))
+out = []
+for name in sys.argv[2:]:
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(parse_file(Source(name, Path(name).read_text())))
+    out.append(buffer.getvalue())
+sys.stdout.buffer.write(pickle.dumps((out, "lark" in sys.modules)))
+"""
+
+
+def test_parser_table_loads_from_the_cache_without_lark_and_parses_the_same(tmp_path: Path) -> None:
+    """The first process builds the table with Lark and keeps it; the next loads it
+    without importing Lark, and both give the trees the in-process parser gives."""
+    import io
+    import subprocess
+    import sys
+
+    from witgen.workflow.astcache import _Pickler
+
+    files = sorted(str(p) for p in (ROOT / "samples").glob("*/wit/**/*.wit"))
+    files.append(str(shop(tmp_path / "shop") / "types.wit"))
+    expected = []
+    for name in files:
+        buffer = io.BytesIO()
+        _Pickler(buffer).dump(parse_file(Source(name, Path(name).read_text())))
+        expected.append(buffer.getvalue())
+    cache = tmp_path / "cache"
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, "-c", PARSE_IN_A_FRESH_PROCESS, str(cache), *files],
+            capture_output=True,
+            check=True,
+        )
+        runs.append(pickle.loads(proc.stdout))
+    (first, first_lark), (second, second_lark) = runs
+    assert first_lark and not second_lark
+    assert first == second == expected
+    assert len(list((cache / "ast").glob("tables-*"))) == 1
+
+
+def test_damaged_parser_table_is_built_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from witgen.frontend import tables
+    from witgen.frontend.lexer import Scanner
+    from witgen.frontend.parser import _Builder
+    from witgen.workflow.formatcache import write_entry
+
+    cache = AstCache(tmp_path)
+    monkeypatch.setattr(tables, "table_cache", cache)
+    source = Source("types.wit", TYPES)
+    tables.load(_Builder())  # builds and stores it
+    (entry,) = (tmp_path / "ast").glob("tables-*")
+    for damage in (b"not marshal data", b"\xe9\x01\x00\x00\x00"):  # garbage; a marshalled int
+        assert write_entry(entry, damage)  # a valid digest: only the content is wrong
+        builder = _Builder()
+        table = tables.load(builder)
+        builder.scanner = Scanner(source)
+        assert table.parse(builder.scanner) == parse_file(source)
+        assert entry.read_bytes().partition(b"\n")[2] != damage  # stored again, whole

@@ -1,6 +1,6 @@
 """WIT source -> `witgen.frontend.ast.File`.
 
-One cached Lark LALR parser built from `grammars/wit.lark`, fed by the scanner
+The LALR table of `grammars/wit.lark` (`witgen.frontend.tables`), fed by the scanner
 of `witgen.frontend.lexer`, builds the AST directly in its callbacks (no parse tree).
 Syntax errors come out as `WitError`s worded as the reference parser words them
 (see `witgen.frontend.syntax_errors`).
@@ -16,15 +16,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from lark import Lark, Transformer
-from lark.lexer import Lexer
-from lark.parsers.lalr_analysis import Shift
-
 from witgen.frontend import ast
 from witgen.errors import Source, Span, WitError
-from witgen.paths import data_dir
 from witgen.frontend.lexer import Scanner, Token, unescape, wat_error
-from witgen.frontend.syntax_errors import syntax_error
+from witgen.frontend import tables
 
 __all__ = ["parse_file", "normalize_docs"]
 
@@ -72,7 +67,7 @@ class _Partial:
     rest: tuple[Any, ...]
 
 
-class _Builder(Transformer[Any, Any]):
+class _Builder:
     """The parser callbacks; `scanner` is the source being parsed (set under `_LOCK`)."""
 
     scanner: Scanner
@@ -366,137 +361,13 @@ class _Builder(Transformer[Any, Any]):
         return ast.Id(name, self._span(tok))
 
 
-class _NoLexer(Lexer):
-    """Lark wants a lexer class; tokens come from `Scanner` through `_Tables.parse` instead."""
-
-    def __init__(self, lexer_conf: Any) -> None:
-        pass
-
-    def lex(self, text: Any) -> Any:  # type: ignore[override]
-        raise NotImplementedError
-
-
-class _Tables:
-    """Lark's LALR(1) table for the grammar, driven by a small loop of our own.
-
-    Lark builds the table and the callbacks (which inline `?rule`s and splice
-    `_helper` rules); the loop below is Lark's `feed_token` without the
-    per-token bookkeeping that the parse does not need. A row maps a terminal
-    to (True, next state) for a shift, or to (False, (symbols popped, callback,
-    nonterminal)) for a reduce.
-    """
-
-    def __init__(self, lark: Lark) -> None:
-        inner = lark.parser.parser.parser
-        table = inner.parse_table
-        self.start = table.start_states["start"]
-        self.end = table.end_states["start"]
-        self.states: dict[int, dict[str, tuple[bool, Any]]] = {}
-        for state, actions in table.states.items():
-            row: dict[str, tuple[bool, Any]] = {}
-            for term, (action, arg) in actions.items():
-                term = str(term)
-                if action is Shift:
-                    row[term] = (True, arg)
-                else:
-                    row[term] = (
-                        False,
-                        (len(arg.expansion), inner.callbacks[arg], str(arg.origin.name)),
-                    )
-            self.states[state] = row
-
-    def parse(self, scanner: Scanner) -> Any:
-        states = self.states
-        stack = [self.start]
-        values: list[Any] = []
-        end = Token("$END", "", -1, -1)
-        tokens = scanner.tokens()
-        invalid = scanner.invalid
-        while True:
-            token = next(tokens, end)
-            typ = token.type
-            while True:
-                action = states[stack[-1]].get(typ)
-                if action is None:
-                    raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
-                if action[0]:
-                    if invalid and token.start_pos in invalid:
-                        raise invalid[token.start_pos]
-                    stack.append(action[1])
-                    values.append(token)
-                    break
-                size, callback, origin = action[1]
-                if size:
-                    args = values[-size:]
-                    del stack[-size:]
-                    del values[-size:]
-                else:
-                    args = []
-                values.append(callback(args))
-                stack.append(states[stack[-1]][origin][1])
-                if typ == "$END" and stack[-1] == self.end:
-                    return values[-1]
-
-    def expected_at(self, source: Source, bad: Token) -> set[str]:
-        """What could stand where `bad` is, before the reductions `bad` set off.
-
-        LALR(1) may reduce on a lookahead that only fails later (after a version, a
-        `.` is a lookahead of `use a:b/c@1.0.0.{..}`), which loses the context the
-        reference parser reports from. So the tokens up to `bad` are run again,
-        without callbacks, and the stack is taken just before `bad` comes in.
-        """
-        states = self.states
-        stack = [self.start]
-        for token in Scanner(source).tokens():
-            if token.start_pos == bad.start_pos:
-                break
-            while True:
-                action = states[stack[-1]].get(token.type)
-                if action is None:  # pragma: no cover - the first run got past this token
-                    return self.accepts(stack)
-                if action[0]:
-                    stack.append(action[1])
-                    break
-                size, _, origin = action[1]
-                if size:
-                    del stack[-size:]
-                stack.append(states[stack[-1]][origin][1])
-        return self.accepts(stack)
-
-    def accepts(self, stack: list[int]) -> set[str]:
-        """The terminals that would be shifted (after reductions) from this stack."""
-        states = self.states
-        found = set()
-        for term in states[stack[-1]]:
-            if not term.isupper() and term != "$END":
-                continue
-            st = list(stack)
-            while True:
-                action = states[st[-1]].get(term)
-                if action is None:
-                    break
-                if action[0]:
-                    found.add(term)
-                    break
-                size, _, origin = action[1]
-                if size:
-                    del st[-size:]
-                st.append(states[st[-1]][origin][1])
-                if term == "$END" and st[-1] == self.end:
-                    found.add(term)
-                    break
-        return found
-
-
 _LOCK = threading.Lock()
 
 
 @cache
-def _parser() -> tuple[_Tables, _Builder]:
+def _parser() -> tuple[tables.Tables, _Builder]:
     builder = _Builder()
-    grammar = (data_dir("grammars") / "wit.lark").read_text(encoding="utf-8")
-    lark = Lark(grammar, parser="lalr", lexer=_NoLexer, transformer=builder, cache=True)
-    return _Tables(lark), builder
+    return tables.load(builder), builder
 
 
 def parse_file(source: Source, wat: bool = False) -> ast.File:
@@ -509,12 +380,12 @@ def parse_file(source: Source, wat: bool = False) -> ast.File:
         error = wat_error(source)
         if error is not None:
             raise error
-    tables, builder = _parser()
+    table, builder = _parser()
     with _LOCK:
         scanner = Scanner(source)
         builder.scanner = scanner
         try:
-            result = tables.parse(scanner)
+            result = table.parse(scanner)
         finally:
             del builder.scanner
     assert isinstance(result, ast.File)

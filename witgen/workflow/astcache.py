@@ -1,4 +1,7 @@
-"""A disk cache of parsed WIT files, so that re-rendering after one file changed parses that file only.
+"""A disk cache of parsed WIT files and of the parser's table.
+
+After one file changed, re-rendering parses that file only, and without importing
+Lark (the table loads from here, see `witgen.frontend.tables`).
 
 An `ast.File` is a function of the file's path (its spans name it) and text, of
 the parse options, and of the front end's code. The key is a digest of all of
@@ -17,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import io
-import os
 import pickle
 import sys
 from collections.abc import Iterator
@@ -25,12 +27,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from witgen.frontend import ast
+from witgen.frontend import ast, tables
 from witgen.errors import Source
 from witgen.resolver import loader
 from witgen.resolver.loader import Parse
 from witgen.workflow.digest import file_hash, generator_fingerprint
-from witgen.workflow.formatcache import prune_lru
+from witgen.workflow.formatcache import prune_lru, read_entry, write_entry
 
 LIMIT = 4000  # files: a large tree of packages has a few hundred
 
@@ -92,13 +94,8 @@ class AstCache:
         return file_hash(head + source.text.encode("utf-8", "surrogatepass"))
 
     def get(self, key: str) -> ast.File | None:
-        path = self.folder / key
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        digest, _, body = data.partition(b"\n")
-        if digest.decode(errors="replace") != file_hash(body):
+        body = read_entry(self.folder / key)
+        if body is None:
             return None
         try:
             found = pickle.loads(body)
@@ -106,29 +103,28 @@ class AstCache:
             return None
         if not isinstance(found, ast.File):
             return None
-        try:
-            os.utime(path)  # recently used: pruned last
-        except OSError:
-            pass
         self.hits += 1
         return found
 
     def put(self, key: str, file: ast.File) -> None:
-        path = self.folder / key
-        tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
         try:
             buffer = io.BytesIO()
             _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(file)
-            body = buffer.getvalue()
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(file_hash(body).encode() + b"\n" + body)
-            os.replace(tmp, path)
+        except (pickle.PicklingError, RecursionError):  # a cache that cannot be written is only slower
+            return
+        if write_entry(self.folder / key, buffer.getvalue()):
             self.stored += 1
-        except (OSError, pickle.PicklingError, RecursionError):  # a cache that cannot be written is only slower
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+
+    def get_tables(self, key: str) -> bytes | None:
+        """The parser's table (`witgen.frontend.tables`), kept beside the files it parsed."""
+        return read_entry(self.folder / self._tables_name(key))
+
+    def put_tables(self, key: str, data: bytes) -> None:
+        if write_entry(self.folder / self._tables_name(key), data):
+            self.stored += 1
+
+    def _tables_name(self, key: str) -> str:
+        return "tables-" + file_hash(f"{self.namespace}\0{key}".encode())
 
     def wrap(self, parse: Parse) -> Parse:
         """`parse` with this cache in front of it."""
@@ -152,14 +148,17 @@ class AstCache:
 
 @contextmanager
 def installed(cache: AstCache | None) -> Iterator[None]:
-    """While active, the resolver parses through `cache` (if any)."""
+    """While active, the resolver parses through `cache` (if any), and the parser
+    keeps its table there."""
     if cache is None:
         yield
         return
-    original = loader.parse
+    original, original_tables = loader.parse, tables.table_cache
     loader.parse = cache.wrap(original)
+    tables.table_cache = cache
     try:
         yield
     finally:
         loader.parse = original
+        tables.table_cache = original_tables
         cache.prune()

@@ -47,6 +47,43 @@ def prune_lru(folder: Path, limit: int) -> None:
         pass
 
 
+def read_entry(path: Path) -> bytes | None:
+    """The body of a cache entry, or None when it is absent, unreadable or damaged.
+
+    An entry is the digest of its body, a newline, then the body; reading one marks
+    it recently used.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    digest, _, body = data.partition(b"\n")
+    if digest.decode(errors="replace") != file_hash(body):
+        return None
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return body
+
+
+def write_entry(path: Path, body: bytes) -> bool:
+    """Store a cache entry atomically; False when it cannot be written (a cache that
+    cannot be written is only slower)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(file_hash(body).encode() + b"\n" + body)
+        os.replace(tmp, path)
+        return True
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        return False
+
+
 class FormatCache(MutableMapping[str, str]):
     """Unformatted chunk text -> formatted text, one file per entry.
 
@@ -71,34 +108,14 @@ class FormatCache(MutableMapping[str, str]):
         return self.folder / file_hash(self.namespace + b"\0" + text.encode())
 
     def __getitem__(self, text: str) -> str:
-        path = self._path(text)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            raise KeyError(text) from None
-        digest, _, body = data.partition(b"\n")
-        if digest.decode(errors="replace") != file_hash(body):
+        body = read_entry(self._path(text))
+        if body is None:
             raise KeyError(text)
-        try:
-            os.utime(path)  # recently used: pruned last
-        except OSError:
-            pass
         return body.decode()
 
     def __setitem__(self, text: str, formatted: str) -> None:
-        body = formatted.encode()
-        path = self._path(text)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(file_hash(body).encode() + b"\n" + body)
-            os.replace(tmp, path)
+        if write_entry(self._path(text), formatted.encode()):
             self.stored += 1
-        except OSError:  # a cache that cannot be written is only slower
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
 
     def __delitem__(self, text: str) -> None:
         try:

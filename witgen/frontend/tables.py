@@ -1,0 +1,255 @@
+"""The LALR(1) table of `grammars/wit.lark` and the loop that drives it.
+
+Lark builds the table and says how each reduction makes its node: which children
+it keeps, which helper rules it splices in (the `x*` and `x?` rules it adds), whether
+a `?rule` with one child is that child, and which builder method (if any) it calls.
+`build` reads all of that out of Lark into plain data (`TableData`), so a table
+kept in a cache (see `table_cache`) loads with `marshal`, without importing Lark.
+`Tables` drives the data with a small loop: Lark's `feed_token` without the
+per-token bookkeeping the parse does not need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from witgen.errors import Source
+from witgen.frontend.lexer import Scanner, Token
+from witgen.frontend.syntax_errors import syntax_error
+from witgen.paths import data_dir
+
+# A reduction's recipe: the rule's callback name, the children it keeps as
+# (index, splice) pairs (None: every child), whether one child alone stands for the
+# node (`?rule`), and whether the builder has the method (else a `Node` is made).
+Recipe = tuple[str, "tuple[tuple[int, bool], ...] | None", bool, bool]
+# A row of the table: terminal or rule name -> (True, next state) for a shift, or
+# (False, (symbols popped, recipe index, rule name)) for a reduce.
+Row = dict[str, tuple[bool, Any]]
+# start state, end state, rows by state, recipes by index
+TableData = tuple[int, int, dict[int, Row], list[Recipe]]
+
+FORMAT = 1  # of the marshalled data
+
+
+class TableCache(Protocol):
+    """Where built tables are kept between runs (see `witgen.workflow.astcache`)."""
+
+    def get_tables(self, key: str) -> bytes | None: ...
+
+    def put_tables(self, key: str, data: bytes) -> None: ...
+
+
+# Installed by whoever runs the front end (None: the table is built with Lark).
+table_cache: TableCache | None = None
+
+
+class Node:
+    """What a rule without a builder method makes (Lark's `Tree`): its name and children."""
+
+    __slots__ = ("data", "children")
+
+    def __init__(self, data: str, children: list[Any]) -> None:
+        self.data = data
+        self.children = children
+
+    def __repr__(self) -> str:
+        return f"Node({self.data!r}, {self.children!r})"
+
+
+def grammar_text() -> str:
+    return (data_dir("grammars") / "wit.lark").read_text(encoding="utf-8")
+
+
+def load(builder: object) -> Tables:
+    """The table with its callbacks bound to `builder`: from `table_cache`, or built."""
+    grammar = grammar_text()
+    key = hashlib.blake2b(f"{FORMAT}\0{grammar}".encode(), digest_size=16).hexdigest()
+    cache = table_cache
+    if cache is not None:
+        blob = cache.get_tables(key)
+        if blob is not None:
+            try:
+                return Tables(marshal.loads(blob), builder)
+            except Exception:  # unreadable: build it again
+                pass
+    data = build(grammar, builder)
+    if cache is not None:
+        cache.put_tables(key, marshal.dumps(data))
+    return Tables(data, builder)
+
+
+def build(grammar: str, builder: object) -> TableData:
+    """Build the table with Lark and read its reductions' recipes out of Lark's callbacks."""
+    from functools import partial
+
+    from lark import Lark
+    from lark.lexer import Lexer
+    from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, ExpandSingleChild
+    from lark.parsers.lalr_analysis import Shift
+
+    class NoLexer(Lexer):
+        """Lark wants a lexer class; tokens come from `Scanner` instead."""
+
+        def __init__(self, lexer_conf: Any) -> None:
+            pass
+
+        def lex(self, text: Any) -> Any:  # type: ignore[override]
+            raise NotImplementedError
+
+    lark = Lark(grammar, parser="lalr", lexer=NoLexer, transformer=builder)
+    inner = lark.parser.parser.parser
+    recipes: list[Recipe] = []
+    index: dict[Any, int] = {}
+    for rule, callback in inner.callbacks.items():
+        include = None
+        expand1 = False
+        if isinstance(callback, ChildFilterLALR_NoPlaceholders):
+            include = tuple((i, bool(splice)) for i, splice in callback.to_include)
+            callback = callback.node_builder
+        if isinstance(callback, ExpandSingleChild):
+            expand1 = True
+            callback = callback.node_builder
+        if isinstance(callback, partial):  # Lark's tree node: no builder method
+            name, method = str(callback.args[0]), False
+        else:
+            name, method = str(callback.__name__), True
+            if getattr(builder, name, None) != callback:
+                raise RuntimeError(f"unexpected Lark callback for {rule}: {callback!r}")
+        index[rule] = len(recipes)
+        recipes.append((name, include, expand1, method))
+    table = inner.parse_table
+    states: dict[int, Row] = {}
+    for state, actions in table.states.items():
+        row: Row = {}
+        for term, (action, arg) in actions.items():
+            if action is Shift:
+                row[str(term)] = (True, arg)
+            else:
+                row[str(term)] = (False, (len(arg.expansion), index[arg], str(arg.origin.name)))
+        states[state] = row
+    return table.start_states["start"], table.end_states["start"], states, recipes
+
+
+def _callback(recipe: Recipe, builder: object) -> Callable[[list[Any]], Any]:
+    """The function one reduction calls with its children, as Lark would build it."""
+    name, include, expand1, method = recipe
+    make: Callable[[list[Any]], Any] = (
+        getattr(builder, name) if method else (lambda children: Node(name, children))
+    )
+    if include is None and not expand1:
+        return make
+
+    def reduce(children: list[Any]) -> Any:
+        if include is not None:
+            kept: list[Any] = []
+            for i, splice in include:
+                if splice:
+                    kept.extend(children[i].children)
+                else:
+                    kept.append(children[i])
+            children = kept
+        if expand1 and len(children) == 1:
+            return children[0]
+        return make(children)
+
+    return reduce
+
+
+class Tables:
+    """The table, its callbacks bound to a builder, and the parse loop."""
+
+    def __init__(self, data: TableData, builder: object) -> None:
+        self.start, self.end, raw, recipes = data
+        callbacks = [_callback(recipe, builder) for recipe in recipes]
+        self.states: dict[int, Row] = {
+            state: {
+                term: action if action[0] else (False, (action[1][0], callbacks[action[1][1]], action[1][2]))
+                for term, action in row.items()
+            }
+            for state, row in raw.items()
+        }
+
+    def parse(self, scanner: Scanner) -> Any:
+        states = self.states
+        stack = [self.start]
+        values: list[Any] = []
+        end = Token("$END", "", -1, -1)
+        tokens: Iterator[Token] = scanner.tokens()
+        invalid = scanner.invalid
+        while True:
+            token = next(tokens, end)
+            typ = token.type
+            while True:
+                action = states[stack[-1]].get(typ)
+                if action is None:
+                    raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
+                if action[0]:
+                    if invalid and token.start_pos in invalid:
+                        raise invalid[token.start_pos]
+                    stack.append(action[1])
+                    values.append(token)
+                    break
+                size, callback, origin = action[1]
+                if size:
+                    args = values[-size:]
+                    del stack[-size:]
+                    del values[-size:]
+                else:
+                    args = []
+                values.append(callback(args))
+                stack.append(states[stack[-1]][origin][1])
+                if typ == "$END" and stack[-1] == self.end:
+                    return values[-1]
+
+    def expected_at(self, source: Source, bad: Token) -> set[str]:
+        """What could stand where `bad` is, before the reductions `bad` set off.
+
+        LALR(1) may reduce on a lookahead that only fails later (after a version, a
+        `.` is a lookahead of `use a:b/c@1.0.0.{..}`), which loses the context the
+        reference parser reports from. So the tokens up to `bad` are run again,
+        without callbacks, and the stack is taken just before `bad` comes in.
+        """
+        states = self.states
+        stack = [self.start]
+        for token in Scanner(source).tokens():
+            if token.start_pos == bad.start_pos:
+                break
+            while True:
+                action = states[stack[-1]].get(token.type)
+                if action is None:  # pragma: no cover - the first run got past this token
+                    return self.accepts(stack)
+                if action[0]:
+                    stack.append(action[1])
+                    break
+                size, _, origin = action[1]
+                if size:
+                    del stack[-size:]
+                stack.append(states[stack[-1]][origin][1])
+        return self.accepts(stack)
+
+    def accepts(self, stack: list[int]) -> set[str]:
+        """The terminals that would be shifted (after reductions) from this stack."""
+        states = self.states
+        found = set()
+        for term in states[stack[-1]]:
+            if not term.isupper() and term != "$END":
+                continue
+            st = list(stack)
+            while True:
+                action = states[st[-1]].get(term)
+                if action is None:
+                    break
+                if action[0]:
+                    found.add(term)
+                    break
+                size, _, origin = action[1]
+                if size:
+                    del st[-size:]
+                st.append(states[st[-1]][origin][1])
+                if term == "$END" and st[-1] == self.end:
+                    found.add(term)
+                    break
+        return found
