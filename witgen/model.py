@@ -10,7 +10,8 @@ Invariants (established by the resolver, relied on by everything after it):
   types with a smaller index, an interface only uses earlier interfaces, and
   packages are ordered so that a package's dependencies precede it;
 - names are stored without their `%` escape;
-- the model is immutable once built.
+- the model is immutable once built (frozen `msgspec.Struct`s: cheap to define, so
+  that a short run does not spend its time creating classes).
 
 `Resolve.to_json()` prints exactly what `wasm-tools component wit --json`
 prints for the same input; `Resolve.from_json()` reads that format back.
@@ -19,8 +20,9 @@ prints for the same input; `Resolve.from_json()` reads that format back.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
+
+from msgspec import Struct
 
 PRIMITIVES = (
     "bool",
@@ -46,16 +48,14 @@ Type: TypeAlias = str | int
 # --------------------------------------------------------------------------- gates
 
 
-@dataclass(frozen=True, slots=True)
-class Stable:
+class Stable(Struct, frozen=True):
     """`@since(version = ..)`, optionally `@deprecated(version = ..)`."""
 
     since: str
     deprecated: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Unstable:
+class Unstable(Struct, frozen=True):
     """`@unstable(feature = ..)`, optionally `@deprecated(version = ..)`."""
 
     feature: str
@@ -69,110 +69,91 @@ Stability: TypeAlias = Stable | Unstable | None
 # --------------------------------------------------------------------------- type kinds
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(Struct, frozen=True):
     name: str
     type: Type
     docs: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(Struct, frozen=True):
     fields: tuple[Field, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Resource:
+class Resource(Struct, frozen=True):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class Handle:
+class Handle(Struct, frozen=True):
     """`own<R>` or `borrow<R>`; `resource` is the id of the resource type."""
 
     mode: Literal["own", "borrow"]
     resource: int
 
 
-@dataclass(frozen=True, slots=True)
-class Flag:
+class Flag(Struct, frozen=True):
     name: str
     docs: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Flags:
+class Flags(Struct, frozen=True):
     flags: tuple[Flag, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Tuple:
+class Tuple(Struct, frozen=True):
     types: tuple[Type, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Case:
+class Case(Struct, frozen=True):
     name: str
     type: Type | None = None
     docs: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Variant:
+class Variant(Struct, frozen=True):
     cases: tuple[Case, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class EnumCase:
+class EnumCase(Struct, frozen=True):
     name: str
     docs: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Enum:
+class Enum(Struct, frozen=True):
     cases: tuple[EnumCase, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+class Option(Struct, frozen=True):
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(Struct, frozen=True):
     ok: Type | None
     err: Type | None
 
 
-@dataclass(frozen=True, slots=True)
-class List:
+class List(Struct, frozen=True):
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
-class FixedList:
+class FixedList(Struct, frozen=True):
     type: Type
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class Map:
+class Map(Struct, frozen=True):
     key: Type
     value: Type
 
 
-@dataclass(frozen=True, slots=True)
-class Future:
+class Future(Struct, frozen=True):
     type: Type | None
 
 
-@dataclass(frozen=True, slots=True)
-class Stream:
+class Stream(Struct, frozen=True):
     type: Type | None
 
 
-@dataclass(frozen=True, slots=True)
-class Alias:
+class Alias(Struct, frozen=True):
     """`type a = b;` (also the types a `use` brings into scope)."""
 
     type: Type
@@ -197,21 +178,18 @@ TypeKind: TypeAlias = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class InterfaceOwner:
+class InterfaceOwner(Struct, frozen=True):
     id: int
 
 
-@dataclass(frozen=True, slots=True)
-class WorldOwner:
+class WorldOwner(Struct, frozen=True):
     id: int
 
 
 Owner: TypeAlias = InterfaceOwner | WorldOwner | None
 
 
-@dataclass(frozen=True, slots=True)
-class TypeDef:
+class TypeDef(Struct, frozen=True):
     name: str | None  # None for anonymous types (list<u8>, option<T>, ...)
     kind: TypeKind
     owner: Owner
@@ -233,8 +211,7 @@ FunctionKindName: TypeAlias = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionKind:
+class FunctionKind(Struct, frozen=True):
     kind: FunctionKindName
     resource: int | None = None  # the resource type id, for all but freestanding
 
@@ -243,14 +220,12 @@ class FunctionKind:
         return self.kind.startswith("async-")
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(Struct, frozen=True):
     name: str
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(Struct, frozen=True):
     """A function; resource members are named `[method]r.m`, `[static]r.s`, `[constructor]r`."""
 
     name: str
@@ -270,8 +245,7 @@ class Function:
 # --------------------------------------------------------------------------- interfaces, worlds, packages
 
 
-@dataclass(frozen=True, slots=True)
-class Interface:
+class Interface(Struct, frozen=True):
     name: str | None  # None for an inline `import x: interface { .. }`
     types: dict[str, int]
     functions: dict[str, Function]
@@ -281,8 +255,7 @@ class Interface:
     clone_of: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class InterfaceKey:
+class InterfaceKey(Struct, frozen=True):
     """A world key naming an interface by id (printed as `interface-N`)."""
 
     id: int
@@ -292,29 +265,25 @@ class InterfaceKey:
 WorldKey: TypeAlias = str | InterfaceKey
 
 
-@dataclass(frozen=True, slots=True)
-class InterfaceItem:
+class InterfaceItem(Struct, frozen=True):
     id: int
     stability: Stability = None
     external_id: str | None = None
     docs: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class FunctionItem:
+class FunctionItem(Struct, frozen=True):
     function: Function
 
 
-@dataclass(frozen=True, slots=True)
-class TypeItem:
+class TypeItem(Struct, frozen=True):
     id: int
 
 
 WorldItem: TypeAlias = InterfaceItem | FunctionItem | TypeItem
 
 
-@dataclass(frozen=True, slots=True)
-class World:
+class World(Struct, frozen=True):
     name: str
     imports: dict[WorldKey, WorldItem]
     exports: dict[WorldKey, WorldItem]
@@ -323,8 +292,7 @@ class World:
     stability: Stability = None
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class PackageName:
+class PackageName(Struct, frozen=True, order=True):
     namespace: str
     name: str
     version: str | None = None
@@ -340,16 +308,14 @@ class PackageName:
         return cls(namespace, name, version or None)
 
 
-@dataclass(frozen=True, slots=True)
-class Package:
+class Package(Struct, frozen=True):
     name: PackageName
     interfaces: dict[str, int]
     worlds: dict[str, int]
     docs: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Resolve:
+class Resolve(Struct, frozen=True):
     """Everything that was loaded; arenas sorted so that dependencies come first."""
 
     worlds: tuple[World, ...] = ()
@@ -357,7 +323,7 @@ class Resolve:
     types: tuple[TypeDef, ...] = ()
     packages: tuple[Package, ...] = ()
     # Index of the root package (the one named on the command line), if any.
-    root: int | None = field(default=None, compare=False)
+    root: int | None = None
 
     # ------------------------------------------------------------------ queries
 

@@ -110,14 +110,14 @@ class Actor:
     # ------------------------------------------------------------------ bindings
 
     def _generate(self) -> Any:
-        import dataclasses
+        from msgspec.structs import replace
 
         from witgen.codegen import PARTS, render_bindings
         from witgen.codegen.layout import Layout
 
         r = self.resolve
         world = r.worlds[self.world_id]
-        resolve = dataclasses.replace(r, root=world.package) if world.package is not None else r
+        resolve = replace(r, root=world.package) if world.package is not None else r
         try:
             files = render_bindings(resolve, [self._qualified()], parts=PARTS, format=False)
         except Exception as exc:

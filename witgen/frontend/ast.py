@@ -1,4 +1,4 @@
-"""The WIT syntax tree: frozen dataclasses, every node with its span.
+"""The WIT syntax tree: frozen structs (`msgspec.Struct`), every node with its span.
 
 The parser (`witgen.frontend.parser`) turns one `.wit` file into a `File`; the resolver
 (`witgen.resolver`) turns the files of a package group into the `witgen.model`.
@@ -8,22 +8,21 @@ paths are as written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, TypeAlias
+
+from msgspec import Struct
 
 from witgen.errors import Span
 
 
-@dataclass(frozen=True, slots=True)
-class Id:
+class Id(Struct, frozen=True):
     """An identifier as written, without its `%` escape; `span` covers the token."""
 
     name: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Docs:
+class Docs(Struct, frozen=True):
     """The comments before an item, joined and normalized as wasm-tools does (None if none)."""
 
     contents: str | None
@@ -33,26 +32,22 @@ class Docs:
 # --------------------------------------------------------------------------- attributes
 
 
-@dataclass(frozen=True, slots=True)
-class Since:
+class Since(Struct, frozen=True):
     version: str
     span: Span  # the `since` token
 
 
-@dataclass(frozen=True, slots=True)
-class Unstable:
+class Unstable(Struct, frozen=True):
     feature: str
     span: Span  # the `unstable` token
 
 
-@dataclass(frozen=True, slots=True)
-class Deprecated:
+class Deprecated(Struct, frozen=True):
     version: str
     span: Span  # the `deprecated` token
 
 
-@dataclass(frozen=True, slots=True)
-class ExternalId:
+class ExternalId(Struct, frozen=True):
     value: str
     span: Span
 
@@ -63,8 +58,7 @@ Attribute: TypeAlias = Since | Unstable | Deprecated | ExternalId
 # --------------------------------------------------------------------------- names and paths
 
 
-@dataclass(frozen=True, slots=True)
-class PackageName:
+class PackageName(Struct, frozen=True):
     """`ns:name[@version]`; `span` covers the whole name."""
 
     namespace: Id
@@ -73,15 +67,13 @@ class PackageName:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class LocalPath:
+class LocalPath(Struct, frozen=True):
     """A path naming an item of the current package (or a top-level `use` alias)."""
 
     name: Id
 
 
-@dataclass(frozen=True, slots=True)
-class PackagePath:
+class PackagePath(Struct, frozen=True):
     """`ns:pkg/name[@version]`: `package` has the version; `name` is the item."""
 
     package: PackageName
@@ -95,75 +87,64 @@ UsePath: TypeAlias = LocalPath | PackagePath
 # --------------------------------------------------------------------------- type expressions
 
 
-@dataclass(frozen=True, slots=True)
-class Primitive:
+class Primitive(Struct, frozen=True):
     """bool, u8..u64, s8..s64, f32, f64, char, string, error-context."""
 
     name: str
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Named:
+class Named(Struct, frozen=True):
     """A reference to a type by name."""
 
     name: Id
 
 
-@dataclass(frozen=True, slots=True)
-class ListType:
+class ListType(Struct, frozen=True):
     element: TypeExpr
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class FixedListType:
+class FixedListType(Struct, frozen=True):
     element: TypeExpr
     size: int
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class MapType:
+class MapType(Struct, frozen=True):
     key: TypeExpr
     value: TypeExpr
     span: Span  # the `map` keyword
 
 
-@dataclass(frozen=True, slots=True)
-class OptionType:
+class OptionType(Struct, frozen=True):
     element: TypeExpr
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class ResultType:
+class ResultType(Struct, frozen=True):
     ok: TypeExpr | None
     err: TypeExpr | None
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class TupleType:
+class TupleType(Struct, frozen=True):
     types: tuple[TypeExpr, ...]
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class HandleType:
+class HandleType(Struct, frozen=True):
     mode: Literal["own", "borrow"]
     resource: Id
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class FutureType:
+class FutureType(Struct, frozen=True):
     element: TypeExpr | None
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class StreamType:
+class StreamType(Struct, frozen=True):
     element: TypeExpr | None
     span: Span
 
@@ -186,15 +167,13 @@ TypeExpr: TypeAlias = (
 # --------------------------------------------------------------------------- declarations
 
 
-@dataclass(frozen=True, slots=True)
-class FieldDecl:
+class FieldDecl(Struct, frozen=True):
     docs: Docs
     name: Id
     type: TypeExpr
 
 
-@dataclass(frozen=True, slots=True)
-class CaseDecl:
+class CaseDecl(Struct, frozen=True):
     """A variant case (with an optional payload), an enum case or a flag."""
 
     docs: Docs
@@ -202,54 +181,47 @@ class CaseDecl:
     type: TypeExpr | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Param:
+class Param(Struct, frozen=True):
     name: Id
     type: TypeExpr
 
 
-@dataclass(frozen=True, slots=True)
-class FuncType:
+class FuncType(Struct, frozen=True):
     params: tuple[Param, ...]
     result: TypeExpr | None
     is_async: bool
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class RecordDecl:
+class RecordDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     fields: tuple[FieldDecl, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class VariantDecl:
+class VariantDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     cases: tuple[CaseDecl, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class EnumDecl:
+class EnumDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     cases: tuple[CaseDecl, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class FlagsDecl:
+class FlagsDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     flags: tuple[CaseDecl, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceFunc:
+class ResourceFunc(Struct, frozen=True):
     """A member of a resource; for a constructor `name` is the `constructor` token."""
 
     docs: Docs
@@ -259,16 +231,14 @@ class ResourceFunc:
     func: FuncType
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceDecl:
+class ResourceDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     funcs: tuple[ResourceFunc, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class TypeAliasDecl:
+class TypeAliasDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
@@ -278,22 +248,19 @@ class TypeAliasDecl:
 TypeDecl: TypeAlias = RecordDecl | VariantDecl | EnumDecl | FlagsDecl | ResourceDecl | TypeAliasDecl
 
 
-@dataclass(frozen=True, slots=True)
-class FuncDecl:
+class FuncDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     func: FuncType
 
 
-@dataclass(frozen=True, slots=True)
-class UseName:
+class UseName(Struct, frozen=True):
     name: Id
     alias: Id | None  # `as` name
 
 
-@dataclass(frozen=True, slots=True)
-class UseDecl:
+class UseDecl(Struct, frozen=True):
     """`use path.{a, b as c};` inside an interface or a world."""
 
     docs: Docs
@@ -305,8 +272,7 @@ class UseDecl:
 InterfaceItem: TypeAlias = TypeDecl | FuncDecl | UseDecl
 
 
-@dataclass(frozen=True, slots=True)
-class InterfaceDecl:
+class InterfaceDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
@@ -316,16 +282,14 @@ class InterfaceDecl:
 # ------------------------------------------------------------------ worlds
 
 
-@dataclass(frozen=True, slots=True)
-class ExternFunc:
+class ExternFunc(Struct, frozen=True):
     """`import name: func(..);`"""
 
     name: Id
     func: FuncType
 
 
-@dataclass(frozen=True, slots=True)
-class ExternInterface:
+class ExternInterface(Struct, frozen=True):
     """`import name: interface { .. }`; `span` covers the `interface` keyword."""
 
     name: Id
@@ -333,15 +297,13 @@ class ExternInterface:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class ExternPath:
+class ExternPath(Struct, frozen=True):
     """`import path;`"""
 
     path: UsePath
 
 
-@dataclass(frozen=True, slots=True)
-class ExternNamedPath:
+class ExternNamedPath(Struct, frozen=True):
     """`import label: path;`"""
 
     name: Id
@@ -351,28 +313,24 @@ class ExternNamedPath:
 ExternKind: TypeAlias = ExternFunc | ExternInterface | ExternPath | ExternNamedPath
 
 
-@dataclass(frozen=True, slots=True)
-class ImportDecl:
+class ImportDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     kind: ExternKind
 
 
-@dataclass(frozen=True, slots=True)
-class ExportDecl:
+class ExportDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     kind: ExternKind
 
 
-@dataclass(frozen=True, slots=True)
-class IncludeName:
+class IncludeName(Struct, frozen=True):
     name: Id
     alias: Id
 
 
-@dataclass(frozen=True, slots=True)
-class IncludeDecl:
+class IncludeDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     path: UsePath
@@ -382,8 +340,7 @@ class IncludeDecl:
 WorldItem: TypeAlias = ImportDecl | ExportDecl | IncludeDecl | UseDecl | TypeDecl
 
 
-@dataclass(frozen=True, slots=True)
-class WorldDecl:
+class WorldDecl(Struct, frozen=True):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
@@ -393,8 +350,7 @@ class WorldDecl:
 # ------------------------------------------------------------------ files
 
 
-@dataclass(frozen=True, slots=True)
-class TopLevelUse:
+class TopLevelUse(Struct, frozen=True):
     """`use ns:pkg/iface[@v] [as name];` or `use iface as name;` at the top of a file."""
 
     docs: Docs
@@ -404,8 +360,7 @@ class TopLevelUse:
     span: Span | None = None  # the `use` keyword
 
 
-@dataclass(frozen=True, slots=True)
-class PackageDecl:
+class PackageDecl(Struct, frozen=True):
     """`package ns:name[@version];` at the top of a file."""
 
     docs: Docs
@@ -413,8 +368,7 @@ class PackageDecl:
     name: PackageName
 
 
-@dataclass(frozen=True, slots=True)
-class NestedPackage:
+class NestedPackage(Struct, frozen=True):
     """`package ns:name[@version] { .. }`: a separate package inside a file."""
 
     docs: Docs
@@ -425,8 +379,7 @@ class NestedPackage:
 TopLevelItem: TypeAlias = InterfaceDecl | WorldDecl | TopLevelUse | NestedPackage
 
 
-@dataclass(frozen=True, slots=True)
-class File:
+class File(Struct, frozen=True):
     """One parsed `.wit` file."""
 
     source: Span  # covers the whole file; `source.source` is the file

@@ -9,7 +9,7 @@ Then each world's includes are applied and the world is elaborated
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from witgen import model
 from witgen.errors import Span, WitError

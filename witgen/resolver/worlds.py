@@ -8,7 +8,7 @@ functions.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from witgen import model
 from witgen.errors import Span, WitError

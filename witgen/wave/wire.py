@@ -14,7 +14,6 @@ Python types (`witgen.wave.convert`) and back.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
+
+from msgspec import structs
 
 if TYPE_CHECKING:
     from witgen.runtime.codec import Codec, FunctionCodec
@@ -265,7 +266,7 @@ class Bindings:
             # A world's own functions: that world's module and what it reaches.
             pid = resolve.worlds[world].package
             assert pid is not None
-            self.resolve = dataclasses.replace(resolve, root=pid)
+            self.resolve = structs.replace(resolve, root=pid)
             self.layout = Layout(self.resolve, [world], pid)
             selected: tuple[str, ...] = (resolve.worlds[world].name,)
         else:
@@ -274,10 +275,10 @@ class Bindings:
             pid = resolve.interfaces[interface].package
             assert pid is not None
             packages = tuple(
-                dataclasses.replace(p, worlds={}) if i == pid else p
+                structs.replace(p, worlds={}) if i == pid else p
                 for i, p in enumerate(resolve.packages)
             )
-            self.resolve = dataclasses.replace(resolve, packages=packages, root=pid)
+            self.resolve = structs.replace(resolve, packages=packages, root=pid)
             self.layout = Layout(self.resolve, [], pid)
             selected = ()
         files = render_bindings(self.resolve, selected, parts=("types",), format=False)  # only imported

@@ -10,13 +10,14 @@ a folder (a folder of single-file packages) is resolved on its own.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from witgen.errors import Source, Span, WitError
 from witgen.frontend import ast
@@ -62,13 +63,13 @@ def _syntax_key(node: Any) -> Any:
     """A syntax tree with its spans left out: equal keys, equal meaning."""
     if isinstance(node, Span):
         return None
-    if dataclasses.is_dataclass(node) and not isinstance(node, type):
+    if isinstance(node, Struct):
         return (
             type(node).__name__,
             tuple(
-                _syntax_key(getattr(node, f.name))
-                for f in dataclasses.fields(node)
-                if not isinstance(getattr(node, f.name), Span)
+                _syntax_key(getattr(node, name))
+                for name in node.__struct_fields__
+                if not isinstance(getattr(node, name), Span)
             ),
         )
     if isinstance(node, (list, tuple)):

@@ -64,11 +64,13 @@ def _constructor_fields(cls: type) -> tuple[str, ...] | None:
 
 
 class _Pickler(pickle.Pickler):
-    """Dataclasses as constructor calls: unpickling a frozen one by `__setstate__` is several times slower."""
+    """Spans and sources (frozen dataclasses) as constructor calls: unpickling a frozen
+    dataclass by `__setstate__` is several times slower. Syntax nodes are structs, which
+    pickle as constructor calls of their own accord."""
 
     def reducer_override(self, obj: Any) -> Any:
         cls = type(obj)
-        names = _constructor_fields(cls) if cls.__module__ in ("witgen.frontend.ast", "witgen.errors") else None
+        names = _constructor_fields(cls) if cls.__module__ == "witgen.errors" else None
         if names is None:
             return NotImplemented
         return cls, tuple(getattr(obj, name) for name in names)
