@@ -108,3 +108,14 @@ def test_one_changed_case_doc_formats_its_own_block(
     assert after == {path: real(t, mode=BLACK_MODE) for path, t in raw.items()}
     assert formatted and all("card's bank" in src for src in formatted)
     assert all("Paid in full" not in src for src in formatted)  # the other cases' blocks came from the cache
+
+
+def test_indent_docstrings_reindents_continuations_as_black_does() -> None:
+    from witgen.codegen.render import indent_docstrings
+
+    text = 'class A:\n    """First.\n\ntwo  \n  deeper\n"""\n\n    x: int\n    """One line."""\n'
+    expected = 'class A:\n    """First.\n\n    two\n      deeper\n    """\n\n    x: int\n    """One line."""\n'
+    assert indent_docstrings(text) == expected
+    assert indent_docstrings(expected) == expected
+    unclosed = 'def f():\n    """Never closed.\nrest\n'
+    assert indent_docstrings(unclosed) == unclosed  # left as it is: compiling it fails

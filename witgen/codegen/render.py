@@ -168,27 +168,28 @@ def indent_docstrings(text: str) -> str:
     """
     if '"""' not in text:
         return text
-    lines = text.split("\n")
     out: list[str] = []
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        out.append(line)
-        i += 1
-        stripped = line.lstrip()
-        if not stripped.startswith('"""') or stripped.count('"""') != 1:
-            continue
-        end = i
-        while end < len(lines) and '"""' not in lines[end]:
-            end += 1
-        if end == len(lines):
+    done = 0  # text before this offset is in `out`
+    size = len(text)
+    while (opening := _DOC_OPENING.search(text, done)) is not None:
+        start = opening.end() + 1  # the docstring's second line
+        close = text.find('"""', start)
+        if start >= size or close == -1:
             break
-        body = lines[i : end + 1]
-        pad = " " * (len(line) - len(stripped))
+        end = text.find("\n", close)
+        end = size if end == -1 else end
+        body = text[start:end].split("\n")
+        pad = " " * len(opening.group(1))
         common = min((len(b) - len(b.lstrip()) for b in body if b.strip()), default=0)
-        out.extend(pad + b[common:].rstrip() if b.strip() else "" for b in body)
-        i = end + 1
-    return "\n".join(out)
+        out.append(text[done:start])
+        out.append("\n".join(pad + b[common:].rstrip() if b.strip() else "" for b in body))
+        done = end
+    out.append(text[done:])
+    return "".join(out)
+
+
+# The first line of a docstring that goes on past it: indentation, quotes, no closing quotes.
+_DOC_OPENING = re.compile(r'^([ \t]*)"""(?:(?!""").)*$', re.MULTILINE)
 
 
 def header(inputs: list[str] | tuple[str, ...]) -> str:

@@ -20,7 +20,6 @@ never silently generates something else.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -98,6 +97,8 @@ def find_pyproject(start: Path) -> Path | None:
 
 def load_config(pyproject: Path) -> list[Target]:
     """The targets of a pyproject.toml's `[tool.witgen]` table."""
+    import tomllib  # here: a command given PATH reads no configuration
+
     try:
         with pyproject.open("rb") as fh:
             data = tomllib.load(fh)
