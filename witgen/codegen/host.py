@@ -12,7 +12,7 @@ interfaces are left to `host.call(instance, function, *args)`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from witgen import model as m
 from witgen.codegen.render import render_chunk
@@ -30,8 +30,7 @@ HOST_RESERVED = frozenset(
 )  # fmt: skip
 
 
-@dataclass
-class HostMethod:
+class HostMethod(Struct):
     name: str
     wire: str
     doc: str
@@ -40,16 +39,14 @@ class HostMethod:
     result: str
 
 
-@dataclass
-class HostImport:
+class HostImport(Struct):
     instance: str
     kw: str
     functions: str
     methods: list[tuple[str, str]]
 
 
-@dataclass
-class HostExport:
+class HostExport(Struct):
     instance: str
     attr: str  # "" for world-level functions
     cls: str
@@ -59,8 +56,7 @@ class HostExport:
     methods: list[HostMethod] = field(default_factory=list)
 
 
-@dataclass
-class HostView:
+class HostView(Struct):
     name: str
     world: str
     doc: str

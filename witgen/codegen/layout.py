@@ -17,7 +17,8 @@ a `CodegenError` and never silent shadowing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from witgen import model as m
 from witgen.naming import NameCollision, Namespace, package_module, pascal, snake
@@ -27,8 +28,7 @@ class CodegenError(Exception):
     """The bindings cannot be generated (unknown world, name collision, ...)."""
 
 
-@dataclass
-class Module:
+class Module(Struct):
     """One generated Python module."""
 
     dotted: str  # relative to OUT: "wasi_io_v0_2_8.streams"
@@ -52,8 +52,7 @@ class Module:
         return "_" + self.dotted.replace(".", "__")
 
 
-@dataclass(frozen=True)
-class TypeNames:
+class TypeNames(Struct, frozen=True):
     """The Python names of one named WIT type."""
 
     module: str  # dotted module path

@@ -22,7 +22,8 @@ types layer's opaque `Handle` values.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from witgen import model as m
 from witgen.codegen.layout import Layout, Module
@@ -56,8 +57,7 @@ def method_name(name: str, reserved: frozenset[str], taken: set[str]) -> str:
     return name
 
 
-@dataclass
-class Method:
+class Method(Struct):
     """One function as a provider method, operation, or client method."""
 
     wire: str
@@ -104,8 +104,7 @@ class Method:
         return self.header(self.returns, stub=True)
 
 
-@dataclass
-class ServiceView:
+class ServiceView(Struct):
     """A provider protocol, or a client class (sync or async)."""
 
     name: str
@@ -118,8 +117,7 @@ class ServiceView:
     proxies: list[str] = field(default_factory=list)  # `Resource: Proxy` items of a client
 
 
-@dataclass
-class ProviderView:
+class ProviderView(Struct):
     """Everything the provider template prints for one export."""
 
     kw: str  # keyword of dispatch_table / serve

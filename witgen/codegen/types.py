@@ -6,7 +6,7 @@ the `witgen.runtime.wit` description of its shape); templates only lay it out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from witgen import model as m
 from witgen.codegen.layout import CodegenError
@@ -18,8 +18,7 @@ from witgen.naming import NameCollision, Namespace, docstring, pascal, snake, up
 SCOPE_RESERVED = {"self": "(self)", "result": "(result)"}
 
 
-@dataclass
-class Member:
+class Member(Struct):
     """A record field, enum case, flag or variant case."""
 
     name: str  # Python name
@@ -31,8 +30,7 @@ class Member:
     describe: str = ""  # description of a field's or case's type
 
 
-@dataclass
-class TypeView:
+class TypeView(Struct):
     template: str  # "record", "variant", "enum", "flags", "alias", "resource"
     name: str
     wit: str
@@ -61,16 +59,14 @@ class TypeView:
         return ""
 
 
-@dataclass
-class Param:
+class Param(Struct):
     name: str
     wit: str
     annot: str
     describe: str
 
 
-@dataclass
-class FunctionView:
+class FunctionView(Struct):
     """One WIT function: its wire name, Python names and description."""
 
     wit: str  # full WIT name, e.g. `[method]counter.incr`
@@ -101,8 +97,7 @@ class FunctionView:
         return call("wit.Func", args, 4, trailing=",")
 
 
-@dataclass(frozen=True)
-class Arg:
+class Arg(Struct, frozen=True):
     """A bracketed argument: `{a, b}` or `[a, b]`, exploded one item a line when long."""
 
     open: str

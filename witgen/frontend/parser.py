@@ -12,9 +12,10 @@ Docs: every comment right before an item's first token (its first attribute's
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from msgspec import Struct
 
 from witgen.frontend import ast
 from witgen.errors import Source, Span, WitError
@@ -58,8 +59,7 @@ def normalize_docs(comments: list[str]) -> str | None:
     return "".join(out).rstrip("\n")
 
 
-@dataclass(slots=True)
-class _Partial:
+class _Partial(Struct):
     """An item body waiting for its docs and attributes."""
 
     pos: int  # offset of its first token

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from msgspec import Struct, field
 
 from witgen import model
 from witgen.errors import Span
 from witgen.resolver.gates import Gates
 
 
-@dataclass(slots=True)
-class Arenas:
+class Arenas(Struct):
     """The global Resolve under construction (mutable; frozen into `model.Resolve`)."""
 
     gates: Gates

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 from witgen import model
 from witgen.frontend import ast
@@ -25,8 +26,7 @@ from witgen.resolver.semver import package_sort_key
 from witgen.resolver.unresolved import UnresolvedPackage
 
 
-@dataclass(slots=True)
-class Group:
+class Group(Struct):
     """The packages of one folder or file: nested ones (in order), then the main one."""
 
     nested: list[UnresolvedPackage]

@@ -11,8 +11,9 @@ Order of work (it fixes every local id, see wit-resolution.md §2):
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Literal
+
+from msgspec import Struct
 
 from witgen import model
 from witgen.frontend import ast
@@ -32,8 +33,7 @@ from witgen.resolver.unresolved import (
 PathKind = Literal["interface", "world", "unknown"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Path:
+class _Path(Struct, frozen=True):
     """One path mention (for_each_path in wit-parser)."""
 
     owner: ast.Id | None  # the named interface/world the path is in (None: no toposort edge)

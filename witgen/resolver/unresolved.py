@@ -8,15 +8,15 @@ packages already pushed and copies the rest into the global arenas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
+
+from msgspec import Struct, field
 
 from witgen import model
 from witgen.errors import Span
 
 
-@dataclass(slots=True)
-class UType:
+class UType(Struct):
     """A local type; `kind` is None for a foreign placeholder (`use ns:p/i.{t}`)."""
 
     name: str | None
@@ -30,8 +30,7 @@ class UType:
     part_spans: tuple[Span, ...] = ()
 
 
-@dataclass(slots=True)
-class UInterface:
+class UInterface(Struct):
     name: str | None
     span: Span
     foreign: bool = False
@@ -42,16 +41,14 @@ class UInterface:
     stability: model.Stability = None
 
 
-@dataclass(slots=True)
-class UInclude:
+class UInclude(Struct):
     stability: model.Stability
     world: int
     names: list[tuple[str, str]]
     span: Span
 
 
-@dataclass(slots=True)
-class UWorld:
+class UWorld(Struct):
     name: str
     span: Span
     foreign: bool = False
@@ -64,15 +61,13 @@ class UWorld:
     stability: model.Stability = None
 
 
-@dataclass(slots=True)
-class ForeignItem:
+class ForeignItem(Struct):
     kind: Literal["interface", "world"]
     id: int
     stabilities: list[model.Stability]
 
 
-@dataclass(slots=True)
-class UnresolvedPackage:
+class UnresolvedPackage(Struct):
     name: model.PackageName
     name_span: Span
     docs: str | None = None
