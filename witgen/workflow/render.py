@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from witgen.workflow.config import Target
 from witgen.workflow.digest import wit_files
-from witgen.workflow.formatcache import FormatCache, default_folder
 
 
 class RenderError(Exception):
@@ -37,6 +36,7 @@ def render_target(target: Target) -> dict[str, str]:
     from witgen.codegen import render as codegen_render
     from witgen.resolver import load
     from witgen.workflow.astcache import AstCache, installed
+    from witgen.workflow.formatcache import FormatCache, default_folder
 
     folder = default_folder()
     cache = FormatCache(folder) if folder is not None else None
