@@ -200,3 +200,48 @@ def test_imports_are_the_runtime_names_each_module_uses(wit: Path) -> None:
         ends = [n.end_lineno or 0 for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
         body = "\n".join(text.splitlines()[max(ends, default=0) :])
         assert imported & runtime == names_used(body) & runtime, path
+
+
+def test_long_header_comment_needs_no_black(cache: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A header naming many inputs runs past the limit; black leaves comments alone, so
+    the modules still match black's, and the long header costs no call of black."""
+    resolve = load_wit(SAMPLES[0], ("active",))
+    inputs = [f"wit/deps/package-number-{i}/interfaces-of-package-{i}.wit" for i in range(6)]
+    raw = render_bindings(resolve, inputs=inputs, format=False)
+    assert any(len(line) > 100 and line.startswith("# ") for text in raw.values() for line in text.split("\n"))
+    expected = {path: black.format_str(text, mode=BLACK_MODE) for path, text in raw.items()}
+    codegen_render.format_cache = None
+    calls: list[list[str]] = [[], []]
+    real = black.format_str
+    for sink, names in zip(calls, (["x.wit"], inputs)):
+
+        def counting(text: str, *, mode: object, sink: list[str] = sink) -> str:
+            sink.append(text)
+            return real(text, mode=mode)  # type: ignore[arg-type]
+
+        with monkeypatch.context() as patch:
+            patch.setattr(black, "format_str", counting)
+            rendered = render_bindings(resolve, inputs=names)
+        if names is inputs:
+            assert rendered == expected
+    assert len(calls[1]) == len(calls[0])
+
+
+@pytest.mark.parametrize(
+    "text, fits",
+    [
+        ("# " + "x" * 120 + "\nX = 1\n", True),
+        ('def f() -> None:\n    """Docs.\n\n    ' + "u" * 120 + '\n    """\n', True),
+        ('def f() -> None:\n    """Docs.\n\n    ' + "u" * 120 + '"""\n', False),  # quotes move
+        ('def f() -> None:\n    """' + "u" * 120 + '\n    more\n    """\n', False),  # first line
+        ("X = 1  # " + "x" * 120 + "\n", False),  # a comment after code
+        ('X = "' + "x" * 120 + '"\n', False),
+    ],
+)
+def test_already_black_takes_only_unsplittable_long_lines(text: str, fits: bool) -> None:
+    from witgen.codegen.render import already_black
+
+    out = already_black(text)
+    assert (out is not None) == fits
+    if out is not None:
+        assert out == black.format_str(text, mode=BLACK_MODE)

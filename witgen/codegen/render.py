@@ -326,13 +326,36 @@ def already_black(text: str) -> str | None:
     exploded one item a line with a trailing comma, or kept on one line without one.
     What they cannot know is where a line outgrows the limit, and that is what black is
     needed for: a block with a line over the limit (or anything black would change that
-    a template might produce, listed in `_BLACK_WOULD_CHANGE`) goes to black. Tests
-    compare the result with black's on every corpus and sample module.
+    a template might produce, listed in `_BLACK_WOULD_CHANGE`) goes to black. Black
+    never splits a comment or the text of a string, so a long full-line comment (the
+    header naming every input) or a long line inside a docstring (a URL) is no reason
+    to call it; the docstring's first and last lines must fit, as black moves closing
+    quotes that do not. Tests compare the result with black's on every corpus and
+    sample module.
     """
+    if _BLACK_WOULD_CHANGE.search(text):
+        return None
+    lines = text.split("\n")
     limit = LINE_LENGTH
-    if any(len(line) > limit for line in text.split("\n")) or _BLACK_WOULD_CHANGE.search(text):
+    if any(len(line) > limit for line in lines) and not _only_unsplittable_lines_long(lines):
         return None
     return text.rstrip("\n") + "\n" if text.strip() else ""
+
+
+def _only_unsplittable_lines_long(lines: list[str]) -> bool:
+    """Whether every line over the limit is a full-line comment or inside a docstring."""
+    limit = LINE_LENGTH
+    in_docstring = False
+    for line in lines:
+        if in_docstring:
+            if '"""' not in line:
+                continue  # inside: black leaves it as it is
+            in_docstring = False  # the closing line, which must fit
+        elif _DOC_OPENING.match(line):
+            in_docstring = True
+        if len(line) > limit and not line.lstrip().startswith("# "):
+            return False
+    return True
 
 
 def black_class_members(text: str) -> str | None:

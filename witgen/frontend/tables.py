@@ -86,20 +86,13 @@ def build(grammar: str, builder: object) -> TableData:
     from functools import partial
 
     from lark import Lark
-    from lark.lexer import Lexer
     from lark.parse_tree_builder import ChildFilterLALR_NoPlaceholders, ExpandSingleChild
     from lark.parsers.lalr_analysis import Shift
 
-    class NoLexer(Lexer):
-        """Lark wants a lexer class; tokens come from `Scanner` instead."""
+    from witgen.frontend.larklexer import NoLexer
 
-        def __init__(self, lexer_conf: Any) -> None:
-            pass
-
-        def lex(self, text: Any) -> Any:  # type: ignore[override]
-            raise NotImplementedError
-
-    lark = Lark(grammar, parser="lalr", lexer=NoLexer, transformer=builder)
+    # cache=True: Lark keeps what it computed from the grammar in the temporary folder
+    lark = Lark(grammar, parser="lalr", lexer=NoLexer, transformer=builder, cache=True)
     inner = lark.parser.parser.parser
     recipes: list[Recipe] = []
     index: dict[Any, int] = {}
