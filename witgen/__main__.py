@@ -1,3 +1,3 @@
-from witgen.cli import main
+from witgen.cli import run
 
-main()
+run()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from witgen.cli import ending
 from witgen.cli.generate_cmd import Printer, error_boundary, resolve_targets, show, target_options
 from witgen.workflow import check as checking
 from witgen.workflow import render
@@ -50,6 +51,7 @@ def check(
     Catches hand edits, changed WIT, and output of another witgen or black
     version. Nothing is written.
     """
+    ending.mark_clean()
     printer = Printer(quiet, verbose)
     stale = 0
     with error_boundary(printer):

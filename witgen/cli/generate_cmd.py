@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
+from witgen.cli import ending
 from witgen.workflow import check, render, writer
 from witgen.workflow.config import (
     DEFAULT_PARTS,
@@ -179,6 +180,7 @@ def generate(
     atomically, and only files witgen generated are ever overwritten or deleted.
     A target whose inputs and files match its manifest is skipped unrendered.
     """
+    ending.mark_clean()
     printer = Printer(quiet, verbose)
     with error_boundary(printer):
         targets = resolve_targets(path, out, worlds, features, all_features, parts, target_names, config)
