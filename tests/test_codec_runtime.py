@@ -106,3 +106,64 @@ def test_deeply_nested_anonymous_types_build() -> None:
     assert c.decode(data) == value
     with pytest.raises(codec.CodecError):
         c.decode(data[:-1])
+
+
+@wit.record("note", {"title": wit.STRING, "body": wit.Option(wit.List(wit.U8)), "tags": wit.List(wit.STRING)})
+@dataclasses.dataclass(slots=True)
+class Note:
+    title: str
+    body: bytes | None
+    tags: list[str]
+
+
+TEXT_ONLY = [
+    (wit.of(Note), Note("", None, [])),
+    (wit.of(Note), Note("é" * 70, b"\x00" * 127, ["x" * 128, "y" * 16383, "z" * 16384])),
+    (wit.of(Note), Note("t", bytearray(b"ab"), ["☕"] * 200)),
+    (wit.Tuple(wit.STRING, wit.List(wit.STRING)), ("a" * 300, ["b"] * 130)),
+    (wit.Option(wit.STRING), "q" * 20000),
+    (wit.List(wit.List(wit.U8)), [b"", b"\xff" * 200, memoryview(b"mv")]),
+]
+
+
+@pytest.mark.parametrize("t, value", TEXT_ONLY)
+def test_text_only_messages_join_parts_into_the_same_bytes(t: wit.Type, value: object) -> None:
+    """Types made of strings and bytes encode whole messages as joined parts: the bytes
+    are those of the `bytearray` encoder, and decode back."""
+    c = codec.of(t)
+    buf = bytearray(b"head")
+    c.encode_into(buf, value)
+    message = c.encode(value)
+    assert isinstance(message, bytes) and b"head" + message == bytes(buf)
+    source = "".join(__import__("linecache").getlines(c.encode.__code__.co_filename))
+    assert '"".join(parts)' in source and "buf" not in source
+    decoded = c.decode(message)
+    expected = value
+    if isinstance(value, Note) and value.body is not None:
+        expected = Note(value.title, bytes(value.body), value.tags)
+    elif isinstance(value, list):
+        expected = [bytes(x) for x in value]
+    assert decoded == expected
+
+
+@pytest.mark.parametrize(
+    "t, bad",
+    [
+        (wit.of(Note), Note(3, None, [])),  # type: ignore[arg-type]
+        (wit.of(Note), Note("t", "not bytes", [])),  # type: ignore[arg-type]
+        (wit.of(Note), Note("t", None, ["ok", None])),  # type: ignore[list-item]
+        (wit.List(wit.List(wit.U8)), [[1, 2]]),
+    ],
+)
+def test_text_only_messages_refuse_bad_values_as_the_other_encoder_does(t: wit.Type, bad: object) -> None:
+    c = codec.of(t)
+    with pytest.raises(codec.CodecError):
+        c.encode(bad)
+    with pytest.raises(codec.CodecError):
+        c.encode_into(bytearray(), bad)
+
+
+def test_numbers_keep_the_bytearray_encoder() -> None:
+    c = codec.of(Point)
+    source = "".join(__import__("linecache").getlines(c.encode.__code__.co_filename))
+    assert "bytearray()" in source and "parts" not in source

@@ -77,6 +77,23 @@ def min_size(t: w.Type | None) -> int:
     return 1
 
 
+def _text_only(t: w.Type) -> bool:
+    """True for types made of strings and byte lists only (through records, tuples,
+    lists and options): what `_Builder._parts_body` encodes as parts."""
+    match t:
+        case w.Prim(name="string"):
+            return True
+        case w.List(element=w.Prim(name="u8"), size=None):
+            return True
+        case w.List(element=elem, size=None) | w.Option(inner=elem):
+            return _text_only(elem)
+        case w.Record(fields=fields):
+            return all(_text_only(f.type) for f in fields)
+        case w.Tuple(items=items):
+            return bool(items) and all(_text_only(x) for x in items)
+    return False
+
+
 def _inlined(t: w.Type) -> bool:
     """True for types coded inline where they are used (records only when small)."""
     return not isinstance(t, w.Named) or isinstance(t, w.Resource)
@@ -90,6 +107,7 @@ class _Builder:
             "_c": primitives,
             "_v": values,
             "_new": primitives.new,
+            "_B": primitives.BYTE,
             "Ok": values.Ok,
             "Err": values.Err,
             "Some": values.Some,
@@ -98,6 +116,7 @@ class _Builder:
         self._tmp = 0
         self._depth = 0
         self.message_encoder: Callable[[Any], bytes] = bytes
+        self.parts = False  # emitting for `_parts_body`: `_ap(...)` instead of `buf`
 
     # ------------------------------------------------------------------ names
 
@@ -128,13 +147,18 @@ class _Builder:
             ["def encode(buf, v):", "    try:", *_ind(enc_body or ["pass"], 2),
              "    except _c.ENCODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
         )  # fmt: skip
+        parts_body = self._parts_body(t)
+        if parts_body is not None:
+            message = ["def message(v):", "    parts = []", "    _ap = parts.append", "    try:",
+                       *_ind(parts_body, 2), '        return b"".join(parts)']  # fmt: skip
+        else:
+            message = ["def message(v):", "    buf = bytearray()", "    try:", *_ind(enc_body or ["pass"], 2),
+                       "        return bytes(buf)"]  # fmt: skip
         self.message_encoder = self._compile(
             "message",
             what,
-            ["def message(v):", "    buf = bytearray()", "    try:", *_ind(enc_body or ["pass"], 2),
-             "    except _c.ENCODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None',
-             "    return bytes(buf)"],
-        )  # fmt: skip
+            [*message, "    except _c.ENCODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
+        )
         decode = self._compile(
             "decode",
             what,
@@ -142,6 +166,37 @@ class _Builder:
              "    except _c.DECODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
         )  # fmt: skip
         return encode, decode
+
+    def _parts_body(self, t: w.Type) -> list[str] | None:
+        """The whole-message body of a type made of strings and bytes, as parts to join.
+
+        Appending text to a `bytearray` grows it again and again; a list of the parts
+        joined once copies each byte once, which makes such messages (a chat request)
+        about a fifth faster to encode. Types holding numbers keep the `bytearray`: many
+        one-byte parts are slower to join. None when `t` is not such a type, or its
+        body would call another type's encoder (which appends to a `bytearray`).
+        """
+        if not _text_only(t):
+            return None
+        self.parts = True
+        try:
+            if isinstance(t, w.Record):
+                lines = [ln for f in t.fields for ln in self.encode(f.type, f"v.{f.attr}")]
+            else:
+                lines = self.encode(t, "v")
+        finally:
+            self.parts = False
+        return None if any("buf" in line for line in lines) else lines
+
+    def _byte(self, value: str) -> str:
+        """A statement appending one byte (`value` is known to be in range(256))."""
+        if not self.parts:
+            return f"buf.append({value})"
+        return f"_ap({bytes((int(value),))!r})" if value.isdigit() else f"_ap(_B[{value}])"
+
+    def _put(self, data: str) -> str:
+        """A statement appending a bytes-like value."""
+        return f"_ap({data})" if self.parts else f"buf += {data}"
 
     def _compile(self, kind: str, what: str, lines: list[str]) -> Callable[..., Any]:
         global _serial
@@ -224,8 +279,8 @@ class _Builder:
             case w.Prim():
                 return self._encode_prim(t.name, e)
             case w.Record():
-                v = self.tmp("r")
-                lines = [f"{v} = {e}"]
+                v = e if e.isidentifier() else self.tmp("r")  # a loop variable needs no copy
+                lines = [] if v == e else [f"{v} = {e}"]
                 for f in t.fields:
                     lines += self.encode(f.type, f"{v}.{f.attr}")
                 if len(lines) <= INLINE_LIMIT:
@@ -238,7 +293,7 @@ class _Builder:
                 return [f"{self._call_named(t, 0)}(buf, {e})"]
             case w.List(element=w.Prim(name="u8"), size=None):
                 v = self.tmp()
-                return [f"{v} = {e}", *self._len(v), f"buf += {v}"]
+                return [f"{v} = {e}", *self._len(v), self._put(v)]
             case w.List(element=elem, size=None):
                 v, x = self.tmp(), self.tmp("x")
                 return [f"{v} = {e}", *self._len(v), f"for {x} in {v}:", *_ind(self.encode(elem, x))]
@@ -263,8 +318,8 @@ class _Builder:
             case w.Option(inner=inner):
                 v = self.tmp()
                 value = f"{v}.value" if t.nested else v
-                return [f"{v} = {e}", f"if {v} is None:", "    buf.append(0)", "else:", "    buf.append(1)",
-                        *_ind(self.encode(inner, value))]  # fmt: skip
+                return [f"{v} = {e}", f"if {v} is None:", f"    {self._byte('0')}", "else:",
+                        f"    {self._byte('1')}", *_ind(self.encode(inner, value))]  # fmt: skip
             case w.Result(ok=ok, err=err):
                 v = self.tmp()
                 return [
@@ -306,7 +361,7 @@ class _Builder:
                 return [f"{t} = {e}", f"buf += _c.NAN64 if {t} != {t} else _c.F64.pack({t})"]
             case "string":
                 t = self.tmp()
-                return [f"{t} = {e}.encode()", *self._len(t), f"buf += {t}"]
+                return [f"{t} = {e}.encode()", *self._len(t), self._put(t)]
             case "error-context":
                 t = self.tmp()
                 return [f"{t} = {e}.handle", *self._len(t), f"buf += {t}"]
@@ -314,6 +369,10 @@ class _Builder:
 
     def _len(self, t: str) -> list[str]:
         n = self.tmp("n")
+        if self.parts:
+            return [f"{n} = len({t})", f"if {n} < 0x80:", f"    _ap(_B[{n}])", f"elif {n} < 0x4000:",
+                    f"    _ap(_B[{n} & 0x7F | 0x80])", f"    _ap(_B[{n} >> 7])", "else:",
+                    f"    _ap(_c.uleb({n}))"]  # fmt: skip
         return [f"{n} = len({t})", f"if {n} < 0x80:", f"    buf.append({n})", f"elif {n} < 0x4000:",
                 f"    buf.append({n} & 0x7F | 0x80)", f"    buf.append({n} >> 7)", "else:",
                 f"    _c.write_uleb(buf, {n})"]  # fmt: skip

@@ -87,6 +87,17 @@ def write_uleb(buf: bytearray, v: int) -> None:
     buf.append(v)
 
 
+def uleb(v: int) -> bytes:
+    """Unsigned LEB128 of a non-negative int, as bytes (for encoders that join parts)."""
+    buf = bytearray()
+    write_uleb(buf, v)
+    return bytes(buf)
+
+
+# Each byte value as a one-byte `bytes` (for encoders that join parts).
+BYTE = tuple(bytes((i,)) for i in range(256))
+
+
 def write_sleb(buf: bytearray, v: int) -> None:
     """Signed LEB128 (no range check)."""
     while True:
