@@ -245,3 +245,52 @@ def test_already_black_takes_only_unsplittable_long_lines(text: str, fits: bool)
     assert (out is not None) == fits
     if out is not None:
         assert out == black.format_str(text, mode=BLACK_MODE)
+
+
+LONG_NAMES_WIT = """package demo:lay@1.2.3;
+
+interface fairly-long-interface-name-here {
+    resource first-resource-long-name { constructor(); }
+    resource second-resource-long-name { constructor(); }
+    variant outcome-of-operation {
+        the-first-case-has-a-remarkably-long-name(option<list<tuple<u32, string>>>),
+        short(u8),
+    }
+    f: func(o: outcome-of-operation) -> outcome-of-operation;
+}
+
+interface another-interface-of-length {
+    resource only-resource-with-a-long-name { constructor(); }
+}
+
+world layout {
+    export fairly-long-interface-name-here;
+    export another-interface-of-length;
+}
+"""
+
+
+def test_long_dispatch_and_variant_lines_are_laid_out_as_black_keeps_them(
+    tmp_path: Path, cache: dict[str, str]
+) -> None:
+    """`table.add_interface(...)` and a variant's `key: (class, description)` entries that
+    outgrow the line come out exploded, a layout black leaves as it is: those blocks need
+    no black, and the modules are black's."""
+    from witgen.codegen.render import already_black
+
+    (tmp_path / "long.wit").write_text(LONG_NAMES_WIT)
+    resolve = load_wit(tmp_path / "long.wit", ("active",))
+    raw = render_bindings(resolve, inputs=["long.wit"], format=False)
+    expected = {path: black.format_str(text, mode=BLACK_MODE) for path, text in raw.items()}
+    codegen_render.format_cache = None
+    assert render_bindings(resolve, inputs=["long.wit"]) == expected
+    blocks = []
+    for text in expected.values():
+        for node in ast.parse(text).body:
+            segment = ast.get_source_segment(text, node) or ""
+            if segment.startswith(("def dispatch_table", "wit.variant(")):
+                blocks.append(segment)
+    assert any("table.add_interface(\n" in b for b in blocks)
+    assert any('"the-first-case-has-a-remarkably-long-name": (\n' in b for b in blocks)
+    for block in blocks:
+        assert already_black(block) == block + "\n"

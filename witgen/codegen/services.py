@@ -130,6 +130,15 @@ class ProviderView(Struct):
     local_resources: list[str]  # resource classes this provider implements
     ops_fn: str
 
+    @property
+    def add_interface(self) -> str:
+        """The dispatch table's `table.add_interface(...)` statement, laid out as black does."""
+        args: list[str | Arg] = [f'"{self.instance}"', self.kw, f"{self.ops_fn}()"]
+        if self.resource_names:
+            names = ", ".join(f'"{n}"' for n in self.resource_names)
+            args.append(f"resources=({names}{',' if len(self.resource_names) == 1 else ''})")
+        return call("table.add_interface", args, 4)
+
 
 def _resource_name(r: m.Resolve, rid: int) -> tuple[int, str]:
     """The resource type behind `rid` (aliases followed) and its WIT name."""

@@ -49,7 +49,7 @@ class TypeView(Struct):
                 items = [f'"{mb.wit}": {mb.describe}' for mb in self.members]
                 return "@" + call("wit.record", [name, Arg("{", items, "}")], 0, lead=1)
             case "variant":
-                items = [f'"{mb.wit}": ({mb.cls}, {mb.describe or "None"})' for mb in self.members]
+                items = [_case_item(f'"{mb.wit}"', mb.cls, mb.describe or "None") for mb in self.members]
                 return call("wit.variant", [name, self.name, Arg("{", items, "}")], 0)
             case "enum" | "flags":
                 names = [f'"{mb.wit}"' for mb in self.members]
@@ -119,11 +119,21 @@ def call(callee: str, args: list[str | Arg], indent: int, trailing: str = "", le
     lines = [f"{callee}("]
     for a in args:
         if isinstance(a, Arg) and indent + 4 + len(a.flat()) + 1 > LINE_LENGTH and a.items:
-            lines += [pad + a.open, *(f"{inner}{item}," for item in a.items), f"{pad}{a.close},"]
+            items = (item.replace("\n", "\n" + inner) for item in a.items)  # exploded items go deeper
+            lines += [pad + a.open, *(f"{inner}{item}," for item in items), f"{pad}{a.close},"]
         else:
             lines.append(f"{pad}{a.flat() if isinstance(a, Arg) else a},")
     lines.append(" " * indent + ")" + trailing)
     return "\n".join(lines)
+
+
+def _case_item(key: str, cls: str, describe: str) -> str:
+    """A variant case's `key: (class, description)` entry of an exploded `wit.variant(...)`
+    (its items sit 8 columns in): the pair exploded too when the line would not fit."""
+    flat = f"{key}: ({cls}, {describe})"
+    if 8 + len(flat) + 1 <= LINE_LENGTH:
+        return flat
+    return f"{key}: (\n    {cls},\n    {describe},\n)"
 
 
 def union_alias(name: str, classes: list[str], limit: int = LINE_LENGTH) -> str:
