@@ -167,3 +167,26 @@ def test_numbers_keep_the_bytearray_encoder() -> None:
     c = codec.of(Point)
     source = "".join(__import__("linecache").getlines(c.encode.__code__.co_filename))
     assert "bytearray()" in source and "parts" not in source
+
+
+@pytest.mark.parametrize(
+    "t, value, inline",
+    [
+        (wit.of(Note), Note("t", b"\x01", ["a"]), True),  # a record: one straight-line body
+        (wit.of(Color), Color.GREEN, True),
+        (wit.U32, 300, True),
+        (wit.of(Shape), ShapeDot(Point(-1, "p")), False),  # a variant returns from each case
+    ],
+)
+def test_whole_message_decoder_takes_exactly_one_value(t: wit.Type, value: object, inline: bool) -> None:
+    c = codec.of(t)
+    data = c.encode(value)
+    for given in (data, bytearray(data), memoryview(data)):
+        assert c.decode(given) == value  # type: ignore[arg-type]
+    source = "".join(__import__("linecache").getlines(c.decode.__code__.co_filename))
+    assert source.startswith("def whole(b):") and ("try:" in source) == inline
+    with pytest.raises(codec.CodecError, match=r"^2 trailing byte\(s\) after the value$"):
+        c.decode(data + b"\x00\x00")
+    with pytest.raises(codec.CodecError):
+        c.decode(data[:-1])
+    assert c.decode_from(data + b"\x07", 0) == (value, len(data))

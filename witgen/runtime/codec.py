@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
 from witgen.runtime import wit
-from witgen.runtime.compiler import Decoder, Encoder, build, message_encoder
+from witgen.runtime.compiler import Decoder, Encoder, build, message_decoder, message_encoder
 from witgen.runtime.primitives import CodecError
 
 __all__ = ["Codec", "CodecError", "FunctionCodec", "function", "of"]
@@ -31,27 +31,21 @@ T = TypeVar("T")
 class Codec(Generic[T]):
     """Encoder and decoder of one WIT type: `encode(value) -> bytes`, `decode(data)`."""
 
-    __slots__ = ("type", "write", "read", "encode")
+    __slots__ = ("type", "write", "read", "encode", "decode")
 
     def __init__(self, t: wit.Type) -> None:
         self.type = t
         self.write: Encoder
         self.read: Decoder
         self.write, self.read = build(t)
-        # `value -> bytes` compiled with its own buffer: one Python call per message
+        # Compiled whole-message functions, one Python call per message:
+        # `encode(value) -> bytes` with its own buffer, and `decode(data) -> value`, exactly
+        # one value from `data` (trailing bytes are a `CodecError`).
         self.encode: Callable[[T], bytes] = message_encoder(t)
+        self.decode: Callable[[bytes], T] = message_decoder(t)
 
     def __repr__(self) -> str:
         return f"<codec {self.type.wit}>"
-
-    def decode(self, data: bytes) -> T:
-        """Exactly one value from `data` (trailing bytes are an error)."""
-        if type(data) is not bytes:
-            data = bytes(data)
-        value, pos = self.read(data, 0)
-        if pos != len(data):
-            raise CodecError(f"{len(data) - pos} trailing byte(s) after the value")
-        return value  # type: ignore[no-any-return]
 
     def decode_from(self, data: bytes, pos: int = 0) -> tuple[T, int]:
         """One value at `pos` of `data`, and the position after it."""

@@ -48,6 +48,7 @@ def build(t: w.Type) -> tuple[Encoder, Decoder]:
                 builder = _Builder()
                 pair = builder.pair(t)
                 t.cache["codec-message"] = builder.message_encoder
+                t.cache["codec-whole"] = builder.message_decoder
                 t.cache["codec"] = pair
     return pair
 
@@ -56,6 +57,13 @@ def message_encoder(t: w.Type) -> Callable[[Any], bytes]:
     """`value -> bytes` for `t`: the encoder's code with its own buffer (one call less)."""
     build(t)
     fn: Callable[[Any], bytes] = t.cache["codec-message"]
+    return fn
+
+
+def message_decoder(t: w.Type) -> Callable[[bytes], Any]:
+    """`bytes -> value` for exactly one value of `t` (trailing bytes are a `CodecError`)."""
+    build(t)
+    fn: Callable[[bytes], Any] = t.cache["codec-whole"]
     return fn
 
 
@@ -116,6 +124,7 @@ class _Builder:
         self._tmp = 0
         self._depth = 0
         self.message_encoder: Callable[[Any], bytes] = bytes
+        self.message_decoder: Callable[[bytes], Any] = bytes
         self.parts = False  # emitting for `_parts_body`: `_ap(...)` instead of `buf`
 
     # ------------------------------------------------------------------ names
@@ -165,7 +174,25 @@ class _Builder:
             ["def decode(b, p=0):", "    try:", "        _L = len(b)", *_ind(dec_body, 2),
              "    except _c.DECODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
         )  # fmt: skip
+        self.message_decoder = self._compile("whole", what, self._whole_decoder(dec_body, decode, what))
         return encode, decode
+
+    def _whole_decoder(self, body: list[str], decode: Decoder, what: str) -> list[str]:
+        """`bytes -> value` for exactly one value: the decoder's code with the check for
+        trailing bytes, returning the value alone (one Python call per message). A body
+        that returns from more than one place (a variant's cases) is called instead."""
+        head = ["def whole(b):", "    if type(b) is not bytes:", "        b = bytes(b)"]
+        last = body[-1]
+        returns = sum(1 for line in body if line.lstrip().startswith("return "))
+        if returns == 1 and last.startswith("return ") and last.endswith(", p"):
+            value = last[len("return ") : -len(", p")]
+            return [*head, "    p = 0", "    try:", "        _L = len(b)", *_ind(body[:-1], 2),
+                    f"        _x = {value}", "    except _c.DECODE_ERRORS as exc:",
+                    f'        raise _c.wrap(exc, "{what}") from None', "    if p != _L:",
+                    "        raise _c.trailing(_L - p)", "    return _x"]  # fmt: skip
+        read = self.ref(decode, "dec")
+        return [*head, f"    _x, p = {read}(b, 0)", "    if p != len(b):", "        raise _c.trailing(len(b) - p)",
+                "    return _x"]  # fmt: skip
 
     def _parts_body(self, t: w.Type) -> list[str] | None:
         """The whole-message body of a type made of strings and bytes, as parts to join.

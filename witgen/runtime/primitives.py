@@ -43,6 +43,11 @@ ENCODE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+def trailing(count: int) -> CodecError:
+    """The error for bytes left over after a whole message's value."""
+    return CodecError(f"{count} trailing byte(s) after the value")
+
+
 def wrap(exc: Exception, what: str = "") -> CodecError:
     """The `CodecError` to raise for a low-level exception caught in generated code."""
     if isinstance(exc, CodecError):
