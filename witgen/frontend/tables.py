@@ -108,8 +108,8 @@ def build(grammar: str, builder: object) -> TableData:
         if isinstance(callback, partial):  # Lark's tree node: no builder method
             name, method = str(callback.args[0]), False
         else:
-            name, method = str(callback.__name__), True
-            if getattr(builder, name, None) != callback:
+            name, method = str(getattr(callback, "__name__", "")), True
+            if not name or getattr(builder, name, None) != callback:  # a Lark this code does not know
                 raise RuntimeError(f"unexpected Lark callback for {rule}: {callback!r}")
         index[rule] = len(recipes)
         recipes.append((name, include, expand1, method))
