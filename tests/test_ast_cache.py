@@ -169,8 +169,20 @@ def test_render_identical_with_and_without_caches(tmp_path: Path, monkeypatch: p
     uncached = render.render_target(target)
     monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
     assert render.render_target(target) == uncached  # cold
-    assert len(list((tmp_path / "cache" / "ast").iterdir())) == len(list(wit.rglob("*.wit")))
-    assert render.render_target(target) == uncached  # warm
+    entries = [p for p in (tmp_path / "cache" / "ast").iterdir() if not p.name.startswith("tables-")]
+    assert len(entries) == len(list(wit.rglob("*.wit")))
+    from witgen.codegen import modules
+
+    rendered: list[str] = []
+    real_render_chunk = modules.render_chunk
+
+    def counting(template: str, **context: object) -> str:
+        rendered.append(template)
+        return real_render_chunk(template, **context)
+
+    monkeypatch.setattr(modules, "render_chunk", counting)
+    assert render.render_target(target) == uncached  # warm: whole modules from the cache
+    assert rendered == []
     [main] = wit.glob("*.wit")
     lines = main.read_text().splitlines(keepends=True)
     doc = next(i for i, line in enumerate(lines) if line.lstrip().startswith("///") and i > 2)
@@ -180,7 +192,54 @@ def test_render_identical_with_and_without_caches(tmp_path: Path, monkeypatch: p
     edited = render.render_target(target)
     assert edited != uncached and "Edited:" in "".join(edited.values())
     monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
+    rendered.clear()
     assert render.render_target(target) == edited
+    assert rendered and len(rendered) <= len(counted_chunks(target, monkeypatch, modules, real_render_chunk))
+
+
+def test_an_edit_renders_only_the_modules_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A doc comment edited in the world file leaves the types module as it was: that
+    module comes whole from the cache; a changed generator (its fingerprint) renders all."""
+    from witgen.codegen import modules
+    from witgen.workflow import digest
+
+    wit = shop(tmp_path / "wit")
+    target = Target("s", wit, tmp_path / "out", root=tmp_path)
+    monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
+    first = render.render_target(target)
+    everything = counted_chunks(target, monkeypatch, modules, modules.render_chunk)
+    rendered: list[str] = []
+    real = modules.render_chunk
+
+    def counting(template: str, **context: object) -> str:
+        rendered.append(template)
+        return real(template, **context)
+
+    monkeypatch.setattr(modules, "render_chunk", counting)
+    (wit / "world.wit").write_text(WORLD.replace("export checkout", "/// Pay.\n    export checkout"))
+    edited = render.render_target(target)
+    changed = sorted(path for path in edited if edited[path] != first[path])
+    assert changed == ["demo_shop_v1_0_0/shop.py"] and '"""Pay."""' in edited[changed[0]]
+    assert rendered and "record.py.jinja" not in rendered  # the types module was not rendered
+    rendered.clear()
+    monkeypatch.setattr(digest, "_fingerprint", "another generator")
+    assert render.render_target(target) == edited
+    assert sorted(rendered) == sorted(everything)
+
+
+def counted_chunks(target: Target, monkeypatch: pytest.MonkeyPatch, modules: object, real: object) -> list[str]:
+    """The chunks a render without caches renders."""
+    seen: list[str] = []
+
+    def counting(template: str, **context: object) -> str:
+        seen.append(template)
+        return real(template, **context)  # type: ignore[operator, no-any-return]
+
+    with monkeypatch.context() as patch:
+        patch.setenv("WITGEN_CACHE_DIR", "")
+        patch.setattr(modules, "render_chunk", counting)
+        render.render_target(target)
+    return seen
 
 
 PARSE_IN_A_FRESH_PROCESS = """

@@ -16,9 +16,10 @@ are an error (`Namespace.claim` raises `NameCollision`): nothing is silently sha
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
 import keyword
 import re
+from collections.abc import Iterator
+from functools import cache
 
 # Names imported into every generated module; a generated class with one of these
 # names gets a trailing `_` (documented rename).
@@ -58,11 +59,13 @@ def plain_snake(name: str) -> str:
     return "_".join(w.lower() for w in words(name))
 
 
+@cache  # pure, and asked again and again for the same names while generating
 def snake(name: str, *, avoid_builtins: bool = True) -> str:
     """`get-data` -> `get_data`; keywords and builtins get a trailing `_`."""
     return _safe("_".join(w.lower() for w in words(name)), avoid_builtins)
 
 
+@cache
 def pascal(name: str) -> str:
     """`chat-request` -> `ChatRequest`, `parse-XML` -> `ParseXML`."""
     out = "".join(w if w.isupper() else w[0].upper() + w[1:] for w in words(name))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from msgspec import Struct, field
 
 from witgen import model as m
-from witgen.codegen.render import render_chunk
+from witgen.codegen.render import Chunk, chunk
 from witgen.codegen.services import Services
 from witgen.codegen.types import function_names, param_names
 from witgen.naming import docstring, pascal, snake
@@ -72,7 +72,7 @@ def _free(name: str, taken: set[str]) -> str:
     return name
 
 
-def host_chunks(svc: Services) -> list[str]:
+def host_chunks(svc: Services) -> list[Chunk]:
     """The host class of `svc`'s world (and one typed class per exported interface)."""
     r, world = svc.r, svc.world
     base = pascal(world.name).rstrip("_")
@@ -117,7 +117,7 @@ def host_chunks(svc: Services) -> list[str]:
         pkg = r.packages[world.package].name
         world_id = f"{pkg.namespace}:{pkg.name}/{world.name}" + (f"@{pkg.version}" if pkg.version else "")
     view = HostView(host_name, world_id, docstring(world.docs), imports, exports, world_methods)
-    return [render_chunk("host.py.jinja", h=view)]
+    return [chunk("host.py.jinja", h=view)]
 
 
 def _method(f: m.Function, r: m.Resolve) -> str:

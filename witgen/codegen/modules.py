@@ -12,7 +12,18 @@ import re
 
 from witgen import model as m
 from witgen.codegen.layout import Layout, Module
-from witgen.codegen.render import RUNTIME_NAMES, header, imports_for, module_text, render_chunk
+from witgen.codegen.render import (
+    RUNTIME_NAMES,
+    Chunk,
+    cached_text,
+    chunk,
+    header,
+    imports_for,
+    module_key,
+    module_text,
+    render_chunk,
+    store_text,
+)
 from witgen.codegen.shapes import MODULE_TOKEN, Emitter
 from witgen.codegen.types import FunctionView, TypeView, function_view, param_names, type_view
 from witgen.naming import docstring
@@ -61,16 +72,20 @@ def render_module(
     layout: Layout,
     mod: Module,
     inputs: list[str],
-    extra_chunks: list[str] | None = None,
+    extra_chunks: list[Chunk] | None = None,
     emitter: Emitter | None = None,
     *,
     format: bool = True,
 ) -> str:
-    """The text of one interface or world module, formatted with black unless `format` is False."""
+    """The text of one interface or world module, formatted with black unless `format` is False.
+
+    The chunks are rendered only when the cache holds no module made of the same chunk
+    contexts, module names, header and docstring (`render.module_key`).
+    """
     em = emitter or Emitter(layout, mod)
     r = layout.resolve
     views = type_views(em)
-    chunks = [render_chunk(f"{v.template}.py.jinja", t=v) for v in views]
+    chunks: list[Chunk] = [chunk(f"{v.template}.py.jinja", t=v) for v in views]
     fviews: list[FunctionView] = []
     seen: set[str] = set()
     for f in functions_of(layout, mod):
@@ -78,11 +93,9 @@ def render_module(
             continue
         seen.add(f.name)
         fviews.append(function_view(em, f))
-    chunks.append(render_chunk("registry.py.jinja", types=views, functions=fviews))
+    chunks.append(chunk("registry.py.jinja", types=views, functions=fviews))
     chunks.extend(extra_chunks or [])
     aliases = module_aliases(layout, mod, em.imports)
-    chunks = [resolve_module_tokens(c, aliases) for c in chunks]
-    body = "\n\n\n".join(chunks)
     mods = sorted((d, aliases[d]) for d in em.imports)
     if mod.kind == "interface":
         iface = r.interfaces[mod.owner]
@@ -94,14 +107,22 @@ def render_module(
         title = f"world {pkg}/{world.name}" if pkg else f"world {world.name}"
         docs = world.docs
     doc = docstring(f"WIT {title}." + (f"\n\n{docs}" if docs else ""))
-    return module_text(
+    key = module_key([chunks, mods, mod.package, header(inputs), doc]) if format else None
+    if key is not None and (known := cached_text(key)) is not None:
+        return known
+    texts = [resolve_module_tokens(render_chunk(template, **context), aliases) for template, context in chunks]
+    body = "\n\n\n".join(texts)
+    text = module_text(
         "module.py.jinja",
         header=header(inputs),
         doc=doc,
         imports=imports_for(body, mods, mod.package),
-        chunks=chunks,
+        chunks=texts,
         format=format,
     )
+    if key is not None:
+        store_text(key, text)
+    return text
 
 
 def render_package_init(layout: Layout, package: str, inputs: list[str], *, format: bool = True) -> str:

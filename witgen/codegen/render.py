@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast as pyast
 import dataclasses
+import hashlib
 import os
 import re
 from collections.abc import MutableMapping
@@ -23,6 +24,7 @@ from typing import Any
 
 import jinja2
 import jinja2.bccache
+import msgspec
 
 import witgen
 from witgen.codegen.layout import CodegenError
@@ -136,6 +138,35 @@ def block(lines: list[str], indent: int) -> str:
     """Lines of code indented by `indent` spaces, joined (no trailing newline)."""
     pad = " " * indent
     return "\n".join(pad + line for line in lines)
+
+
+# A chunk before rendering: its template and the context the template is given.
+Chunk = tuple[str, dict[str, Any]]
+
+
+def chunk(template: str, **context: Any) -> Chunk:
+    """A chunk to render later (`render_chunk`), once its module knows it must."""
+    return template, context
+
+
+# Whole modules are kept in `format_cache` too, by a digest of everything their text is
+# made of (`module_key`): a module whose chunks' contexts, names and header are those of
+# an earlier run is not rendered again. The salt is the generator's fingerprint (its
+# templates and code, `witgen.workflow.digest`), set by whoever installs the cache; None
+# keeps whole modules out of the cache.
+module_salt: str | None = None
+
+
+def module_key(made_of: object) -> str | None:
+    """The cache key of a module made of `made_of` (plain data and view structs), or None
+    when modules are not cached or `made_of` holds something that cannot be encoded."""
+    if format_cache is None or module_salt is None:
+        return None
+    try:
+        data = msgspec.msgpack.encode(made_of)
+    except (TypeError, msgspec.EncodeError):
+        return None
+    return f"module {module_salt} {hashlib.blake2b(data, digest_size=32).hexdigest()}"
 
 
 def render_chunk(template: str, **context: Any) -> str:
@@ -266,6 +297,16 @@ def _lookup(text: str) -> str | None:
         _looked_up.clear()
     found = _looked_up[text] = format_cache.get(text)
     return found
+
+
+def cached_text(key: str) -> str | None:
+    """A whole module's text kept under `key` (see `module_key`), if any."""
+    return format_cache.get(key) if format_cache is not None else None
+
+
+def store_text(key: str, text: str) -> None:
+    if format_cache is not None:
+        format_cache[key] = text
 
 
 def _compile(text: str, what: str) -> None:

@@ -27,7 +27,7 @@ from msgspec import Struct, field
 
 from witgen import model as m
 from witgen.codegen.layout import Layout, Module
-from witgen.codegen.render import LINE_LENGTH, render_chunk
+from witgen.codegen.render import LINE_LENGTH, Chunk, chunk
 from witgen.codegen.shapes import Emitter, module_token
 from witgen.codegen.types import SCOPE_RESERVED, Arg, call, function_names, param_names
 from witgen.naming import NameCollision, Namespace, docstring, pascal, snake
@@ -438,11 +438,11 @@ class Services:
         return sync_client, async_client, proxy_views
 
 
-def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[Services, list[str]]:
+def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[Services, list[Chunk]]:
     """The service chunks of a world module: provider stubs + dispatch table, clients."""
     svc = Services(layout, mod)
     r, world = svc.r, svc.world
-    chunks: list[str] = []
+    chunks: list[Chunk] = []
     if "provider" in parts:
         providers = []
         world_funcs = [i.function for i in world.exports.values() if isinstance(i, m.FunctionItem)]
@@ -452,11 +452,11 @@ def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[S
         if world_funcs:
             providers.append(svc.provider("", None, world_funcs))
         for pv in providers:
-            chunks.append(render_chunk("provider.py.jinja", p=pv))
+            chunks.append(chunk("provider.py.jinja", p=pv))
         if providers:
             table = svc.claim("dispatch_table", "dispatch_table")
             serve = svc.claim("serve", "serve")
-            chunks.append(render_chunk("dispatch.py.jinja", providers=providers, table=table, serve=serve))
+            chunks.append(chunk("dispatch.py.jinja", providers=providers, table=table, serve=serve))
     if "client" in parts:
         imports = [(k, i) for k, i in world.imports.items() if isinstance(i, m.InterfaceItem)]
         proxies: dict[int, tuple[str, str]] = {}
@@ -479,7 +479,7 @@ def world_chunks(layout: Layout, mod: Module, parts: Collection[str]) -> tuple[S
             sync_c, async_c, _ = svc.client("", None, world_funcs, proxies)
             clients += [sync_c, async_c]
         if proxy_views:
-            chunks.append(render_chunk("proxies.py.jinja", proxies=proxy_views))
+            chunks.append(chunk("proxies.py.jinja", proxies=proxy_views))
         for client in clients:
-            chunks.append(render_chunk("client.py.jinja", c=client))
+            chunks.append(chunk("client.py.jinja", c=client))
     return svc, chunks

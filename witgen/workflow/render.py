@@ -8,7 +8,7 @@ jinja2 or black.
 from __future__ import annotations
 
 from witgen.workflow.config import Target
-from witgen.workflow.digest import wit_files
+from witgen.workflow.digest import generator_fingerprint, wit_files
 
 
 class RenderError(Exception):
@@ -41,6 +41,7 @@ def render_target(target: Target) -> dict[str, str]:
     folder = default_folder()
     cache = FormatCache(folder) if folder is not None else None
     codegen_render.format_cache = cache
+    codegen_render.module_salt = generator_fingerprint() if cache is not None else None
     codegen_render.use_template_cache(folder / "templates" if folder is not None else None)
     try:
         with installed(AstCache(folder) if folder is not None else None):
@@ -52,6 +53,7 @@ def render_target(target: Target) -> dict[str, str]:
         raise RenderError(str(exc)) from None
     finally:
         codegen_render.format_cache = None
+        codegen_render.module_salt = None
         codegen_render.use_template_cache(None)
         if cache is not None:
             cache.prune()
