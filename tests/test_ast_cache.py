@@ -171,16 +171,7 @@ def test_render_identical_with_and_without_caches(tmp_path: Path, monkeypatch: p
     assert render.render_target(target) == uncached  # cold
     entries = [p for p in (tmp_path / "cache" / "ast").iterdir() if not p.name.startswith("tables-")]
     assert len(entries) == len(list(wit.rglob("*.wit")))
-    from witgen.codegen import modules
-
-    rendered: list[str] = []
-    real_render_chunk = modules.render_chunk
-
-    def counting(template: str, **context: object) -> str:
-        rendered.append(template)
-        return real_render_chunk(template, **context)
-
-    monkeypatch.setattr(modules, "render_chunk", counting)
+    rendered = count_rendered_chunks(monkeypatch)
     assert render.render_target(target) == uncached  # warm: whole modules from the cache
     assert rendered == []
     [main] = wit.glob("*.wit")
@@ -194,28 +185,20 @@ def test_render_identical_with_and_without_caches(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
     rendered.clear()
     assert render.render_target(target) == edited
-    assert rendered and len(rendered) <= len(counted_chunks(target, monkeypatch, modules, real_render_chunk))
+    assert rendered and len(rendered) <= len(chunks_rendered_uncached(target, monkeypatch))
 
 
 def test_an_edit_renders_only_the_modules_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A doc comment edited in the world file leaves the types module as it was: that
     module comes whole from the cache; a changed generator (its fingerprint) renders all."""
-    from witgen.codegen import modules
     from witgen.workflow import digest
 
     wit = shop(tmp_path / "wit")
     target = Target("s", wit, tmp_path / "out", root=tmp_path)
     monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
     first = render.render_target(target)
-    everything = counted_chunks(target, monkeypatch, modules, modules.render_chunk)
-    rendered: list[str] = []
-    real = modules.render_chunk
-
-    def counting(template: str, **context: object) -> str:
-        rendered.append(template)
-        return real(template, **context)
-
-    monkeypatch.setattr(modules, "render_chunk", counting)
+    everything = chunks_rendered_uncached(target, monkeypatch)
+    rendered = count_rendered_chunks(monkeypatch)
     (wit / "world.wit").write_text(WORLD.replace("export checkout", "/// Pay.\n    export checkout"))
     edited = render.render_target(target)
     changed = sorted(path for path in edited if edited[path] != first[path])
@@ -227,17 +210,26 @@ def test_an_edit_renders_only_the_modules_it_changes(tmp_path: Path, monkeypatch
     assert sorted(rendered) == sorted(everything)
 
 
-def counted_chunks(target: Target, monkeypatch: pytest.MonkeyPatch, modules: object, real: object) -> list[str]:
-    """The chunks a render without caches renders."""
+def count_rendered_chunks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on (while `monkeypatch` is active), the template of every chunk rendered."""
+    from witgen.codegen import modules
+
     seen: list[str] = []
+    real = modules.render_chunk
 
     def counting(template: str, **context: object) -> str:
         seen.append(template)
-        return real(template, **context)  # type: ignore[operator, no-any-return]
+        return real(template, **context)
 
+    monkeypatch.setattr(modules, "render_chunk", counting)
+    return seen
+
+
+def chunks_rendered_uncached(target: Target, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The chunks a render without caches renders."""
     with monkeypatch.context() as patch:
         patch.setenv("WITGEN_CACHE_DIR", "")
-        patch.setattr(modules, "render_chunk", counting)
+        seen = count_rendered_chunks(patch)
         render.render_target(target)
     return seen
 
