@@ -14,6 +14,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from msgspec import Struct
+
 
 @dataclass(eq=False)
 class Source:
@@ -49,8 +51,7 @@ class Source:
         return text.removesuffix("\r")
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(Struct, frozen=True):
     """A half-open range of character offsets in one source."""
 
     source: Source

@@ -32,6 +32,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from msgspec import Struct
+
 from witgen.errors import Source, Span, WitError, rust_char
 
 KEYWORDS: dict[str, str] = {
@@ -161,19 +163,13 @@ def _keylike(text: str, start: int, end: int) -> int:
     return pos
 
 
-class Token:
+class Token(Struct, frozen=True, gc=False):
     """A token: its terminal name, its text, and its character offsets."""
 
-    __slots__ = ("type", "value", "start_pos", "end_pos")
-
-    def __init__(self, type: str, value: str, start_pos: int, end_pos: int) -> None:
-        self.type = type
-        self.value = value
-        self.start_pos = start_pos
-        self.end_pos = end_pos
-
-    def __repr__(self) -> str:
-        return f"Token({self.type!r}, {self.value!r}, {self.start_pos})"
+    type: str
+    value: str
+    start_pos: int
+    end_pos: int
 
 
 class Scanner:
