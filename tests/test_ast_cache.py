@@ -137,14 +137,19 @@ def test_installed_only_while_active_and_resolve_is_identical(tmp_path: Path) ->
     cache = AstCache(tmp_path / "cache")
     with installed(cache):
         assert load(wit).to_json() == expected  # cold
-        assert load(wit).to_json() == expected  # warm
-    assert cache.hits == 2 and cache.stored == 2
-    assert loader.parse is parse_file
+        assert load(wit).to_json() == expected  # warm: the package's stage-A result, no parse
+    assert cache.hits == 0
+    names = [p.name for p in (tmp_path / "cache" / "ast").iterdir()]
+    assert len([n for n in names if n.startswith("group-")]) == 1
+    assert len([n for n in names if not n.startswith(("group-", "tables-"))]) == 2
+    assert loader.parse is parse_file and loader.group_cache is None
     (wit / "world.wit").write_text(WORLD.replace("option<u64>", "option<u32>"))
     changed = load(wit).to_json()
     assert changed != expected
-    with installed(AstCache(tmp_path / "cache")):
+    again = AstCache(tmp_path / "cache")
+    with installed(again):
         assert load(wit).to_json() == changed
+    assert again.hits == 1  # the group changed; its unchanged file was not parsed again
 
 
 def test_errors_in_a_cached_tree_point_at_the_file(tmp_path: Path) -> None:
@@ -169,7 +174,7 @@ def test_render_identical_with_and_without_caches(tmp_path: Path, monkeypatch: p
     uncached = render.render_target(target)
     monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
     assert render.render_target(target) == uncached  # cold
-    entries = [p for p in (tmp_path / "cache" / "ast").iterdir() if not p.name.startswith("tables-")]
+    entries = [p for p in (tmp_path / "cache" / "ast").iterdir() if not p.name.startswith(("tables-", "group-"))]
     assert len(entries) == len(list(wit.rglob("*.wit")))
     rendered = count_rendered_chunks(monkeypatch)
     assert render.render_target(target) == uncached  # warm: whole modules from the cache
@@ -301,3 +306,21 @@ def test_damaged_parser_table_is_built_again(tmp_path: Path, monkeypatch: pytest
         builder.scanner = Scanner(source)
         assert table.parse(builder.scanner) == parse_file(source)
         assert entry.read_bytes().partition(b"\n")[2] != damage  # stored again, whole
+
+
+def test_errors_found_after_stage_a_read_the_same_from_cached_packages(tmp_path: Path) -> None:
+    """Errors after stage A cite spans that came back from the cache: same message, same place."""
+    wit = tmp_path / "wit"
+    shop(wit / "deps" / "shop")
+    shop(wit / "deps" / "shop-copy")  # one package defined in two places
+    (wit / "main.wit").write_text(
+        "package demo:main;\n\ninterface uses {\n    use demo:shop/types@1.0.0.{item};\n}\n"
+    )
+    with pytest.raises(WitError) as uncached:
+        load(wit)
+    for _ in range(2):  # cold, then with every package from the cache
+        with installed(AstCache(tmp_path / "cache")), pytest.raises(WitError) as cached:
+            load(wit)
+        assert cached.value.render() == uncached.value.render()
+    text = uncached.value.render()
+    assert "defined in two different locations" in text and "shop-copy" in text and ":1:9" in text

@@ -8,6 +8,7 @@ packages it depends on (wit-resolution.md §1).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Collection
 from typing import Protocol
@@ -43,6 +44,28 @@ class Parse(Protocol):
 parse: Parse = parse_file
 
 
+class GroupCache(Protocol):
+    """Stage-A results kept between runs, by a digest of their files' paths and texts."""
+
+    def get_group(self, key: str) -> Group | None: ...
+
+    def put_group(self, key: str, group: Group) -> None: ...
+
+
+# Installed with the parse cache (`witgen.workflow.astcache.installed`): a package whose
+# files are those of an earlier run is neither parsed nor resolved again in stage A.
+group_cache: GroupCache | None = None
+
+
+def group_key(sources: list[Source], wat: bool) -> str:
+    """What a group is a function of: its files' paths and texts, in order, and `wat`."""
+    h = hashlib.blake2b(f"wat={wat}".encode(), digest_size=32)
+    for source in sources:
+        h.update(f"\0{len(source.path)}:{source.path}\0{len(source.text)}:".encode())
+        h.update(source.text.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
 # How the reference words a file that is not UTF-8, by where the file was named.
 NOT_UTF8_FILE = "input was not valid utf-8"  # the file given on the command line
 NOT_UTF8_DEP = "input file is not valid utf-8 [{path}]"  # a single-file dependency
@@ -66,9 +89,13 @@ def parse_files(paths: list[str], wat: bool = False, not_utf8: str = NOT_UTF8_IN
     `wat`: single files, which the reference reads as WAT when they start with `(`.
     Every file is read before any is parsed, as the reference does.
     """
+    sources = [_read(path, not_utf8) for path in paths]
+    cache = group_cache
+    key = group_key(sources, wat) if cache is not None else ""
+    if cache is not None and (known := cache.get_group(key)) is not None:
+        return known
     resolver = PackageResolver()
     nested: list[UnresolvedPackage] = []
-    sources = [_read(path, not_utf8) for path in paths]
     for source in sources:
         file = parse(source, wat)
         items: list[ast.TopLevelItem] = []
@@ -85,7 +112,10 @@ def parse_files(paths: list[str], wat: bool = False, not_utf8: str = NOT_UTF8_IN
     main = resolver.resolve()
     if main is None:
         raise WitError("no `package` header was found in any WIT file for this package")
-    return Group(nested, main)
+    group = Group(nested, main)
+    if cache is not None:
+        cache.put_group(key, group)
+    return group
 
 
 def parse_dir(path: str) -> Group:

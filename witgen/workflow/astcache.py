@@ -1,7 +1,8 @@
-"""A disk cache of parsed WIT files and of the parser's table.
+"""A disk cache of parsed WIT files, of packages resolved in stage A, and of the parser's table.
 
-After one file changed, re-rendering parses that file only, and without importing
-Lark (the table loads from here, see `witgen.frontend.tables`).
+After one file changed, re-rendering parses that file only (without importing Lark: the
+table loads from here, see `witgen.frontend.tables`), and the packages whose files did
+not change come back resolved in stage A (`witgen.resolver.loader.group_cache`).
 
 An `ast.File` is a function of the file's path (its spans name it) and text, of
 the parse options, and of the front end's code. The key is a digest of all of
@@ -25,7 +26,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from witgen.frontend import ast, tables
 from witgen.errors import Source
@@ -35,6 +36,8 @@ from witgen.workflow.digest import file_hash, generator_fingerprint
 from witgen.workflow.formatcache import prune_lru, read_entry, write_entry
 
 LIMIT = 4000  # files: a large tree of packages has a few hundred
+
+T = TypeVar("T")
 
 
 def _lark_version() -> str:
@@ -96,37 +99,53 @@ class AstCache:
         return file_hash(head + source.text.encode("utf-8", "surrogatepass"))
 
     def get(self, key: str) -> ast.File | None:
-        body = read_entry(self.folder / key)
+        found = self._load(self.folder / key, ast.File)
+        if found is not None:
+            self.hits += 1
+        return found
+
+    def put(self, key: str, file: ast.File) -> None:
+        self._store(self.folder / key, file)
+
+    def get_group(self, key: str) -> loader.Group | None:
+        """A package's stage-A result (`witgen.resolver.loader.group_cache`)."""
+        return self._load(self.folder / self._derived("group", key), loader.Group)
+
+    def put_group(self, key: str, group: loader.Group) -> None:
+        self._store(self.folder / self._derived("group", key), group)
+
+    @staticmethod
+    def _load(path: Path, cls: type[T]) -> T | None:
+        """The `cls` pickled at `path`; None when absent, damaged or of another version."""
+        body = read_entry(path)
         if body is None:
             return None
         try:
             found = pickle.loads(body)
         except Exception:  # written by another version of a class: a miss
             return None
-        if not isinstance(found, ast.File):
-            return None
-        self.hits += 1
-        return found
+        return found if isinstance(found, cls) else None
 
-    def put(self, key: str, file: ast.File) -> None:
+    def _store(self, path: Path, obj: object) -> None:
         try:
             buffer = io.BytesIO()
-            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(file)
+            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
         except (pickle.PicklingError, RecursionError):  # a cache that cannot be written is only slower
             return
-        if write_entry(self.folder / key, buffer.getvalue()):
+        if write_entry(path, buffer.getvalue()):
             self.stored += 1
 
     def get_tables(self, key: str) -> bytes | None:
         """The parser's table (`witgen.frontend.tables`), kept beside the files it parsed."""
-        return read_entry(self.folder / self._tables_name(key))
+        return read_entry(self.folder / self._derived("tables", key))
 
     def put_tables(self, key: str, data: bytes) -> None:
-        if write_entry(self.folder / self._tables_name(key), data):
+        if write_entry(self.folder / self._derived("tables", key), data):
             self.stored += 1
 
-    def _tables_name(self, key: str) -> str:
-        return "tables-" + file_hash(f"{self.namespace}\0{key}".encode())
+    def _derived(self, kind: str, key: str) -> str:
+        """The entry name of a table or a group: its kind, then a digest with the namespace."""
+        return f"{kind}-" + file_hash(f"{self.namespace}\0{key}".encode())
 
     def wrap(self, parse: Parse) -> Parse:
         """`parse` with this cache in front of it."""
@@ -150,17 +169,19 @@ class AstCache:
 
 @contextmanager
 def installed(cache: AstCache | None) -> Iterator[None]:
-    """While active, the resolver parses through `cache` (if any), and the parser
-    keeps its table there."""
+    """While active, the resolver parses through `cache` (if any) and keeps its stage-A
+    results there, and the parser keeps its table there."""
     if cache is None:
         yield
         return
-    original, original_tables = loader.parse, tables.table_cache
+    original, original_tables, original_groups = loader.parse, tables.table_cache, loader.group_cache
     loader.parse = cache.wrap(original)
     tables.table_cache = cache
+    loader.group_cache = cache
     try:
         yield
     finally:
         loader.parse = original
         tables.table_cache = original_tables
+        loader.group_cache = original_groups
         cache.prune()
