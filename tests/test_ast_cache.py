@@ -324,3 +324,21 @@ def test_errors_found_after_stage_a_read_the_same_from_cached_packages(tmp_path:
         assert cached.value.render() == uncached.value.render()
     text = uncached.value.render()
     assert "defined in two different locations" in text and "shop-copy" in text and ":1:9" in text
+
+
+def test_cached_packages_are_gated_after_the_cache(tmp_path: Path) -> None:
+    """Stage A only reads gates; features apply in stage B, so one cached package serves
+    every feature set."""
+    wit = tmp_path / "wit"
+    wit.mkdir()
+    (wit / "g.wit").write_text(
+        "package demo:gated@1.0.0;\n\ninterface i {\n    @unstable(feature = beta)\n    f: func();\n"
+        "    @since(version = 1.0.0)\n    g: func();\n}\n"
+    )
+    plain, beta = load(wit).to_json(), load(wit, features=("beta",)).to_json()
+    assert plain != beta
+    for _ in range(2):
+        with installed(AstCache(tmp_path / "cache")):
+            assert load(wit, features=("beta",)).to_json() == beta
+            assert load(wit).to_json() == plain
+            assert load(wit, all_features=True).to_json() == beta
