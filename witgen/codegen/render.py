@@ -1,13 +1,14 @@
-"""Jinja environment, black formatting, compile check and the file header.
+"""Jinja environment, black formatting, compile check, the file header, and the caches.
 
-Every template renders one top-level chunk (a type with its codecs, a function's codecs,
-a provider class, ...). Each chunk is compiled on its own, so a broken template fails with
-the template's name. A module is its header (comment, docstring, imports) with its first
-chunk, then its other chunks, each piece formatted with `black.format_str` in-process on
-its own and joined with the two blank lines black puts between top-level blocks: byte for
-byte what black gives on the whole module, but a changed chunk costs only its own
-formatting when the rest is cached (`format_cache`). Each piece black formats is compiled
-again before it is used or cached.
+Every template renders one top-level chunk (a type with its description, a provider
+class, a client, ...). A chunk is compiled on its own, so a broken template fails with the
+template's name (a chunk naming other modules once its module fills their names in). A
+module is its header (comment, docstring, imports) with its first chunk, then its other
+chunks, each piece formatted on its own (most need no black: `already_black`) and joined
+with the two blank lines black puts between top-level blocks: byte for byte what black
+gives on the whole module, but a changed chunk costs only its own formatting when the rest
+is cached (`format_cache`). Each piece black formats is compiled before it is used or
+cached. Whole modules are cached too, by a digest of what they are made of (`module_key`).
 """
 
 from __future__ import annotations
