@@ -361,10 +361,17 @@ class _Printer:
         td = self.r.types[ty]
         if td.name is not None:
             return escape(td.name)
-        k = td.kind
+        text = self.anonymous(td.kind, own=False)
+        if text is None:
+            raise ValueError(f"resolve has an unnamed {type(td.kind).__name__.lower()} type")
+        return text
+
+    def anonymous(self, k: model.TypeKind, *, own: bool) -> str | None:
+        """The text of a kind that needs no declaration (`list<u8>`, `option<t>`, a handle;
+        `own` spells `own<r>` out), or None for a record, flags, enum or variant."""
         match k:
             case model.Handle(mode, resource):
-                return self.handle(mode, resource, force=False)
+                return self.handle(mode, resource, force=own)
             case model.Tuple(types):
                 return f"tuple<{', '.join(self.type_name(t) for t in types)}>"
             case model.Option(inner):
@@ -383,7 +390,7 @@ class _Printer:
                 return "future" if inner is None else f"future<{self.type_name(inner)}>"
             case model.Stream(inner):
                 return "stream" if inner is None else f"stream<{self.type_name(inner)}>"
-        raise ValueError(f"resolve has an unnamed {type(k).__name__.lower()} type")
+        return None
 
     def handle(self, mode: str, resource: int, *, force: bool) -> str:
         name = self.r.types[resource].name
@@ -426,39 +433,11 @@ class _Printer:
             case model.Variant(vcases):
                 self.cases("variant", name, [(c.name, c.docs, c.type) for c in vcases])
                 return
-            case model.Handle(mode, resource):
-                rhs = self.handle(mode, resource, force=True)
-            case model.Tuple() | model.Option() | model.Result() | model.Alias():
-                rhs = self.type_name_unnamed(k)
-            case model.List() | model.Map() | model.FixedList():
-                rhs = self.type_name_unnamed(k)
-            case model.Future(inner):
-                rhs = "future" if inner is None else f"future<{self.type_name(inner)}>"
-            case model.Stream(inner):
-                rhs = "stream" if inner is None else f"stream<{self.type_name(inner)}>"
-            case _:
-                raise ValueError(f"cannot declare {k!r}")
+        rhs = self.anonymous(k, own=True)
+        if rhs is None:
+            raise ValueError(f"cannot declare {k!r}")
         out.text(f"type {name} = {rhs}")
         out.semicolon()
-
-    def type_name_unnamed(self, k: model.TypeKind) -> str:
-        """The right-hand side of `type name = ...` for a structural kind."""
-        match k:
-            case model.Tuple(types):
-                return f"tuple<{', '.join(self.type_name(t) for t in types)}>"
-            case model.Option(inner):
-                return f"option<{self.type_name(inner)}>"
-            case model.Result():
-                return self.result(k)
-            case model.List(inner):
-                return f"list<{self.type_name(inner)}>"
-            case model.Map(key, value):
-                return f"map<{self.type_name(key)}, {self.type_name(value)}>"
-            case model.FixedList(inner, size):
-                return f"list<{self.type_name(inner)}, {size}>"
-            case model.Alias(inner):
-                return self.type_name(inner)
-        raise ValueError(f"not a structural type: {k!r}")
 
     def cases(
         self, keyword: str, name: str, cases: list[tuple[str, str | None, model.Type | None]]
