@@ -92,32 +92,31 @@ def _check(item: str) -> str:
     found = _SCHEME.match(item)
     if found is None:
         if "/" in item:
-            raise ValueError(f"{_shown(item)}: not a server URL ({_USE})")
+            raise ValueError(f"{redact(item)}: not a server URL ({_USE})")
         url = f"nats://{item}"
     else:
         scheme = found.group(1)
         url = scheme.lower() + item[len(scheme):]
         if scheme.lower() not in SCHEMES:
-            raise ValueError(f"{_shown(item)}: unsupported scheme {scheme!r} ({_USE})")
+            raise ValueError(f"{redact(item)}: unsupported scheme {scheme!r} ({_USE})")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise ValueError(f"{_shown(url)}: the port should be a number from 1 to 65535") from None
+        raise ValueError(f"{_port_hidden(url)}: the port should be a number from 1 to 65535") from None
     host = parts.hostname or ""
     if not host:
-        raise ValueError(f"{_shown(url)}: no host name")
+        raise ValueError(f"{redact(url)}: no host name")
     if _BAD_HOST_CHARS.search(host) or (":" in host and "[" not in parts.netloc):
-        raise ValueError(f"{_shown(url)}: {host!r} is not a host name")
+        raise ValueError(f"{redact(url)}: {host!r} is not a host name")
     if port is not None and not 1 <= port <= 65535:
-        raise ValueError(f"{_shown(url)}: the port should be a number from 1 to 65535")
+        raise ValueError(f"{redact(url)}: the port should be a number from 1 to 65535")
     if parts.scheme not in _WEBSOCKET and (parts.path not in ("", "/") or parts.query or parts.fragment):
-        raise ValueError(f"{_shown(url)}: a {parts.scheme}:// URL has no path or query")
+        raise ValueError(f"{redact(url)}: a {parts.scheme}:// URL has no path or query")
     return url
 
 
-def _shown(url: str) -> str:
-    """`url` for an error: redacted, and a port that is not a number hidden too (in
-    `nats://user:pass` without a host, the password stands where the port would)."""
-    text = redact(url)
-    return re.sub(r"(://[^/@]*?:)([^/@:\]]*[^\d/@:\]][^/@:\]]*)$", r"\1***", text)
+def _port_hidden(url: str) -> str:
+    """`url` redacted, and a port that is not a number hidden too: in `nats://user:pass`
+    (a host forgotten, or a list split at a comma in the password) it is the password."""
+    return re.sub(r"(://[^/@]*?:)([^/@:\]]*[^\d/@:\]][^/@:\]]*)$", r"\1***", redact(url))
