@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast as pyast
 import dataclasses
 import hashlib
-import os
 import re
 from collections.abc import MutableMapping
 from functools import cache
@@ -28,6 +27,7 @@ import jinja2.bccache
 import msgspec
 
 import witgen
+from witgen import cachesign
 from witgen.codegen.layout import CodegenError
 from witgen.codegen.shapes import MODULE_TOKEN
 from witgen.paths import data_dir
@@ -113,26 +113,33 @@ def environment() -> jinja2.Environment:
     return env
 
 
-class _TemplateCache(jinja2.FileSystemBytecodeCache):
-    """Compiled templates on disk (keyed by name and source); any failure is a miss."""
+class _TemplateCache(jinja2.BytecodeCache):
+    """Compiled templates on disk (keyed by name and source), signed with this user's key
+    (`witgen.cachesign`): a compiled template is code that runs, so an entry that is
+    damaged or that this user's witgen did not write is a miss, compiled again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def _path(self, bucket: jinja2.bccache.Bucket) -> Path:
+        return self.folder / f"__jinja2_{bucket.key}.cache"
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        data = cachesign.read_entry(self._path(bucket))
+        if data is None:
+            return
         try:
-            super().load_bytecode(bucket)
-        except Exception:  # a damaged entry: compile the template again
+            bucket.bytecode_from_string(data)
+        except Exception:  # another Python's or jinja's: compile the template again
             bucket.reset()
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            os.makedirs(self.directory, exist_ok=True)
-            super().dump_bytecode(bucket)
-        except OSError:  # a cache that cannot be written is only slower
-            pass
+        cachesign.write_entry(self._path(bucket), bucket.bytecode_to_string())  # best effort
 
 
 def use_template_cache(folder: Path | None) -> None:
     """Keep compiled templates in `folder` across runs (None: compile them in memory)."""
-    environment().bytecode_cache = _TemplateCache(str(folder)) if folder is not None else None
+    environment().bytecode_cache = _TemplateCache(folder) if folder is not None else None
 
 
 def block(lines: list[str], indent: int) -> str:

@@ -4,7 +4,8 @@ Lark builds the table and says how each reduction makes its node: which children
 it keeps, which helper rules it splices in (the `x*` and `x?` rules it adds), whether
 a `?rule` with one child is that child, and which builder method (if any) it calls.
 `build` reads all of that out of Lark into plain data (`TableData`), so a table
-kept in a cache (see `table_cache`) loads with `marshal`, without importing Lark.
+kept in a cache (see `table_cache`, whose entries are signed with this user's key)
+loads with `marshal`, without importing Lark.
 `Tables` drives the data with a small loop: Lark's `feed_token` without the
 per-token bookkeeping the parse does not need.
 """
@@ -91,8 +92,9 @@ def build(grammar: str, builder: object) -> TableData:
 
     from witgen.frontend.larklexer import NoLexer
 
-    # cache=True: Lark keeps what it computed from the grammar in the temporary folder
-    lark = Lark(grammar, parser="lalr", lexer=NoLexer, transformer=builder, cache=True)
+    # No `cache=True`: Lark would unpickle a file from the shared temporary folder, which
+    # anyone on the machine can plant; the built table is kept in `table_cache` instead.
+    lark = Lark(grammar, parser="lalr", lexer=NoLexer, transformer=builder)
     inner = lark.parser.parser.parser
     recipes: list[Recipe] = []
     index: dict[Any, int] = {}

@@ -8,9 +8,12 @@ An `ast.File` is a function of the file's path (its spans name it) and text, of
 the parse options, and of the front end's code. The key is a digest of all of
 them: the path, the text, the options, the generator fingerprint (witgen's
 sources, grammar included, see `witgen.workflow.digest`), lark's version and
-the interpreter's. An entry is a pickle that carries a digest of its bytes; a
-damaged or unreadable entry is a miss, and the file is parsed. Syntax errors are
-never cached: a file that fails to parse fails again, with the same message.
+the interpreter's. An entry is a pickle signed with this user's key
+(`witgen.cachesign`), which is checked before anything is unpickled: an entry that is
+damaged, unreadable, or not written by this user's witgen (a shared or restored cache
+folder) is a miss, and the file is parsed. The parser's table and the stage-A packages
+are signed alike. Syntax errors are never cached: a file that fails to parse fails
+again, with the same message.
 
 Entries live in `<cache folder>/ast` (see `witgen.workflow.formatcache`); the
 least recently used beyond `LIMIT` are removed.
@@ -116,7 +119,8 @@ class AstCache:
 
     @staticmethod
     def _load(path: Path, cls: type[T]) -> T | None:
-        """The `cls` pickled at `path`; None when absent, damaged or of another version."""
+        """The `cls` pickled at `path`; None when absent, damaged, unsigned or of another
+        version (`read_entry` checks the signature before anything is unpickled)."""
         body = read_entry(path)
         if body is None:
             return None

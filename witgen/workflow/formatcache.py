@@ -10,8 +10,9 @@ namespace.
 
 Location: `$WITGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/witgen`, else
 `~/.cache/witgen`; `WITGEN_CACHE_DIR=""` turns the cache off. Entries are written
-atomically and carry a digest of their content: a damaged entry is a miss.
-The least recently used entries beyond `LIMIT` are removed.
+atomically and signed with this user's key (`witgen.cachesign`): formatted text becomes
+generated code, so an entry that is damaged, or that this user's witgen did not write,
+is a miss. The least recently used entries beyond `LIMIT` are removed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
+from witgen import cachesign
 from witgen.workflow.digest import file_hash
 
 LIMIT = 20000  # chunks: a large package has a few hundred
@@ -48,17 +50,10 @@ def prune_lru(folder: Path, limit: int) -> None:
 
 
 def read_entry(path: Path) -> bytes | None:
-    """The body of a cache entry, or None when it is absent, unreadable or damaged.
-
-    An entry is the digest of its body, a newline, then the body; reading one marks
-    it recently used.
-    """
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    digest, _, body = data.partition(b"\n")
-    if digest.decode(errors="replace") != file_hash(body):
+    """The body of a cache entry, or None when it is absent, unreadable, damaged or not
+    signed with this user's key (`witgen.cachesign`); reading one marks it recently used."""
+    body = cachesign.read_entry(path)
+    if body is None:
         return None
     try:
         os.utime(path)  # recently used: pruned last
@@ -68,20 +63,9 @@ def read_entry(path: Path) -> bytes | None:
 
 
 def write_entry(path: Path, body: bytes) -> bool:
-    """Store a cache entry atomically; False when it cannot be written (a cache that
-    cannot be written is only slower)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(file_hash(body).encode() + b"\n" + body)
-        os.replace(tmp, path)
-        return True
-    except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        return False
+    """Store a signed cache entry atomically; False when it cannot be written (a cache
+    that cannot be written is only slower)."""
+    return cachesign.write_entry(path, body)
 
 
 class FormatCache(MutableMapping[str, str]):

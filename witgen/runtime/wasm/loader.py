@@ -7,8 +7,10 @@ Compiling a component is slow (seconds for a componentize-py build), so the arti
 `Component.serialize` is kept under `<cache>/wasm/<key>.cwasm`, the key a digest of the
 component's bytes, the wasmtime version and the engine configuration. Concurrent processes
 (pytest-xdist workers) take an exclusive `flock` on `<key>.lock` while one compiles; the
-others wait and then deserialize. `Component.deserialize` trusts its input, so every artifact
-starts with a SHA-256 of the rest, checked first: a damaged artifact is compiled again.
+others wait and then deserialize. `Component.deserialize` trusts its input (an artifact is
+native code), so every artifact is signed with this user's key (`witgen.cachesign`) and the
+signature is checked first: an artifact that is damaged, or that this user's witgen did not
+write (a shared or restored cache folder), is never deserialized but compiled again.
 
 Location: `$WITGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/witgen`, else `~/.cache/witgen`;
 `WITGEN_CACHE_DIR=""` turns the disk cache off (every load compiles).
@@ -24,7 +26,6 @@ import fcntl
 import hashlib
 import importlib.metadata
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -33,13 +34,14 @@ from pathlib import Path
 import wasmtime
 from wasmtime.component import Component
 
+from witgen import cachesign
+
 __all__ = ["TICK", "ComponentLoadError", "cache_folder", "engine_for", "load", "start_ticker"]
 
 TICK = 0.01  # seconds per epoch
 WASMTIME_VERSION = importlib.metadata.version("wasmtime")
 # Everything about the engine that changes compiled code; part of the cache key.
 ENGINE_SETTINGS = (("epoch_interruption", True), ("wasm_component_model", True))
-_HEADER = hashlib.sha256().digest_size
 
 
 class ComponentLoadError(Exception):
@@ -130,14 +132,10 @@ def _compile(engine: wasmtime.Engine, wasm: bytes, where: str) -> Component:
 
 
 def _read_artifact(engine: wasmtime.Engine, path: Path) -> Component | None:
-    """The deserialized artifact at `path`; None when absent, damaged or unusable."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    digest, body = data[:_HEADER], data[_HEADER:]
-    if len(digest) != _HEADER or hashlib.sha256(body).digest() != digest:
-        return None  # truncated or corrupt: never handed to deserialize
+    """The deserialized artifact at `path`; None when absent, damaged, unsigned or unusable."""
+    body = cachesign.read_entry(path)
+    if body is None:
+        return None  # never handed to deserialize
     try:
         return Component.deserialize(engine, body)
     except wasmtime.WasmtimeError:
@@ -145,17 +143,8 @@ def _read_artifact(engine: wasmtime.Engine, path: Path) -> Component | None:
 
 
 def _write_artifact(path: Path, body: bytes) -> None:
-    """Write atomically (temporary file, then rename); a failure only costs the cache."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cwasm")
-        with os.fdopen(fd, "wb") as f:
-            f.write(hashlib.sha256(body).digest())
-            f.write(body)
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
+    """Write signed and atomically (temporary file, then rename); a failure only costs the cache."""
+    cachesign.write_entry(path, body)
 
 
 @contextlib.contextmanager

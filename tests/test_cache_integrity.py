@@ -1,0 +1,330 @@
+"""A cache folder someone else can write (shared, restored by CI, tampered with) runs no code
+and changes no output: every entry witgen reads back is signed with this user's key.
+
+Each test fills a private cache with a real `witgen generate` (or a real component load),
+then plants entries an attacker could write, under the names witgen will look up: a pickle
+whose unpickling creates a marker file, formatted text that would end up in the bindings,
+a compiled template, a compiled component of another component. Planted entries carry
+either the plain checksum anyone can compute or a tag made with another key. The next run
+must leave the marker uncreated, produce the same output as a run without a cache, and
+replace each planted entry with one of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from wasm_fixtures import build_dir, echoer_wasm, stateful_wat_wasm, test_wit_dir  # noqa: F401
+
+from witgen.workflow.digest import file_hash
+
+WIT = {
+    "main.wit": """package demo:shop@1.0.0;
+
+interface types {
+    use demo:money/amounts@0.1.0.{amount};
+
+    /// One item on sale.
+    record item {
+        name: string,
+        price: amount,
+        tags: list<string>,
+    }
+
+    variant outcome {
+        sold(u32),
+        refused(string),
+    }
+
+    resource basket {
+        constructor();
+        add: func(it: item) -> result<_, string>;
+        total: func() -> amount;
+    }
+}
+
+interface store {
+    use types.{item, outcome};
+
+    buy: func(it: item, count: u32) -> outcome;
+    items: func() -> list<item>;
+}
+
+world shop {
+    export store;
+}
+""",
+    "deps/money/money.wit": """package demo:money@0.1.0;
+
+interface amounts {
+    type amount = u64;
+}
+""",
+}
+
+
+class Payload:
+    """Unpickles by calling `open(marker, "a")`: a stand-in for any code an attacker runs."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return open, (self.marker, "a")
+
+
+def checksummed(body: bytes) -> bytes:
+    """An entry with the content digest anyone can compute (no key)."""
+    return file_hash(body).encode() + b"\n" + body
+
+
+def foreign_signed(path: Path, body: bytes) -> bytes:
+    """An entry signed with a key that is not this user's (another user's, or a CI runner's)."""
+    from witgen import cachesign
+
+    return cachesign.tag(os.urandom(32), f"{path.parent.name}/{path.name}", body) + b"\n" + body
+
+
+STYLES: dict[str, Callable[[Path, bytes], bytes]] = {
+    "checksum": lambda path, body: checksummed(body),
+    "foreign-key": foreign_signed,
+}
+
+
+def project(root: Path) -> Path:
+    for rel, text in WIT.items():
+        (root / "wit" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "wit" / rel).write_text(text)
+    return root
+
+
+def generate(root: Path, out: str, cache: Path | None, config: Path) -> dict[str, str]:
+    """`witgen generate --full` in a fresh process: the output files by relative path."""
+    environ = dict(
+        os.environ,
+        NO_COLOR="1",
+        WITGEN_CACHE_DIR=str(cache) if cache is not None else "",
+        XDG_CONFIG_HOME=str(config),
+    )
+    environ.pop("WITGEN_TEST_PIN_GENERATOR", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "witgen", "generate", "wit", "-o", out, "--full", "-q"],
+        cwd=root,
+        env=environ,
+        capture_output=True,
+        text=True,
+    )
+    assert (proc.returncode, proc.stderr) == (0, ""), proc.stdout + proc.stderr
+    folder = root / out
+    return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*.py"))}
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path, Path, dict[str, str]]:
+    """A project, its private cache (filled by one run), this user's config folder, and
+    the output of a run without any cache."""
+    root = project(tmp_path / "proj")
+    cache, config = tmp_path / "cache", tmp_path / "config"
+    expected = generate(root, "plain", None, config)
+    assert generate(root, "out", cache, config) == expected
+    return root, cache, config, expected
+
+
+def plant(folder: Path, body: Callable[[Path], bytes]) -> dict[Path, bytes]:
+    """Overwrite every entry in `folder` with `body(path)`; what was planted, by path."""
+    planted = {}
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    assert entries, f"nothing cached in {folder}"
+    for path in entries:
+        planted[path] = body(path)
+        path.write_bytes(planted[path])
+    return planted
+
+
+def assert_replaced(planted: dict[Path, bytes], config: Path) -> None:
+    """Each planted entry was written anew, signed with this user's key."""
+    for path, bad in planted.items():
+        assert path.read_bytes() != bad, f"{path.name} was left as planted"
+    sign = subprocess.run(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from witgen import cachesign; "
+         "print(all(cachesign.read_entry(Path(p)) is not None for p in sys.argv[1:]))",
+         *map(str, planted)],
+        env=dict(os.environ, XDG_CONFIG_HOME=str(config)), capture_output=True, text=True, check=True,
+    )
+    assert sign.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_planted_pickles_in_the_parse_cache_never_run(
+    setup: tuple[Path, Path, Path, dict[str, str]], style: str
+) -> None:
+    """Parsed files, stage-A packages and the parser's table are read back only when signed."""
+    root, cache, config, expected = setup
+    marker = root.parent / "marker"
+    payload = pickle.dumps(Payload(marker))
+    kinds = {p.name.split("-")[0] if "-" in p.name else "file" for p in (cache / "ast").iterdir()}
+    assert kinds == {"file", "group", "tables"}
+    planted = plant(cache / "ast", lambda path: STYLES[style](path, payload))
+    assert generate(root, "out", cache, config) == expected
+    assert not marker.exists(), "a cache entry ran code"
+    assert_replaced(planted, config)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_planted_formatted_text_never_reaches_the_bindings(
+    setup: tuple[Path, Path, Path, dict[str, str]], style: str
+) -> None:
+    """Formatted chunks and whole modules come back only when signed: a planted one would
+    put its code into the generated files, which run when imported."""
+    root, cache, config, expected = setup
+    code = b"open('marker', 'a')\n"
+    planted = plant(cache / "format", lambda path: STYLES[style](path, code))
+    assert generate(root, "out", cache, config) == expected
+    assert_replaced(planted, config)
+
+
+@pytest.mark.parametrize("style", ["unsigned", "foreign-key"])
+def test_planted_compiled_templates_never_run(
+    setup: tuple[Path, Path, Path, dict[str, str]], style: str
+) -> None:
+    import jinja2.bccache
+
+    root, cache, config, expected = setup
+    for entry in (cache / "format").iterdir():  # so that every module is rendered again
+        entry.unlink()
+    marker = root.parent / "marker"
+    bytecode = jinja2.bccache.bc_magic + pickle.dumps(Payload(marker), 2)
+    planted = plant(cache / "templates", lambda path: foreign_signed(path, bytecode) if style == "foreign-key" else bytecode)
+    assert generate(root, "out", cache, config) == expected
+    assert not marker.exists(), "a cached template ran code"
+    assert_replaced(planted, config)
+
+
+def test_a_fresh_home_means_a_cold_cache_and_the_same_output(
+    setup: tuple[Path, Path, Path, dict[str, str]],
+) -> None:
+    """A cache restored onto a machine with another key (a CI runner's fresh home) is
+    ignored and rewritten, never trusted."""
+    root, cache, config, expected = setup
+    before = {p: p.read_bytes() for p in (cache / "ast").iterdir()}
+    other = root.parent / "other-home"
+    assert generate(root, "out", cache, other) == expected
+    assert all(p.read_bytes() != data for p, data in before.items())
+    key = other / "witgen" / "cache-key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.read_bytes() != (config / "witgen" / "cache-key").read_bytes()
+
+
+def test_a_key_inside_the_cache_folder_is_not_trusted(tmp_path: Path) -> None:
+    """Whoever writes the cache could replace a key kept there: the cache is then not used."""
+    root = project(tmp_path / "proj")
+    cache = tmp_path / "cache"
+    expected = generate(root, "plain", None, tmp_path / "config")
+    assert generate(root, "out", cache, cache) == expected
+    assert not (cache / "witgen" / "cache-key").exists()
+    assert not [p for p in cache.rglob("*") if p.is_file()]
+
+
+def test_the_key_is_private_and_an_exposed_one_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from witgen import cachesign
+
+    monkeypatch.setattr(cachesign, "_keys", {})
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    entry = tmp_path / "cache" / "format" / "entry"
+    assert cachesign.write_entry(entry, b"text")
+    key = tmp_path / "config" / "witgen" / "cache-key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == cachesign.KEY_SIZE
+    assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700
+    assert cachesign.read_entry(entry) == b"text"
+
+    exposed = key.read_bytes()
+    key.chmod(0o644)  # others could have read it: entries signed with it prove nothing
+    monkeypatch.setattr(cachesign, "_keys", {})
+    assert cachesign.read_entry(entry) is None
+    assert key.read_bytes() != exposed and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert cachesign.write_entry(entry, b"text") and cachesign.read_entry(entry) == b"text"
+
+    if os.getuid() == 0:  # a key owned by someone else (only root can hand a file over)
+        os.chown(key, 65534, 65534)
+        monkeypatch.setattr(cachesign, "_keys", {})
+        assert cachesign.read_entry(entry) is None
+        assert key.stat().st_uid == 0
+
+
+def test_an_entry_moved_to_another_name_is_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tag covers the entry's name: a signed entry copied over another is a miss."""
+    from witgen import cachesign
+
+    monkeypatch.setattr(cachesign, "_keys", {})
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    first, second = tmp_path / "c" / "format" / "a", tmp_path / "c" / "format" / "b"
+    assert cachesign.write_entry(first, b"one") and cachesign.write_entry(second, b"two")
+    second.write_bytes(first.read_bytes())
+    assert cachesign.read_entry(first) == b"one" and cachesign.read_entry(second) is None
+
+
+def test_the_parser_never_unpickles_lark_files_from_the_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lark's own cache lives in the temporary folder, which anyone on the machine can write:
+    building the parser's table does not read it."""
+    from lark import Lark
+
+    from witgen.frontend import tables
+    from witgen.frontend.larklexer import NoLexer
+    from witgen.frontend.parser import _Builder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    grammar = tables.grammar_text()
+    Lark(grammar, parser="lalr", lexer=NoLexer, transformer=_Builder(), cache=True)  # names the file
+    (planted,) = tmp_path.glob(".lark_cache_*")
+    marker = tmp_path / "marker"
+    first_line = planted.read_bytes().partition(b"\n")[0]
+    planted.write_bytes(first_line + b"\n" + pickle.dumps(Payload(marker)))
+    data = tables.build(grammar, _Builder())
+    assert not marker.exists(), "the parser unpickled a file from the temporary folder"
+    assert data[2], "no table was built"
+
+
+def _exports_state(component: object) -> bool:
+    return component.get_export_index("wamli:stateful/state") is not None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("style", ["checksum", "foreign-key", "garbage"])
+def test_a_planted_compiled_component_is_never_deserialized(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stateful_wat_wasm: Path, echoer_wasm: Path, style: str
+) -> None:
+    from witgen import cachesign
+    from witgen.runtime.wasm import loader
+
+    monkeypatch.setattr(cachesign, "_keys", {})
+    monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    engine = loader.engine_for()
+    assert _exports_state(loader.load(engine, stateful_wat_wasm))
+    (artifact,) = (tmp_path / "cache" / "wasm").glob("*.cwasm")
+    assert artifact.name == loader.cache_key(stateful_wat_wasm.read_bytes()) + ".cwasm"
+    other = bytes(loader._compile(engine, echoer_wasm.read_bytes(), "echoer").serialize())
+    assert not _exports_state(loader.Component.deserialize(engine, other))  # it would be noticed
+    if style == "checksum":  # the content digest anyone can compute
+        bad = hashlib.sha256(other).digest() + other
+    elif style == "foreign-key":
+        bad = foreign_signed(artifact, other)
+    else:
+        bad = b"\0" * 64 + b"\n" + os.urandom(4096)
+    artifact.write_bytes(bad)
+    assert _exports_state(loader.load(engine, stateful_wat_wasm))
+    assert artifact.read_bytes() != bad
+    reread = loader._read_artifact(engine, artifact)
+    assert reread is not None and _exports_state(reread)  # replaced with its own, signed
