@@ -36,6 +36,8 @@ def check(
     path: Path | None,
     out: Path | None,
     worlds: tuple[str, ...],
+    exports: tuple[str, ...],
+    imports: tuple[str, ...],
     features: str | None,
     all_features: bool,
     parts: str | None,
@@ -55,7 +57,9 @@ def check(
     printer = Printer(quiet, verbose)
     stale = 0
     with error_boundary(printer):
-        targets = resolve_targets(path, out, worlds, features, all_features, parts, target_names, config)
+        targets = resolve_targets(
+            path, out, worlds, features, all_features, parts, target_names, config, exports, imports
+        )
         for target in targets:
             inputs = input_digest(target)
             where = show(target.out)

@@ -49,6 +49,20 @@ def target_options(func: F) -> F:
         click.argument("path", required=False, type=click.Path(), callback=_not_empty),
         click.option("-o", "--out", type=click.Path(), callback=_not_empty, help="Output folder (with PATH)."),
         click.option("-w", "--world", "worlds", multiple=True, help="World to generate (repeatable)."),
+        click.option(
+            "--export",
+            "exports",
+            multiple=True,
+            metavar="IFACE",
+            help="Interface to provide, as a world exporting it would (repeatable).",
+        ),
+        click.option(
+            "--import",
+            "imports",
+            multiple=True,
+            metavar="IFACE",
+            help="Interface to call, as a world importing it would (repeatable).",
+        ),
         click.option("--features", help="Comma-separated @unstable features to enable."),
         click.option("--all-features", is_flag=True, help="Enable every @unstable feature."),
         click.option("--parts", help="Comma-separated parts: types, provider, client, host (default: all but host)."),
@@ -75,6 +89,8 @@ def resolve_targets(
     parts: str | None,
     target_names: tuple[str, ...],
     config: Path | None,
+    exports: tuple[str, ...] = (),
+    imports: tuple[str, ...] = (),
 ) -> list[Target]:
     """The targets a command line asks for: PATH -o OUT, or the configured ones."""
     if path is not None:
@@ -86,9 +102,28 @@ def resolve_targets(
             chosen = check_parts(parse_list(parts)) if parts is not None else DEFAULT_PARTS
         except ConfigError as exc:
             raise click.BadParameter(str(exc), param_hint="--parts") from None
-        target = Target(out.as_posix(), path, out, worlds, parse_list(features), all_features, chosen, Path.cwd())
+        target = Target(
+            out.as_posix(),
+            path,
+            out,
+            worlds,
+            parse_list(features),
+            all_features,
+            chosen,
+            Path.cwd(),
+            exports,
+            imports,
+        )
         return [target]
-    options = {"-o": out, "--world": worlds, "--features": features, "--all-features": all_features, "--parts": parts}
+    options = {
+        "-o": out,
+        "--world": worlds,
+        "--export": exports,
+        "--import": imports,
+        "--features": features,
+        "--all-features": all_features,
+        "--parts": parts,
+    }
     given = [name for name, value in options.items() if value]
     if given:
         raise click.UsageError(f"{given[0]} needs PATH; configured targets take their options from pyproject.toml")
@@ -150,6 +185,7 @@ Examples:
   witgen generate -t stateful -v       # one configured target, listing each file
   witgen generate wit -o bindings      # a WIT folder into the package ./bindings
   witgen generate wit/proxy.wit -o out -w proxy --features beta
+  witgen generate wit -o kv --export wasi:keyvalue/store   # provide an interface no world exports
   witgen generate --dry-run            # show what would change, write nothing
 
 Exit status: 0 done, 1 invalid WIT, config or I/O error, 2 usage error.
@@ -164,6 +200,8 @@ def generate(
     path: Path | None,
     out: Path | None,
     worlds: tuple[str, ...],
+    exports: tuple[str, ...],
+    imports: tuple[str, ...],
     features: str | None,
     all_features: bool,
     parts: str | None,
@@ -179,11 +217,18 @@ def generate(
     Every target is rendered in memory first; files are then replaced
     atomically, and only files witgen generated are ever overwritten or deleted.
     A target whose inputs and files match its manifest is skipped unrendered.
+
+    --export and --import generate the provider or the client side of interfaces
+    that no world exports or imports, in OUT/exports.py (OUT/imports.py without
+    --export), as a world made of them would; only the worlds given with --world
+    are generated besides.
     """
     ending.mark_clean()
     printer = Printer(quiet, verbose)
     with error_boundary(printer):
-        targets = resolve_targets(path, out, worlds, features, all_features, parts, target_names, config)
+        targets = resolve_targets(
+            path, out, worlds, features, all_features, parts, target_names, config, exports, imports
+        )
         plans = []
         for target in targets:
             inputs = input_digest(target)

@@ -68,6 +68,8 @@ def render_bindings(
     parts: Collection[str] = DEFAULT_PARTS,
     inputs: Sequence[str] = (),
     format: bool = True,
+    exports: Sequence[str] = (),
+    imports: Sequence[str] = (),
 ) -> dict[str, str]:
     """The files of one output package: relative POSIX path -> formatted text.
 
@@ -76,6 +78,11 @@ def render_bindings(
     hold besides types and codecs: provider stubs and dispatch tables of the exports
     ("provider"), clients of the imports ("client"), a wasmtime component host ("host",
     not by default: its module imports wasmtime). `inputs` are listed in the header.
+
+    `exports` and `imports` name interfaces (`ns:pkg/iface[@version]` or a bare name) of a
+    world made for them (`witgen.resolver.synthetic`), generated at the top of the output
+    package as `exports.py` (or `imports.py`); with them, `worlds` empty selects no other
+    world.
     """
     from witgen.codegen.modules import render_module, render_package_init, render_root_init
     from witgen.codegen.services import world_chunks
@@ -83,7 +90,13 @@ def render_bindings(
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise CodegenError(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
-    layout = Layout(resolve, select_worlds(resolve, worlds), root_package(resolve))
+    world_ids = select_worlds(resolve, worlds) if worlds or not (exports or imports) else []
+    if exports or imports:
+        from witgen.resolver.synthetic import with_world
+
+        resolve, synthetic = with_world(resolve, exports, imports)
+        world_ids.append(synthetic)
+    layout = Layout(resolve, world_ids, root_package(resolve))
     ins = list(inputs)
     files: dict[str, str] = {"__init__.py": render_root_init(layout, ins, format=format)}
     for package in layout.package_modules():

@@ -8,6 +8,7 @@ Layout of one output package OUT (documented in the README):
     OUT/<pkg>/<world>.py                 world-level types and functions; provider stubs and
                                          dispatch table of its exports; clients of its imports
     OUT/<pkg>/<world>_<name>.py          an inline `import name: interface { .. }` of a world
+    OUT/<world>.py                       a world outside any package (`--export`, `--import`)
 
 `Layout` decides all of it once, from the resolve and the selected worlds; templates and
 view models only read it. Names are claimed in a `Namespace` per module, so a collision is
@@ -44,7 +45,9 @@ class Module(Struct):
 
     @property
     def package(self) -> str:
-        return self.dotted.split(".")[0]
+        """The WIT package's sub-package, or "" for a module at the top of the output."""
+        head, dot, _ = self.dotted.partition(".")
+        return head if dot else ""
 
     @property
     def alias(self) -> str:
@@ -208,9 +211,16 @@ class Layout:
 
     def _add_world(self, wid: int) -> None:
         world = self.resolve.worlds[wid]
-        pkg = self._package(world.package)
         stem = snake(world.name, avoid_builtins=False)
-        mod = self._add_module(pkg, stem, f"world {world.name}", "world", wid)
+        if world.package is None:
+            # A world outside any package (one made of interfaces named on the command
+            # line) sits at the top: package modules are `ns_name`, never one word.
+            self._package_ns.claim(stem, f"world {world.name}")
+            mod = Module(stem, "world", wid, Namespace(f"module {stem}"))
+            self.modules[stem] = mod
+        else:
+            pkg = self._package(world.package)
+            mod = self._add_module(pkg, stem, f"world {world.name}", "world", wid)
         for item in (*world.imports.values(), *world.exports.values()):
             if isinstance(item, m.TypeItem):
                 td = self.resolve.types[item.id]

@@ -116,13 +116,28 @@ def render_module(
         "module.py.jinja",
         header=header(inputs),
         doc=doc,
-        imports=imports_for(body, mods, mod.package),
+        imports=module_imports(body, mods, mod.package),
         chunks=texts,
         format=format,
     )
     if key is not None:
         store_text(key, text)
     return text
+
+
+def module_imports(body: str, modules: list[tuple[str, str]], package: str) -> list[str]:
+    """`imports_for`, also for a module at the top of the output package (`package` ""),
+    whose sibling sub-packages are imported from `.`."""
+    if package:
+        return imports_for(body, modules, package)
+    lines = imports_for(body, [], package)
+    if modules:
+        lines.append("")
+    for path, alias in modules:
+        parent, _, name = path.rpartition(".")
+        source = f".{parent}" if parent else "."
+        lines.append(f"from {source} import {name}" if alias == name else f"from {source} import {name} as {alias}")
+    return lines
 
 
 def render_package_init(layout: Layout, package: str, inputs: list[str], *, format: bool = True) -> str:

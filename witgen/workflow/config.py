@@ -13,7 +13,17 @@ The configuration is one table, optionally with a list of targets; keys set on
     worlds = ["provider"]
     features = ["beta"]          # or all-features = true
 
-Without `targets`, `[tool.witgen]` itself is the one target. Paths are relative
+    [[tool.witgen.targets]]
+    name = "kv"
+    wit = "wit/keyvalue"
+    out = "kv/bindings"
+    export = ["wasi:keyvalue/store"]  # a provider of interfaces no world exports
+    import = ["wasi:keyvalue/atomics"]  # clients of interfaces no world imports
+
+`export` and `import` name interfaces (`ns:pkg/iface[@version]`, or a bare name
+that one package alone has) of a world made for them, generated as `OUT/exports.py`
+(`OUT/imports.py` without exports); with them, only the `worlds` listed are
+generated besides. Without `targets`, `[tool.witgen]` itself is the one target. Paths are relative
 to the directory of the pyproject.toml. Unknown keys are errors, so that a typo
 never silently generates something else.
 """
@@ -26,7 +36,7 @@ from typing import Any, NamedTuple
 
 PARTS = ("types", "provider", "client", "host")
 DEFAULT_PARTS = ("types", "provider", "client")  # "host" needs the wasm extra: opt in
-TARGET_KEYS = {"name", "wit", "out", "worlds", "features", "all-features", "parts"}
+TARGET_KEYS = {"name", "wit", "out", "worlds", "features", "all-features", "parts", "export", "import"}
 
 
 class ConfigError(Exception):
@@ -52,15 +62,22 @@ class Target(NamedTuple):
     parts: tuple[str, ...] = DEFAULT_PARTS
     # Directory that the WIT input paths in generated headers are relative to.
     root: Path = Path(".")
+    # Interfaces of a world made for them: provided (`export`) and called (`import`).
+    exports: tuple[str, ...] = ()
+    imports: tuple[str, ...] = ()
 
     def options(self) -> dict[str, Any]:
         """The options that shape the output, as plain JSON-able data."""
-        return {
+        options: dict[str, Any] = {
             "worlds": list(self.worlds),
             "features": sorted(set(self.features)),
             "all_features": self.all_features,
             "parts": [p for p in PARTS if p in self.parts],
         }
+        if self.exports or self.imports:  # absent otherwise: digests stay as they were
+            options["exports"] = list(self.exports)
+            options["imports"] = list(self.imports)
+        return options
 
 
 def parse_list(value: str | None) -> tuple[str, ...]:
@@ -175,6 +192,8 @@ def _target(entry: dict[str, Any], root: Path, label: str) -> Target:
         all_features=all_features,
         parts=parts,
         root=root,
+        exports=strings("export"),
+        imports=strings("import"),
     )
 
 

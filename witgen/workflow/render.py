@@ -46,7 +46,14 @@ def render_target(target: Target) -> dict[str, str]:
     try:
         with installed(AstCache(folder) if folder is not None else None):
             resolve = load(target.wit, features=target.features, all_features=target.all_features)
-        return render_bindings(resolve, target.worlds, parts=target.parts, inputs=input_names(target))
+        return render_bindings(
+            resolve,
+            target.worlds,
+            parts=target.parts,
+            inputs=input_names(target),
+            exports=target.exports,
+            imports=target.imports,
+        )
     except WitError as exc:
         raise RenderError(exc.render()) from None
     except CodegenError as exc:
