@@ -12,6 +12,11 @@ the parameter and result codecs of a `wit.Func` (parameters travel as one tuple)
 Codecs are built on first use by `witgen.runtime.compiler` (straight-line code per type,
 compiled once) and raise only `CodecError`: on values that do not fit the type, and on
 bytes that are not exactly one valid encoding (wire-format.md, section 1).
+
+Decoding work is bounded by the input: elements that take no bytes on the wire (empty
+tuples and records, `list<T, 0>`) may number at most `per_byte * len(data) + base` in
+one decode, over all its lists and depths; past it a decode raises `ElementLimitError`
+(a `CodecError`). `set_element_limit(per_byte, base)` changes the limit.
 """
 
 from __future__ import annotations
@@ -19,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
-from witgen.runtime import wit
+from witgen.runtime import primitives, wit
 from witgen.runtime.compiler import Decoder, Encoder, build, message_decoder, message_encoder
-from witgen.runtime.primitives import CodecError
+from witgen.runtime.primitives import CodecError, ElementLimitError
 
-__all__ = ["Codec", "CodecError", "FunctionCodec", "function", "of"]
+__all__ = ["Codec", "CodecError", "ElementLimitError", "FunctionCodec", "function", "of", "set_element_limit"]
 
 T = TypeVar("T")
 
@@ -102,3 +107,13 @@ class FunctionCodec:
 def function(func: wit.Func) -> FunctionCodec:
     """The parameter and result codecs of `func` (built once)."""
     return wit.cached(func, "codec", lambda: FunctionCodec(func))
+
+
+def set_element_limit(per_byte: int, base: int) -> tuple[int, int]:
+    """Let one decode of n bytes declare up to `per_byte * n + base` elements that take no
+    bytes (for every codec of this process); returns the previous `(per_byte, base)`."""
+    if per_byte < 0 or base < 0:
+        raise ValueError(f"the element limit takes non-negative numbers, not {per_byte} per byte + {base}")
+    previous = primitives.ZERO_SIZE_PER_BYTE, primitives.ZERO_SIZE_BASE
+    primitives.ZERO_SIZE_PER_BYTE, primitives.ZERO_SIZE_BASE = per_byte, base
+    return previous

@@ -9,6 +9,12 @@ The source is straight-line code for that one type: anonymous types (`list<..>`,
 `option<..>`, tuples, ...) and small records are inlined, other named types call their
 own built functions. Decoders index the input directly, so truncation surfaces as
 `IndexError` inside them and is turned into `CodecError` by the function's one `try`.
+Elements that take no bytes (empty tuples and records, `list<T, 0>`, a stream of
+nothing) are the one thing the input does not bound: the decoder of a type that can loop
+over them charges every such element, fixed-length lists included, to a budget set from
+the payload's size (`primitives.element_budget`), kept in a one-item list `_bg` that its
+calls to other types' decoders share (a third argument, created by the outermost call).
+Other types' code has no budget at all.
 Each function's source is registered with `linecache` under a `<witgen codec ...>` file
 name, so a traceback through a built codec shows its line. Building happens once per
 description (the result is kept in the description's cache).
@@ -85,6 +91,40 @@ def min_size(t: w.Type | None) -> int:
     return 1
 
 
+def charges(t: w.Type | None) -> bool:
+    """True when decoding `t` can loop over elements that take no bytes (which count
+    against the element budget), here or in a type it holds."""
+    if t is None:
+        return False
+    found = t.cache.get("codec-charges")
+    if found is None:
+        found = t.cache["codec-charges"] = _charges(t)
+    return bool(found)
+
+
+def _charges(t: w.Type) -> bool:
+    match t:
+        case w.List(element=elem, size=None):
+            return min_size(elem) == 0 or charges(elem)
+        case w.List(element=elem, size=int(n)):
+            return (n > 0 and min_size(elem) == 0) or charges(elem)
+        case w.Map(key=key, value=value):
+            return min_size(key) + min_size(value) == 0 or charges(key) or charges(value)
+        case w.Stream(inner=inner):
+            return min_size(inner) == 0 or charges(inner)
+        case w.Record(fields=fields):
+            return any(charges(f.type) for f in fields)
+        case w.Variant(cases=cases):
+            return any(charges(c.type) for c in cases)
+        case w.Tuple(items=items):
+            return any(charges(x) for x in items)
+        case w.Option(inner=inner) | w.Future(inner=inner):
+            return charges(inner)
+        case w.Result(ok=ok, err=err):
+            return charges(ok) or charges(err)
+    return False
+
+
 def _text_only(t: w.Type) -> bool:
     """True for types made of strings and byte lists only (through records, tuples,
     lists and options): what `_Builder._parts_body` encodes as parts."""
@@ -126,6 +166,7 @@ class _Builder:
         self.message_encoder: Callable[[Any], bytes] = bytes
         self.message_decoder: Callable[[bytes], Any] = bytes
         self.parts = False  # emitting for `_parts_body`: `_ap(...)` instead of `buf`
+        self.budget = False  # the decoder charges elements that take no bytes to `_bg`
 
     # ------------------------------------------------------------------ names
 
@@ -145,6 +186,7 @@ class _Builder:
 
     def pair(self, t: w.Type) -> tuple[Encoder, Decoder]:
         what = t.wit.replace('"', "'")
+        self.budget = charges(t)
         if isinstance(t, w.Named) and not _inlined(t):
             enc_body, dec_body = self._named(t)
         else:
@@ -168,11 +210,15 @@ class _Builder:
             what,
             [*message, "    except _c.ENCODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
         )
+        head = ["def decode(b, p=0):", "    try:", "        _L = len(b)"]
+        if self.budget:  # the outermost call sets the budget, the calls it makes share it
+            head = ["def decode(b, p=0, _bg=None):", "    try:", "        _L = len(b)", "        if _bg is None:",
+                    "            _bg = [_c.element_budget(_L)]"]  # fmt: skip
         decode = self._compile(
             "decode",
             what,
-            ["def decode(b, p=0):", "    try:", "        _L = len(b)", *_ind(dec_body, 2),
-             "    except _c.DECODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
+            [*head, *_ind(dec_body, 2), "    except _c.DECODE_ERRORS as exc:",
+             f'        raise _c.wrap(exc, "{what}") from None'],
         )  # fmt: skip
         self.message_decoder = self._compile("whole", what, self._whole_decoder(dec_body, decode, what))
         return encode, decode
@@ -186,7 +232,8 @@ class _Builder:
         returns = sum(1 for line in body if line.lstrip().startswith("return "))
         if returns == 1 and last.startswith("return ") and last.endswith(", p"):
             value = last[len("return ") : -len(", p")]
-            return [*head, "    p = 0", "    try:", "        _L = len(b)", *_ind(body[:-1], 2),
+            budget = ["        _bg = [_c.element_budget(_L)]"] if self.budget else []
+            return [*head, "    p = 0", "    try:", "        _L = len(b)", *budget, *_ind(body[:-1], 2),
                     f"        _x = {value}", "    except _c.DECODE_ERRORS as exc:",
                     f'        raise _c.wrap(exc, "{what}") from None', "    if p != _L:",
                     "        raise _c.trailing(_L - p)", "    return _x"]  # fmt: skip
@@ -288,6 +335,11 @@ class _Builder:
     def _call_named(self, t: w.Type, which: int) -> str:
         fn = build(t)[which]
         return self.ref(fn, "enc" if which == 0 else "dec")
+
+    def _call_decoder(self, t: w.Type, x: str) -> str:
+        """A call of `t`'s own decoder, passing the budget on when it charges one."""
+        budget = ", _bg" if charges(t) else ""
+        return f"{x}, p = {self._call_named(t, 1)}(b, p{budget})"
 
     # ------------------------------------------------------------------ encoding
 
@@ -409,7 +461,7 @@ class _Builder:
     def decode(self, t: w.Type, x: str) -> list[str]:
         """Statements that decode a value of `t` from `b` at `p` into `x`, advancing `p`."""
         if self._depth >= DEPTH_LIMIT and not isinstance(t, w.Prim):
-            return [f"{x}, p = {self._call_named(t, 1)}(b, p)"]
+            return [self._call_decoder(t, x)]
         self._depth += 1
         try:
             return self._decode(t, x)
@@ -427,28 +479,31 @@ class _Builder:
                     lines += self.decode(f.type, v)
                 if len(lines) < INLINE_LIMIT:
                     return [*lines, *self._construct(x, t, temps)]
-                return [f"{x}, p = {self._call_named(t, 1)}(b, p)"]
+                return [self._call_decoder(t, x)]
             case w.Resource() | w.Own():
                 res = t if isinstance(t, w.Resource) else t.resource
                 v = self.tmp()
                 return [*self._bytes(v), f"{x} = {self.ref(res.py, 'H')}({v})"]
             case w.Named():
-                return [f"{x}, p = {self._call_named(t, 1)}(b, p)"]
+                return [self._call_decoder(t, x)]
             case w.List(element=w.Prim(name="u8"), size=None):
                 return self._bytes(x)
             case w.List(element=elem, size=None):
                 n, y = self.tmp("n"), self.tmp("y")
-                return [*self._count(n, elem), f"{x} = []", f"for _ in range({n}):",
+                return [*self._count(n, min_size(elem)), f"{x} = []", f"for _ in range({n}):",
                         *_ind([*self.decode(elem, y), f"{x}.append({y})"])]  # fmt: skip
             case w.List(element=w.Prim(name="u8"), size=int(n)):
                 return [f"{x}, p = _c.read_fixed_bytes(b, p, {n})"]
             case w.List(element=elem, size=int(n)):
                 y = self.tmp("y")
-                return [f"{x} = []", f"for _ in range({n}):", *_ind([*self.decode(elem, y), f"{x}.append({y})"])]
+                spend = self._spend(str(n)) if n and min_size(elem) == 0 else []
+                return [*spend, f"{x} = []", f"for _ in range({n}):",
+                        *_ind([*self.decode(elem, y), f"{x}.append({y})"])]  # fmt: skip
             case w.Map():
                 n, k, y = self.tmp("n"), self.tmp("k"), self.tmp("y")
                 body = [*self.decode(t.key, k), *self.decode(t.value, y), f"{x}[{k}] = {y}"]
-                return [*self._count(n, None), f"{x} = {{}}", f"for _ in range({n}):", *_ind(body)]
+                entry = min_size(t.key) + min_size(t.value)
+                return [*self._count(n, entry), f"{x} = {{}}", f"for _ in range({n}):", *_ind(body)]
             case w.Tuple(items=items):
                 names = [self.tmp("y") for _ in items]
                 out: list[str] = []
@@ -470,7 +525,7 @@ class _Builder:
                 tag, n, y, acc = self.tmp(), self.tmp("n"), self.tmp("y"), self.tmp("i")
                 elem_lines = [*self.decode(inner, y), f"{acc}.append({y})"] if inner is not None else [f"{acc}.append(None)"]
                 return [f"{tag} = _c.read_tag(b, p, 'stream')", "p += 1", f"if {tag} == 0:",
-                        "    raise _c.pending('stream')", *self._count(n, inner), f"{acc} = []",
+                        "    raise _c.pending('stream')", *self._count(n, min_size(inner)), f"{acc} = []",
                         f"for _ in range({n}):", *_ind(elem_lines), f"{x} = _v.Stream({acc})"]  # fmt: skip
             case w.Future(inner=inner):
                 tag, y = self.tmp(), self.tmp("y")
@@ -524,8 +579,15 @@ class _Builder:
                 f'    raise _c.CodecError(f"length {{{n}}} exceeds the remaining input")',
                 f"{x} = b[p:{end}]{suffix}", f"p = {end}"]  # fmt: skip
 
-    def _count(self, n: str, elem: w.Type | None) -> list[str]:
-        return self._length(n, f"_c.read_len(b, p, {min_size(elem)})")
+    def _count(self, n: str, size: int) -> list[str]:
+        """An element count into `n`: checked against the remaining input for elements
+        of at least `size` bytes, charged to the element budget when they take none."""
+        count = self._length(n, f"_c.read_len(b, p, {size})")
+        return count if size else [*count, *self._spend(n)]
+
+    def _spend(self, n: str) -> list[str]:
+        """Charge `n` elements that take no bytes to the budget; refuse past it."""
+        return [f"_bg[0] -= {n}", "if _bg[0] < 0:", "    raise _c.too_many_elements(_L, _bg[0])"]
 
 
 def _tag(i: int) -> str:

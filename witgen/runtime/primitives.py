@@ -23,12 +23,21 @@ F64 = struct.Struct("<d")
 NAN32 = b"\x00\x00\xc0\x7f"
 NAN64 = b"\x00\x00\x00\x00\x00\x00\xf8\x7f"
 
-# Element count limit for lists whose elements take no bytes (e.g. `list<tuple<>>`).
-MAX_EMPTY_ELEMENTS = 1 << 16
+# The element budget of one decode. Elements that take bytes on the wire are bounded by
+# the payload itself; elements that take none (empty tuples and records, `list<T, 0>`,
+# a stream of nothing) are not, so a payload of n bytes may declare at most
+# `ZERO_SIZE_PER_BYTE * n + ZERO_SIZE_BASE` of them, counted over all its lists at every
+# nesting depth, fixed-length ones included. Read at each decode (`codec.set_element_limit`).
+ZERO_SIZE_PER_BYTE = 4
+ZERO_SIZE_BASE = 1 << 16
 
 
 class CodecError(ValueError):
     """A value that cannot be encoded, or bytes that are not a valid encoding."""
+
+
+class ElementLimitError(CodecError):
+    """Bytes that declare more elements taking no bytes than their size allows."""
 
 
 # Low-level exceptions that generated code converts to `CodecError`.
@@ -266,15 +275,26 @@ def read_len(data: bytes, pos: int, min_size: int = 1) -> tuple[int, int]:
     """A ULEB128 length or count (u32), checked against the remaining input.
 
     `min_size` is the least number of bytes one element takes; 0 for elements that
-    take none, whose count is capped at `MAX_EMPTY_ELEMENTS`.
+    take none, whose count the caller charges to the element budget instead.
     """
     n, pos = _read_uleb(data, pos, 5, 0xFFFF_FFFF, "length")
-    if min_size:
-        if n * min_size > len(data) - pos:
-            raise CodecError(f"length {n} exceeds the remaining {len(data) - pos} byte(s)")
-    elif n > MAX_EMPTY_ELEMENTS:
-        raise CodecError(f"count {n} of zero-size elements exceeds {MAX_EMPTY_ELEMENTS}")
+    if n * min_size > len(data) - pos:
+        raise CodecError(f"length {n} exceeds the remaining {len(data) - pos} byte(s)")
     return n, pos
+
+
+def element_budget(size: int) -> int:
+    """How many elements that take no bytes a payload of `size` bytes may declare."""
+    return ZERO_SIZE_PER_BYTE * size + ZERO_SIZE_BASE
+
+
+def too_many_elements(size: int, left: int) -> ElementLimitError:
+    """The error for a payload of `size` bytes whose budget went down to `left` (< 0)."""
+    limit = element_budget(size)
+    return ElementLimitError(
+        f"the payload declares {limit - left} elements that take no bytes in {size} byte(s):"
+        f" over the limit of {limit} ({ZERO_SIZE_PER_BYTE} per byte + {ZERO_SIZE_BASE})"
+    )
 
 
 def read_bool(data: bytes, pos: int) -> tuple[bool, int]:
