@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
 from typing import NoReturn
 
 import click
 
+from witgen.cli.nats_options import NATS_HELP, servers_option
+from witgen.runtime.urls import redact
+
+MAX_TIMEOUT = 86400.0  # one day
+
 
 def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {redact(message)}", err=True)
     sys.exit(1)
+
+
+def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise click.BadParameter(
+            f"expected seconds, more than 0 and at most {MAX_TIMEOUT:g} (one day); got {value:g}", ctx, param
+        )
+    return value
 
 
 @click.command(
@@ -24,10 +38,17 @@ bytes, [1, 2]). Put `--` before a value that starts with `-`.
 \b
 The result is printed as WAVE (nothing for a function without a result), exit 0,
 also for an err(..) result. Exit 1: bad WAVE, a timeout, no responders, a
-transport error; exit 2: usage (a wrong number of arguments).
+transport error; exit 2: usage (a wrong number of arguments, a bad --nats URL or
+--timeout). Passwords in URLs are shown as ***.
 """
 )
-@click.option("--nats", "url", metavar="URL", help="The NATS server (nats:// or tls://).")
+@click.option(
+    "--nats",
+    "url",
+    metavar="URL[,URL...]",
+    callback=servers_option,
+    help=NATS_HELP,
+)
 @click.option("--prefix", default="", help="Subject prefix of the provider, e.g. default.ollama.")
 @click.option(
     "--wit",
@@ -35,7 +56,14 @@ transport error; exit 2: usage (a wrong number of arguments).
     type=click.Path(exists=True, dir_okay=True),
     help="The WIT file or package folder that defines FUNCTION.",
 )
-@click.option("--timeout", default=10.0, show_default=True, type=float, help="Seconds to wait.")
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=float,
+    callback=_timeout_option,
+    help="Seconds to wait (more than 0, at most a day).",
+)
 @click.option("--source-id", default="", help="The caller id sent as `source-id` (per-caller handles).")
 @click.option("--creds", type=click.Path(exists=True, dir_okay=False), help="NATS credentials file.")
 @click.option(

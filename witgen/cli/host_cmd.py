@@ -19,11 +19,14 @@ from typing import Any, NoReturn
 
 import click
 
+from witgen.cli.nats_options import NATS_HELP, servers_option
+from witgen.runtime.urls import redact
+
 _counter = itertools.count()
 
 
 def fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {redact(message)}", err=True)
     sys.exit(1)
 
 
@@ -201,7 +204,7 @@ match: pass --world).
 @click.argument("component", type=click.Path(dir_okay=False))
 @click.option("--wit", required=True, type=click.Path(exists=True), help="The WIT file or package folder.")
 @click.option("--world", help="The world the component targets (default: the one its exports match).")
-@click.option("--nats", "url", required=True, metavar="URL", help="The NATS server (nats:// or tls://).")
+@click.option("--nats", "url", required=True, metavar="URL[,URL...]", callback=servers_option, help=NATS_HELP)
 @click.option("--prefix", required=True, help="Subject prefix the actor's exports are served under.")
 @click.option("--import", "imports", multiple=True, metavar="[LINK/]IFACE=PREFIX", help="Where an imported interface's provider serves.")
 @click.option("--creds", type=click.Path(exists=True, dir_okay=False), help="NATS credentials file.")

@@ -1,6 +1,7 @@
 """The provider's NATS connection, authenticated as HostData says.
 
-`lattice_rpc_url` (default `nats://127.0.0.1:4222`); with `lattice_rpc_user_jwt`
+`lattice_rpc_url` (default `nats://127.0.0.1:4222`; several servers may be given,
+comma-separated, each checked by `witgen.runtime.urls.split_servers`); with `lattice_rpc_user_jwt`
 and `lattice_rpc_user_seed`, JWT auth: nats-py's `user_jwt_cb` sends the JWT and
 `signature_cb` signs the server's nonce with the seed's ed25519 key (PyNaCl).
 A seed without a JWT authenticates as a bare nkey user. No TLS options: HostData
@@ -15,8 +16,9 @@ from typing import Any
 
 from witgen.provider.hostdata import HostData, HostDataError
 from witgen.provider.nkeys import NkeyError, decode_seed, encode_public
+from witgen.runtime.urls import redact, split_servers
 
-__all__ = ["auth_options", "connect"]
+__all__ = ["auth_options", "connect", "servers_of"]
 
 log = logging.getLogger("witgen.provider")
 
@@ -52,10 +54,19 @@ def auth_options(host: HostData) -> tuple[dict[str, Any], str | None]:
     return options, encode_public(bytes(key.verify_key), "U")
 
 
+def servers_of(host: HostData) -> list[str]:
+    """The servers `lattice_rpc_url` names; HostDataError (password hidden) when one is bad."""
+    try:
+        return split_servers(host.nats_url)
+    except ValueError as exc:
+        raise HostDataError(f"HostData: lattice_rpc_url: {exc}") from None
+
+
 async def connect(host: HostData, *, name: str = "", initial_attempts: int = 3, **extra: Any) -> Any:
     """A connected nats-py client for the lattice (raises on failure to connect)."""
     import nats.aio.client
 
+    servers = servers_of(host)
     options, public_nkey = auth_options(host)
     nc = nats.aio.client.Client()
     if public_nkey is not None:
@@ -64,13 +75,13 @@ async def connect(host: HostData, *, name: str = "", initial_attempts: int = 3, 
         nc._public_nkey = public_nkey
 
     async def error_cb(exc: Exception) -> None:
-        log.warning("nats: %s", str(exc) or type(exc).__name__)
+        log.warning("nats: %s", redact(str(exc)) or type(exc).__name__)
 
     # A few attempts at first, so that a wrong URL or refused credentials end the
     # process with a clear error (the host restarts it); once connected, reconnect
     # for as long as it takes.
     await nc.connect(
-        servers=[host.nats_url],
+        servers=servers,
         name=name or host.provider_key,
         allow_reconnect=True,
         max_reconnect_attempts=initial_attempts,

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from witgen.provider.hostdata import HostData, HostDataError, LinkDefinition
+from witgen.provider.hostdata import HostData, HostDataError, LinkDefinition, decode_json
 from witgen.provider.links import Link, Links
 from witgen.provider.secrets import SecretError, XKeys
 
@@ -211,10 +211,7 @@ def _no_keys(sealed: bytes | None, what: str) -> dict[str, Any]:
 
 
 def _json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HostDataError(f"{what}: not JSON ({exc})") from None
+    return decode_json(data, what)
 
 
 def _guarded(

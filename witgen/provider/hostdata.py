@@ -27,6 +27,7 @@ __all__ = [
     "HostDataError",
     "LinkDefinition",
     "SecretValue",
+    "decode_json",
     "parse_host_data",
     "read_host_data",
     "secret_value",
@@ -38,6 +39,23 @@ SecretValue = str | bytes
 
 class HostDataError(ValueError):
     """HostData (or a link definition) that cannot be read; the message says what is wrong."""
+
+
+def decode_json(raw: bytes, where: str) -> Any:
+    """The JSON value in UTF-8 `raw`; HostDataError saying what is wrong, whatever the input
+    (nesting past the interpreter's recursion limit, an integer past its digit limit)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise HostDataError(f"{where}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise HostDataError(f"{where}: not JSON ({exc})") from None
+    except RecursionError:
+        raise HostDataError(f"{where}: JSON nested too deeply") from None
+    except ValueError:  # int("9" * 4301): past sys.get_int_max_str_digits()
+        raise HostDataError(
+            f"{where}: a number in the JSON has more than {sys.get_int_max_str_digits()} digits"
+        ) from None
 
 
 # --------------------------------------------------------------------------- field readers
@@ -215,8 +233,8 @@ class HostData:
             str(name): secret_value(str(name), raw, where) for name, raw in secrets_raw.items()
         }
         timeout = d.get("default_rpc_timeout_ms")
-        if timeout is not None and (type(timeout) is not int or timeout < 0):
-            raise HostDataError(f"{where}: `default_rpc_timeout_ms` should be a whole number")
+        if timeout is not None and (type(timeout) is not int or not 0 <= timeout < 1 << 64):
+            raise HostDataError(f"{where}: `default_rpc_timeout_ms` should be a whole number (0 to 2^64-1)")
         log_level = d.get("log_level")
         if log_level is not None and not isinstance(log_level, str):
             raise HostDataError(f"{where}: `log_level` should be a string")
@@ -256,13 +274,7 @@ def parse_host_data(line: bytes | str) -> HostData:
         raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise HostDataError("HostData: the line on stdin is not base64") from None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise HostDataError("HostData: the decoded line is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise HostDataError(f"HostData: the decoded line is not JSON ({exc})") from None
-    return HostData.from_json(data)
+    return HostData.from_json(decode_json(raw, "HostData"))
 
 
 def read_host_data(stream: IO[bytes] | None = None, timeout: float = 5.0) -> HostData:

@@ -3,7 +3,8 @@
 `structured_logging` gives one JSON object per line (`timestamp`, `level`,
 `target`, `message`, plus `provider`/`instance` and any `extra` fields), as
 `wasmcloud_tracing` does; otherwise plain text lines. `log_level` is one of
-`error`/`warn`/`info`/`debug`/`trace`/`critical` (unknown -> info).
+`error`/`warn`/`info`/`debug`/`trace`/`critical` (unknown -> info). Passwords
+and tokens in URLs are shown as `***` in every line, whoever logged it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import logging
 import sys
 import time
 from typing import IO, Any
+
+from witgen.runtime.urls import redact
 
 __all__ = ["configure", "level_of"]
 
@@ -61,7 +64,14 @@ class JsonLines(logging.Formatter):
                 out[key] = value if isinstance(value, (str, int, float, bool)) else str(value)
         if record.exc_info:
             out["error"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False)
+        return json.dumps({k: redact(v) if isinstance(v, str) else v for k, v in out.items()}, ensure_ascii=False)
+
+
+class PlainLines(logging.Formatter):
+    """`logging.Formatter` lines, URLs redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 
 
 def configure(
@@ -78,7 +88,7 @@ def configure(
     else:
         prefix = " ".join(f"{v}" for v in (fields or {}).values())
         handler.setFormatter(
-            logging.Formatter(
+            PlainLines(
                 f"%(asctime)s %(levelname)s %(name)s{' [' + prefix + ']' if prefix else ''}: "
                 "%(message)s"
             )

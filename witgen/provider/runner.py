@@ -36,6 +36,7 @@ from witgen.provider.nkeys import NkeyError
 from witgen.provider.secrets import SecretError, XKeys
 from witgen.runtime import context
 from witgen.runtime.dispatch import DispatchTable
+from witgen.runtime.urls import describe, redact
 
 __all__ = ["Provider", "run_provider", "serve_provider"]
 
@@ -184,7 +185,9 @@ async def serve_provider(
         log.error("%s", exc)
         return 1
     except Exception as exc:
-        log.error("cannot connect to NATS at %s: %s", host.nats_url, str(exc) or type(exc).__name__)
+        log.error(
+            "cannot connect to NATS at %s: %s", describe(host.nats_url), redact(str(exc)) or type(exc).__name__
+        )
         return 1
     links = Links(host.provider_key)
     provider = Provider(host, nc, links)

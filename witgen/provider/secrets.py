@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from witgen.provider.hostdata import HostDataError, SecretValue, secret_value
+from witgen.provider.hostdata import HostDataError, SecretValue, decode_json, secret_value
 from witgen.provider.nkeys import NkeyError, decode_public, decode_seed, encode_public
 
 __all__ = ["SecretError", "XKeys", "open_sealed", "require_nacl", "seal"]
@@ -94,9 +94,9 @@ def open_sealed(
             f"{what}: cannot be opened (wrong keys or damaged ciphertext)"
         ) from None
     try:
-        data = json.loads(plain.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise SecretError(f"{what}: the opened secrets are not JSON") from None
+        data = decode_json(plain, f"{what}: opened secrets")
+    except HostDataError as exc:
+        raise SecretError(str(exc)) from None
     if not isinstance(data, dict):
         raise SecretError(f"{what}: the opened secrets are not a JSON object")
     try:
