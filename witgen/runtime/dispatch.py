@@ -37,6 +37,7 @@ import asyncio
 import concurrent.futures
 import inspect
 import logging
+import secrets
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from witgen.runtime.values import Err, Handle, Ok
 __all__ = [
     "BoundOperation",
     "Call",
+    "HANDLER_ERRORS",
     "DispatchTable",
     "Operation",
     "is_nonblocking",
@@ -329,12 +331,12 @@ class DispatchTable:
             raise _decode_error(bound, exc) from None
         try:
             value = bound.fn(*args)
-        except Exception as exc:
+        except HANDLER_ERRORS as exc:
             raise _failure(bound, exc) from None
         if bound.is_async or (type(value) not in _PLAIN and inspect.isawaitable(value)):
             try:
                 value = _LoopThread.run(value, timeout)
-            except Exception as exc:
+            except HANDLER_ERRORS as exc:
                 raise _failure(bound, exc) from None
         try:
             out = bound.encode(call, value)
@@ -353,7 +355,7 @@ class DispatchTable:
             value = bound.fn(*args)
             if bound.is_async or (type(value) not in _PLAIN and inspect.isawaitable(value)):
                 value = await value
-        except Exception as exc:
+        except HANDLER_ERRORS as exc:
             raise _failure(bound, exc) from None
         try:
             out = bound.encode(call, value)
@@ -373,6 +375,10 @@ def _canonical_keys(instance: str, function: str) -> tuple[tuple[str, str], ...]
     return ((instance, function),)
 
 
+# What a provider method may raise that fails its call and nothing more: `SystemExit`,
+# `KeyboardInterrupt` and `GeneratorExit` from a handler must not end the serving process.
+HANDLER_ERRORS = (Exception, SystemExit, KeyboardInterrupt, GeneratorExit)
+
 # Result types that are never awaitable: skips `inspect.isawaitable` on the hot path.
 _PLAIN = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict, Ok, Err})
 
@@ -385,23 +391,43 @@ def _decode_error(bound: BoundOperation, exc: Exception) -> BusError:
 
 
 def _encode_error(bound: BoundOperation, exc: Exception, value: Any) -> BusError:
-    log.error("%s.%s returned %r, which does not encode", bound.instance, bound.name, value)
+    error_id = secrets.token_hex(4)
+    log.error(
+        "%s returned a value that does not encode (error id %s): %s: %s; the value: %.300r",
+        _operation_name(bound),
+        error_id,
+        type(exc).__name__,
+        exc,
+        value,
+    )
     return ProviderFailure(
-        f"the provider returned a value that does not encode: {type(exc).__name__}: {exc}",
+        f"the provider returned a value that does not encode (error id {error_id};"
+        " details in the provider's log)",
         bound.instance,
         bound.name,
     )
 
 
-def _failure(bound: BoundOperation, exc: Exception) -> BusError:
+def _failure(bound: BoundOperation, exc: BaseException) -> BusError:
     if isinstance(exc, BusError) and not exc.instance and not exc.function:
         # Raised by the runtime on this call's behalf (an unknown handle, ...).
         exc.instance, exc.function = bound.instance, bound.name
         return exc
-    log.error("%s.%s raised", bound.instance, bound.name, exc_info=exc)
-    return ProviderFailure(
-        f"the provider raised {type(exc).__name__}: {exc}", bound.instance, bound.name
+    # The exception's text may hold secrets (a database URL, say): it goes to the
+    # provider's log only; the caller gets the id that finds it there.
+    error_id = secrets.token_hex(4)
+    log.error(
+        "%s raised (error id %s)", _operation_name(bound), error_id, exc_info=exc
     )
+    return ProviderFailure(
+        f"the provider failed (error id {error_id}; details in the provider's log)",
+        bound.instance,
+        bound.name,
+    )
+
+
+def _operation_name(bound: BoundOperation) -> str:
+    return f"{bound.instance}.{bound.name}" if bound.instance else bound.name
 
 
 def _drop_operation(resource: str) -> Operation:

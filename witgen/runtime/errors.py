@@ -11,6 +11,7 @@ __all__ = [
     "BusTimeout",
     "InvalidHandle",
     "InvalidPayload",
+    "ProviderBusy",
     "ProviderFailure",
     "TransportError",
     "UnknownOperation",
@@ -54,6 +55,10 @@ class InvalidHandle(BusError):
 
 class ProviderFailure(BusError):
     """The provider's implementation raised; the provider itself keeps serving."""
+
+
+class ProviderBusy(BusError):
+    """The provider is at its concurrency limit with a full queue: try again later."""
 
 
 class BusTimeout(BusError):

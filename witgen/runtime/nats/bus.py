@@ -9,8 +9,15 @@
 A bus is one endpoint: a connection, a subject prefix (`<lattice>.<target>` in
 wasmCloud), a source id sent as the `source-id` header (none when empty) and a
 default timeout (10 s, wasmCloud's invocation timeout). `endpoint(...)` makes
-another endpoint on the same connection. The connection reconnects forever
-after losing its server; calls in flight then end with their timeout.
+another endpoint on the same connection.
+
+The URL may name several servers (`nats://a:4222,nats://b:4222`, or a list), as
+for a NATS cluster: the connection goes to one and, once connected, reconnects
+forever to any of them. Calls in flight when the connection is lost end with a
+`TransportError` at once; they are not retried (a call need not be idempotent).
+
+The exchange itself is the engine's (`witgen.runtime.wrpc`); this module keeps
+the connection's lifecycle and what its endpoints share.
 """
 
 from __future__ import annotations
@@ -20,19 +27,30 @@ import logging
 import ssl
 import threading
 from collections.abc import Coroutine, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from witgen.runtime.bus import BusError, TransportError
 from witgen.runtime.dispatch import DispatchTable
-from witgen.runtime.nats.caller import Caller
-from witgen.runtime.nats.responder import Responder
-from witgen.runtime.nats.subjects import LINK_NAME, SOURCE_ID, WRPC, invocation_subject
+from witgen.runtime.nats.connection import open_connection, watch
+from witgen.runtime.nats.subjects import (
+    LINK_NAME,
+    SOURCE_ID,
+    TIMEOUT_HEADER,
+    WRPC,
+    check_prefix,
+    invocation_subject,
+)
+from witgen.runtime.nats.transport import NatsCaller, NatsResponder
+from witgen.runtime.urls import describe, split_servers
+from witgen.runtime.wrpc import engine
+from witgen.runtime.wrpc.routes import Routes
+from witgen.runtime.wrpc.workers import DEFAULT_QUEUE, DEFAULT_WORKERS, Workers
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NATS
 
-__all__ = ["DEFAULT_TIMEOUT", "NatsBus", "NatsServing"]
+__all__ = ["DEFAULT_TIMEOUT", "Limits", "NatsBus", "NatsServing"]
 
 log = logging.getLogger("witgen.runtime.nats")
 
@@ -55,20 +73,40 @@ class _LoopThread:
             self.loop.close()
 
 
+class Limits:
+    """What a serving connection allows (the provider's declared needs)."""
+
+    __slots__ = ("workers", "queue", "max_params")
+
+    def __init__(
+        self,
+        workers: int = DEFAULT_WORKERS,
+        queue: int = DEFAULT_QUEUE,
+        max_params: int = engine.DEFAULT_MAX_PARAMS,
+    ) -> None:
+        if workers < 1 or queue < 0 or max_params < 1:
+            raise ValueError("workers and max_params must be positive, the queue not negative")
+        self.workers = workers
+        self.queue = queue
+        self.max_params = max_params
+
+
 class _Link:
     """What endpoints of one connection share."""
 
-    def __init__(self, nc: NATS, url: str, max_workers: int) -> None:
+    def __init__(self, nc: NATS, url: str, limits: Limits) -> None:
         self.nc = nc
-        self.url = url
+        self.url = url  # the servers, passwords redacted
         self.loop = asyncio.get_running_loop()
         self.thread_id = threading.get_ident()
         self.owner: _LoopThread | None = None
-        self.caller = Caller(nc)
-        self.responders: dict[str, Responder] = {}
-        self.pool = ThreadPoolExecutor(max_workers, thread_name_prefix="witgen-provider")
+        self.caller = NatsCaller(nc)
+        self.responders: dict[str, NatsResponder] = {}
+        self.limits = limits
+        self.workers: Workers | None = None
         self.lock = asyncio.Lock()
         self.closed = False
+        self.watchdog = self.loop.create_task(watch(nc))
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on the connection's loop from another thread and wait for it."""
@@ -80,11 +118,14 @@ class _Link:
             )
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
-    async def responder(self, prefix: str) -> Responder:
+    async def responder(self, prefix: str) -> NatsResponder:
         async with self.lock:
             found = self.responders.get(prefix)
             if found is None:
-                found = Responder(self.nc, prefix, self.pool)
+                if self.workers is None:
+                    self.workers = Workers(self.limits.workers, self.limits.queue)
+                server = engine.Server(Routes(), self.workers, max_params=self.limits.max_params)
+                found = NatsResponder(self.nc, prefix, server)
                 await found.start()
                 self.responders[prefix] = found
             return found
@@ -95,27 +136,30 @@ class _Link:
         self.closed = True
         for responder in self.responders.values():
             await responder.stop(grace)
-            for table in list(responder.routes.tables):
-                responder.routes.remove(table)
+            routes = responder.server.routes
+            for table in list(routes.tables):
+                routes.remove(table)
                 table.handles.release_all()
         try:
             await self.nc.drain()
         except Exception as exc:
             log.debug("drain failed: %s", exc)
             await self.nc.close()
+        self.watchdog.cancel()
         self.caller.fail_all("the connection was closed")
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.workers is not None:
+            self.workers.shutdown()
 
 
 class NatsServing:
     """A dispatch table served on a NATS endpoint; `close()` stops serving it."""
 
-    def __init__(self, responder: Responder, table: DispatchTable) -> None:
+    def __init__(self, responder: NatsResponder, table: DispatchTable) -> None:
         self.responder = responder
         self.table = table
 
     def close(self) -> None:
-        self.responder.routes.remove(self.table)
+        self.responder.server.routes.remove(self.table)
         self.table.handles.release_all()
 
     def __enter__(self) -> NatsServing:
@@ -128,7 +172,17 @@ class NatsServing:
 class NatsBus:
     """One endpoint on a NATS lattice (see the module docstring)."""
 
-    __slots__ = ("_link", "prefix", "_source", "link_name", "timeout", "_headers", "_extra", "_subjects")
+    __slots__ = (
+        "_link",
+        "prefix",
+        "_source",
+        "link_name",
+        "timeout",
+        "_headers",
+        "_extra",
+        "_subjects",
+        "_timed",
+    )
 
     def __init__(
         self,
@@ -141,7 +195,10 @@ class NatsBus:
         headers: Mapping[str, str] | None = None,
     ) -> None:
         self._link = link
-        self.prefix = prefix.strip(".")
+        try:
+            self.prefix = check_prefix(prefix)
+        except ValueError as exc:
+            raise BusError(str(exc)) from None
         self._source = source
         self.link_name = link_name
         self.timeout = timeout
@@ -152,8 +209,9 @@ class NatsBus:
             sent[SOURCE_ID] = source
         if link_name:
             sent[LINK_NAME] = link_name
-        self._headers = sent or None
+        self._headers = sent
         self._subjects: dict[tuple[str, str], str] = {}
+        self._timed: dict[float | None, dict[str, str] | None] = {}
 
     def __repr__(self) -> str:
         return f"<NatsBus {self._link.url} prefix={self.prefix!r} source={self._source!r}>"
@@ -163,7 +221,7 @@ class NatsBus:
     @classmethod
     async def connect(
         cls,
-        url: str = "nats://127.0.0.1:4222",
+        url: str | Sequence[str] = "nats://127.0.0.1:4222",
         *,
         prefix: str = "",
         source: str = "",
@@ -173,72 +231,42 @@ class NatsBus:
         tls: ssl.SSLContext | None = None,
         tls_ca: str | None = None,
         name: str | None = None,
-        max_workers: int = 16,
+        max_workers: int = DEFAULT_WORKERS,
+        max_queued: int = DEFAULT_QUEUE,
+        max_params: int = engine.DEFAULT_MAX_PARAMS,
         reconnect_wait: float = 1.0,
         connect_timeout: float = 2.0,
     ) -> NatsBus:
-        """Connect on the running loop; `TransportError` when the server is unreachable.
+        """Connect on the running loop; `TransportError` when no server is reachable.
 
-        `creds` is a NATS credentials file; a `tls://` URL uses TLS (with `tls`, or
-        the system's default context, trusting `tls_ca` too when given).
+        `url` is one server, a comma-separated list or a list (a cluster). `creds`
+        is a NATS credentials file; a `tls://` URL uses TLS (with `tls`, or the
+        system's default context, trusting `tls_ca` too when given). Serving
+        endpoints run sync provider methods on at most `max_workers` threads with
+        `max_queued` calls waiting (then `ProviderBusy`), and refuse parameters
+        over `max_params` bytes.
         """
-        from nats.aio.client import Client
-
-        nc = Client()
-
-        connected = False
-        first_errors: list[Exception] = []
-
-        async def on_error(exc: Exception) -> None:
-            # Before the first connect succeeds, the one TransportError below says it all.
-            if not connected:
-                first_errors.append(exc)
-            level = logging.WARNING if connected else logging.DEBUG
-            log.log(level, "nats: %s", str(exc) or type(exc).__name__)
-
-        async def on_disconnect() -> None:
-            log.info("nats: disconnected from %s", url)
-
-        async def on_reconnect() -> None:
-            log.info("nats: reconnected to %s", url)
-
-        options: dict[str, Any] = {
-            "servers": [url],
-            "name": name,
-            "allow_reconnect": True,
-            "max_reconnect_attempts": 1,  # the first connect fails fast; see below
-            "reconnect_time_wait": reconnect_wait,
-            "connect_timeout": connect_timeout,
-            "error_cb": on_error,
-            "disconnected_cb": on_disconnect,
-            "reconnected_cb": on_reconnect,
-        }
-        if creds:
-            options["user_credentials"] = creds
-        if tls is None and (url.startswith("tls://") or tls_ca):
-            try:
-                tls = ssl.create_default_context(cafile=tls_ca)
-            except (OSError, ssl.SSLError) as exc:
-                raise TransportError(f"cannot read the CA file {tls_ca}: {exc}") from None
-        if tls is not None:
-            options["tls"] = tls
-        # nats-py may wait without end on a second attempt after a failed TLS handshake.
-        limit = 2 * connect_timeout + reconnect_wait + 1
         try:
-            await asyncio.wait_for(nc.connect(**options), limit)
-        except Exception as exc:
-            try:
-                await nc.close()
-            except Exception:
-                pass
-            if isinstance(exc, TimeoutError):
-                reason = _reason(first_errors[0]) if first_errors else f"no answer within {limit:g} s"
-            else:
-                reason = _reason(first_errors[0] if first_errors and "no servers" in str(exc) else exc)
-            raise TransportError(f"cannot connect to {url}: {reason}") from None
-        nc.options["max_reconnect_attempts"] = -1  # once connected, reconnect forever
-        connected = True
-        link = _Link(nc, url, max_workers)
+            servers = split_servers(url)
+        except ValueError as exc:
+            raise TransportError(str(exc)) from None
+        try:
+            limits = Limits(max_workers, max_queued, max_params)
+            check_prefix(prefix)
+        except ValueError as exc:
+            raise BusError(str(exc)) from None
+        shown = describe(servers)
+        nc = await open_connection(
+            servers,
+            describe=shown,
+            creds=creds,
+            tls=tls,
+            tls_ca=tls_ca,
+            name=name,
+            reconnect_wait=reconnect_wait,
+            connect_timeout=connect_timeout,
+        )
+        link = _Link(nc, shown, limits)
         await link.caller.start()
         return cls(link, prefix=prefix, source=source, link_name=link_name, timeout=timeout)
 
@@ -252,13 +280,16 @@ class NatsBus:
         source: str = "",
         link_name: str = "",
         timeout: float | None = DEFAULT_TIMEOUT,
-        max_workers: int = 16,
+        max_workers: int = DEFAULT_WORKERS,
+        max_queued: int = DEFAULT_QUEUE,
+        max_params: int = engine.DEFAULT_MAX_PARAMS,
     ) -> NatsBus:
         """A bus on a nats-py client connected by the caller (its own auth, say).
 
         Call it on the client's loop; closing the bus drains the client.
         """
-        link = _Link(nc, url or str(nc.connected_url.geturl() if nc.connected_url else ""), max_workers)
+        shown = describe([url]) if url else describe([nc.connected_url.geturl()]) if nc.connected_url else ""
+        link = _Link(nc, shown, Limits(max_workers, max_queued, max_params))
         await link.caller.start()
         return cls(link, prefix=prefix, source=source, link_name=link_name, timeout=timeout)
 
@@ -340,14 +371,24 @@ class NatsBus:
             subject = invocation_subject(self.prefix, instance, function, WRPC)
             if len(self._subjects) < 4096:
                 self._subjects[(instance, function)] = subject
-        return await link.caller.call(
-            subject,
+        headers = self._timed.get(timeout)
+        if headers is None and timeout not in self._timed:
+            headers = self._headers_for(self.timeout if timeout is None else timeout)
+            if len(self._timed) < 64:
+                self._timed[timeout] = headers
+        return await engine.call(
+            link.caller.open(subject, headers),
             instance,
             function,
             payload,
-            self._headers,
             self.timeout if timeout is None else timeout,
         )
+
+    def _headers_for(self, timeout: float | None) -> dict[str, str] | None:
+        headers = dict(self._headers)
+        if timeout is not None and timeout > 0:
+            headers[TIMEOUT_HEADER] = str(max(1, round(timeout * 1000)))
+        return headers or None
 
     # ------------------------------------------------------------------ serving
 
@@ -358,7 +399,7 @@ class NatsBus:
                 asyncio.run_coroutine_threadsafe(self.serve_async(table), self._link.loop)
             )
         responder = await self._link.responder(self.prefix)
-        responder.routes.add(table)
+        responder.server.routes.add(table)
         await self._link.nc.flush()  # the subscriptions are in place when this returns
         return NatsServing(responder, table)
 
@@ -401,9 +442,3 @@ class NatsBus:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc)
-    if not text or text == "nats: no servers available for connection":
-        return "no server answers there" if not text else text
-    return text

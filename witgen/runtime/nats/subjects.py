@@ -5,20 +5,21 @@
     [<prefix>.]rr.0.0.1.<instance>.<function>      plain request/reply (one message each way)
 
 Instances and resource members contain dots, so a server never splits a subject
-on dots: `Routes` matches the rest of the subject against what its tables serve.
+on dots: `witgen.runtime.wrpc.routes.Routes` matches the rest of the subject
+against what its tables serve.
 """
 
 from __future__ import annotations
 
-from witgen.runtime.dispatch import BoundOperation, DispatchTable
 
 __all__ = [
+    "check_prefix",
     "ERROR_HEADER",
     "ERROR_KIND_HEADER",
     "LINK_NAME",
     "RR",
-    "Routes",
     "SOURCE_ID",
+    "TIMEOUT_HEADER",
     "WRPC",
     "base_subject",
     "header_size",
@@ -36,8 +37,9 @@ LINK_NAME = "link-name"
 # which `BusError` the caller raises. Peers that do not know them ignore them.
 ERROR_HEADER = "witgen-error"
 ERROR_KIND_HEADER = "witgen-error-kind"
-
-Route = tuple[DispatchTable, BoundOperation]
+# On an invocation: how long the caller waits, in milliseconds (servers drop or
+# abandon work whose caller is gone).
+TIMEOUT_HEADER = "witgen-timeout-ms"
 
 
 def base_subject(prefix: str, leg: str = WRPC) -> str:
@@ -63,43 +65,20 @@ def header_size(headers: dict[str, str] | None) -> int:
     return 12 + sum(len(k.encode()) + len(v.encode()) + 4 for k, v in headers.items())
 
 
-class Routes:
-    """Subject tail (`<instance>.<function>`) -> the table and operation serving it."""
+def check_prefix(prefix: str) -> str:
+    """`prefix` without its outer dots; `ValueError` when it is not a plain subject.
 
-    def __init__(self) -> None:
-        self.tables: list[DispatchTable] = []
-        self._exact: dict[str, Route] = {}
-
-    def add(self, table: DispatchTable) -> None:
-        if table in self.tables:
-            raise ValueError(f"{table!r} is already served on this connection")
-        exact = dict(self._exact)
-        for instance, function in table.keys():
-            bound = table.find(instance, function)
-            if bound is None:  # pragma: no cover - keys() lists what find() answers
-                continue
-            tail = f"{instance}.{function}" if instance else function
-            other = exact.get(tail)
-            if other is not None and other[0] is not table:
-                raise ValueError(f"operation {tail!r} is already served by {other[0]!r}")
-            exact[tail] = (table, bound)
-        self.tables.append(table)
-        self._exact = exact  # readers never see a half-built map
-
-    def remove(self, table: DispatchTable) -> None:
-        if table in self.tables:
-            self.tables.remove(table)
-            self._exact = {k: r for k, r in self._exact.items() if r[0] is not table}
-
-    def find(self, tail: str) -> Route | None:
-        return self._exact.get(tail)
-
-    def split(self, tail: str) -> tuple[str, str]:
-        """(instance, function) of a tail nothing serves, for messages: longest instance."""
-        best = ""
-        for table in self.tables:
-            for instance in table.instances:
-                for name in (instance, instance.partition("@")[0]):
-                    if name and tail.startswith(name + ".") and len(name) > len(best):
-                        best = name
-        return (best, tail[len(best) + 1 :]) if best else ("", tail)
+    Wildcards (`*`, `>`) would subscribe to other providers' subjects, and empty
+    tokens, spaces or control characters make subjects the server refuses.
+    """
+    prefix = prefix.strip(".")
+    if not prefix:
+        return prefix
+    for token in prefix.split("."):
+        if not token:
+            raise ValueError(f"prefix {prefix!r}: empty token")
+        if token in ("*", ">") or "*" in token or ">" in token:
+            raise ValueError(f"prefix {prefix!r}: wildcards (* and >) are not allowed in a prefix")
+        if any(c <= " " or c == "\x7f" or not c.isprintable() for c in token):
+            raise ValueError(f"prefix {prefix!r}: spaces and control characters are not allowed")
+    return prefix

@@ -1,0 +1,433 @@
+"""wRPC over NATS below the engine: the calling and the serving end of invocations.
+
+Calling (`NatsCaller`): every call gets an inbox `R_c = <inbox>.<n>` under the
+connection's own inbox, whose single subscription `<inbox>.>` receives both the
+handshake (on `R_c`) and the results (on `R_c.results`) of every call in flight:
+
+    PUB <invocation subject> R_c  <parameters, cut at the server's max payload>
+    MSG R_c  reply R_s            handshake -> PUB R_s.params <rest>...; PUB R_s.params ""
+    MSG R_c.results <chunk>...    results, then an empty message: end of results
+
+Serving (`NatsResponder`), per connection and prefix three subscriptions whatever
+the number of calls: `[<prefix>.]wrpc.0.0.1.>` and `[<prefix>.]rr.0.0.1.>` in the
+queue group named after the prefix (replicas share the load), and the server's own
+inbox `<inbox>.>` for parameters continued on `R_s.params`. Every invocation is
+answered by the handshake (an empty message to `R_c`, reply `R_s`), then handed to
+the engine. A failed exchange ends with the empty end of results carrying the
+reason in the `witgen-error` header (wRPC peers that do not know it see a writer
+dropped without a value).
+
+Request/reply: the body is the whole parameter tuple; the one reply is `00` + the
+encoded result, or `01` + a UTF-8 error message.
+
+Async values on nested paths (`R_c.results.<i>`, `R_s.params.<i>`) are not carried
+yet: asking for one raises `BusError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from witgen.runtime.errors import BusError, InvalidPayload, ProviderFailure, TransportError, UnknownOperation
+from witgen.runtime.nats.subjects import (
+    ERROR_HEADER,
+    ERROR_KIND_HEADER,
+    RR,
+    SOURCE_ID,
+    TIMEOUT_HEADER,
+    WRPC,
+    base_subject,
+    header_size,
+    queue_group,
+)
+from witgen.runtime.wrpc.engine import Server
+from witgen.runtime.wrpc.errors import error_from_kind, error_kind
+from witgen.runtime.wrpc.logs import Throttled, printable
+from witgen.runtime.wrpc.transport import Path
+
+if TYPE_CHECKING:
+    from nats.aio.client import Client as NATS
+    from nats.aio.msg import Msg
+
+__all__ = ["NatsCaller", "NatsResponder"]
+
+log = logging.getLogger("witgen.runtime.nats")
+
+# An invocation payload this close to max payload may have been cut by the caller.
+_CUT_SLACK = 4096
+
+
+def _nested(path: Path) -> BusError:
+    return BusError(f"async values on nested paths ({'.'.join(map(str, path))}) are not supported yet")
+
+
+# --------------------------------------------------------------------------- calling
+
+
+class _Exchange:
+    """The calling end of one invocation: `Outgoing`, and the `ByteSink` of its parameters."""
+
+    __slots__ = ("caller", "cid", "subject", "headers", "future", "rest", "payload", "chunks")
+
+    def __init__(self, caller: NatsCaller, cid: str, subject: str, headers: dict[str, str] | None) -> None:
+        self.caller = caller
+        self.cid = cid
+        self.subject = subject
+        self.headers = headers
+        self.future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.rest = b""  # parameter bytes beyond the server's max payload
+        self.payload = b""
+        self.chunks: list[bytes] = []
+
+    def sink(self, path: Path) -> _Exchange:
+        if path:
+            raise _nested(path)
+        return self
+
+    def source(self, path: Path) -> _ResultSource:
+        if path:
+            raise _nested(path)
+        return _ResultSource(self)
+
+    async def aclose(self, error: BusError | None = None) -> None:
+        self.caller.pending.pop(self.cid, None)
+        if not self.future.done():
+            self.future.cancel()
+
+    async def write(self, data: bytes) -> None:
+        self.payload = self.payload + data if self.payload else data
+
+    async def close(self) -> None:
+        """Publish the invocation: the parameters up to max payload (the rest follows
+        the handshake)."""
+        caller = self.caller
+        nc = caller.nc
+        payload = self.payload
+        cut = nc.max_payload - header_size(self.headers)
+        if len(payload) > cut:
+            payload, self.rest = payload[:cut], payload[cut:]
+        self.payload = b""
+        try:
+            await nc.publish(self.subject, payload, reply=caller.reply + self.cid, headers=self.headers)
+        except Exception as exc:
+            raise TransportError(f"cannot publish the call: {_describe(exc)}") from None
+
+
+class _ResultSource:
+    """The result of one exchange: one chunk (the whole value), then the end."""
+
+    __slots__ = ("exchange", "done")
+
+    def __init__(self, exchange: _Exchange) -> None:
+        self.exchange = exchange
+        self.done = False
+
+    @property
+    def complete(self) -> bool:
+        return self.done
+
+    async def read(self) -> bytes:
+        if self.done:
+            return b""
+        self.done = True
+        return await self.exchange.future
+
+    def close(self) -> None:
+        self.exchange.caller.pending.pop(self.exchange.cid, None)
+
+
+class NatsCaller:
+    """The calling ends of the invocations on one connection (module docstring)."""
+
+    def __init__(self, nc: NATS) -> None:
+        self.nc = nc
+        self.inbox = nc.new_inbox()
+        self.reply = self.inbox + "."
+        self._skip = len(self.reply)
+        self.pending: dict[str, _Exchange] = {}
+        self._ids = itertools.count(1)
+        self._sub: Any = None
+
+    async def start(self) -> None:
+        self._sub = await self.nc.subscribe(
+            self.inbox + ".>", cb=self._on_message, pending_msgs_limit=-1, pending_bytes_limit=-1
+        )
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.pending)
+
+    def open(self, subject: str, headers: dict[str, str] | None) -> _Exchange:
+        """The calling end of a new invocation of `subject` (registered before it is sent)."""
+        cid = str(next(self._ids))
+        ex = _Exchange(self, cid, subject, headers)
+        self.pending[cid] = ex
+        return ex
+
+    def fail_all(self, error: str) -> None:
+        """End every call in flight with a `TransportError` (the connection is gone)."""
+        for ex in list(self.pending.values()):
+            if not ex.future.done():
+                ex.future.set_exception(TransportError(error))
+
+    async def _on_message(self, msg: Msg) -> None:
+        cid, dot, leg = msg.subject[self._skip :].partition(".")
+        ex = self.pending.get(cid)
+        if ex is None or ex.future.done():
+            return  # a late message of a call that timed out or was cancelled
+        if leg == "results":
+            _collect(ex, msg)
+            return
+        if dot:
+            return  # nested result paths (futures, streams) are not used
+        headers = msg.headers
+        if headers and headers.get("Status") == "503":
+            ex.future.set_exception(
+                UnknownOperation("no responders: nothing on the lattice serves this operation")
+            )
+            return
+        reply = msg.reply
+        if not reply:
+            return
+        # The handshake: send what did not fit, then close the parameter stream.
+        params = reply + ".params"
+        nc = self.nc
+        try:
+            if ex.rest:
+                rest, ex.rest = ex.rest, b""
+                size = nc.max_payload
+                for at in range(0, len(rest), size):
+                    await nc.publish(params, rest[at : at + size])
+            await nc.publish(params, b"")
+        except Exception as exc:
+            if not ex.future.done():
+                ex.future.set_exception(TransportError(f"cannot send the parameters: {_describe(exc)}"))
+
+
+def _collect(ex: _Exchange, msg: Msg) -> None:
+    data = msg.data
+    if data:
+        ex.chunks.append(data)
+        return
+    headers = msg.headers
+    if headers and ERROR_HEADER in headers:
+        ex.future.set_exception(
+            error_from_kind(
+                headers.get(ERROR_KIND_HEADER, ""),
+                f"results ended without a value ({printable(headers[ERROR_HEADER], 500)})",
+                "",
+                "",
+            )
+        )
+    elif len(ex.chunks) == 1:
+        ex.future.set_result(ex.chunks[0])
+    else:
+        ex.future.set_result(b"".join(ex.chunks))
+
+
+# --------------------------------------------------------------------------- serving
+
+
+class _ParamSource:
+    """The parameters of one invocation: the invocation's payload, then `R_s.params`."""
+
+    __slots__ = ("incoming", "first", "queue", "complete")
+
+    def __init__(self, incoming: _Incoming, first: bytes, queue: asyncio.Queue[bytes] | None) -> None:
+        self.incoming = incoming
+        self.first: bytes | None = first
+        self.queue = queue
+        self.complete = queue is None
+
+    async def read(self) -> bytes:
+        first = self.first
+        if first is not None:
+            self.first = None
+            return first
+        if self.queue is None:
+            return b""
+        return await self.queue.get()
+
+    def close(self) -> None:
+        if self.queue is not None:
+            self.incoming.responder.waiting.pop(self.incoming.sid, None)
+            self.queue = None
+
+
+class _ResultSink:
+    """The results of one invocation: chunks of at most max payload, then the empty end."""
+
+    __slots__ = ("nc", "subject")
+
+    def __init__(self, nc: NATS, subject: str) -> None:
+        self.nc = nc
+        self.subject = subject
+
+    async def write(self, data: bytes) -> None:
+        nc = self.nc
+        size = nc.max_payload
+        if len(data) <= size:
+            await nc.publish(self.subject, data)
+            return
+        for at in range(0, len(data), size):
+            await nc.publish(self.subject, data[at : at + size])
+
+    async def close(self) -> None:
+        await self.nc.publish(self.subject, b"")
+
+
+class _Incoming:
+    """The serving end of one invocation (`Incoming`)."""
+
+    __slots__ = ("responder", "target", "caller", "headers", "deadline", "results", "sid", "params")
+
+    def __init__(self, responder: NatsResponder, msg: Msg, target: str) -> None:
+        self.responder = responder
+        self.target = target
+        headers = msg.headers
+        self.headers = headers
+        self.caller = headers.get(SOURCE_ID, "") if headers else ""
+        self.deadline = _deadline(headers)
+        self.results = msg.reply + ".results"
+        self.sid = ""
+        payload = msg.data
+        queue: asyncio.Queue[bytes] | None = None
+        if not payload or len(payload) >= responder.nc.max_payload - _CUT_SLACK:
+            # The parameters may continue on R_s.params: listen before the handshake.
+            self.sid = str(next(responder.ids))
+            queue = responder.waiting[self.sid] = asyncio.Queue()
+        self.params = _ParamSource(self, payload, queue)
+
+    def source(self, path: Path) -> _ParamSource:
+        if path:
+            raise _nested(path)
+        return self.params
+
+    def sink(self, path: Path) -> _ResultSink:
+        if path:
+            raise _nested(path)
+        return _ResultSink(self.responder.nc, self.results)
+
+    async def fail(self, error: BusError) -> None:
+        self.params.close()
+        headers = {ERROR_HEADER: error.message, ERROR_KIND_HEADER: error_kind(error)}
+        await self.responder.nc.publish(self.results, b"", headers=headers)
+
+
+def _deadline(headers: Mapping[str, str] | None) -> float | None:
+    """The caller's deadline on this loop's clock, from its `witgen-timeout-ms` header."""
+    if not headers:
+        return None
+    text = headers.get(TIMEOUT_HEADER)
+    if not text or not text.isdigit() or len(text) > 12:
+        return None
+    return asyncio.get_running_loop().time() + int(text) / 1000
+
+
+class NatsResponder:
+    """Serves the engine's tables under one prefix on one connection (module docstring)."""
+
+    def __init__(self, nc: NATS, prefix: str, server: Server) -> None:
+        self.nc = nc
+        self.prefix = prefix
+        self.server = server
+        self.inbox = nc.new_inbox()
+        self.ids = itertools.count(1)
+        self.waiting: dict[str, asyncio.Queue[bytes]] = {}
+        self._wrpc = base_subject(prefix, WRPC)
+        self._rr = base_subject(prefix, RR)
+        self._skip = len(self._wrpc) + 1
+        self._requests: set[asyncio.Task[None]] = set()
+        self._subs: list[Any] = []
+
+    async def start(self) -> None:
+        group = queue_group(self.prefix)
+        nc = self.nc
+        unlimited: dict[str, Any] = {"pending_msgs_limit": -1, "pending_bytes_limit": -1}
+        self._subs = [
+            await nc.subscribe(self._wrpc + ".>", queue=group, cb=self._on_invocation, **unlimited),
+            await nc.subscribe(self._rr + ".>", queue=group, cb=self._on_request, **unlimited),
+            await nc.subscribe(self.inbox + ".>", cb=self._on_params, **unlimited),
+        ]
+
+    async def stop(self, grace: float = 10.0, *, cancel: bool = False) -> None:
+        """Take no new calls; let those in flight finish (at most `grace` seconds).
+
+        With `cancel`, the calls still running after `grace` are cancelled and
+        their exchanges closed (their callers see the results end without a value).
+        """
+        subs, self._subs = self._subs, []
+        for sub in subs[:2]:
+            await _unsubscribe(sub)
+        await self.server.stop(grace, cancel=cancel)
+        if self._requests:
+            await asyncio.wait(set(self._requests), timeout=grace)
+        for sub in subs[2:]:
+            await _unsubscribe(sub)
+
+    async def _on_invocation(self, msg: Msg) -> None:
+        reply = msg.reply
+        if not reply:
+            _BAD.warning("%s: an invocation without a reply subject, ignored", printable(msg.subject))
+            return
+        incoming = _Incoming(self, msg, msg.subject[self._skip :])
+        try:
+            await self.nc.publish(reply, b"", reply=f"{self.inbox}.{incoming.sid or '0'}")
+        except Exception as exc:
+            incoming.params.close()
+            log.warning("%s: cannot answer the handshake: %s", printable(msg.subject), exc)
+            return
+        inline = self.server.accept(incoming)
+        if inline is not None:
+            await inline
+
+    async def _on_params(self, msg: Msg) -> None:
+        sid, _, leg = msg.subject[len(self.inbox) + 1 :].partition(".")
+        queue = self.waiting.get(sid)
+        if queue is not None and leg == "params":
+            queue.put_nowait(msg.data)
+
+    async def _on_request(self, msg: Msg) -> None:
+        if not msg.reply:
+            _BAD.warning("%s: a request without a reply subject, ignored", printable(msg.subject))
+            return
+        task = asyncio.get_running_loop().create_task(self._request(msg))
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _request(self, msg: Msg) -> None:
+        headers = msg.headers
+        caller = headers.get(SOURCE_ID, "") if headers else ""
+        target = msg.subject[len(self._rr) + 1 :]
+        try:
+            result = await self.server.request(target, msg.data, caller, headers)
+            if len(result) + 1 > self.nc.max_payload:
+                raise ProviderFailure(f"the result ({len(result)} bytes) exceeds the max payload: use wRPC")
+            answer = b"\x00" + result
+        except BusError as exc:
+            if not isinstance(exc, ProviderFailure) or "max payload" in exc.message:
+                _BAD.warning("%s", printable(str(exc), 500))
+            answer = b"\x01" + str(exc).encode()
+        try:
+            await self.nc.publish(msg.reply, answer)
+        except Exception as exc:
+            log.warning("%s: cannot reply: %s", printable(msg.subject), exc)
+
+
+async def _unsubscribe(sub: Any) -> None:
+    try:
+        await sub.unsubscribe()
+    except Exception as exc:  # the connection is gone already
+        log.debug("unsubscribing failed: %s", exc)
+
+
+_BAD = Throttled(log, "bad messages")
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if text.startswith("nats") else f"{type(exc).__name__}: {text}"

@@ -1,0 +1,279 @@
+"""The wRPC exchange, written once: `call` for callers, `Server` for providers.
+
+Client: `call(outgoing, payload, timeout, ...)` writes the parameter tuple on the
+root path, reads the result until the path ends, and maps what went wrong to one
+`BusError` (a timeout, an exchange that ended without a value, a lost transport).
+
+Server: a transport hands every invocation to `Server.accept`. The server finds the
+operation, reads the parameters (at most `max_params` bytes, continued parameters
+included), runs the provider method under the thread policy below, writes the
+result, or closes the exchange with a failure. The policy:
+- `async def` methods run on the event loop, cancelled when their caller's deadline
+  passes; at most `max_tasks` at once, beyond that `ProviderBusy`;
+- methods marked `witgen.runtime.dispatch.nonblocking` run inline on the loop;
+- other methods run in `Workers` threads (limit, queue, deadlines: see workers.py).
+Whatever a provider method raises, `SystemExit` and `KeyboardInterrupt` included,
+fails that call alone: the caller gets a generic failure with an error id, the
+provider's log gets the details under the same id, and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+from witgen.runtime import context
+from witgen.runtime.dispatch import BoundOperation, DispatchTable, is_nonblocking
+from witgen.runtime.errors import (
+    BusError,
+    BusTimeout,
+    InvalidPayload,
+    ProviderBusy,
+    ProviderFailure,
+    TransportError,
+    UnknownOperation,
+)
+from witgen.runtime.wrpc.logs import Throttled, printable
+from witgen.runtime.wrpc.routes import Route, Routes
+from witgen.runtime.wrpc.transport import ROOT, Incoming, Outgoing
+from witgen.runtime.wrpc.workers import Workers
+
+__all__ = ["DEFAULT_MAX_PARAMS", "DEFAULT_MAX_TASKS", "Server", "call"]
+
+log = logging.getLogger("witgen.runtime.wrpc")
+
+DEFAULT_MAX_PARAMS = 64 * 1024 * 1024
+DEFAULT_MAX_TASKS = 4096
+
+
+async def call(
+    outgoing: Outgoing,
+    instance: str,
+    function: str,
+    payload: bytes,
+    timeout: float | None,
+) -> bytes:
+    """One exchange on `outgoing`: the encoded result, or a `BusError`."""
+    try:
+        async with asyncio.timeout(timeout):
+            sink = outgoing.sink(ROOT)
+            await sink.write(payload)
+            await sink.close()
+            source = outgoing.source(ROOT)
+            first = await source.read()
+            if not first:
+                return first
+            rest = await source.read()
+            if not rest:
+                return first
+            chunks = [first, rest]
+            while chunk := await source.read():
+                chunks.append(chunk)
+            return b"".join(chunks)
+    except TimeoutError:
+        raise BusTimeout(f"no result within {timeout:g} s", instance, function) from None
+    except BusError as exc:
+        if not (exc.instance or exc.function):
+            exc.instance, exc.function = instance, function
+        raise
+    finally:
+        await outgoing.aclose()
+
+
+class Server:
+    """Serves the tables in `routes` to the invocations transports accept."""
+
+    def __init__(
+        self,
+        routes: Routes,
+        workers: Workers,
+        *,
+        max_params: int = DEFAULT_MAX_PARAMS,
+        max_tasks: int = DEFAULT_MAX_TASKS,
+        continuation_timeout: float = 10.0,
+        assumed_timeout: float = 60.0,
+    ) -> None:
+        self.routes = routes
+        self.workers = workers
+        self.max_params = max_params
+        self.max_tasks = max_tasks
+        self.continuation_timeout = continuation_timeout
+        # How long a caller that states no deadline is taken to wait.
+        self.assumed_timeout = assumed_timeout
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._takes_params: dict[BoundOperation, bool] = {}
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def accept(self, incoming: Incoming) -> Coroutine[Any, Any, None] | None:
+        """Start serving `incoming`: a coroutine to await at once when it never waits
+        (an inline method with complete parameters), else None (a task serves it)."""
+        route = self.routes.find(incoming.target)
+        if route is not None and is_nonblocking(route[1]) and incoming.source(ROOT).complete:
+            return self.exchange(incoming, route)
+        if len(self._tasks) >= self.max_tasks:
+            return self._refuse(incoming, route)
+        task = asyncio.get_running_loop().create_task(self.exchange(incoming, route))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return None
+
+    async def stop(self, grace: float, *, cancel: bool = False) -> None:
+        """Let the exchanges in flight finish (at most `grace` s); with `cancel`, end the rest."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        if cancel and self._tasks:
+            left = set(self._tasks)
+            for task in left:
+                task.cancel()
+            await asyncio.wait(left, timeout=1.0)
+
+    async def exchange(self, incoming: Incoming, route: Route | None) -> None:
+        """Serve one invocation to its end; never raises but for cancellation."""
+        try:
+            if route is None:
+                instance, function = self.routes.split(incoming.target)
+                raise UnknownOperation("no such operation in this provider", instance, function)
+            table, bound = route
+            context.enter(incoming.headers)
+            payload = await self.parameters(incoming, bound)
+            result = await self.run(table, bound, payload, incoming.caller, incoming.deadline)
+        except BusError as exc:
+            await self._fail(incoming, exc)
+            return
+        except asyncio.CancelledError:  # the provider is stopping: close the exchange
+            instance, function = self.routes.split(incoming.target)
+            await self._fail(
+                incoming, TransportError("the provider stopped before answering", instance, function)
+            )
+            raise
+        except Exception as exc:  # the transport failed under us
+            log.warning("%s: exchange abandoned: %s", incoming.target, exc)
+            await self._fail(incoming, TransportError("the provider could not read the call"))
+            return
+        try:
+            sink = incoming.sink(ROOT)
+            if result:
+                await sink.write(result)
+            await sink.close()
+        except Exception as exc:
+            log.warning("%s: cannot send the results: %s", incoming.target, exc)
+
+    async def parameters(self, incoming: Incoming, bound: BoundOperation) -> bytes:
+        """The parameter bytes: the first chunk, and what continues it when it may."""
+        source = incoming.source(ROOT)
+        first = await source.read()
+        if source.complete or (not first and not self._has_params(bound)):
+            source.close()
+            return first
+        parts = [first]
+        size = len(first)
+        try:
+            async with asyncio.timeout(self.continuation_timeout):
+                while chunk := await source.read():
+                    size += len(chunk)
+                    if size > self.max_params:
+                        raise InvalidPayload(
+                            f"the parameters exceed the limit of {self.max_params} bytes",
+                            bound.instance,
+                            bound.name,
+                        )
+                    parts.append(chunk)
+        except TimeoutError:
+            raise BusTimeout(
+                f"the rest of the parameters did not arrive within {self.continuation_timeout:g} s",
+                bound.instance,
+                bound.name,
+            ) from None
+        finally:
+            source.close()
+        return b"".join(parts)
+
+    async def run(
+        self,
+        table: DispatchTable,
+        bound: BoundOperation,
+        payload: bytes,
+        caller: str,
+        deadline: float | None,
+    ) -> bytes:
+        """Run one call under the thread policy (module docstring)."""
+        if bound.is_async:
+            loop = asyncio.get_running_loop()
+            when = deadline if deadline is not None else loop.time() + self.assumed_timeout
+            try:
+                async with asyncio.timeout_at(when):
+                    return await table.run_async(bound, payload, caller)
+            except TimeoutError:
+                raise BusTimeout(
+                    "the caller's deadline passed: the call was cancelled", bound.instance, bound.name
+                ) from None
+        if is_nonblocking(bound):
+            return table.run(bound, payload, caller)
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self.assumed_timeout
+        try:
+            result: bytes = await self.workers.run(lambda: table.run(bound, payload, caller), deadline)
+        except BusError as exc:
+            if not (exc.instance or exc.function):
+                exc.instance, exc.function = bound.instance, bound.name
+            raise
+        return result
+
+    async def request(self, target: str, payload: bytes, caller: str, headers: Mapping[str, str] | None) -> bytes:
+        """A plain request/reply call: the encoded result, or a `BusError`."""
+        route = self.routes.find(target)
+        if route is None:
+            instance, function = self.routes.split(target)
+            raise UnknownOperation("no such operation in this provider", instance, function)
+        context.enter(headers)
+        return await self.run(route[0], route[1], payload, caller, None)
+
+    # ------------------------------------------------------------------ internals
+
+    def _has_params(self, bound: BoundOperation) -> bool:
+        found = self._takes_params.get(bound)
+        if found is None:
+            # Decoding nothing succeeds only for a function without parameters (and fails
+            # before any handle is touched otherwise).
+            try:
+                table_free = bound.decode(_NO_CALL, b"")
+            except Exception:
+                found = True
+            else:
+                found = len(table_free) > 0
+            if len(self._takes_params) < 65536:
+                self._takes_params[bound] = found
+        return found
+
+    def _refuse(self, incoming: Incoming, route: Route | None) -> Coroutine[Any, Any, None]:
+        instance, function = (route[1].instance, route[1].name) if route else self.routes.split(incoming.target)
+        busy = ProviderBusy(f"the provider is busy ({len(self._tasks)} calls in flight): try again later", instance, function)
+        return self._fail(incoming, busy)
+
+    async def _fail(self, incoming: Incoming, exc: BusError) -> None:
+        if not isinstance(exc, ProviderFailure):  # the dispatch table logged that one
+            _FAILED.warning("%s", printable(str(exc), 500))
+        try:
+            await incoming.fail(exc)
+        except Exception as err:
+            log.warning("%s: cannot close the exchange: %s", incoming.target, err)
+
+
+_FAILED = Throttled(log, "failed calls")
+
+
+class _NoCall:
+    """Stands for a call when probing a decoder with no bytes (no handle is ever touched)."""
+
+    handles = None
+    source = ""
+    instance = ""
+    function = ""
+
+
+_NO_CALL: Any = _NoCall()

@@ -1,0 +1,160 @@
+"""Who runs a synchronous provider method: worker threads, within declared limits.
+
+At most `limit` calls run at once and up to `queue` more wait their turn, in order;
+a call beyond that is refused at once with `ProviderBusy` (a clear answer beats a
+silent timeout). A call knows its caller's deadline: one still waiting when it
+passes is dropped without running (`BusTimeout`), and one still running then is
+*abandoned*: a Python thread cannot be stopped, but it no longer counts against
+`limit`, so it does not hold up the calls behind it. At most `limit` abandoned
+threads may exist besides; while that many are stuck, new calls queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from witgen.runtime.errors import BusTimeout, ProviderBusy
+
+__all__ = ["DEFAULT_QUEUE", "DEFAULT_WORKERS", "Workers"]
+
+DEFAULT_WORKERS = 16
+DEFAULT_QUEUE = 256
+
+
+class _Job:
+    __slots__ = ("work", "future", "deadline", "timer", "running", "abandoned")
+
+    def __init__(self, work: Callable[[], Any], future: asyncio.Future[Any], deadline: float | None) -> None:
+        self.work = work
+        self.future = future
+        self.deadline = deadline
+        self.timer: asyncio.TimerHandle | None = None
+        self.running = False
+        self.abandoned = False
+
+
+class Workers:
+    """Worker threads with a limit, a bounded queue and deadlines (module docstring)."""
+
+    def __init__(self, limit: int = DEFAULT_WORKERS, queue: int = DEFAULT_QUEUE) -> None:
+        if limit < 1 or queue < 0:
+            raise ValueError(f"workers must be at least 1 and the queue at least 0, not {limit} and {queue}")
+        self.limit = limit
+        self.queue = queue
+        self.max_threads = 2 * limit
+        self._live = 0  # running calls that count against `limit`
+        self._threads = 0  # threads busy, abandoned ones included
+        self._waiting: deque[_Job] = deque()
+        self._pool = ThreadPoolExecutor(self.max_threads, thread_name_prefix="witgen-provider")
+
+    @property
+    def running(self) -> int:
+        return self._live
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    async def run(self, work: Callable[[], Any], deadline: float | None = None) -> Any:
+        """`work()` in a worker thread, in this task's context; its result or exception."""
+        loop = asyncio.get_running_loop()
+        job = _Job(_in_context(work), loop.create_future(), deadline)
+        if self._live < self.limit and self._threads < self.max_threads:
+            self._start(job, loop)
+        elif len(self._waiting) < self.queue:
+            self._waiting.append(job)
+        else:
+            raise ProviderBusy(
+                f"the provider is busy ({self._live} calls running, {len(self._waiting)} waiting):"
+                " try again later"
+            )
+        if deadline is not None:
+            job.timer = loop.call_at(deadline, self._expire, job, loop)
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            if not job.running:
+                self._discard(job)
+            raise
+        finally:
+            if job.timer is not None:
+                job.timer.cancel()
+
+    def shutdown(self) -> None:
+        """Refuse what waits; let running threads end on their own."""
+        while self._waiting:
+            job = self._waiting.popleft()
+            if not job.future.done():
+                job.future.set_exception(ProviderBusy("the provider is stopping"))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ internals
+
+    def _start(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
+        job.running = True
+        self._live += 1
+        self._threads += 1
+        done = self._done
+
+        def thread() -> None:
+            try:
+                result = job.work()
+            except BaseException as exc:  # handed to the awaiting task, never raised here
+                loop.call_soon_threadsafe(done, job, None, exc, loop)
+            else:
+                loop.call_soon_threadsafe(done, job, result, None, loop)
+
+        try:
+            self._pool.submit(thread)
+        except RuntimeError:  # shut down
+            self._live -= 1
+            self._threads -= 1
+            job.running = False
+            job.future.set_exception(ProviderBusy("the provider is stopping"))
+
+    def _done(self, job: _Job, result: Any, exc: BaseException | None, loop: asyncio.AbstractEventLoop) -> None:
+        self._threads -= 1
+        if not job.abandoned:
+            self._live -= 1
+        if not job.future.done():
+            if exc is None:
+                job.future.set_result(result)
+            else:
+                job.future.set_exception(exc)
+        self._pump(loop)
+
+    def _expire(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
+        if job.future.done():
+            return
+        if not job.running:
+            self._discard(job)
+            job.future.set_exception(
+                BusTimeout("the caller's deadline passed before a worker was free: the provider is busy")
+            )
+        elif not job.abandoned:
+            job.abandoned = True
+            self._live -= 1
+            self._pump(loop)
+
+    def _discard(self, job: _Job) -> None:
+        try:
+            self._waiting.remove(job)
+        except ValueError:
+            pass
+
+    def _pump(self, loop: asyncio.AbstractEventLoop) -> None:
+        while self._waiting and self._live < self.limit and self._threads < self.max_threads:
+            job = self._waiting.popleft()
+            if not job.future.done():
+                self._start(job, loop)
+
+
+def _in_context(work: Callable[[], Any]) -> Callable[[], Any]:
+    """`work` to run in a copy of this task's context (`witgen.runtime.context` answers there)."""
+    run = contextvars.copy_context().run
+    return lambda: run(work)
