@@ -160,7 +160,7 @@ def test_request_reply_leg(nats: NatsServer, provider: Served) -> None:
             break
     assert ok == b"\x00" + b"\x05\x02hi" + bytes(leb)  # status, then answer {n, text, replica}
     assert unknown[:1] == b"\x01" and b"no such operation" in unknown
-    assert failed[:1] == b"\x01" and b"the provider failed (error id " in failed
+    assert failed[:1] == b"\x01" and b"the provider failed with RuntimeError (error id " in failed
     assert b"boom 7" not in failed
 
 

@@ -304,9 +304,14 @@ def test_invalid_utf8_is_garbage(bus: InProcessBus) -> None:
     assert bus.invoke(CALC, "echo", b"\x02hi") == b"\x02hi"
 
 
-def test_raising_implementation_then_still_serving(bus: InProcessBus) -> None:
-    with pytest.raises(ProviderFailure, match="RuntimeError: the provider broke"):
+def test_raising_implementation_then_still_serving(bus: InProcessBus, caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(ProviderFailure, match=r"the provider failed with RuntimeError \(error id [0-9a-f]{8};") as info:
         bus.invoke(CALC, "boom", b"")
+    # The exception's text goes to the provider's log under the id the caller got.
+    assert "the provider broke" not in str(info.value)
+    error_id = str(info.value).split("error id ")[1][:8]
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info and "the provider broke" in str(logged[0].exc_info[1])
     assert bus.invoke(CALC, "echo", b"\x02hi") == b"\x02hi"
 
 

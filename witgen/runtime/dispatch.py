@@ -419,8 +419,13 @@ def _failure(bound: BoundOperation, exc: BaseException) -> BusError:
     log.error(
         "%s raised (error id %s)", _operation_name(bound), error_id, exc_info=exc
     )
+    if isinstance(exc, BusError):  # a call the provider made failed: witgen's own words
+        return ProviderFailure(
+            f"the provider's own call failed (error id {error_id}): {exc}", bound.instance, bound.name
+        )
     return ProviderFailure(
-        f"the provider failed (error id {error_id}; details in the provider's log)",
+        f"the provider failed with {type(exc).__name__} (error id {error_id};"
+        " details in the provider's log)",
         bound.instance,
         bound.name,
     )

@@ -5,7 +5,8 @@
     parser = argparse.ArgumentParser()
     add_arguments(parser)                       # --nats URL --prefix P --creds FILE ...
     args = parser.parse_args()
-    sys.exit(serve_forever([table], args.nats, prefix=args.prefix, creds=args.creds, tls_ca=args.tls_ca))
+    sys.exit(serve_forever([table], args.nats, prefix=args.prefix, creds=args.creds,
+                           tls_ca=args.tls_ca, **limits(args)))
 
 `serve_forever` answers wRPC invocations and plain request/reply calls for every
 table until SIGINT or SIGTERM, then stops taking calls, lets those in flight
@@ -29,8 +30,10 @@ from types import TracebackType
 from witgen.runtime.bus import BusError
 from witgen.runtime.dispatch import DispatchTable
 from witgen.runtime.nats.bus import NatsBus
+from witgen.runtime.wrpc.engine import DEFAULT_MAX_PARAMS
+from witgen.runtime.wrpc.workers import DEFAULT_QUEUE, DEFAULT_WORKERS
 
-__all__ = ["add_arguments", "serve", "serve_forever"]
+__all__ = ["add_arguments", "limits", "serve", "serve_forever"]
 
 READY = "serving"
 SWITCH_INTERVAL = 0.001
@@ -58,12 +61,51 @@ class OneLineFormatter(logging.Formatter):
 def add_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
     """The options of a NATS-serving process: --nats, --prefix, --creds, --name."""
     parser.add_argument(
-        "--nats", metavar="URL", required=required, help="serve on the NATS server at URL (nats:// or tls://)"
+        "--nats",
+        metavar="URL",
+        required=required,
+        help="serve on the NATS server at URL (nats://, tls://, ws:// or wss://; several, comma-separated, for a cluster)",
     )
     parser.add_argument("--prefix", default="", help="subject prefix, e.g. default.ollama (also the queue group)")
     parser.add_argument("--creds", metavar="FILE", help="NATS credentials file")
     parser.add_argument("--tls-ca", metavar="FILE", help="CA certificates to trust for tls:// URLs")
     parser.add_argument("--name", help="connection name shown by the NATS server")
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=DEFAULT_WORKERS,
+        help=f"threads for sync provider methods running at once (default {DEFAULT_WORKERS})",
+    )
+    parser.add_argument(
+        "--queue",
+        type=_not_negative,
+        default=DEFAULT_QUEUE,
+        help=f"calls waiting for a thread before callers are told the provider is busy (default {DEFAULT_QUEUE})",
+    )
+    parser.add_argument(
+        "--max-params",
+        type=_positive,
+        default=DEFAULT_MAX_PARAMS,
+        metavar="BYTES",
+        help=f"largest parameters a call may send (default {DEFAULT_MAX_PARAMS})",
+    )
+
+
+def _positive(text: str) -> int:
+    value = _not_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
 
 
 async def serve(
@@ -75,10 +117,22 @@ async def serve(
     tls_ca: str | None = None,
     name: str | None = None,
     stop: asyncio.Event | None = None,
+    workers: int = DEFAULT_WORKERS,
+    queue: int = DEFAULT_QUEUE,
+    max_params: int = DEFAULT_MAX_PARAMS,
 ) -> int:
     """`serve_forever` on the running loop; returns when `stop` is set or on a signal."""
     try:
-        bus = await NatsBus.connect(url, prefix=prefix, creds=creds, tls_ca=tls_ca, name=name)
+        bus = await NatsBus.connect(
+            url,
+            prefix=prefix,
+            creds=creds,
+            tls_ca=tls_ca,
+            name=name,
+            max_workers=workers,
+            max_queued=queue,
+            max_params=max_params,
+        )
     except BusError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -94,7 +148,7 @@ async def serve(
             await bus.serve_async(table)
         instances = ", ".join(i or "(world functions)" for t in tables for i in t.instances)
         where = f" under prefix {prefix}" if prefix else ""
-        print(f"{READY} {instances} on {url}{where}", file=sys.stderr, flush=True)
+        print(f"{READY} {instances} on {bus.url}{where}", file=sys.stderr, flush=True)
         await stop.wait()
     finally:
         await bus.close_async()
@@ -115,6 +169,9 @@ def serve_forever(
     tls_ca: str | None = None,
     name: str | None = None,
     switch_interval: float | None = SWITCH_INTERVAL,
+    workers: int = DEFAULT_WORKERS,
+    queue: int = DEFAULT_QUEUE,
+    max_params: int = DEFAULT_MAX_PARAMS,
 ) -> int:
     """Serve `tables` on the NATS server at `url` until SIGINT/SIGTERM; the exit status.
 
@@ -131,4 +188,21 @@ def serve_forever(
         root.setLevel(logging.WARNING)
     if switch_interval is not None:
         sys.setswitchinterval(switch_interval)
-    return asyncio.run(serve(tables, url, prefix=prefix, creds=creds, tls_ca=tls_ca, name=name))
+    return asyncio.run(
+        serve(
+            tables,
+            url,
+            prefix=prefix,
+            creds=creds,
+            tls_ca=tls_ca,
+            name=name,
+            workers=workers,
+            queue=queue,
+            max_params=max_params,
+        )
+    )
+
+
+def limits(args: argparse.Namespace) -> dict[str, int]:
+    """The serving limits `add_arguments` read, as keyword arguments of `serve_forever`."""
+    return {"workers": args.workers, "queue": args.queue, "max_params": args.max_params}
