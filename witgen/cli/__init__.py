@@ -29,6 +29,7 @@ class LazyGroup(click.Group):
         "launcher": "witgen.cli.launcher_cmd:launcher",
         "host": "witgen.cli.host_cmd:host",
         "bridge": "witgen.cli.bridge_cmd:bridge",
+        "new": "witgen.cli.new_cmd:new",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from witgen import model as m
 from witgen.codegen.layout import CodegenError, Layout
 
-__all__ = ["DEFAULT_PARTS", "PARTS", "CodegenError", "render_bindings", "select_worlds"]
+__all__ = ["DEFAULT_PARTS", "PARTS", "CodegenError", "render_bindings", "select_worlds", "selected_worlds"]
 
 PARTS = ("types", "provider", "client", "host")
 # "host" (a `<World>Host` on wasmtime, for the `wasm` extra) is asked for explicitly.
@@ -61,6 +61,21 @@ def select_worlds(resolve: m.Resolve, worlds: Sequence[str]) -> list[int]:
     return out
 
 
+def selected_worlds(
+    resolve: m.Resolve, worlds: Sequence[str], exports: Sequence[str] = (), imports: Sequence[str] = ()
+) -> tuple[m.Resolve, list[int]]:
+    """The resolve and the ids of the worlds to generate: `worlds` (every world of the
+    root package when empty, unless interfaces are named), then, when `exports` or
+    `imports` name interfaces, a world made of them, added to the resolve (last)."""
+    world_ids = select_worlds(resolve, worlds) if worlds or not (exports or imports) else []
+    if exports or imports:
+        from witgen.resolver.synthetic import with_world
+
+        resolve, synthetic = with_world(resolve, exports, imports)
+        world_ids.append(synthetic)
+    return resolve, world_ids
+
+
 def render_bindings(
     resolve: m.Resolve,
     worlds: Sequence[str] = (),
@@ -90,12 +105,7 @@ def render_bindings(
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise CodegenError(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
-    world_ids = select_worlds(resolve, worlds) if worlds or not (exports or imports) else []
-    if exports or imports:
-        from witgen.resolver.synthetic import with_world
-
-        resolve, synthetic = with_world(resolve, exports, imports)
-        world_ids.append(synthetic)
+    resolve, world_ids = selected_worlds(resolve, worlds, exports, imports)
     layout = Layout(resolve, world_ids, root_package(resolve))
     ins = list(inputs)
     files: dict[str, str] = {"__init__.py": render_root_init(layout, ins, format=format)}
