@@ -219,11 +219,18 @@ def test_foreign_file_in_the_way_is_never_overwritten(tmp_path: Path) -> None:
     assert listing(out) == {"__init__.py": b"mine\n"}  # nothing else written either
 
 
-def test_hand_edited_generated_file_is_restored(tmp_path: Path) -> None:
+def test_hand_edited_generated_file_is_kept_until_removed(tmp_path: Path) -> None:
     out = tmp_path / "gen"
     generate(out, FILES)
-    (out / "py.typed").write_text("edited\n")  # no header: the manifest says it is witgen's
-    (out / "types/a.py").write_text("A = 3\n")
+    (out / "py.typed").write_text("edited\n")  # the manifest's hash says it is no longer witgen's
+    (out / "types/a.py").write_text(HEADER + "A = 3\n")  # the header alone does not make it witgen's
+    plan = writer.plan(out, FILES, "in")
+    assert plan.conflicts == ["py.typed", "types/a.py"] and not plan.write
+    with pytest.raises(writer.WriteError, match="changed since witgen wrote it"):
+        writer.apply(plan)
+    assert (out / "py.typed").read_text() == "edited\n"
+    (out / "py.typed").unlink()
+    (out / "types/a.py").unlink()
     assert sorted(generate(out, FILES).write) == ["py.typed", "types/a.py"]
     assert (out / "py.typed").read_text() == ""
 
@@ -263,9 +270,12 @@ def test_interrupted_run_is_completed_by_the_next(tmp_path: Path) -> None:
     out = tmp_path / "gen"
     generate(out, FILES)
     new = {**FILES, "types/a.py": HEADER + "A = 2\n", "types/b.py": "no header\n"}
-    # What a run killed after its journal and one new file leaves behind:
-    (out / writer.JOURNAL).write_text(json.dumps({"format": 1, "owned": sorted(new)}))
-    (out / "types" / "b.py").write_text("no header, written by the killed run\n")
+    # What a run killed after its journal and one new file leaves behind (it rendered another b.py):
+    killed = "no header, written by the killed run\n"
+    written = {**new, "types/b.py": killed}
+    hashes = {rel: [digest.file_hash(text.encode())] for rel, text in written.items()}
+    (out / writer.JOURNAL).write_text(json.dumps({"format": 1, "owned": sorted(new), "hashes": hashes}))
+    (out / "types" / "b.py").write_text(killed)
     (out / "types" / ".a.py.witgen-tmp").write_text("torn")
     assert not check.is_fresh(out, "in")
     assert check.compare(out, FILES, "in").interrupted
@@ -286,6 +296,7 @@ def test_fast_path_sees_edits_deletions_and_input_changes(tmp_path: Path) -> Non
     assert not check.is_fresh(out, "other inputs")
     (out / "types/a.py").write_text(HEADER + "A = 1\n\n")
     assert not check.is_fresh(out, "in")
+    (out / "types/a.py").unlink()  # an edited file is the user's: witgen regenerates it once removed
     generate(out, FILES)
     (out / "py.typed").unlink()
     assert not check.is_fresh(out, "in")

@@ -80,6 +80,9 @@ def check(
                 for rel in rels:
                     # The file list is the point of the command: -q keeps it.
                     click.echo(f"  {kind}: {show(target.out / rel)}", color=printer.color)
+            errors, warnings = report.plan.problems(show, f"{target.name}: ")
+            for line in errors + warnings:  # what generate would refuse or keep
+                printer.warning(line)
             if show_diff:
                 for rel, (old, new) in report.texts.items():
                     label = show(target.out / rel)

@@ -156,13 +156,24 @@ class Printer:
         click.secho("error: ", fg="red", bold=True, nl=False, err=True, color=self.color)
         click.echo(text, err=True, color=self.color)
 
+    def warning(self, text: str) -> None:
+        if not self.quiet:
+            click.secho("warning: ", fg="yellow", bold=True, nl=False, err=True, color=self.color)
+            click.echo(text, err=True, color=self.color)
+
 
 def show(path: Path) -> str:
-    """A path as the user most likely wants to read it: relative to the current folder."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
-    except ValueError:
-        return str(path)
+    """A path as the user most likely wants to read it: relative to the current folder.
+
+    Links inside it are named as such, not by where they lead.
+    """
+    here = Path.cwd().resolve()
+    for spelling in (Path(os.path.abspath(path)), path.resolve()):
+        try:
+            return spelling.relative_to(here).as_posix() or "."
+        except ValueError:
+            pass
+    return str(path)
 
 
 @contextmanager
@@ -171,7 +182,8 @@ def error_boundary(printer: Printer) -> Iterator[None]:
     try:
         yield
     except (ConfigError, render.RenderError, writer.WriteError) as exc:
-        printer.error(str(exc))
+        for line in str(exc).splitlines():
+            printer.error(line)
         sys.exit(1)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
@@ -215,7 +227,9 @@ def generate(
     """Write Python bindings for PATH into OUT, or for every configured target.
 
     Every target is rendered in memory first; files are then replaced
-    atomically, and only files witgen generated are ever overwritten or deleted.
+    atomically. Only files still as witgen wrote them are ever overwritten or
+    deleted, and never through a symbolic link inside OUT: a changed file in
+    the way stops the run, one that is no longer generated is kept.
     A target whose inputs and files match its manifest is skipped unrendered.
 
     --export and --import generate the provider or the client side of interfaces
@@ -236,9 +250,13 @@ def generate(
                 printer.info(f"{target.name}: unchanged (digest) -> {show(target.out)}", fg="green")
                 continue
             plans.append((target, writer.plan(target.out, render.render_target(target), inputs)))
-        for target, plan in plans:  # before any target is written
-            plan.refuse_conflicts(show, f"{target.name}: ")
+        # Before any target is written: every file in the way of every target.
+        refused = [line for target, plan in plans for line in plan.problems(show, f"{target.name}: ")[0]]
+        if refused:
+            raise writer.WriteError("\n".join(refused))
         for target, plan in plans:
+            for line in plan.problems(show, f"{target.name}: ")[1]:
+                printer.warning(line)
             if not dry_run:
                 writer.apply(plan)
             report_plan(printer, target, plan, dry_run)

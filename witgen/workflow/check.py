@@ -12,26 +12,34 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from witgen.workflow.confined import Folder, LinkInTheWay, NotAFile
 from witgen.workflow.digest import file_hash
 from witgen.workflow.writer import (
     JOURNAL,
     MANIFEST,
     TMP_SUFFIX,
     Manifest,
+    Plan,
     is_generated,
+    opened,
     plan,
-    read_bytes,
 )
 
 
 def is_fresh(out: Path, inputs: str) -> bool:
     """True when `out` provably holds what the inputs generate, without rendering."""
-    manifest = Manifest.read(out)
-    if manifest is None or manifest.inputs != inputs or (out / JOURNAL).exists():
-        return False
-    for rel, digest in manifest.files.items():
-        data = read_bytes(out / rel)
-        if data is None or file_hash(data) != digest:
+    with opened(out) as folder:
+        if folder is None:
+            return False
+        manifest = Manifest.load(folder)
+        if manifest is None or manifest.inputs != inputs or os.path.lexists(out / JOURNAL):
+            return False
+        try:
+            for rel, digest in manifest.files.items():
+                data = folder.read(rel)
+                if data is None or file_hash(data) != digest:
+                    return False
+        except (LinkInTheWay, NotAFile):
             return False
     return True
 
@@ -39,13 +47,14 @@ def is_fresh(out: Path, inputs: str) -> bool:
 class Report:
     """How an output folder differs from a fresh render."""
 
-    def __init__(self, out: Path, unchanged: list[str], interrupted: bool) -> None:
+    def __init__(self, out: Path, plan: Plan) -> None:
         self.out = out
+        self.plan = plan  # what generate would do, with its problems
         self.changed: list[str] = []
         self.missing: list[str] = []
         self.extra: list[str] = []
-        self.unchanged = unchanged
-        self.interrupted = interrupted
+        self.unchanged = list(plan.unchanged)
+        self.interrupted = plan.interrupted
         # For --diff: relative path -> (text on disk or None, rendered text or None).
         self.texts: dict[str, tuple[str | None, str | None]] = {}
 
@@ -57,16 +66,27 @@ class Report:
 def compare(out: Path, files: Mapping[str, str], inputs: str) -> Report:
     """Compare a rendered set with disk: changed, missing and extra files."""
     result = plan(out, files, inputs)
-    report = Report(out, unchanged=list(result.unchanged), interrupted=result.interrupted)
-    for rel in sorted([*result.write, *result.conflicts]):
-        data = read_bytes(out / rel)
-        (report.missing if data is None else report.changed).append(rel)
-        report.texts[rel] = (_text(data), files[rel])
-    extra = set(result.delete) | (set(_generated_files(out)) - set(files))
-    for rel in sorted(extra):
-        report.extra.append(rel)
-        report.texts[rel] = (_text(read_bytes(out / rel)), None)
+    report = Report(out, result)
+    with opened(out) as folder:
+        for rel in sorted([*result.write, *result.conflicts]):
+            data = _peek(folder, rel)
+            in_the_way = rel in result.conflicts  # a link too, whose target is not read
+            (report.changed if in_the_way or data is not None else report.missing).append(rel)
+            report.texts[rel] = (_text(data), files[rel])
+        edited = [rel for rel in result.kept if result.reasons[rel].kind != "link"]
+        extra = {*result.delete, *edited} | (set(_generated_files(out)) - set(files))
+        for rel in sorted(extra):
+            report.extra.append(rel)
+            report.texts[rel] = (_text(_peek(folder, rel)), None)
     return report
+
+
+def _peek(folder: Folder | None, rel: str) -> bytes | None:
+    """The bytes of a plain file at `rel`, without following links; None for anything else."""
+    try:
+        return None if folder is None else folder.read(rel)
+    except (LinkInTheWay, NotAFile):
+        return None
 
 
 def _text(data: bytes | None) -> str | None:
@@ -82,6 +102,8 @@ def _generated_files(out: Path) -> list[str]:
             if name in (MANIFEST, JOURNAL) or name.endswith(TMP_SUFFIX):
                 continue
             path = Path(dirpath) / name
+            if path.is_symlink() or not path.is_file():
+                continue  # what a link points at is not in the output folder
             with path.open("rb") as fh:
                 head = fh.read(64)
             if is_generated(head):

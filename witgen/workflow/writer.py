@@ -2,13 +2,20 @@
 
 An output folder holds, beside the generated files:
 
-- `.witgen-manifest.json`: the relative path and SHA-256 of every file witgen
-  generated there, and the digest of the inputs they came from. It says which
-  files are witgen's: witgen never overwrites or deletes any other file.
+- `.witgen-manifest.json`: the relative path and hash of every file witgen
+  generated there, and the digest of the inputs they came from.
 - `.witgen-journal.json`, only while a run is writing: the files that run may
-  create, replace or delete. A run killed at any point leaves it behind; the
-  next run treats those files as its own too, removes stray temporary files and
-  completes the set.
+  create, replace or delete, each with the hashes it may leave there. A run
+  killed at any point leaves it behind; the next run removes stray temporary
+  files and completes the set.
+
+A file is witgen's when its bytes hash to what the manifest or the journal
+recorded for its path; a file neither lists is witgen's when it carries the
+generated-file header. Witgen never overwrites or deletes any other file: one
+in the way of a write refuses the whole run, one it would delete is kept and
+no longer tracked. Nothing below the output folder is reached through a
+symbolic link (see `confined`), and a recorded path that would leave the
+folder is ignored.
 
 Every file (journal and manifest included) is replaced atomically: written to a
 temporary file beside it, flushed to disk, then renamed over the old one. So a
@@ -25,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
+from witgen.workflow.confined import O_CLOEXEC, O_NOFOLLOW, Folder, LinkInTheWay, NotAFile
 from witgen.workflow.digest import file_hash
 
 MANIFEST = ".witgen-manifest.json"
@@ -35,11 +43,56 @@ FORMAT = 1
 
 
 class WriteError(Exception):
-    """A generated set that cannot be written safely (a foreign file in the way, a bad path)."""
+    """A generated set that cannot be written safely (a file witgen does not own in the way, a bad path)."""
 
 
 def checkpoint() -> None:
     """Called between the steps of a write; tests replace it to kill the process there."""
+
+
+@contextmanager
+def opened(out: Path) -> Iterator[Folder | None]:
+    """`out` opened for reading below it, or None when it is not a folder."""
+    if not out.is_dir():
+        yield None
+        return
+    with Folder.opened(out) as folder:
+        yield folder
+
+
+def _raw(folder: Folder | None, name: str) -> bytes | None:
+    """The bytes of witgen's own file `name`, None when absent or not a plain file."""
+    try:
+        return None if folder is None else folder.read(name)
+    except (LinkInTheWay, NotAFile):
+        return None
+
+
+def _load(folder: Folder | None, name: str) -> tuple[bool, dict[str, Any] | None]:
+    """Whether the record `name` is there, and its JSON object when it is readable."""
+    if folder is None:
+        return False, None
+    try:
+        raw = folder.read(name)
+    except (LinkInTheWay, NotAFile):
+        return True, None
+    if raw is None:
+        return False, None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return True, None
+    return True, data if isinstance(data, dict) else None
+
+
+def _manifest_files(data: dict[str, Any] | None) -> dict[str, str] | None:
+    """Every entry of a manifest of this format, safe or not."""
+    if data is None or data.get("format") != FORMAT or not isinstance(data.get("inputs"), str):
+        return None
+    files = data.get("files")
+    if not isinstance(files, dict):
+        return None
+    return {k: v for k, v in files.items() if isinstance(v, str)}
 
 
 class Manifest(NamedTuple):
@@ -53,34 +106,61 @@ class Manifest(NamedTuple):
         return json.dumps(data, indent=1) + "\n"
 
     @staticmethod
+    def load(folder: Folder | None) -> Manifest | None:
+        """The manifest in `folder`, or None when it is absent, unreadable or lists a path leaving the folder."""
+        data = _load(folder, MANIFEST)[1]
+        files = _manifest_files(data)
+        if data is None or files is None or not all(map(_is_safe, files)):
+            return None
+        return Manifest(data["inputs"], files)
+
+    @staticmethod
     def read(out: Path) -> Manifest | None:
         """The manifest of `out`, or None when it is absent or unreadable."""
-        data = _read_json(out / MANIFEST)
-        if data is None or data.get("format") != FORMAT:
-            return None
-        files, inputs = data.get("files"), data.get("inputs")
-        if not isinstance(files, dict) or not isinstance(inputs, str):
-            return None
-        clean = {k: v for k, v in files.items() if isinstance(v, str) and _is_safe(k)}
-        return Manifest(inputs, clean)
+        with opened(out) as folder:
+            return Manifest.load(folder)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+class Records(NamedTuple):
+    """What the manifest and a killed run's journal say witgen wrote in one output folder."""
 
+    hashes: dict[str, set[str]]  # path -> the hashes of the bytes witgen wrote there
+    journal: set[str]  # paths a killed run may have touched
+    interrupted: bool  # a journal was left behind
+    ignored: list[tuple[str, str]]  # (record, entry): entries that would leave the folder
 
-def read_journal(out: Path) -> set[str] | None:
-    """The files an interrupted run may have touched, or None when no run was interrupted."""
-    path = out / JOURNAL
-    if not path.exists():
-        return None
-    data = _read_json(path) or {}
-    owned = data.get("owned", [])
-    return {p for p in owned if isinstance(p, str) and _is_safe(p)}
+    @staticmethod
+    def read(folder: Folder | None) -> Records:
+        result = Records({}, set(), False, [])
+        for rel, digest in (_manifest_files(_load(folder, MANIFEST)[1]) or {}).items():
+            if result.note(MANIFEST, rel):
+                result.hashes.setdefault(rel, set()).add(digest)
+        present, data = _load(folder, JOURNAL)
+        owned, recorded = (data or {}).get("owned"), (data or {}).get("hashes")
+        recorded = recorded if isinstance(recorded, dict) else {}
+        for rel in owned if isinstance(owned, list) else []:
+            if isinstance(rel, str) and result.note(JOURNAL, rel):
+                result.journal.add(rel)
+                digests = recorded.get(rel)
+                for digest in digests if isinstance(digests, list) else []:
+                    if isinstance(digest, str):
+                        result.hashes.setdefault(rel, set()).add(digest)
+        return result._replace(interrupted=present)
+
+    def note(self, record: str, rel: str) -> bool:
+        """Whether a recorded path is usable; one that is not is kept for a warning."""
+        if _is_safe(rel):
+            return True
+        if (record, rel) not in self.ignored:
+            self.ignored.append((record, rel))
+        return False
+
+    def owns(self, rel: str, data: bytes, replacing: bool) -> bool:
+        """Whether `data` at `rel` is witgen's to replace (or, with replacing False, to delete)."""
+        recorded = self.hashes.get(rel)
+        if recorded:
+            return file_hash(data) in recorded
+        return replacing and is_generated(data)
 
 
 def _is_safe(rel: str) -> bool:
@@ -91,6 +171,7 @@ def _is_safe(rel: str) -> bool:
         and not p.is_absolute()
         and p.as_posix() == rel  # canonical: one spelling per file
         and "\\" not in rel
+        and "\0" not in rel
         and all(part not in ("", ".", "..") for part in p.parts)
         and rel not in (MANIFEST, JOURNAL)
         and not p.name.endswith(TMP_SUFFIX)
@@ -102,17 +183,31 @@ def is_generated(data: bytes) -> bool:
     return data.startswith(GENERATED_MARK)
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}{TMP_SUFFIX}")
+def _tmp(rel: str) -> str:
+    folder, _, name = rel.rpartition("/")
+    return f"{folder}/.{name}{TMP_SUFFIX}" if folder else f".{name}{TMP_SUFFIX}"
 
 
-def read_bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError):
+def _folder_of(rel: str) -> str:
+    return rel.rpartition("/")[0]
+
+
+def read_file(out: Path, folder: Folder | None, rel: str) -> bytes | None:
+    """The bytes at `rel`, None when absent; LinkInTheWay when a link is on the path."""
+    if folder is None:
         return None
-    except IsADirectoryError:
-        raise WriteError(f"{path} is a folder where witgen generates a file") from None
+    try:
+        return folder.read(rel)
+    except NotAFile as exc:
+        raise WriteError(f"{out / rel} is {exc.what} where witgen generates a file") from None
+
+
+class Reason(NamedTuple):
+    """Why a file is not witgen's to replace or delete."""
+
+    kind: str  # "foreign" (never witgen's), "edited" (changed since witgen wrote it) or "link"
+    link: str = ""  # for "link": the symbolic link on the path
+    deleting: bool = False
 
 
 class Plan:
@@ -124,7 +219,10 @@ class Plan:
         self.write: dict[str, bytes] = {}  # changed or missing
         self.unchanged: list[str] = []
         self.delete: list[str] = []  # generated before, no longer
-        self.conflicts: list[str] = []  # foreign files in the way
+        self.conflicts: list[str] = []  # files witgen does not own in the way: nothing is written
+        self.kept: list[str] = []  # generated before, no longer, and no longer witgen's: left alone
+        self.reasons: dict[str, Reason] = {}  # why each conflict or kept file is not witgen's
+        self.ignored: list[tuple[str, str]] = []  # (record, entry) leaving the output folder
         self.interrupted = interrupted  # a journal was left by a killed run
         self.manifest_stale = False
 
@@ -133,11 +231,52 @@ class Plan:
         """Nothing to write, delete or repair."""
         return not (self.write or self.delete or self.interrupted or self.manifest_stale)
 
+    def refuse(self, rel: str, reason: Reason) -> None:
+        self.conflicts.append(rel)
+        self.reasons[rel] = reason
+
+    def keep(self, rel: str, reason: Reason) -> None:
+        self.kept.append(rel)
+        self.reasons[rel] = reason
+
+    def problems(self, show: Callable[[Path], str] = str, label: str = "") -> tuple[list[str], list[str]]:
+        """One line for each file in the way (errors) and each file kept or entry ignored (warnings)."""
+        errors: list[str] = []
+        foreign = [show(self.out / rel) for rel in self.conflicts if self.reasons[rel].kind == "foreign"]
+        if foreign:
+            listed = ", ".join(foreign)
+            todo = "move them away if witgen should generate there"
+            errors.append(f"{label}not overwriting files witgen did not generate: {listed}; {todo}")
+        errors += [label + self._explain(show, rel) for rel in self.conflicts if self.reasons[rel].kind != "foreign"]
+        warnings = [label + self._explain(show, rel) for rel in self.kept]
+        for record, entry in self.ignored:
+            where = show(self.out / record)
+            warnings.append(f"{label}ignoring {entry!r} in {where}: not a plain path inside the output folder")
+        return errors, warnings
+
+    def _explain(self, show: Callable[[Path], str], rel: str) -> str:
+        reason = self.reasons[rel]
+        path = show(self.out / rel)
+        kept = rel in self.kept
+        verb = "delete" if kept or reason.deleting else "overwrite"
+        if reason.kind == "link":
+            where = "it" if reason.link == rel else f"{path} through it"
+            subject = f"{show(self.out / reason.link)} is a symbolic link, so witgen will not {verb} {where}"
+            todo = "remove or move the link if witgen should generate there"
+        else:
+            subject = f"{path} changed since witgen wrote it, so witgen will not {verb} it"
+            todo = "delete or move it if witgen should own it again"
+        if kept:
+            return f"{subject} and no longer tracks it: delete it if it is not wanted"
+        if reason.deleting:
+            return f"{subject}: nothing was written; run witgen generate again"
+        return f"{subject}: {todo}"
+
     def refuse_conflicts(self, show: Callable[[Path], str] = str, label: str = "") -> None:
-        """Raise WriteError naming the foreign files in the way, if any."""
-        if self.conflicts:
-            listed = ", ".join(show(self.out / rel) for rel in self.conflicts)
-            raise WriteError(f"{label}not overwriting files witgen did not generate: {listed}")
+        """Raise WriteError naming the files in the way, if any: one line each (foreign ones on one line)."""
+        errors = self.problems(show, label)[0]
+        if errors:
+            raise WriteError("\n".join(errors))
 
 
 def plan(out: Path, files: Mapping[str, str], inputs: str) -> Plan:
@@ -145,35 +284,73 @@ def plan(out: Path, files: Mapping[str, str], inputs: str) -> Plan:
     for rel in files:
         if not _is_safe(rel):
             raise WriteError(f"refusing to generate {rel!r}: not a plain path inside the output folder")
-    old = Manifest.read(out)
-    journal = read_journal(out)
-    owned = set(old.files if old else ()) | (journal or set())
-    new = Manifest(inputs, {})
-    result = Plan(out, new, interrupted=journal is not None)
-    for rel in sorted(files):
-        data = files[rel].encode()
-        new.files[rel] = file_hash(data)
-        current = read_bytes(out / rel)
-        if current == data:
-            result.unchanged.append(rel)
-        elif current is None or rel in owned or is_generated(current):
-            result.write[rel] = data
-        else:
-            result.conflicts.append(rel)
-    for rel in sorted(owned - set(files)):
-        # Files listed by a journal were absent or witgen's when that run planned them.
-        if read_bytes(out / rel) is not None:
-            result.delete.append(rel)
-    result.manifest_stale = read_bytes(out / MANIFEST) != new.to_text().encode()
+    with opened(out) as folder:
+        records = Records.read(folder)
+        new = Manifest(inputs, {})
+        result = Plan(out, new, interrupted=records.interrupted)
+        result.ignored = records.ignored
+        for rel in sorted(files):
+            data = files[rel].encode()
+            new.files[rel] = file_hash(data)
+            try:
+                current = read_file(out, folder, rel)
+            except LinkInTheWay as exc:
+                result.refuse(rel, Reason("link", exc.rel))
+                continue
+            if current == data:
+                result.unchanged.append(rel)
+            elif current is None or records.owns(rel, current, replacing=True):
+                result.write[rel] = data
+            else:
+                result.refuse(rel, Reason("edited" if rel in records.hashes else "foreign"))
+        for rel in sorted(set(records.hashes) - set(files)):
+            try:
+                current = folder.read(rel) if folder else None
+            except LinkInTheWay as exc:
+                result.keep(rel, Reason("link", exc.rel))
+                continue
+            except NotAFile:
+                result.keep(rel, Reason("edited"))
+                continue
+            if current is None:
+                continue
+            if records.owns(rel, current, replacing=False):
+                result.delete.append(rel)
+            else:
+                result.keep(rel, Reason("edited"))
+        result.manifest_stale = _raw(folder, MANIFEST) != new.to_text().encode()
     return result
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def _claim(out: Path, folder: Folder, result: Plan) -> dict[str, set[str]]:
+    """Check again, under the lock, that every file to replace or delete is still witgen's.
+
+    Returns what the journal records: for each path the run may touch, every hash
+    it may hold after a kill. Raises WriteError, touching nothing, when a file
+    changed since the plan was made.
+    """
+    records = Records.read(folder)
+    touched = records.journal | set(result.write) | set(result.delete)
+    claimed = {rel: set(records.hashes.get(rel, ())) for rel in touched}
+    recheck = Plan(out, result.manifest, records.interrupted)
+    for rel in [*result.write, *result.delete]:
+        replacing = rel in result.write
+        try:
+            current = read_file(out, folder, rel)
+        except LinkInTheWay as exc:
+            recheck.refuse(rel, Reason("link", exc.rel, deleting=not replacing))
+            continue
+        if replacing:
+            claimed[rel].add(file_hash(result.write[rel]))
+        if current is None or current == result.write.get(rel):
+            continue
+        if records.owns(rel, current, replacing):
+            claimed[rel].add(file_hash(current))
+        else:
+            kind = "edited" if rel in records.hashes or not replacing else "foreign"
+            recheck.refuse(rel, Reason(kind, deleting=not replacing))
+    recheck.refuse_conflicts()
+    return claimed
 
 
 def _write_all(fd: int, view: memoryview) -> None:
@@ -181,43 +358,50 @@ def _write_all(fd: int, view: memoryview) -> None:
         view = view[os.write(fd, view) :]
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that it is always either whole-old or whole-new."""
-    tmp = _tmp(path)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        half = len(data) // 2  # a kill between the halves leaves a torn temporary file
-        _write_all(fd, memoryview(data)[:half])
+def atomic_write(folder: Folder, rel: str, data: bytes) -> None:
+    """Replace `rel` with `data` so that it is always either whole-old or whole-new."""
+    with folder.parent(rel, create=True) as at:
+        assert at is not None  # created
+        folder_fd, name = at
+        tmp = _tmp(name)
+        try:  # a temporary file left by a killed run, or a link put in its place: never written through
+            os.unlink(tmp, dir_fd=folder_fd)
+        except FileNotFoundError:
+            pass
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | O_NOFOLLOW | O_CLOEXEC
+        fd = os.open(tmp, flags, 0o644, dir_fd=folder_fd)
+        try:
+            half = len(data) // 2  # a kill between the halves leaves a torn temporary file
+            _write_all(fd, memoryview(data)[:half])
+            checkpoint()
+            _write_all(fd, memoryview(data)[half:])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         checkpoint()
-        _write_all(fd, memoryview(data)[half:])
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    checkpoint()
-    os.replace(tmp, path)
-    checkpoint()
+        os.replace(tmp, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
+        checkpoint()
 
 
-def _remove_tmp_files(out: Path, rels: Iterable[str]) -> None:
+def _remove_tmp_files(folder: Folder, rels: Iterable[str]) -> None:
     for rel in (*rels, MANIFEST, JOURNAL):
         try:
-            _tmp(out / rel).unlink()
-        except (FileNotFoundError, NotADirectoryError):
-            pass
+            folder.unlink(_tmp(rel))
+        except LinkInTheWay:
+            pass  # nothing of witgen's lies behind a link
 
 
 @contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on `folder` itself, so that two runs never interleave their writes."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        if sys.platform != "win32":
-            import fcntl
+def _locked(fd: int) -> Iterator[None]:
+    """Hold an exclusive lock on an open folder, so that two runs never interleave their writes.
 
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
+    Closing the folder releases it.
+    """
+    if sys.platform != "win32":
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    yield
 
 
 def apply(result: Plan) -> None:
@@ -229,36 +413,27 @@ def apply(result: Plan) -> None:
     if out.exists() and not out.is_dir():
         raise WriteError(f"{out}: the output folder is a file")
     out.mkdir(parents=True, exist_ok=True)
-    with _locked(out):
-        old_journal = read_journal(out) or set()
-        _remove_tmp_files(out, old_journal)
-        owned = sorted(old_journal | set(result.write) | set(result.delete))
-        atomic_write(out / JOURNAL, (json.dumps({"format": FORMAT, "owned": owned}, indent=1) + "\n").encode())
-        folders = {out}
+    with Folder.opened(out) as folder, _locked(folder.fd):
+        claimed = _claim(out, folder, result)
+        _remove_tmp_files(folder, claimed)
+        journal = {
+            "format": FORMAT,
+            "owned": sorted(claimed),
+            "hashes": {rel: sorted(digests) for rel, digests in sorted(claimed.items())},
+        }
+        atomic_write(folder, JOURNAL, (json.dumps(journal, indent=1) + "\n").encode())
+        folders = {""}
         for rel, data in result.write.items():
-            path = out / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, data)
-            folders.add(path.parent)
+            atomic_write(folder, rel, data)
+            folders.add(_folder_of(rel))
         for rel in result.delete:
-            path = out / rel
-            path.unlink(missing_ok=True)
+            folder.unlink(rel)
             checkpoint()
-            folders.add(path.parent)
-            _prune_empty(path.parent, out)
-        for folder in sorted(folders, reverse=True):
-            if folder.exists():
-                _fsync_dir(folder)
-        atomic_write(out / MANIFEST, result.manifest.to_text().encode())
-        (out / JOURNAL).unlink()
-        _fsync_dir(out)
+            folders.add(_folder_of(rel))
+            folder.prune(_folder_of(rel))
+        for rel in sorted(folders, reverse=True):
+            folder.fsync(rel)
+        atomic_write(folder, MANIFEST, result.manifest.to_text().encode())
+        folder.unlink(JOURNAL)
+        os.fsync(folder.fd)
         checkpoint()
-
-
-def _prune_empty(folder: Path, out: Path) -> None:
-    while folder != out and out in folder.parents:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
-        folder = folder.parent
