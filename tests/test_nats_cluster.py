@@ -150,7 +150,8 @@ async def load(echo: Any, calls: int, in_flight: int, at: int = -1, action: Any 
 def test_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[Path, dict[str, Any]]) -> None:
     """3,000 calls, 50 in flight; the server holding the caller (and a replica when one
     is there) is SIGKILLed after 1,000 have ended. Beside the load, one call at a time
-    with a 0.5 s timeout tells when calls are answered again."""
+    with a 0.5 s timeout tells when calls are answered again. The killed server is
+    then started again and calls through it reach the replicas."""
     root, mods = loadgen
     urls = cluster.urls
     one, two = replica(",".join(rotated(urls, 1)), root), replica(",".join(rotated(urls, 2)), root)
@@ -180,9 +181,20 @@ def test_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[Path, dic
         finally:
             await bus.close_async()
 
+    async def through(server: str) -> list[Any]:
+        bus = await NatsBus.connect(server, prefix=PREFIX, timeout=CALL_TIMEOUT)
+        try:
+            echo = mods["client"].EchoAsyncClient(bus)
+            await first_answer(echo)
+            return list(await asyncio.gather(*(echo.echo(k, f"rejoined {k}") for k in range(100))))
+        finally:
+            await bus.close_async()
+
     try:
         outcomes, probes = asyncio.run(run())
         after = wait_placed(cluster, 2, 0)  # both replicas reconnected to the others
+        cluster.restart(killed["victim"])  # it rejoins: calls through it reach the replicas
+        rejoined = asyncio.run(through(urls[killed["victim"]]))
     finally:
         one.kill()
         two.kill()
@@ -208,6 +220,7 @@ def test_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[Path, dic
     assert sum(after.values(), Counter())["replica"] == 2 and killed["victim"] not in after
     last = outcomes[-500:]
     assert sum(o.error is None for o in last) >= 0.99 * len(last), Counter(str(o.error) for o in last)
+    assert [(a.n, a.text) for a in rejoined] == [(k, f"rejoined {k}") for k in range(100)]
 
 
 def test_ten_thousand_calls_across_routes(cluster: NatsCluster, loadgen: tuple[Path, dict[str, Any]]) -> None:
