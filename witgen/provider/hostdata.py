@@ -47,7 +47,7 @@ def decode_json(raw: bytes, where: str) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise HostDataError(f"{where}: not UTF-8 text") from None
+        raise HostDataError(f"{where}: not JSON (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise HostDataError(f"{where}: not JSON ({exc})") from None
     except RecursionError:
