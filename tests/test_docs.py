@@ -212,14 +212,15 @@ def test_shell_blocks_are_split_as_a_reader_types_them() -> None:
 # --------------------------------------------------------------------------- commands shown anywhere
 
 
-def shown_commands(text: str) -> list[str]:
-    """Every `witgen ...` command of a page: in shell blocks and in inline code."""
-    found: list[str] = []
+def shown_commands(text: str) -> list[tuple[str, bool]]:
+    """Every `witgen ...` command of a page, and whether it is whole: the commands of shell
+    blocks are; inline code may name an option without its value (`witgen call --component`)."""
+    found: list[tuple[str, bool]] = []
     for block in fenced_blocks(text):
         if block.lang in SHELL_LANGS:
-            found += [c for c in shell_commands(block.body) if re.search(r"(^|[\s;&|(])witgen\s", c)]
+            found += [(c, True) for c in shell_commands(block.body) if re.search(r"(^|[\s;&|(])witgen\s", c)]
     outside = re.sub(r"(?ms)^```.*?^```", "", text)
-    found += [span for span in re.findall(r"`(witgen [^`]+)`", outside)]
+    found += [(span, False) for span in re.findall(r"`(witgen [^`]+)`", outside)]
     return found
 
 
@@ -246,8 +247,9 @@ def witgen_invocations(command: str) -> list[list[str]]:
     return out
 
 
-def check_invocation(args: list[str]) -> str | None:
-    """Why `witgen ARGS` would not parse (an unknown command or option), or None."""
+def check_invocation(args: list[str], whole: bool = True) -> str | None:
+    """Why `witgen ARGS` would not parse (an unknown command or option, or with `whole` an
+    option missing its value), or None."""
     command: click.Command = witgen_main
     ctx = click.Context(witgen_main, info_name="witgen")
     words = list(args)
@@ -277,7 +279,7 @@ def check_invocation(args: list[str]) -> str | None:
         option = options[name]
         if option is not None and not option.is_flag and not option.count and not eq:
             if i >= len(words):
-                return f"{ctx.command_path}: {name} needs a value"
+                return f"{ctx.command_path}: {name} needs a value" if whole else None
             i += 1
     return None
 
@@ -290,10 +292,10 @@ def test_every_witgen_command_shown_parses() -> None:
     problems: list[str] = []
     checked = 0
     for page in pages():
-        for command in shown_commands(page.read_text()):
+        for command, whole in shown_commands(page.read_text()):
             for args in witgen_invocations(command):
                 checked += 1
-                problem = check_invocation(args)
+                problem = check_invocation(args, whole)
                 if problem:
                     problems.append(f"{page.relative_to(ROOT)}: `{command}`: {problem}")
     assert checked >= 40
@@ -306,6 +308,7 @@ def test_invocation_check_catches_unknown_commands_and_options() -> None:
     assert check_invocation(["generat", "wit"]) == "no command 'generat'"
     assert check_invocation(["generate", "--outt", "x"]) == "witgen generate: no option '--outt'"
     assert check_invocation(["call", "--nats"]) == "witgen call: --nats needs a value"
+    assert check_invocation(["call", "--component"], whole=False) is None
     assert witgen_invocations("cd x && witgen check --diff | tee log") == [["check", "--diff"]]
 
 
@@ -321,6 +324,21 @@ def test_readme_is_a_front_page_whose_first_commands_ci_runs() -> None:
     assert re.match(r"^python3 -m venv .* pytest", setup[1])
     ci = (ROOT / ".ci" / "run").read_text()
     assert "grep -m1 -E '^python3 -m venv .* pytest' README.md" in ci
+
+
+def test_readme_quickstart_runs(tmp_path: Path) -> None:
+    """The README's quickstart: its second shell block, then its Python block, as written."""
+    blocks = fenced_blocks((ROOT / "README.md").read_text())
+    shell = [b for b in blocks if b.lang == "sh"][1]
+    program = [b for b in blocks if b.lang == "python"][0]
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    made = subprocess.run(["bash", "-e", "-c", shell.body], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stdout + made.stderr
+    (tmp_path / "main.py").write_text(program.body)
+    ran = subprocess.run([sys.executable, "main.py"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    promised = re.search(r"# (hello, \w+)$", program.body, re.M)
+    assert promised is not None and ran.stdout.strip() == promised.group(1)
 
 
 def test_cli_reference_lists_every_command() -> None:
@@ -339,7 +357,7 @@ def test_site_builds_strict(tmp_path: Path) -> None:
     pytest.importorskip("material", reason="the site needs the docs extra (pip install -e '.[docs]')")
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(ROOT / "mkdocs.yml"), "-d", str(tmp_path / "site")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "site" / "tutorial" / "index.html").exists()
