@@ -223,6 +223,61 @@ def test_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[Path, dic
     assert [(a.n, a.text) for a in rejoined] == [(k, f"rejoined {k}") for k in range(100)]
 
 
+def test_replicas_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[Path, dict[str, Any]]) -> None:
+    """Both replicas on server 0, the caller on server 1; server 0 is SIGKILLed after
+    1,000 of 3,000 calls have ended. The replicas move to the servers they learnt from
+    the cluster and serve again; meanwhile calls end with a timeout or at once with
+    "no responders", and none hangs or gets another's answer."""
+    root, mods = loadgen
+    urls = cluster.urls
+    with replica(urls[0], root), replica(urls[0], root):
+        killed: dict[str, float] = {}
+
+        async def run() -> tuple[list[Outcome], list[Outcome]]:
+            bus = await NatsBus.connect(urls[1], prefix=PREFIX, timeout=CALL_TIMEOUT, name=CALLER)
+            try:
+                echo = mods["client"].EchoAsyncClient(bus)
+                await first_answer(echo)
+                where = await asyncio.to_thread(wait_placed, cluster, 2, 1)
+                assert (where[0]["replica"], where[1]["caller"]) == (2, 1), where
+
+                def kill() -> None:
+                    killed["at"] = time.monotonic()
+                    cluster.kill(0)
+
+                probes: list[Outcome] = []
+                loaded = asyncio.ensure_future(load(echo, 3000, 50, at=1000, action=kill))
+                probe = mods["client"].EchoAsyncClient(bus.endpoint(timeout=0.5))
+                while not loaded.done():
+                    probes.extend(await load(probe, 1, 1))
+                return await loaded, probes
+            finally:
+                await bus.close_async()
+
+        outcomes, probes = asyncio.run(run())
+        after = wait_placed(cluster, 2, 0)
+    kill_at = killed["at"]
+    failed = [o for o in outcomes if o.error is not None]
+    probe_errors = Counter(type(o.error).__name__ for o in probes if o.error and o.ended > kill_at)
+    answered_again = min(o.ended for o in probes if o.error is None and o.started > kill_at)
+    print(
+        f"\nkilled the replicas' server: {len(failed)} of 3000 calls failed,"
+        f" {dict(Counter(type(o.error).__name__ for o in failed))};"
+        f" the first one-at-a-time call sent after the kill was answered {answered_again - kill_at:.2f} s"
+        f" after it ({dict(probe_errors)} meanwhile); replicas now {dict(after)};"
+        f" messages {examples(failed + probes)}"
+    )
+    assert [o.n for o in outcomes] == list(range(3000))
+    assert max(o.ended - o.started for o in outcomes) <= END_RATIO * CALL_TIMEOUT
+    for o in failed + probes:
+        text = str(o.error)
+        assert o.error is None or isinstance(o.error, LOST_CONNECTION_ERRORS), repr(o.error)
+        assert o.error is None or (text.startswith(f"{OPERATION}: ") and "\n" not in text), text
+    assert sum(after.values(), Counter())["replica"] == 2 and 0 not in after
+    last = outcomes[-500:]
+    assert sum(o.error is None for o in last) >= 0.99 * len(last), Counter(str(o.error) for o in last)
+
+
 def test_ten_thousand_calls_across_routes(cluster: NatsCluster, loadgen: tuple[Path, dict[str, Any]]) -> None:
     """10,000 calls, 100 in flight, from a caller on one server to replicas on the two
     others: every answer belongs to its own call, none is lost or given twice, and
