@@ -1,11 +1,17 @@
 """Converters between wasmtime-py component values and witgen values, built from descriptions.
 
     to_py = lift(desc)      # wasmtime value -> witgen value (None: the same object)
-    to_wasm = lower(desc)   # witgen value -> wasmtime value (None: the same object)
+    to_wasm = lower(desc)   # witgen value -> wasmtime value, checked
 
 `desc` is a `witgen.runtime.wit` description. Converters are closures built once per
-description (kept in its cache); a type whose two representations coincide (numbers,
+description (kept in its cache). A lifted type whose two representations coincide (numbers,
 strings, `list<u8>` as `bytes`, lists and tuples of those) gets None, and its parents skip it.
+
+Lowering checks what the host hands to wasmtime with the wire codec's rules (integer
+ranges, `f32` range, chars and strings that are Unicode scalar values, the classes of
+enums, flags, variants, `Ok`/`Err`, `Some`, resource handles): wasmtime-py would otherwise
+truncate an out-of-range integer or fail inside the guest's call. A value that does not fit
+raises `ConversionError`, whose `path` says where in the value (`.field`, `[2]`, `.ok`).
 
 wasmtime-py 50 represents a record as `wasmtime.component.Record` with kebab-case
 attributes, an enum as its case name, flags as a `set` of names, and a variant, option or
@@ -17,7 +23,9 @@ unchanged. It converts no `future`, `stream`, `error-context`, `map` or fixed-si
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+import struct
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from wasmtime.component import Record, ResourceAny, ResourceHost, Variant
@@ -36,7 +44,27 @@ class UnsupportedType(TypeError):
 
 
 class ConversionError(ValueError):
-    """A value that does not fit its WIT type, or that wasmtime-py would mistake for another case."""
+    """A value that does not fit its WIT type, or that wasmtime-py would mistake for another case.
+
+    `reason` says what is wrong, `path` where inside the value (empty: the value itself).
+    """
+
+    def __init__(self, reason: str, path: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+    def inside(self, step: str) -> ConversionError:
+        """This error, one level further out (`step`: `.field`, `[3]`, `.ok`)."""
+        self.path = step + self.path
+        return self
+
+    def located(self, root: str) -> str:
+        """`reason at root.path`, e.g. `u32 out of range: 4294967296 at result.count`."""
+        return f"{self.reason} at {root}{self.path}"
+
+    def __str__(self) -> str:
+        return self.located("value") if self.path else self.reason
 
 
 def check(t: w.Type, where: str = "") -> None:
@@ -155,13 +183,14 @@ def lift(t: w.Type) -> Convert | None:
     return w.cached(t, "wasm-lift", build)
 
 
-def lower(t: w.Type) -> Convert | None:
-    """witgen value -> wasmtime value for `t`; None when they are the same object."""
-    def build() -> Convert | None:
+def lower(t: w.Type) -> Convert:
+    """witgen value -> wasmtime value for `t`, raising `ConversionError` for one that does not fit."""
+    def build() -> Convert:
         check(t)
         return _lower(t)
 
-    return w.cached(t, "wasm-lower", build)
+    convert: Convert = w.cached(t, "wasm-lower", build)
+    return convert
 
 
 def _same(v: Any) -> Any:
@@ -174,7 +203,8 @@ def lift_or_same(t: w.Type | None) -> Convert:
 
 
 def lower_or_same(t: w.Type | None) -> Convert:
-    return (lower(t) if t is not None else None) or _same
+    """`lower(t)`; the identity function for no type."""
+    return lower(t) if t is not None else _same
 
 
 def _lift(t: w.Type) -> Convert | None:
@@ -265,20 +295,18 @@ def _empty_case(cls: type) -> Convert:
     return lambda v: cls()
 
 
-def _lower(t: w.Type) -> Convert | None:
+def _lower(t: w.Type) -> Convert:
     match t:
-        case w.Prim() | w.Own():
-            return None
+        case w.Prim(name=name):
+            return _lower_prim(name)
+        case w.Own():
+            return _lower_handle(t)
+        case w.List(element=w.Prim(name="u8")):
+            return _lower_bytes
         case w.List(element=e):
-            if isinstance(e, w.Prim) and e.name == "u8":
-                return lambda v: v if type(v) is bytes else bytes(v)
-            f = lower(e)
-            return None if f is None else (lambda v: [f(x) for x in v])
+            return _lower_list(t, lower(e))
         case w.Tuple(items=items):
-            fs = [lower(x) or _same for x in items]
-            if all(f is _same for f in fs):
-                return None
-            return lambda v: tuple([f(x) for f, x in zip(fs, v, strict=True)])
+            return _lower_tuple(t, [lower(x) for x in items])
         case w.Record():
             return _lower_record(t)
         case w.Enum():
@@ -294,30 +322,214 @@ def _lower(t: w.Type) -> Convert | None:
 
             return enum_name
         case w.Flags():
-            flags = list(enumerate(t.names))
-            return lambda v: {n for i, n in flags if v.value >> i & 1}
+            return _lower_flags(t)
     return _lower_variant(t)
 
 
+def _mismatch(v: object, what: str) -> ConversionError:
+    """The error for a value of the wrong class (worded as the wire codec's)."""
+    return ConversionError(f"expected {what}, got {type(v).__name__}: {v!r}"[:300])
+
+
+def _lower_prim(name: str) -> Convert:
+    if name in w.INTEGERS:
+        return _lower_int(name, *w.INTEGERS[name])
+    return {"bool": _lower_bool, "f32": _lower_f32, "f64": _lower_f64, "char": _lower_char,
+            "string": _lower_string}[name]  # fmt: skip
+
+
+def _lower_int(name: str, lo: int, hi: int) -> Convert:
+    def integer(v: Any) -> Any:
+        if v.__class__ is int or isinstance(v, int):  # bool and IntEnum too, as the codec
+            if lo <= v <= hi:
+                return v
+            raise ConversionError(f"{name} out of range: {v}")
+        raise _mismatch(v, name)
+
+    return integer
+
+
+def _lower_bool(v: Any) -> bool:
+    if v is True or v is False:
+        return v
+    raise _mismatch(v, "bool")
+
+
+def _lower_f64(v: Any) -> float:
+    return v if v.__class__ is float else _as_float(v, "f64")
+
+
+def _as_float(v: Any, name: str) -> float:
+    """An int or float subclass as a `float` (wasmtime-py takes only floats), as the codec does."""
+    if isinstance(v, (int, float)):
+        try:
+            return float(v)
+        except OverflowError:
+            raise ConversionError(f"{name} out of range: {v}") from None
+    raise _mismatch(v, name)
+
+
+_F32 = struct.Struct("<f")
+_F32_MAX = 3.4028234663852886e38
+
+
+def _lower_f32(v: Any) -> float:
+    x = v if v.__class__ is float else _as_float(v, "f32")
+    if -_F32_MAX <= x <= _F32_MAX or math.isnan(x) or math.isinf(x):
+        return x
+    try:
+        _F32.pack(x)  # rounds to the largest f32 when close enough, as the codec does
+    except OverflowError:
+        raise ConversionError(f"f32 out of range: {v}") from None
+    return x
+
+
+def _lower_char(v: Any) -> str:
+    if isinstance(v, str):
+        if len(v) == 1 and not 0xD800 <= ord(v) <= 0xDFFF:
+            return v
+        raise ConversionError(f"a char must be one Unicode scalar value, not {v!r}"[:300])
+    raise _mismatch(v, "char")
+
+
+def _lower_string(v: Any) -> str:
+    if v.__class__ is str or isinstance(v, str):
+        if not v.isascii():
+            try:
+                v.encode()
+            except UnicodeEncodeError:
+                raise ConversionError("string is not valid Unicode (lone surrogate)") from None
+        return v
+    raise _mismatch(v, "string")
+
+
+_U8 = _lower_int("u8", 0, 0xFF)
+
+
+def _lower_bytes(v: Any) -> bytes:
+    if v.__class__ is bytes:
+        return v
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    if isinstance(v, (list, tuple)):
+        try:
+            return bytes(v)
+        except (TypeError, ValueError):
+            raise _failure_in(v, _U8) from None
+    raise _mismatch(v, "list<u8>")
+
+
+def _failure_in(items: Sequence[Any], convert: Convert) -> ConversionError:
+    """The error of the first element `convert` refuses, located at its index."""
+    for i, x in enumerate(items):
+        try:
+            convert(x)
+        except ConversionError as exc:
+            return exc.inside(f"[{i}]")
+    raise AssertionError("no element fails")
+
+
+def _lower_list(t: w.List, element: Convert) -> Convert:
+    what = t.wit
+
+    def convert(v: Any) -> list[Any]:
+        if v.__class__ is not list and not isinstance(v, (list, tuple)):
+            raise _mismatch(v, what)
+        try:
+            return [element(x) for x in v]
+        except ConversionError:
+            raise _failure_in(v, element) from None
+
+    return convert
+
+
+def _lower_tuple(t: w.Tuple, items: list[Convert]) -> Convert:
+    what, count = t.wit, len(items)
+
+    def convert(v: Any) -> tuple[Any, ...]:
+        if not isinstance(v, (tuple, list)):
+            raise _mismatch(v, what)
+        if len(v) != count:
+            raise ConversionError(f"expected {count} item(s) for {what}, got {len(v)}")
+        out = []
+        for i, (f, x) in enumerate(zip(items, v, strict=True)):
+            try:
+                out.append(f(x))
+            except ConversionError as exc:
+                raise exc.inside(f".{i}") from None
+        return tuple(out)
+
+    return convert
+
+
+def _lower_handle(t: w.Own) -> Convert:
+    what = f"a handle of {t.wit}"
+
+    def handle(v: Any) -> Any:
+        if isinstance(v, (ResourceAny, ResourceHost)):
+            return v
+        raise _mismatch(v, what)
+
+    return handle
+
+
+def _lower_flags(t: w.Flags) -> Convert:
+    flags = list(enumerate(t.names))
+    cls, what = t.py, f"flags {t.name}"
+
+    def convert(v: Any) -> set[str]:
+        if v.__class__ is not cls:
+            raise _mismatch(v, what)
+        return {n for i, n in flags if v.value >> i & 1}
+
+    return convert
+
+
 def _lower_record(t: w.Record) -> Convert:
-    fields = [(f.wit, f.attr, lower(f.type) or _same) for f in t.fields]
+    fields = [(f.wit, f.attr, lower(f.type)) for f in t.fields]
     new = Record.__new__
+    what = f"record {t.name}"
 
     def convert(v: Any) -> Record:
+        try:
+            values = {n: f(getattr(v, a)) for n, a, f in fields}
+        except (ConversionError, AttributeError):
+            raise failure(v) from None
         r = new(Record)
-        r.__dict__ = {n: f(getattr(v, a)) for n, a, f in fields}
+        r.__dict__ = values
         return r
+
+    def failure(v: Any) -> ConversionError:
+        for n, a, f in fields:
+            if not hasattr(v, a):
+                return _mismatch(v, what)
+            try:
+                f(getattr(v, a))
+            except ConversionError as exc:
+                return exc.inside(f".{n}")
+        raise AssertionError("no field fails")
 
     return convert
 
 
 def _lower_variant(t: w.Type) -> Convert:
     cases = _cases(t)
+    names = [n for n, _ in cases]
     payloads = [lower_or_same(p) for _, p in cases]
     split = _case_splitter(t)
+
+    def payload_of(i: int, payload: Any) -> Any:
+        try:
+            return payloads[i](payload)
+        except ConversionError as exc:
+            raise exc.inside(f".{names[i]}") from None
+
     if _tagged(cases):
-        names = [n for n, _ in cases]
-        return lambda v: Variant(names[(c := split(v))[0]], payloads[c[0]](c[1]))
+        def tagged(v: Any) -> Variant:
+            i, payload = split(v)
+            return Variant(names[i], payload_of(i, payload))
+
+        return tagged
     sets = [None if p is None else tuple(classes(p)) for _, p in cases]
     # wasmtime-py picks the first case whose classes match the payload: an earlier case
     # matching every object (a payload that is itself an option) or `int` for a `bool`
@@ -326,7 +538,7 @@ def _lower_variant(t: w.Type) -> Convert:
 
     def untagged(v: Any) -> Any:
         i, payload = split(v)
-        out = payloads[i](payload)
+        out = payload_of(i, payload)
         if risky:
             for j in range(i):
                 s = sets[j]

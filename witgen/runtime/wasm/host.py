@@ -22,10 +22,15 @@ One instance runs one call at a time: calls from other threads queue. A call tha
 while the instance waits on one of its own imports (a provider calling back into the
 actor) is rejected at once with `BusError`, since it would otherwise wait for itself.
 
-Failures: a trap, a provider that raises, a missing route or a deadline fail that call with
-a `BusError` naming the function (`BusTimeout` for the deadline). wasmtime poisons an
-instance once a host function fails, so the host instantiates the component again; its state
-is lost, which is logged.
+Failures: a trap, a provider that raises or returns a value that does not fit the WIT
+type, a missing route or a deadline fail that call with a `BusError` naming the function
+(`BusTimeout` for the deadline). wasmtime poisons an instance once a host function fails, so
+the host instantiates the component again; its state is lost, which is logged.
+
+Limits (`limits.Limits`): `deadline` seconds of guest time per call (None: no limit; time in
+Python imports does not count), `max_memory` bytes per linear memory (None: no cap), and
+`interrupt(host)`, which stops the running call within a tick and refuses every later one
+with `Interrupted` (for shutting down: Ctrl-C).
 """
 
 from __future__ import annotations
@@ -36,13 +41,13 @@ import itertools
 import keyword
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import wasmtime
-from wasmtime import _ffi
 from wasmtime.component import Component, Linker, LinkerInstance, ResourceAny, ResourceHost, ResourceType
 
 from witgen.runtime import codec, wit
@@ -51,14 +56,22 @@ from witgen.runtime.dispatch import DispatchTable, Operation, _LoopThread
 from witgen.runtime.resources import drop_name, encode_handle
 from witgen.runtime.values import Handle
 from witgen.runtime.wasm import convert
-from witgen.runtime.wasm.loader import TICK, engine_for, load
+from witgen.runtime.wasm.limits import DEADLINE, DEFAULT_MAX_MEMORY, INTERRUPTED, Limits, size_text
+from witgen.runtime.wasm.loader import engine_for, load
 
-__all__ = ["ComponentHost", "Definer", "WasiOptions", "linker_name", "method_name"]
+__all__ = ["ComponentHost", "Definer", "Interrupted", "WasiOptions", "interrupt", "linker_name", "method_name"]
 
 log = logging.getLogger("witgen.runtime")
 
 Functions = Mapping[str, wit.Func]
-_INTERRUPT = "interrupt"
+
+
+class Interrupted(BusError):
+    """The host was interrupted (`interrupt`): its running call was stopped, later ones are refused."""
+
+
+class _InvalidResult(ProviderFailure):
+    """A provider's result that does not fit the WIT type (the message names the provider)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,7 @@ class ComponentHost:
         routes: Mapping[str, Bus] = {},
         definers: Sequence[Definer] = (),
         deadline: float | None = 10.0,
+        max_memory: int | None = DEFAULT_MAX_MEMORY,
         wasi: WasiOptions | None = None,
         name: str = "",
     ) -> None:
@@ -157,7 +171,7 @@ class ComponentHost:
         self.methods = {i: dict(m) for i, m in methods.items()}
         self.deadline = deadline
         self.wasi = wasi or WasiOptions()
-        self._ticks = None if deadline is None else max(1, round(deadline / TICK))
+        self._limits = Limits(self.engine, deadline=deadline, max_memory=max_memory)
         self._lock = threading.Lock()
         self._running: int | None = None  # the thread running a call, while one runs
         self._in_import = False
@@ -202,13 +216,17 @@ class ComponentHost:
         for host_path, guest_path in self.wasi.dirs.items():
             config.preopen_dir(host_path, guest_path)
         store.set_wasi(config)
-        if self._ticks is not None:
-            store.set_epoch_deadline(self._ticks)
+        self._limits.attach(store)
+        self._limits.start(store)
         self._objects.clear()
         try:
             instance = self.linker.instantiate(store, self.component)
         except wasmtime.WasmtimeError as exc:
-            raise BusError(f"{self.name}: cannot instantiate: {_first_line(exc)}") from None
+            if self._limits.stopped == DEADLINE:
+                raise BusTimeout(f"{self.name}: cannot instantiate: it ran past its {self.deadline} s deadline") from None
+            if self._limits.stopped == INTERRUPTED:
+                raise Interrupted(f"{self.name}: interrupted while instantiating") from None
+            raise BusError(f"{self.name}: cannot instantiate: {self._trap_text(exc)}") from None
         for key, export in self._exports.items():
             export.handle = self._find_export(store, instance, *key)
         self.store, self.instance = store, instance
@@ -237,6 +255,8 @@ class ComponentHost:
         export = self._exports.get((instance, function))
         if export is None:
             raise UnknownOperation(f"{self.name} exports no such function", instance, function)
+        if self._limits.interrupted:
+            raise Interrupted("interrupted: the host takes no more calls", instance, function)
         me = threading.get_ident()
         if self._running == me or self._in_import:
             raise BusError(
@@ -258,13 +278,16 @@ class ComponentHost:
             raise BusError(
                 f"takes {len(func.params)} argument(s), got {len(args)}", export.instance, func.name
             )
-        try:
-            raw = [lower(a) for lower, a in zip(export.lowers, args, strict=True)]
-        except Exception as exc:
-            raise BusError(f"argument does not fit the WIT type: {exc}", export.instance, func.name) from None
+        raw = []
+        for (pname, _), lower, arg in zip(func.params, export.lowers, args, strict=True):
+            try:
+                raw.append(lower(arg))
+            except convert.ConversionError as exc:
+                raise BusError(f"argument does not fit the WIT type: {exc.located(pname)}", export.instance, func.name) from None
+            except Exception as exc:
+                raise BusError(f"argument does not fit the WIT type: {exc}", export.instance, func.name) from None
         store = self.store
-        if self._ticks is not None:
-            store.set_epoch_deadline(self._ticks)
+        self._limits.start(store)
         self._failure = None
         try:
             result = export.handle(store, *raw)
@@ -278,15 +301,21 @@ class ComponentHost:
 
     def _failed(self, export: _Export, exc: Exception) -> BusError:
         failure, self._failure = self._failure, None
+        limits = self._limits
         where = f"{export.instance}.{export.func.name}" if export.instance else export.func.name
+        if isinstance(failure, KeyboardInterrupt) or isinstance(limits.pending, KeyboardInterrupt):
+            self._reinstantiate(f"{where} was interrupted")
+            raise KeyboardInterrupt
+        if limits.interrupted:
+            return Interrupted("interrupted: the call was stopped", export.instance, export.func.name)
         if failure is not None:
             error = BusError(f"{failure}", export.instance, export.func.name)
             if isinstance(failure, BusError):
                 error = type(failure)(str(failure), export.instance, export.func.name)
             self._reinstantiate(f"{where} failed in an import ({failure})")
             return error
-        text = _first_line(exc)
-        if _INTERRUPT in str(exc):
+        text = self._trap_text(exc)
+        if limits.stopped == DEADLINE:
             self._reinstantiate(f"{where} ran past its {self.deadline} s deadline")
             return BusTimeout(
                 f"the component ran past its {self.deadline} s deadline and was stopped",
@@ -295,6 +324,15 @@ class ComponentHost:
             )
         self._reinstantiate(f"{where} trapped ({text})")
         return BusError(f"the component trapped: {text}", export.instance, export.func.name)
+
+    def _trap_text(self, exc: BaseException) -> str:
+        """The trap's line; the memory cap too when the trap speaks of memory or happened in
+        an allocator (wasmtime cannot say whether a refused `memory.grow` caused it)."""
+        text = _first_line(exc)
+        cap = self._limits.max_memory
+        if cap is not None and _MEMORY_SIGNS.search(str(exc)):
+            text += f" (its memory is capped at {size_text(cap)})"
+        return text
 
     def serve(self, bus: Bus) -> Serving:
         """Serve every export on `bus` (providers call the actor with generated clients)."""
@@ -368,30 +406,40 @@ class ComponentHost:
 
     def guard(self, where: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Wrap the host function of import `where`: its failure is kept for the export call
-        to report, and the deadline restarts when it returns."""
-        ticks = self._ticks
+        to report, and the time it takes is not the guest's."""
+        limits = self._limits
 
         def guarded(store: Any, *args: Any) -> Any:
+            limits.pause()
             self._in_import = True
             try:
+                if limits.interrupted:
+                    raise Interrupted("interrupted")
                 out = fn(store, *args)
             except BaseException as exc:
-                if isinstance(exc, BusError) and exc.instance:
-                    self._failure = exc
-                elif isinstance(exc, BusError):
-                    self._failure = type(exc)(f"import {where}: {exc.message}")
-                else:
-                    log.error("%s: import %s raised", self.name, where, exc_info=exc)
-                    self._failure = ProviderFailure(f"import {where}: the provider raised {type(exc).__name__}: {exc}")
+                self._failure = self._import_failure(where, exc)
+                if not isinstance(exc, Exception):  # wasmtime-py passes on only Exceptions
+                    raise BusError(f"import {where}: {type(exc).__name__}") from None
                 raise
             finally:
                 self._in_import = False
-            if ticks is not None:
-                # Time spent in Python is not the guest's (StoreContext has no method for it).
-                _ffi.wasmtime_context_set_epoch_deadline(store._context(), ticks)
+                limits.resume(store)
             return out
 
         return guarded
+
+    def _import_failure(self, where: str, exc: BaseException) -> BaseException:
+        """What the export call reports for an import that raised `exc`."""
+        if isinstance(exc, _InvalidResult):
+            return ProviderFailure(exc.message)
+        if isinstance(exc, BusError) and exc.instance:
+            return exc
+        if isinstance(exc, BusError):
+            return type(exc)(f"import {where}: {exc.message}")
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        log.error("%s: import %s raised", self.name, where, exc_info=exc)
+        return ProviderFailure(f"import {where}: the provider raised {type(exc).__name__}: {exc}")
 
     def _rep_of(self, store: Any, value: Any) -> int:
         if isinstance(value, ResourceAny):
@@ -420,11 +468,21 @@ class ComponentHost:
         return out
 
     def _result(self, instance: str, func: wit.Func) -> Callable[[Any], Any]:
+        """Provider result -> wasmtime value, checked: one that does not fit names the provider."""
         t = func.result
         if isinstance(t, wit.Own) and not isinstance(t, wit.Borrow):
             res = t.resource.name
             return lambda obj: self._new_rep(instance, res, obj)
-        return convert.lower_or_same(t)
+        lower = convert.lower_or_same(t)
+        where = f"{instance}.{func.name}" if instance else func.name
+
+        def checked(value: Any) -> Any:
+            try:
+                return lower(value)
+            except convert.ConversionError as exc:
+                raise _InvalidResult(f"provider {where} returned an invalid value: {exc.located('result')}") from None
+
+        return checked
 
     def _direct(self, instance: str, func: wit.Func, provider: object) -> Callable[..., Any]:
         params = self._params(instance, func)
@@ -476,6 +534,11 @@ class ComponentHost:
         return no_route
 
 
+def interrupt(host: ComponentHost) -> None:
+    """Stop `host`'s running call within a tick (`Interrupted`) and refuse every later call."""
+    host._limits.interrupt()
+
+
 def _ignoring_store(lift: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
     return lambda store, v: lift(v)
 
@@ -494,6 +557,10 @@ def _resources(funcs: Functions) -> list[str]:
 
 def _handle_payload(handle: Handle) -> bytes:
     return encode_handle(handle.handle)
+
+
+# A trap about memory, or a backtrace frame in an allocator (`realloc`, `dlmalloc`, `handle_alloc_error`).
+_MEMORY_SIGNS = re.compile(r"memory|alloc|\boom\b|sbrk", re.IGNORECASE)
 
 
 def _first_line(exc: BaseException) -> str:
