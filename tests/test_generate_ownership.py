@@ -11,6 +11,7 @@ manifest or journal that leave the folder are ignored with a warning.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -171,6 +172,19 @@ def test_a_file_edited_between_planning_and_writing_is_left(tmp_path: Path) -> N
         writer.apply(plan)
     assert (out / "a.py").read_text() == header and (out / "b.py").read_text() == "mine now\n"
     assert not (out / writer.JOURNAL).exists()
+
+
+def test_a_file_where_a_generated_folder_goes_stops_the_run_before_any_write(project: Path) -> None:
+    shutil.rmtree(project / "alpha/gen/client")
+    (project / "alpha/gen/client").write_text("a file of mine\n")
+    (project / "beta/wit/one.wit").write_text("package beta:one;\n// changed\n")
+    before = snapshot(project)
+    code, out, err = invoke("generate")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "error: alpha: alpha/gen/client is a file where witgen needs a folder: move it away if witgen should generate there"
+    ]
+    assert snapshot(project) == before
 
 
 # --------------------------------------------------------------------------- tampered records

@@ -258,7 +258,7 @@ def generate(
             for line in plan.problems(show, f"{target.name}: ")[1]:
                 printer.warning(line)
             if not dry_run:
-                writer.apply(plan)
+                writer.apply(plan, show, f"{target.name}: ")
             report_plan(printer, target, plan, dry_run)
 
 

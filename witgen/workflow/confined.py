@@ -35,10 +35,13 @@ class LinkInTheWay(Exception):
 
 
 class NotAFile(Exception):
-    """Something other than a regular file (a folder, a socket) where a file is expected."""
+    """Something other than what a path needs: a folder or a socket for a file, a file for a folder.
+
+    `rel` names it; `what` completes "`rel` is ...".
+    """
 
     def __init__(self, rel: str, what: str) -> None:
-        super().__init__(f"{rel}: {what}")
+        super().__init__(f"{rel} is {what}")
         self.rel = rel
         self.what = what
 
@@ -66,7 +69,7 @@ class Folder:
             os.close(fd)
 
     def _walk(self, names: list[str], create: bool) -> int | None:
-        """A descriptor of the folder at `names`, or None when one is missing (or a file) and not created."""
+        """A descriptor of the folder at `names`, or None when one is missing and not created."""
         fd = os.dup(self.fd)
         try:
             for depth, name in enumerate(names, 1):
@@ -84,12 +87,10 @@ class Folder:
                 except OSError as exc:
                     if exc.errno not in _NOT_FOLLOWED:
                         raise
+                    rel = "/".join(names[:depth])
                     if _is_link(name, fd):
-                        raise LinkInTheWay("/".join(names[:depth])) from None
-                    if create:
-                        raise
-                    os.close(fd)
-                    return None
+                        raise LinkInTheWay(rel) from None
+                    raise NotAFile(rel, "a file where witgen needs a folder") from None
                 os.close(fd)
                 fd = inner
             return fd
@@ -125,36 +126,39 @@ class Folder:
             with os.fdopen(fd, "rb") as file:
                 mode = os.fstat(file.fileno()).st_mode
                 if stat.S_ISDIR(mode):
-                    raise NotAFile(rel, "a folder")
+                    raise NotAFile(rel, "a folder where witgen generates a file")
                 if not stat.S_ISREG(mode):
-                    raise NotAFile(rel, "not a regular file")
+                    raise NotAFile(rel, "not a regular file; witgen generates one there")
                 return file.read()
 
     def unlink(self, rel: str) -> None:
-        """Remove the file (or link) `rel` itself, if there."""
-        with self.parent(rel) as at:
-            if at is not None:
-                try:
+        """Remove the file (or link) `rel` itself, if there; nothing when its folder is not there."""
+        try:
+            with self.parent(rel) as at:
+                if at is not None:
                     os.unlink(at[1], dir_fd=at[0])
-                except FileNotFoundError:
-                    pass
+        except (FileNotFoundError, LinkInTheWay, NotAFile):
+            pass
 
     def prune(self, rel: str) -> None:
         """Remove the folder `rel` and then each folder above it, while they are empty."""
         names = rel.split("/") if rel else []
         while names:
-            with self.parent("/".join(names)) as at:
-                if at is None:
-                    return
-                try:
+            try:
+                with self.parent("/".join(names)) as at:
+                    if at is None:
+                        return
                     os.rmdir(at[1], dir_fd=at[0])
-                except OSError:
-                    return
+            except (OSError, LinkInTheWay, NotAFile):
+                return
             names.pop()
 
     def fsync(self, rel: str) -> None:
         """Flush the folder `rel` ('' is this folder) to disk, if it is there."""
-        fd = self._walk(rel.split("/") if rel else [], create=False)
+        try:
+            fd = self._walk(rel.split("/") if rel else [], create=False)
+        except (LinkInTheWay, NotAFile):
+            return
         if fd is not None:
             try:
                 os.fsync(fd)

@@ -192,22 +192,13 @@ def _folder_of(rel: str) -> str:
     return rel.rpartition("/")[0]
 
 
-def read_file(out: Path, folder: Folder | None, rel: str) -> bytes | None:
-    """The bytes at `rel`, None when absent; LinkInTheWay when a link is on the path."""
-    if folder is None:
-        return None
-    try:
-        return folder.read(rel)
-    except NotAFile as exc:
-        raise WriteError(f"{out / rel} is {exc.what} where witgen generates a file") from None
-
-
 class Reason(NamedTuple):
     """Why a file is not witgen's to replace or delete."""
 
-    kind: str  # "foreign" (never witgen's), "edited" (changed since witgen wrote it) or "link"
-    link: str = ""  # for "link": the symbolic link on the path
+    kind: str  # "foreign" (never witgen's), "edited" (changed since it wrote it), "link" or "blocked"
+    where: str = ""  # for "link": the symbolic link on the path; for "blocked": what is in the way
     deleting: bool = False
+    what: str = ""  # for "blocked": completes "`where` is ..."
 
 
 class Plan:
@@ -247,7 +238,10 @@ class Plan:
             listed = ", ".join(foreign)
             todo = "move them away if witgen should generate there"
             errors.append(f"{label}not overwriting files witgen did not generate: {listed}; {todo}")
-        errors += [label + self._explain(show, rel) for rel in self.conflicts if self.reasons[rel].kind != "foreign"]
+        for rel in self.conflicts:
+            line = label + self._explain(show, rel)
+            if self.reasons[rel].kind != "foreign" and line not in errors:  # one line for a folder in the way
+                errors.append(line)
         warnings = [label + self._explain(show, rel) for rel in self.kept]
         for record, entry in self.ignored:
             where = show(self.out / record)
@@ -259,9 +253,11 @@ class Plan:
         path = show(self.out / rel)
         kept = rel in self.kept
         verb = "delete" if kept or reason.deleting else "overwrite"
+        if reason.kind == "blocked":
+            return f"{show(self.out / reason.where)} is {reason.what}: move it away if witgen should generate there"
         if reason.kind == "link":
-            where = "it" if reason.link == rel else f"{path} through it"
-            subject = f"{show(self.out / reason.link)} is a symbolic link, so witgen will not {verb} {where}"
+            where = "it" if reason.where == rel else f"{path} through it"
+            subject = f"{show(self.out / reason.where)} is a symbolic link, so witgen will not {verb} {where}"
             todo = "remove or move the link if witgen should generate there"
         else:
             subject = f"{path} changed since witgen wrote it, so witgen will not {verb} it"
@@ -293,9 +289,12 @@ def plan(out: Path, files: Mapping[str, str], inputs: str) -> Plan:
             data = files[rel].encode()
             new.files[rel] = file_hash(data)
             try:
-                current = read_file(out, folder, rel)
+                current = folder.read(rel) if folder else None
             except LinkInTheWay as exc:
                 result.refuse(rel, Reason("link", exc.rel))
+                continue
+            except NotAFile as exc:
+                result.refuse(rel, Reason("blocked", exc.rel, what=exc.what))
                 continue
             if current == data:
                 result.unchanged.append(rel)
@@ -310,8 +309,7 @@ def plan(out: Path, files: Mapping[str, str], inputs: str) -> Plan:
                 result.keep(rel, Reason("link", exc.rel))
                 continue
             except NotAFile:
-                result.keep(rel, Reason("edited"))
-                continue
+                continue  # no file of witgen's there any more: nothing to delete, nothing to track
             if current is None:
                 continue
             if records.owns(rel, current, replacing=False):
@@ -322,7 +320,7 @@ def plan(out: Path, files: Mapping[str, str], inputs: str) -> Plan:
     return result
 
 
-def _claim(out: Path, folder: Folder, result: Plan) -> dict[str, set[str]]:
+def _claim(out: Path, folder: Folder, result: Plan, show: Callable[[Path], str], label: str) -> dict[str, set[str]]:
     """Check again, under the lock, that every file to replace or delete is still witgen's.
 
     Returns what the journal records: for each path the run may touch, every hash
@@ -336,9 +334,12 @@ def _claim(out: Path, folder: Folder, result: Plan) -> dict[str, set[str]]:
     for rel in [*result.write, *result.delete]:
         replacing = rel in result.write
         try:
-            current = read_file(out, folder, rel)
+            current = folder.read(rel)
         except LinkInTheWay as exc:
             recheck.refuse(rel, Reason("link", exc.rel, deleting=not replacing))
+            continue
+        except NotAFile as exc:
+            recheck.refuse(rel, Reason("blocked", exc.rel, what=exc.what))
             continue
         if replacing:
             claimed[rel].add(file_hash(result.write[rel]))
@@ -349,7 +350,7 @@ def _claim(out: Path, folder: Folder, result: Plan) -> dict[str, set[str]]:
         else:
             kind = "edited" if rel in records.hashes or not replacing else "foreign"
             recheck.refuse(rel, Reason(kind, deleting=not replacing))
-    recheck.refuse_conflicts()
+    recheck.refuse_conflicts(show, label)
     return claimed
 
 
@@ -385,10 +386,7 @@ def atomic_write(folder: Folder, rel: str, data: bytes) -> None:
 
 def _remove_tmp_files(folder: Folder, rels: Iterable[str]) -> None:
     for rel in (*rels, MANIFEST, JOURNAL):
-        try:
-            folder.unlink(_tmp(rel))
-        except LinkInTheWay:
-            pass  # nothing of witgen's lies behind a link
+        folder.unlink(_tmp(rel))  # never behind a link
 
 
 @contextmanager
@@ -404,9 +402,12 @@ def _locked(fd: int) -> Iterator[None]:
     yield
 
 
-def apply(result: Plan) -> None:
-    """Carry a plan out under a journal; raises WriteError on conflicts, before touching anything."""
-    result.refuse_conflicts()
+def apply(result: Plan, show: Callable[[Path], str] = str, label: str = "") -> None:
+    """Carry a plan out under a journal; raises WriteError on conflicts, before touching anything.
+
+    `show` and `label` shape the paths and the prefix of the error's lines.
+    """
+    result.refuse_conflicts(show, label)
     if result.clean:
         return
     out = result.out
@@ -414,7 +415,7 @@ def apply(result: Plan) -> None:
         raise WriteError(f"{out}: the output folder is a file")
     out.mkdir(parents=True, exist_ok=True)
     with Folder.opened(out) as folder, _locked(folder.fd):
-        claimed = _claim(out, folder, result)
+        claimed = _claim(out, folder, result, show, label)
         _remove_tmp_files(folder, claimed)
         journal = {
             "format": FORMAT,
