@@ -299,8 +299,8 @@ def test_rest_list_ok_and_err(rest_llm: ollama_actor.LlmClient, fake_ollama: Fak
     assert failed.value.status_code == 500 and failed.value.error_message == "tags are broken today"
 
 
-def test_async_provider_from_sync_and_asyncio_callers(fake_ollama: FakeOllama) -> None:
-    # OllamaLlm's methods are async; BuiltinLlm's are sync: both serve both kinds of caller.
+def test_both_providers_from_sync_and_asyncio_callers(fake_ollama: FakeOllama) -> None:
+    # Both providers' plain methods serve both kinds of caller.
     for url in (fake_ollama.url, None):
         lattice = InProcessBus()
         lattice.serve(ollama_provider.dispatch_table(url))

@@ -3,14 +3,15 @@
 `BuiltinLlm` answers from a fixed table of two small "models", so demos and tests
 give the same bytes every time. `OllamaLlm` forwards each call to an Ollama
 server's REST API (`POST /api/chat`, `POST /api/show`, `GET /api/tags`) with
-urllib, from async methods; HTTP and connection failures become the WIT error
-value `status-error`. Both implement the generated provider stub (`LlmProvider`):
-the one sync, the other async, and both serve sync and asyncio callers alike.
+urllib; HTTP and connection failures become the WIT error value `status-error`.
+Both implement the generated provider stub (`LlmProvider`) with plain methods and
+serve sync and asyncio callers alike. Over NATS, `OllamaLlm`'s blocking requests
+run in the runtime's worker threads: `--workers` of them at once, `--queue` more
+waiting, then callers are told the provider is busy.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import urllib.error
@@ -150,16 +151,16 @@ class OllamaLlm:
         except ValueError as exc:
             return Err(StatusError(502, "502 Bad Gateway", f"ollama sent invalid JSON: {exc}"))
 
-    # Async methods: a slow server must not hold up an asyncio transport's loop, so the
-    # blocking urllib request runs in a worker thread.
-    async def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
-        return await asyncio.to_thread(self._chat, req)
+    # Plain methods that block on the network: transports run them in their worker
+    # threads (over NATS: bounded by --workers and --queue), never on an event loop.
+    def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
+        return self._chat(req)
 
-    async def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
-        return await asyncio.to_thread(self._show, req)
+    def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
+        return self._show(req)
 
-    async def list_(self) -> Ok[ListResponse] | Err[StatusError]:
-        return await asyncio.to_thread(self._list)
+    def list_(self) -> Ok[ListResponse] | Err[StatusError]:
+        return self._list()
 
     def _chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
         body = {
@@ -263,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m samples.ollama.provider", description=main.__doc__)
     parser.add_argument("--ollama-url", help="forward to this Ollama server instead of the built-in model")
     try:
-        from witgen.runtime.nats.main import add_arguments, serve_forever
+        from witgen.runtime.nats.main import add_arguments, limits, serve_forever
     except ImportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -276,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         creds=args.creds,
         tls_ca=args.tls_ca,
         name=args.name,
+        **limits(args),
     )
 
 
