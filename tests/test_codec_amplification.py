@@ -194,7 +194,7 @@ def test_zero_size_elements_within_the_limit_still_decode() -> None:
     # A few zero-size elements for each byte.
     per_byte = primitives.ZERO_SIZE_PER_BYTE
     t = codec.of(wit.List(wit.Tuple(wit.U8, wit.List(wit.List(wit.U32, 0), per_byte))))
-    value = [(i % 256, [[]] * per_byte) for i in range(100_000)]
+    value: list[tuple[int, list[list[int]]]] = [(i % 256, [[]] * per_byte) for i in range(100_000)]
     assert t.decode(t.encode(value)) == value
 
     # One list of empty tuples: exactly the limit of its payload, then one more.
