@@ -47,7 +47,7 @@ def package_name_problem(name: str) -> str | None:
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"{name!r} is a Python keyword, not a valid package name"
     if name in sys.stdlib_module_names or name in _SHADOWING:
-        return f"{name!r} would hide the module of the same name that the project imports: choose another name"
+        return f"{name!r} is the name of a module the project needs (it would hide it): choose another name"
     return None
 
 
@@ -155,7 +155,7 @@ def build_project(
         stubs = provider_stubs(resolve, worlds, exports)
         full_names = list(dict.fromkeys(resolve.interface_id(find_interface(resolve, e)) for e in exports))
     except WitError as exc:
-        raise render.RenderError(exc.render().replace(str(wit_copy), str(wit))) from None
+        raise render.RenderError(exc.render().replace(str(wit_copy), str(base))) from None
     except CodegenError as exc:
         raise render.RenderError(str(exc)) from None
     context: dict[str, Any] = {

@@ -112,8 +112,8 @@ def provider_stubs(
 
 
 def _world_title(resolve: m.Resolve, world: m.World) -> str:
-    if world.package is None:
-        return "the world of " + ", ".join(
+    if world.package is None:  # made of the interfaces named: they say what it is
+        return ", ".join(
             resolve.interface_id(item.id) for item in world.exports.values() if isinstance(item, m.InterfaceItem)
         )
     return f"world {resolve.packages[world.package].name}/{world.name}"
@@ -214,7 +214,8 @@ class _Builder:
     # ------------------------------------------------------------------ the test's call
 
     def add_test(self, stubs: ProviderStubs, views: list[ProviderView]) -> None:
-        """The first function callable with example arguments (none take a handle)."""
+        """The first function callable with example arguments (none take a handle),
+        a freestanding one if there is one, else a constructor or static function."""
         items = [(k, i) for k, i in self.world.exports.items() if isinstance(i, m.InterfaceItem)]
         world_funcs = [i.function for i in self.world.exports.values() if isinstance(i, m.FunctionItem)]
         groups: list[tuple[m.InterfaceItem | None, list[m.Function]]] = [
@@ -222,28 +223,29 @@ class _Builder:
         ]
         if world_funcs:
             groups.append((None, world_funcs))
-        for view, (item, funcs) in zip(views, groups):
-            for f in funcs:
-                if f.kind.kind in ("method", "async-method"):
-                    continue
-                args = [self.example(p.type) for p in f.params]
-                if any(a is None for a in args):
-                    continue
-                owner = self.layout.interface_module[item.id] if item is not None else self.mod
-                texts = [a for a in args if a is not None] + [module_token(owner.dotted)]
-                aliases = self.aliases(texts)
-                wire = f.item_name
-                stubs.test = TestCall(
-                    instance=view.instance,
-                    function=wire,
-                    functions=f"{aliases[owner.dotted]}.FUNCTIONS",
-                    args=[resolve_module_tokens(a, aliases) for a in args if a is not None],
-                    label=f"{view.instance}.{wire}" if view.instance else wire,
-                )
-                used = {d for t in texts for d in _TOKEN_RE.findall(t)}
-                stubs.test_modules = sorted((d, a) for d, a in aliases.items() if d.replace(".", "__dot__") in used)
-                stubs.test_runtime_imports = _runtime_imports(" ".join(stubs.test.args))
-                return
+        kinds = [("freestanding", "async-freestanding"), ("constructor", "static", "async-static")]
+        candidates = [(view, item, f) for wanted in kinds for view, (item, funcs) in zip(views, groups)
+                      for f in funcs if f.kind.kind in wanted]  # fmt: skip
+        for view, item, f in candidates:
+            examples = [self.example(p.type) for p in f.params]
+            args = [a for a in examples if a is not None]
+            if len(args) < len(examples):
+                continue
+            owner = self.layout.interface_module[item.id] if item is not None else self.mod
+            texts = [*args, module_token(owner.dotted)]
+            aliases = self.aliases(texts)
+            wire = f.item_name
+            stubs.test = TestCall(
+                instance=view.instance,
+                function=wire,
+                functions=f"{aliases[owner.dotted]}.FUNCTIONS",
+                args=[resolve_module_tokens(a, aliases) for a in args],
+                label=f"{view.instance}.{wire}" if view.instance else wire,
+            )
+            used = {d.replace("__dot__", ".") for t in texts for d in _TOKEN_RE.findall(t)}
+            stubs.test_modules = sorted((d, a) for d, a in aliases.items() if d in used)
+            stubs.test_runtime_imports = _runtime_imports(" ".join(stubs.test.args))
+            return
 
     def example(self, ty: m.Type | None) -> str | None:
         """A Python expression of a value of `ty`, or None when it cannot be made (handles,
