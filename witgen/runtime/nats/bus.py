@@ -256,6 +256,14 @@ class NatsBus:
         except ValueError as exc:
             raise BusError(str(exc)) from None
         shown = describe(servers)
+        links: list[_Link] = []
+
+        def lost() -> None:
+            # Answers published while the connection was down are gone: end those calls now
+            # rather than at their timeout (they are not retried: they may have run).
+            for link in links:
+                link.caller.fail_all(f"the connection to {shown} was lost during the call")
+
         nc = await open_connection(
             servers,
             describe=shown,
@@ -265,8 +273,10 @@ class NatsBus:
             name=name,
             reconnect_wait=reconnect_wait,
             connect_timeout=connect_timeout,
+            disconnected=lost,
         )
         link = _Link(nc, shown, limits)
+        links.append(link)
         await link.caller.start()
         return cls(link, prefix=prefix, source=source, link_name=link_name, timeout=timeout)
 

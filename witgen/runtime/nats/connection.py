@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from witgen.runtime.errors import TransportError
@@ -78,11 +78,13 @@ async def open_connection(
     name: str | None = None,
     reconnect_wait: float = 1.0,
     connect_timeout: float = 2.0,
+    disconnected: Callable[[], None] | None = None,
 ) -> NATS:
     """A connected client to one of `servers`; `TransportError` when none answers.
 
     `describe` names the servers in messages (passwords redacted). Once connected
-    the client reconnects forever, to any of the servers it knows.
+    the client reconnects forever, to any of the servers it knows; `disconnected`
+    is called each time the connection is lost.
     """
     nc = _client_class()()
     connected = False
@@ -97,6 +99,8 @@ async def open_connection(
 
     async def on_disconnect() -> None:
         log.info("nats: disconnected from %s", describe)
+        if disconnected is not None and connected:
+            disconnected()
 
     async def on_reconnect() -> None:
         log.info("nats: reconnected to %s", describe)
