@@ -110,6 +110,18 @@ def test_a_linked_file_in_the_output_is_neither_replaced_nor_deleted(project: Pa
     assert mine.read_bytes() == kept
 
 
+def test_an_output_folder_that_is_itself_a_link_is_used_as_named(project: Path) -> None:
+    """The user names OUT, link or not; only links below it are never followed."""
+    real = outside(project) / "alpha-gen"
+    (project / "alpha/gen").rename(real)
+    (project / "alpha/gen").symlink_to(real, target_is_directory=True)
+    (project / "alpha/wit/two.wit").unlink()
+    code, out, err = invoke("generate", "-t", "alpha")
+    assert (code, err) == (0, "")
+    assert out == "alpha: 0 written, 4 unchanged, 2 deleted -> alpha/gen\n"
+    assert sorted(p.name for p in (real / "types").iterdir()) == ["one.py"]
+
+
 def test_a_planted_temporary_link_is_not_written_through(project: Path) -> None:
     victim = outside(project) / "victim.py"
     victim.write_text("keep me\n")
