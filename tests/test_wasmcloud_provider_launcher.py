@@ -52,7 +52,7 @@ def test_the_script_runs_with_an_empty_environment(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (("no.such.module", "-o", "{tmp}/x"), "cannot import no.such.module"),
-        (("samples.ollama.provider", "-o", "{tmp}/missing/x"), "no such folder"),
+        (("samples.ollama.provider", "-o", "/dev/null/x"), "/dev/null: not a folder"),
         (("samples.ollama.provider", "-o", "{tmp}/x", "--python", "/etc/passwd"), "not an executable interpreter"),
     ],
 )

@@ -14,7 +14,8 @@ PREFIX = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 def wash_config(output: Path | None, prefix: str, expose: bool) -> str:
     """The `.wash/config.yaml` entries a `wash dev` session needs for the bridge.
 
-    `prefix` is the one exposed interfaces are served under."""
+    `prefix` is the one exposed interfaces are served under. `workload` is a top-level
+    key: wash ignores it under `dev`."""
     wrpc = f"{prefix}.wrpc.0.0.1" if prefix else "wrpc.0.0.1"
     name = output.stem if output is not None else "bridge"
     lines = [
@@ -25,7 +26,7 @@ def wash_config(output: Path | None, prefix: str, expose: bool) -> str:
         f"      file: {output if output is not None else 'bridge.wasm'}",
     ]
     if expose:
-        lines += ["  workload:", "    config:", f'      subscriptions: "{wrpc}.>"']
+        lines += ["workload:", "  config:", f'    subscriptions: "{wrpc}.>"']
     return "\n".join(lines)
 
 

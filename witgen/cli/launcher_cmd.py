@@ -14,7 +14,7 @@ import click
 @click.argument("module")
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the launcher (made executable).",
+    help="Where to write the launcher (made executable; missing folders are created).",
 )
 @click.option(
     "--python", "python", type=click.Path(dir_okay=False, path_type=Path),
@@ -54,10 +54,22 @@ def launcher(
     if check.returncode != 0:
         where = f" with PYTHONPATH {env['PYTHONPATH']}" if env else ""
         _fail(f"{interpreter} cannot import {module}{where} (use --path or --python)")
-    if not output.parent.is_dir():
-        _fail(f"{output.parent}: no such folder")
-    write_launcher(output, launcher_script(module, interpreter, folders, args))
+    in_the_way = _not_a_folder(output.parent)
+    if in_the_way is not None:
+        _fail(f"{in_the_way}: not a folder")
+    try:
+        write_launcher(output, launcher_script(module, interpreter, folders, args))
+    except OSError as exc:
+        _fail(f"{exc.filename or output}: {exc.strerror or exc}")
     click.echo(f"wrote {output}: {interpreter} -m {module}")
+
+
+def _not_a_folder(folder: Path) -> Path | None:
+    """The nearest existing ancestor of `folder` (itself included) when it is not a folder."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return None if candidate.is_dir() else candidate
+    return None
 
 
 def _fail(message: str) -> None:

@@ -40,7 +40,10 @@ def launcher_script(
 
 
 def write_launcher(path: Path, text: str) -> None:
-    """Write the script whole (a temporary file renamed into place), mode 0755."""
+    """Write the script whole (a temporary file renamed into place), mode 0755.
+
+    Missing parent folders are created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     tmp.chmod(0o755)
