@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import sys
 from typing import NoReturn
 
 import click
 
+from witgen.cli.host_cmd import DEFAULT_MAX_MEMORY, memory_size
 from witgen.cli.nats_options import NATS_HELP, servers_option
 from witgen.runtime.urls import redact
 
@@ -18,6 +20,10 @@ MAX_TIMEOUT = 86400.0  # one day
 def _fail(message: str) -> NoReturn:
     click.echo(f"error: {redact(message)}", err=True)
     sys.exit(1)
+
+
+def _max_memory_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    return None if value is None else memory_size(ctx, param, value)
 
 
 def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
@@ -38,8 +44,12 @@ bytes, [1, 2]). Put `--` before a value that starts with `-`.
 \b
 The result is printed as WAVE (nothing for a function without a result), exit 0,
 also for an err(..) result. Exit 1: bad WAVE, a timeout, no responders, a
-transport error; exit 2: usage (a wrong number of arguments, a bad --nats URL or
---timeout). Passwords in URLs are shown as ***.
+transport error; exit 2: usage (a wrong number of arguments, a bad --nats URL,
+--timeout or --max-memory). Passwords in URLs are shown as ***.
+
+
+With --component, --timeout is the guest time the call may take (time in its
+imports does not count) and Ctrl-C stops the component at once: one line, exit 130.
 """
 )
 @click.option(
@@ -79,6 +89,10 @@ transport error; exit 2: usage (a wrong number of arguments, a bad --nats URL or
     "--import", "imports", multiple=True, metavar="[LINK/]IFACE=PREFIX",
     help="With --component: where the provider of an imported interface serves on NATS.",
 )
+@click.option(
+    "--max-memory", metavar="SIZE", callback=_max_memory_option,
+    help=f"With --component: cap on each of its linear memories (256MiB, 1GiB, 64MB, bytes) [default: {DEFAULT_MAX_MEMORY}]",
+)  # fmt: skip
 @click.argument("function")
 @click.argument("args", nargs=-1)
 def call(
@@ -92,6 +106,7 @@ def call(
     component: str | None,
     world: str | None,
     imports: tuple[str, ...],
+    max_memory: int | None,
     function: str,
     args: tuple[str, ...],
 ) -> None:
@@ -101,8 +116,8 @@ def call(
     if component is None:
         if url is None:
             raise click.UsageError("pass --nats URL (or --component FILE)")
-        if imports or world:
-            raise click.UsageError("--import and --world go with --component")
+        if imports or world or max_memory is not None:
+            raise click.UsageError("--import, --world and --max-memory go with --component")
     elif prefix:
         raise click.UsageError("--prefix names a provider to call; with --component, route imports with --import")
 
@@ -130,7 +145,10 @@ def call(
     instance = target.instance(engine.resolve)
     name = target.function.item_name
     if component is not None:
-        data = _call_component(component, wit, world, url, imports, creds, timeout, instance, name, payload)
+        limits: dict[str, float | int] = {"deadline": timeout}
+        if max_memory is not None:  # else the host's default, DEFAULT_MAX_MEMORY
+            limits["max_memory"] = max_memory
+        data = _call_component(component, wit, world, url, imports, creds, limits, instance, name, payload)
     else:
         assert url is not None
         data = _call_provider(url, prefix, source_id, timeout, creds, tls_ca, instance, name, payload)
@@ -186,16 +204,40 @@ def _call_component(
     url: str | None,
     imports: tuple[str, ...],
     creds: str | None,
-    timeout: float,
+    limits: dict[str, float | int],
     instance: str,
     name: str,
     payload: bytes,
 ) -> bytes:
-    """Instantiate the component, call one export, return the encoded result."""
+    """Instantiate the component, call one export, return the encoded result; Ctrl-C: exit 130."""
+    try:
+        return _call_export(component, wit, world, url, imports, creds, limits, instance, name, payload)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: {component} was stopped", err=True)
+        sys.exit(130)
+
+
+def _call_export(
+    component: str,
+    wit: str,
+    world: str | None,
+    url: str | None,
+    imports: tuple[str, ...],
+    creds: str | None,
+    limits: dict[str, float | int],
+    instance: str,
+    name: str,
+    payload: bytes,
+) -> bytes:
     from witgen.cli.host_cmd import Actor
     from witgen.runtime import codec
     from witgen.runtime.bus import BusError
 
+    # The error line says what failed; the host's log lines (an instance made again) would repeat it.
+    quiet = logging.getLogger("witgen.runtime")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    timeout = limits["deadline"]
     actor = Actor(component, wit, world)
     exports = actor.host_class.EXPORTS
     key = next((i for i in exports if i == instance or i.partition("@")[0] == instance.partition("@")[0]), None)
@@ -214,7 +256,7 @@ def _call_component(
     try:
         routes = actor.routes(bus, imports) if bus is not None else {}
         try:
-            host = actor.build(bus, routes)
+            host = actor.build(bus, routes, **limits)
             fc = codec.function(exports[key][name])
             value = host.call(key, name, *fc.decode_params(payload))
             return fc.encode_result(value)

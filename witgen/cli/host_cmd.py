@@ -2,15 +2,18 @@
 
 Both load the component (the compiled-artifact cache of `witgen.runtime.wasm.loader`), pick
 the world of `--wit` with the most exports all of which the component exports (or `--world`), generate that
-world's bindings with the `host` part into a private folder, and build its `<World>Host`.
-Imports go over NATS: `--import [LINK/]IFACE=PREFIX` sends the calls of one imported
-interface (IFACE with or without `@version`) to the provider serving under PREFIX.
+world's bindings with the `host` part into a temporary folder (removed once they are imported),
+and build its `<World>Host`. Imports go over NATS: `--import [LINK/]IFACE=PREFIX` sends the
+calls of one imported interface (IFACE with or without `@version`) to the provider serving
+under PREFIX. The component's limits: `--max-memory` per linear memory, and a deadline of
+guest time per call (`--deadline`; `witgen call` uses its `--timeout`).
 """
 
 from __future__ import annotations
 
 import importlib
 import itertools
+import math
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -23,11 +26,39 @@ from witgen.cli.nats_options import NATS_HELP, servers_option
 from witgen.runtime.urls import redact
 
 _counter = itertools.count()
+DEFAULT_MAX_MEMORY = "256MiB"
 
 
 def fail(message: str) -> NoReturn:
     click.echo(f"error: {redact(message)}", err=True)
     sys.exit(1)
+
+
+def positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Validate a duration option: more than 0 and finite."""
+    if not (value > 0 and math.isfinite(value)):
+        raise click.BadParameter(f"expected seconds, more than 0 and finite; got {value:g}", ctx, param)
+    return value
+
+
+def memory_size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """Validate a size option (`256MiB`, `1GiB`, `64MB`, bytes) into bytes."""
+    from witgen.runtime.wasm.limits import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+max_memory_option = click.option(
+    "--max-memory",
+    default=DEFAULT_MAX_MEMORY,
+    show_default=True,
+    metavar="SIZE",
+    callback=memory_size,
+    help="Cap on each linear memory of the component (256MiB, 1GiB, 64MB, bytes).",
+)
 
 
 class Actor:
@@ -126,15 +157,20 @@ class Actor:
         except Exception as exc:
             fail(f"cannot generate bindings: {exc}")
         package = f"_witgen_host_{next(_counter)}"
-        folder = Path(tempfile.mkdtemp(prefix="witgen-host-"))
-        for rel, text in files.items():
-            path = folder / package / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        sys.path.insert(0, str(folder))
         layout = Layout(resolve, [self.world_id], world.package)
         dotted = next(d for d, mod in layout.modules.items() if mod.kind == "world" and mod.owner == self.world_id)
-        return importlib.import_module(f"{package}.{dotted}")
+        # Importing the world's module imports every generated module it uses, and nothing
+        # imports them later: the folder goes as soon as they are loaded.
+        with tempfile.TemporaryDirectory(prefix="witgen-host-") as folder:
+            for rel, text in files.items():
+                path = Path(folder) / package / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+            sys.path.insert(0, folder)
+            try:
+                return importlib.import_module(f"{package}.{dotted}")
+            finally:
+                sys.path.remove(folder)
 
     def _qualified(self) -> str:
         return next(name for name, wid in self._world_ids().items() if wid == self.world_id)
@@ -183,22 +219,25 @@ class Actor:
             out[found[0]] = self.links[link or "default"] = bus.endpoint(prefix=prefix, link_name=link)
         return out
 
-    def build(self, bus: Any, routes: Mapping[str, Any]) -> Any:
+    def build(self, bus: Any, routes: Mapping[str, Any], **limits: Any) -> Any:
+        """The world's host for the component; `limits`: `deadline`, `max_memory`."""
         definers = []
         if self.legacy:
             from witgen.runtime.wasm.wasmcloud import WasmcloudBus
 
             definers.append(WasmcloudBus(self.interfaces(), links=getattr(self, "links", {})))
             routes = {}
-        return self.host_class(self.compiled, bus=bus, routes=routes, definers=definers, name=self.component)
+        return self.host_class(self.compiled, bus=bus, routes=routes, definers=definers, name=self.component, **limits)
 
 
 @click.command(
     epilog="""
 \b
-Runs until SIGINT or SIGTERM (then drains and exits 0). Exit 1: not a component, a
-component that matches no world, NATS unreachable; exit 2: usage (several worlds
-match: pass --world).
+Runs until SIGINT or SIGTERM (then drains and exits 0); SIGINT first stops the
+component's call in progress, and says so on one line. Exit 1: not a component, a
+component that matches no world or needs more than --max-memory to start, NATS
+unreachable; exit 2: usage (several worlds match: pass --world; a bad --deadline or
+--max-memory).
 """
 )
 @click.argument("component", type=click.Path(dir_okay=False))
@@ -208,7 +247,15 @@ match: pass --world).
 @click.option("--prefix", required=True, help="Subject prefix the actor's exports are served under.")
 @click.option("--import", "imports", multiple=True, metavar="[LINK/]IFACE=PREFIX", help="Where an imported interface's provider serves.")
 @click.option("--creds", type=click.Path(exists=True, dir_okay=False), help="NATS credentials file.")
-def host(component: str, wit: str, world: str | None, url: str, prefix: str, imports: tuple[str, ...], creds: str | None) -> None:
+@click.option(
+    "--deadline", default=10.0, show_default=True, type=float, metavar="SECONDS", callback=positive_seconds,
+    help="Guest time allowed per call (time spent in its imports does not count).",
+)  # fmt: skip
+@max_memory_option
+def host(
+    component: str, wit: str, world: str | None, url: str, prefix: str, imports: tuple[str, ...], creds: str | None,
+    deadline: float, max_memory: int,
+) -> None:  # fmt: skip
     """Run COMPONENT as an actor: its exports served on NATS, its imports called over NATS."""
     actor = Actor(component, wit, world)
     from witgen.runtime.wasm.serve import host_forever
@@ -216,7 +263,7 @@ def host(component: str, wit: str, world: str | None, url: str, prefix: str, imp
     specs = list(imports)
 
     def build(bus: Any, routes: Mapping[str, Any]) -> Any:
-        return actor.build(bus, actor.routes(bus, specs))
+        return actor.build(bus, actor.routes(bus, specs), deadline=deadline, max_memory=max_memory)
 
     actor.routes(_NoBus(), specs)  # usage errors before connecting
     sys.exit(host_forever(build, url, prefix=prefix, creds=creds, name=f"witgen host {component}"))

@@ -42,9 +42,11 @@ import keyword
 import logging
 import os
 import re
+import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Protocol
 
 import wasmtime
@@ -64,6 +66,7 @@ __all__ = ["ComponentHost", "Definer", "Interrupted", "WasiOptions", "interrupt"
 log = logging.getLogger("witgen.runtime")
 
 Functions = Mapping[str, wit.Func]
+_MAIN_THREAD = threading.main_thread().ident
 
 
 class Interrupted(BusError):
@@ -267,10 +270,37 @@ class ComponentHost:
         with self._lock:
             self._running = me
             try:
+                if me == _MAIN_THREAD:
+                    return self._call_catching_sigint(export, args)
                 return self._call(export, args)
             finally:
                 self._running = None
                 self._in_import = False
+
+    def _call_catching_sigint(self, export: _Export, args: tuple[Any, ...]) -> Any:
+        """`_call` in the main thread: SIGINT cancels the call, then reaches its own handler.
+
+        Python runs signal handlers in the main thread, also inside the callbacks wasmtime
+        makes into Python (host functions, the epoch callback), and an exception escaping
+        one of those leaves wasmtime without an answer. So while the guest may run, SIGINT
+        only cancels the call; once it has ended, the handler it was meant for runs (by
+        default: `KeyboardInterrupt`)."""
+        caught: list[FrameType | None] = []
+
+        def on_sigint(signum: int, frame: FrameType | None) -> None:
+            caught.append(frame)
+            self._limits.cancel()
+
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is None:  # a handler not installed from Python: it cannot be put back
+            return self._call(export, args)
+        signal.signal(signal.SIGINT, on_sigint)
+        try:
+            return self._call(export, args)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            if caught and callable(previous):
+                previous(signal.SIGINT, caught[0])
 
     def _call(self, export: _Export, args: tuple[Any, ...]) -> Any:
         func = export.func
@@ -303,10 +333,10 @@ class ComponentHost:
         failure, self._failure = self._failure, None
         limits = self._limits
         where = f"{export.instance}.{export.func.name}" if export.instance else export.func.name
-        if isinstance(failure, KeyboardInterrupt) or isinstance(limits.pending, KeyboardInterrupt):
-            self._reinstantiate(f"{where} was interrupted")
-            raise KeyboardInterrupt
         if limits.interrupted:
+            return Interrupted("interrupted: the call was stopped", export.instance, export.func.name)
+        if limits.cancelled:
+            self._reinstantiate(f"{where} was cancelled")
             return Interrupted("interrupted: the call was stopped", export.instance, export.func.name)
         if failure is not None:
             error = BusError(f"{failure}", export.instance, export.func.name)
@@ -436,8 +466,6 @@ class ComponentHost:
             return exc
         if isinstance(exc, BusError):
             return type(exc)(f"import {where}: {exc.message}")
-        if isinstance(exc, KeyboardInterrupt):
-            return exc
         log.error("%s: import %s raised", self.name, where, exc_info=exc)
         return ProviderFailure(f"import {where}: the provider raised {type(exc).__name__}: {exc}")
 
@@ -567,6 +595,7 @@ def _first_line(exc: BaseException) -> str:
     """The line that says what went wrong (a trap's `wasm trap: ...` line, not its backtrace)."""
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     for line in lines:
-        if line.startswith("wasm trap:"):
-            return line.removeprefix("wasm trap:").strip()
+        _, found, reason = line.partition("wasm trap:")  # also as a numbered cause, `1: wasm trap: ...`
+        if found:
+            return reason.strip()
     return lines[0] if lines else type(exc).__name__

@@ -5,17 +5,21 @@
     limits.start(store)       # a call begins with its whole time budget
     limits.pause()            # the guest calls into Python: its time stops counting ...
     limits.resume(store)      # ... and counts again once Python returns
+    limits.cancel()           # stop the running guest now (this call only)
     limits.interrupt()        # stop the running guest now, and refuse every later call
 
 Time: the engine's epoch advances every `loader.TICK` seconds (the loader's ticker). A
 store's epoch deadline is at most `SLICE` ticks ahead; when the epoch reaches it, wasmtime
 calls back (`wasmtime_store_epoch_deadline_callback`), and the callback either grants the
 guest another slice or ends it with an error: its call used up `deadline` seconds of guest
-time (`stopped == DEADLINE`), or the host was interrupted (`stopped == INTERRUPTED`). Guest
-time is measured with the monotonic clock from `start`/`resume` to `pause`, so time spent in
-Python imports does not count. `interrupt` advances the epoch at once, so a spinning guest
-stops within a tick; a `KeyboardInterrupt` raised in the callback (Ctrl-C while the guest
-runs in the main thread) stops it the same way and is kept in `pending` for the host to raise.
+time (`stopped == DEADLINE`), or the call was cancelled or the host interrupted (`stopped ==
+INTERRUPTED`). Guest time is measured with the monotonic clock from `start`/`resume` to
+`pause`, so time spent in Python imports does not count. `cancel` and `interrupt` advance
+the epoch at once, so a spinning guest stops within a tick.
+
+The callback is Python called from wasmtime: an exception escaping it would leave wasmtime
+with no answer, so nothing may raise there, a `KeyboardInterrupt` included (the host keeps
+Ctrl-C out of the main thread's calls: `ComponentHost.call`).
 
 Memory: `Store.set_limits(memory_size=max_memory)` caps each linear memory; past it
 `memory.grow` fails (the guest usually traps then), and a component whose initial memory is
@@ -66,8 +70,8 @@ class Limits:
         self.deadline = deadline
         self.max_memory = max_memory
         self.stopped: str | None = None  # why the guest was stopped during the current call
-        self.pending: BaseException | None = None  # a KeyboardInterrupt caught in the callback
-        self.interrupted = False
+        self.cancelled = False  # the current call is to stop
+        self.interrupted = False  # every call is to stop
         self._left = math.inf  # seconds of guest time left in the current call
         self._since = 0.0  # when the guest last started running
         self._callback = _Callback(self._on_epoch)  # kept alive as long as the stores
@@ -81,7 +85,7 @@ class Limits:
     def start(self, store: Any) -> None:
         """A call (or an instantiation) begins: the whole budget, nothing stopped yet."""
         self.stopped = None
-        self.pending = None
+        self.cancelled = False
         self._left = math.inf if self.deadline is None else self.deadline
         self.resume(store)
 
@@ -94,9 +98,17 @@ class Limits:
         self._since = time.monotonic()
         _ffi.wasmtime_context_set_epoch_deadline(store._context(), self._ticks(self._left))
 
+    def cancel(self) -> None:
+        """Stop the running guest at its next epoch check (the current call only)."""
+        self.cancelled = True
+        self._check_now()
+
     def interrupt(self) -> None:
         """Stop the running guest at its next epoch check; refuse every later call."""
         self.interrupted = True
+        self._check_now()
+
+    def _check_now(self) -> None:
         for _ in range(SLICE + 1):  # past the running store's deadline: it calls back now
             self.engine.increment_epoch()
 
@@ -107,7 +119,7 @@ class Limits:
     def _on_epoch(self, context: Any, data: Any, delta: Any, kind: Any) -> int:
         """wasmtime's epoch callback: another slice (0), or an error that ends the guest."""
         try:
-            if self.interrupted:
+            if self.interrupted or self.cancelled:
                 return self._stop(INTERRUPTED)
             left = self._left - (time.monotonic() - self._since)
             if left <= 0:
@@ -115,8 +127,7 @@ class Limits:
             delta[0] = self._ticks(left)
             kind[0] = _CONTINUE
             return 0
-        except BaseException as exc:  # Ctrl-C while the guest runs in the main thread
-            self.pending = exc
+        except BaseException:  # never seen; an answer wasmtime can use all the same
             return self._stop(INTERRUPTED)
 
     def _stop(self, why: str) -> int:
