@@ -94,3 +94,114 @@ def test_launcher_refuses_a_file_where_a_folder_goes(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1
     assert f"{tmp_path / 'build'}: not a folder" in done.stderr
+
+
+# --------------------------------------------------------------------------- pre-commit
+
+PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
+
+UNFORMATTED = """package demo:{name}@0.1.0;
+interface greet {{
+   record greeting {{ name: string, times: u8 }}
+  hello: func(g: greeting)->string;
+}}
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pre-commit cache for the module: the hook's virtualenv is built once per revision."""
+    return tmp_path_factory.mktemp("pre-commit-home")
+
+
+def pre_commit(repo: Path, home: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real pre-commit in `repo`, with its own cache and without this test's virtualenv on PATH."""
+    if path is None:
+        path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if ".venv" not in p)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(PRE_COMMIT_HOME=str(home), NO_COLOR="1", PATH=path)
+    return subprocess.run([str(PRE_COMMIT), *args], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+
+
+def wit_repo(tmp_path: Path, config: str) -> Path:
+    """A git repository with an unformatted `wit/a.wit` and an unformatted vendored `wit/deps/x/x.wit`."""
+    if not PRE_COMMIT.exists():
+        pytest.fail("pre-commit (the test extra) is needed")
+    repo = tmp_path / "repo"
+    (repo / "wit" / "deps" / "x").mkdir(parents=True)
+    (repo / "wit" / "a.wit").write_text(UNFORMATTED.format(name="a"))
+    (repo / "wit" / "deps" / "x" / "x.wit").write_text(UNFORMATTED.format(name="x"))
+    (repo / ".pre-commit-config.yaml").write_text(config)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    return repo
+
+
+def hooks_at_head() -> str:
+    rev = git(ROOT, "rev-parse", "HEAD").strip()
+    if not git(ROOT, "ls-tree", "--name-only", rev, ".pre-commit-hooks.yaml").strip():
+        pytest.fail("HEAD has no .pre-commit-hooks.yaml: commit it before running this test")
+    return rev
+
+
+def assert_only_a_wit_was_formatted(repo: Path, run: subprocess.CompletedProcess[str]) -> None:
+    from witgen.errors import Source
+    from witgen.witout.formatter import format_source
+
+    out = run.stdout + run.stderr
+    assert "reformatted wit/a.wit" in out, out
+    assert "deps" not in out, out
+    a = UNFORMATTED.format(name="a")
+    assert (repo / "wit" / "a.wit").read_text() == format_source(Source("a.wit", a)) != a
+    assert (repo / "wit" / "deps" / "x" / "x.wit").read_text() == UNFORMATTED.format(name="x")
+
+
+@pytest.mark.timeout(900)
+def test_fmt_hook_leaves_vendored_deps_alone(tmp_path: Path, pre_commit_home: Path) -> None:
+    repo = wit_repo(tmp_path, f"repos:\n- repo: {ROOT.as_posix()}\n  rev: {hooks_at_head()}\n  hooks:\n  - id: witgen-fmt\n")
+    run = pre_commit(repo, pre_commit_home, "run", "witgen-fmt", "--all-files")
+    assert run.returncode == 1, run.stdout + run.stderr  # a file changed: the commit stops
+    assert_only_a_wit_was_formatted(repo, run)
+    # A commit touching only vendored WIT runs no formatter at all.
+    (repo / "wit" / "deps" / "x" / "x.wit").write_text(UNFORMATTED.format(name="x") + "\n")
+    git(repo, "add", "wit/deps")
+    only_deps = pre_commit(repo, pre_commit_home, "run", "witgen-fmt", "--files", "wit/deps/x/x.wit")
+    assert only_deps.returncode == 0, only_deps.stdout + only_deps.stderr
+    assert "(no files to check)" in only_deps.stdout
+
+
+@pytest.mark.timeout(900)
+def test_a_repository_without_tags_is_pinned_by_autoupdate(tmp_path: Path, pre_commit_home: Path) -> None:
+    """A rev naming no tag fails; `pre-commit autoupdate` writes the newest commit's sha, which works."""
+    hooks_at_head()
+    repo = wit_repo(tmp_path, f"repos:\n- repo: {ROOT.as_posix()}\n  rev: v0.1.0\n  hooks:\n  - id: witgen-fmt\n")
+    missing = pre_commit(repo, pre_commit_home, "run", "witgen-fmt", "--all-files")
+    assert missing.returncode != 0
+    assert "v0.1.0" in missing.stdout + missing.stderr
+    assert (repo / "wit" / "a.wit").read_text() == UNFORMATTED.format(name="a")
+
+    updated = pre_commit(repo, pre_commit_home, "autoupdate")
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    rev = (repo / ".pre-commit-config.yaml").read_text().split("rev: ", 1)[1].split()[0]
+    assert len(rev) == 40 and git(ROOT, "cat-file", "-t", rev).strip() == "commit"
+    run = pre_commit(repo, pre_commit_home, "run", "witgen-fmt", "--all-files")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert_only_a_wit_was_formatted(repo, run)
+
+
+def test_a_local_hook_runs_the_installed_witgen(tmp_path: Path, pre_commit_home: Path) -> None:
+    """`repo: local`: the project's own witgen (on PATH, e.g. its activated virtualenv), no clone."""
+    config = (
+        "repos:\n- repo: local\n  hooks:\n  - id: witgen-fmt\n    name: witgen fmt\n"
+        "    entry: witgen fmt\n    language: system\n    files: \\.wit$\n    exclude: (^|/)deps/\n"
+    )
+    repo = wit_repo(tmp_path, config)
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    run = pre_commit(repo, pre_commit_home, "run", "--all-files", path=path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert_only_a_wit_was_formatted(repo, run)
