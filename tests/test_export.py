@@ -288,6 +288,10 @@ def test_export_with_world_generates_both(tmp_path: Path) -> None:
     assert code == 0, out
     assert (tmp_path / "out" / "exports.py").is_file()
     assert (tmp_path / "out" / "example_kv_v1_0_0" / "imports.py").is_file()
+    # check takes the same options: with them the output is fresh, without --export stale
+    assert invoke("check", str(wit), "-o", str(tmp_path / "out"), "-w", "imports", "--export", "store")[0] == 0
+    code, out = invoke("check", str(wit), "-o", str(tmp_path / "out"), "-w", "imports")
+    assert code == 1 and "  extra: " in out and "exports.py" in out
 
 
 def test_the_synthetic_world_cannot_collide(tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def new() -> None:
     type=click.Path(exists=True, path_type=Path),
     help="The WIT package folder (with its deps/) or file.",
 )
-@click.option("-w", "--world", "worlds", multiple=True, metavar="WORLD", help="The world whose exports it provides.")
+@click.option("-w", "--world", metavar="WORLD", help="The world whose exports it provides.")
 @click.option(
     "--export",
     "exports",
@@ -78,7 +78,7 @@ def new() -> None:
 def provider(
     name: str,
     wit: Path,
-    worlds: tuple[str, ...],
+    world: str | None,
     exports: tuple[str, ...],
     features: str | None,
     all_features: bool,
@@ -94,10 +94,9 @@ def provider(
     problem = package_name_problem(folder.name)
     if problem is not None:
         raise click.BadParameter(problem, param_hint="NAME")
-    if bool(worlds) == bool(exports):
+    if bool(world) == bool(exports):
         raise click.UsageError("pass --world WORLD or --export IFACE (one world, or the interfaces to provide)")
-    if len(worlds) > 1:
-        raise click.UsageError("pass one --world: a provider project serves one world")
+    worlds = (world,) if world else ()
     printer = Printer(quiet, False)
     with error_boundary(printer):
         if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
