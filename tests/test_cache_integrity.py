@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_workflow_support import PYTHON, driver_script, env
 from wasm_fixtures import build_dir, echoer_wasm, stateful_wat_wasm, test_wit_dir  # noqa: F401
 
 from witgen.workflow.digest import file_hash
@@ -108,16 +109,16 @@ def project(root: Path) -> Path:
 
 
 def generate(root: Path, out: str, cache: Path | None, config: Path) -> dict[str, str]:
-    """`witgen generate --full` in a fresh process: the output files by relative path."""
-    environ = dict(
-        os.environ,
-        NO_COLOR="1",
+    """`witgen generate --full` with the real renderer in a fresh process (the generator
+    fingerprint pinned, so that edits to witgen's sources meanwhile keep the cache keys):
+    the output files by relative path."""
+    environ = env(
+        WITGEN_TEST_REAL_RENDERER="1",
         WITGEN_CACHE_DIR=str(cache) if cache is not None else "",
         XDG_CONFIG_HOME=str(config),
     )
-    environ.pop("WITGEN_TEST_PIN_GENERATOR", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "witgen", "generate", "wit", "-o", out, "--full", "-q"],
+        [PYTHON, str(driver_script(root.parent)), "generate", "wit", "-o", out, "--full", "-q"],
         cwd=root,
         env=environ,
         capture_output=True,
@@ -128,13 +129,19 @@ def generate(root: Path, out: str, cache: Path | None, config: Path) -> dict[str
     return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*.py"))}
 
 
+@pytest.fixture(scope="module")
+def expected(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The output of a run without any cache."""
+    root = project(tmp_path_factory.mktemp("plain"))
+    return generate(root, "plain", None, root / "config")
+
+
 @pytest.fixture
-def setup(tmp_path: Path) -> tuple[Path, Path, Path, dict[str, str]]:
+def setup(tmp_path: Path, expected: dict[str, str]) -> tuple[Path, Path, Path, dict[str, str]]:
     """A project, its private cache (filled by one run), this user's config folder, and
     the output of a run without any cache."""
     root = project(tmp_path / "proj")
     cache, config = tmp_path / "cache", tmp_path / "config"
-    expected = generate(root, "plain", None, config)
     assert generate(root, "out", cache, config) == expected
     return root, cache, config, expected
 
@@ -152,8 +159,8 @@ def plant(folder: Path, body: Callable[[Path], bytes]) -> dict[Path, bytes]:
 
 def assert_replaced(planted: dict[Path, bytes], config: Path) -> None:
     """Each planted entry was written anew, signed with this user's key."""
-    for path, bad in planted.items():
-        assert path.read_bytes() != bad, f"{path.name} was left as planted"
+    left = sorted(path.name for path, bad in planted.items() if path.read_bytes() == bad)
+    assert left == [], f"{len(left)} of {len(planted)} entries left as planted"
     sign = subprocess.run(
         [sys.executable, "-c", "import sys; from pathlib import Path; from witgen import cachesign; "
          "print(all(cachesign.read_entry(Path(p)) is not None for p in sys.argv[1:]))",
@@ -224,11 +231,10 @@ def test_a_fresh_home_means_a_cold_cache_and_the_same_output(
     assert key.read_bytes() != (config / "witgen" / "cache-key").read_bytes()
 
 
-def test_a_key_inside_the_cache_folder_is_not_trusted(tmp_path: Path) -> None:
+def test_a_key_inside_the_cache_folder_is_not_trusted(tmp_path: Path, expected: dict[str, str]) -> None:
     """Whoever writes the cache could replace a key kept there: the cache is then not used."""
     root = project(tmp_path / "proj")
     cache = tmp_path / "cache"
-    expected = generate(root, "plain", None, tmp_path / "config")
     assert generate(root, "out", cache, cache) == expected
     assert not (cache / "witgen" / "cache-key").exists()
     assert not [p for p in cache.rglob("*") if p.is_file()]
@@ -305,10 +311,8 @@ def _exports_state(component: object) -> bool:
 def test_a_planted_compiled_component_is_never_deserialized(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stateful_wat_wasm: Path, echoer_wasm: Path, style: str
 ) -> None:
-    from witgen import cachesign
     from witgen.runtime.wasm import loader
 
-    monkeypatch.setattr(cachesign, "_keys", {})
     monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     engine = loader.engine_for()
