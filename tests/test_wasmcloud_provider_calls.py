@@ -333,3 +333,36 @@ def test_stateful_sample_pulls_an_actors_state_over_a_source_link(server: NatsSe
     assert seen and seen[0].get("source-id") == provider and seen[0].get("target-id") == "actor-1"
     assert any("labels mobilenet,v2,imagenet, model mobilenet-v2" in line for line in lines)
     assert not any("Traceback" in line for line in lines)
+
+
+def test_a_malformed_header_block_does_not_silence_a_1x_provider(server: NatsServer) -> None:
+    from tests.raw_nats import RawNats
+
+    argv = [sys.executable, "-m", "samples.ollama.provider", "--wasmcloud"]
+    proc = ProviderProcess(argv, ollama_host_data(server.url), cwd=ROOT)
+
+    async def main() -> None:
+        host = await Host.connect(server.url, PROVIDER)
+        comp_a = await component(server.url, "comp-a")
+        try:
+            assert (await host.wait_healthy())["healthy"] is True
+            raw = RawNats(server.url)
+            try:
+                subject = f"{LATTICE}.{PROVIDER}.wrpc.0.0.1.ollama:llm/llm.chat"
+                for block in (b"", b"XXXX\r\n\r\n"):  # nats-py's parser raised on both
+                    total = len(block)
+                    raw.send(f"HPUB {subject} _INBOX.x {len(block)} {total}\r\n".encode() + block + b"\r\n")
+                raw.ping()
+            finally:
+                raw.close()
+            assert reply_of(await ask(comp_a, "still there")) == "still there"
+            assert await host.shutdown() == b"shutting down"
+        finally:
+            await comp_a.close_async(0)
+            await host.close()
+
+    try:
+        asyncio.run(main())
+        assert proc.wait(10) == 0
+    finally:
+        proc.stop()

@@ -64,11 +64,11 @@ def servers_of(host: HostData) -> list[str]:
 
 async def connect(host: HostData, *, name: str = "", initial_attempts: int = 3, **extra: Any) -> Any:
     """A connected nats-py client for the lattice (raises on failure to connect)."""
-    import nats.aio.client
+    from witgen.runtime.nats.connection import client_class
 
     servers = servers_of(host)
     options, public_nkey = auth_options(host)
-    nc = nats.aio.client.Client()
+    nc = client_class()()
     if public_nkey is not None:
         # nats-py sends `nkey` only when it set up the seed itself (which needs the
         # `nkeys` package); tell it the public key signature_cb signs for.

@@ -23,7 +23,7 @@ from witgen.runtime.wrpc.logs import Throttled
 if TYPE_CHECKING:
     from nats.aio.client import Client as NATS
 
-__all__ = ["WATCH_INTERVAL", "open_connection", "watch"]
+__all__ = ["WATCH_INTERVAL", "client_class", "open_connection", "watch"]
 
 log = logging.getLogger("witgen.runtime.nats")
 
@@ -31,7 +31,8 @@ WATCH_INTERVAL = 0.5
 _MALFORMED = Throttled(log, "malformed header blocks")
 
 
-def _client_class() -> type[NATS]:
+def client_class() -> type[NATS]:
+    """nats-py's client with a header parser that cannot end its read loop."""
     from nats.aio.client import Client
 
     class DefensiveClient(Client):
@@ -86,7 +87,7 @@ async def open_connection(
     the client reconnects forever, to any of the servers it knows; `disconnected`
     is called each time the connection is lost.
     """
-    nc = _client_class()()
+    nc = client_class()()
     connected = False
     first_errors: list[Exception] = []
 
