@@ -351,3 +351,20 @@ def test_world_or_exports_but_not_both(workspace: Path) -> None:
         "error: world acme:inventory@0.3.0/components exports nothing: a provider implements a world's exports\n",
     )
     assert not (workspace / "both_prov").exists()
+
+
+def test_a_project_for_upstream_keyvalue(shared: Path, tmp_path: Path) -> None:
+    """wasi:keyvalue has no world exporting store, atomics or batch: the project
+    provides all three, type-checks and passes its own test."""
+    wit = shared / "corpus" / "real" / "wasi-keyvalue-0.2.0-draft2"
+    args = ["--export", "wasi:keyvalue/store", "--export", "atomics", "--export", "wasi:keyvalue/batch@0.2.0-draft2"]
+    code, out = invoke(tmp_path, "new", "provider", "keyvalue", "--wit", str(wit), *args, "-q")
+    assert (code, out) == (0, "")
+    project = tmp_path / "keyvalue"
+    provider = (project / "keyvalue" / "provider.py").read_text()
+    assert "class Provider:" in provider and "class Bucket:" in provider and "class Cas:" in provider
+    done = run(project, "-m", "mypy", "--strict", "--no-incremental")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
