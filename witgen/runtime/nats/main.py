@@ -12,7 +12,11 @@
 table until SIGINT or SIGTERM, then stops taking calls, lets those in flight
 finish, drains the connection and returns 0. It prints one line to stderr once
 it serves ("serving ... on URL under prefix P") and returns 1 with a one-line
-message when it cannot connect. Unless logging is configured already, every
+message when it cannot connect.
+
+`--tcp HOST:PORT` (instead of `--nats`) serves wRPC over framed TCP: it leaves
+`tcp://HOST:PORT` in `args.nats`, and `serve_forever` given such a URL listens
+there ("serving ... over TCP on HOST:PORT"; port 0 picks a free port). Unless logging is configured already, every
 failed exchange logs one line to stderr (an exception with its last frame).
 """
 
@@ -59,12 +63,19 @@ class OneLineFormatter(logging.Formatter):
 
 
 def add_arguments(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
-    """The options of a NATS-serving process: --nats, --prefix, --creds, --name."""
-    parser.add_argument(
+    """The options of a serving process: --nats or --tcp, --prefix, --creds, --name, limits."""
+    endpoint = parser.add_mutually_exclusive_group(required=required)
+    endpoint.add_argument(
         "--nats",
         metavar="URL",
-        required=required,
         help="serve on the NATS server at URL (nats://, tls://, ws:// or wss://; several, comma-separated, for a cluster)",
+    )
+    endpoint.add_argument(
+        "--tcp",
+        metavar="HOST:PORT",
+        dest="nats",
+        type=_tcp_endpoint,
+        help="serve wRPC over framed TCP, listening on HOST:PORT (IPv6 as [::1]:7761; port 0: a free port)",
     )
     parser.add_argument("--prefix", default="", help="subject prefix, e.g. default.ollama (also the queue group)")
     parser.add_argument("--creds", metavar="FILE", help="NATS credentials file")
@@ -89,6 +100,15 @@ def add_arguments(parser: argparse.ArgumentParser, *, required: bool = False) ->
         metavar="BYTES",
         help=f"largest parameters a call may send (default {DEFAULT_MAX_PARAMS})",
     )
+
+
+def _tcp_endpoint(text: str) -> str:
+    from witgen.runtime.tcp.address import SCHEME, format_address, parse_address
+
+    try:
+        return SCHEME + format_address(*parse_address(text, listen=True))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> int:
@@ -122,6 +142,8 @@ async def serve(
     max_params: int = DEFAULT_MAX_PARAMS,
 ) -> int:
     """`serve_forever` on the running loop; returns when `stop` is set or on a signal."""
+    if url[:6].lower() == "tcp://":
+        return await _serve_tcp(tables, url, prefix, creds, tls_ca, name, stop, workers, queue, max_params)
     try:
         bus = await NatsBus.connect(
             url,
@@ -138,11 +160,7 @@ async def serve(
         return 1
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):  # not the main thread
-            pass
+    _on_signals(loop, stop)
     try:
         for table in tables:
             await bus.serve_async(table)
@@ -152,12 +170,57 @@ async def serve(
         await stop.wait()
     finally:
         await bus.close_async()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                loop.remove_signal_handler(sig)
-            except (NotImplementedError, RuntimeError):
-                pass
+        _off_signals(loop)
     return 0
+
+
+async def _serve_tcp(
+    tables: Sequence[DispatchTable],
+    url: str,
+    prefix: str,
+    creds: str | None,
+    tls_ca: str | None,
+    name: str | None,
+    stop: asyncio.Event | None,
+    workers: int,
+    queue: int,
+    max_params: int,
+) -> int:
+    from witgen.runtime.tcp.serve import serve_tcp
+
+    given = (("--prefix", prefix), ("--creds", creds), ("--tls-ca", tls_ca), ("--name", name))
+    unused = [flag for flag, value in given if value]
+    if unused:
+        print(
+            f"error: {' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} for --nats only"
+            " (TCP has no subjects, credentials or connection names)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 2
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    _on_signals(loop, stop)
+    try:
+        return await serve_tcp(tables, url, stop=stop, ready=READY, workers=workers, queue=queue, max_params=max_params)
+    finally:
+        _off_signals(loop)
+
+
+def _on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+
+
+def _off_signals(loop: asyncio.AbstractEventLoop) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.remove_signal_handler(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
 
 
 def serve_forever(
@@ -173,7 +236,8 @@ def serve_forever(
     queue: int = DEFAULT_QUEUE,
     max_params: int = DEFAULT_MAX_PARAMS,
 ) -> int:
-    """Serve `tables` on the NATS server at `url` until SIGINT/SIGTERM; the exit status.
+    """Serve `tables` on the NATS server at `url` (or over TCP for a `tcp://HOST:PORT`
+    URL) until SIGINT/SIGTERM; the exit status.
 
     The process's GIL switch interval is lowered to `switch_interval` seconds
     (None: left as it is): sync provider methods run in worker threads, and with
