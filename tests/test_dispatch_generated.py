@@ -150,7 +150,7 @@ def test_clients_reach_every_function(gen: ModuleType, lattice: InProcessBus) ->
     assert calc.divide(9, 2) == Ok(4)
     assert calc.divide(9, 0) == Err("division by zero")
     assert gen.client.ClientImportsClient(lattice).ping() == "pong"
-    with pytest.raises(ProviderFailure, match="ZeroDivisionError: boom"):
+    with pytest.raises(ProviderFailure, match=r"failed with ZeroDivisionError \(error id "):
         calc.boom()
     assert calc.divide(8, 2) == Ok(4)  # still serving
 

@@ -21,7 +21,6 @@ resource explicitly (`drop()`, `await drop_async()`, or `with`/`async with`).
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 from collections.abc import Callable
@@ -29,6 +28,8 @@ from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
 from witgen.runtime.errors import InvalidHandle, InvalidPayload
+
+_urandom = os.urandom
 
 
 class Caller(Protocol):
@@ -123,11 +124,11 @@ class ChosenHandles:
 class HandleTable:
     """The resources one caller holds: handle -> (resource name, object).
 
-    Minted handles are 16 bytes: the registry's 8-byte replica id, then a counter;
+    Minted handles are 16 bytes: the registry's 8-byte replica id, then 8 random bytes;
     a handle minted by another replica of the same provider is reported as such.
     """
 
-    __slots__ = ("source", "_entries", "_next", "_replica", "_chosen")
+    __slots__ = ("source", "_entries", "_replica", "_chosen")
 
     def __init__(
         self,
@@ -137,7 +138,6 @@ class HandleTable:
     ) -> None:
         self.source = source
         self._entries: dict[bytes, tuple[str, object]] = {}
-        self._next = itertools.count(1)
         self._replica = replica
         self._chosen = {} if chosen is None else chosen
 
@@ -150,7 +150,10 @@ class HandleTable:
         if chosen is not None:
             handle = bytes(chosen.handle_of(obj))
         else:
-            handle = self._replica + next(self._next).to_bytes(8, "little")
+            # 8 random bytes: a handle cannot be guessed from another one.
+            handle = self._replica + _urandom(8)
+            while handle in self._entries:  # pragma: no cover - one in 2**64
+                handle = self._replica + _urandom(8)
         self._entries[handle] = (resource, obj)
         return handle
 
