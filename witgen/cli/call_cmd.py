@@ -26,6 +26,18 @@ def _max_memory_option(ctx: click.Context, param: click.Parameter, value: str | 
     return None if value is None else memory_size(ctx, param, value)
 
 
+def _tcp_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--tcp HOST:PORT`, checked: a bad address is a usage error saying what is wrong."""
+    from witgen.runtime.tcp.address import format_address, parse_address
+
+    if value is None:
+        return None
+    try:
+        return format_address(*parse_address(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
 def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
         raise click.BadParameter(
@@ -58,6 +70,12 @@ imports does not count) and Ctrl-C stops the component at once: one line, exit 1
     metavar="URL[,URL...]",
     callback=servers_option,
     help=NATS_HELP,
+)
+@click.option(
+    "--tcp",
+    metavar="HOST:PORT",
+    callback=_tcp_option,
+    help="Call over wRPC's framed TCP instead, a provider listening on HOST:PORT (IPv6 as [::1]:7761).",
 )
 @click.option("--prefix", default="", help="Subject prefix of the provider, e.g. default.ollama.")
 @click.option(
@@ -97,6 +115,7 @@ imports does not count) and Ctrl-C stops the component at once: one line, exit 1
 @click.argument("args", nargs=-1)
 def call(
     url: str | None,
+    tcp: str | None,
     prefix: str,
     wit: str,
     timeout: float,
@@ -110,9 +129,21 @@ def call(
     function: str,
     args: tuple[str, ...],
 ) -> None:
-    """Call FUNCTION with ARGS on the provider serving it over wRPC on NATS, or on a component."""
+    """Call FUNCTION with ARGS on the provider serving it over wRPC on NATS or TCP, or on a component."""
     from witgen.wave.wire import Wire, WireError
 
+    if tcp is not None:
+        if url is not None:
+            raise click.UsageError("--nats and --tcp name two ways to reach the provider: pass one")
+        if component is not None:
+            raise click.UsageError("--tcp calls a provider; with --component, imports go over --nats")
+        nats_only = (("--prefix", prefix), ("--source-id", source_id), ("--creds", creds), ("--tls-ca", tls_ca))
+        given = [flag for flag, value in nats_only if value]
+        if given:
+            raise click.UsageError(
+                f"{' and '.join(given)}: for --nats only (TCP carries no subjects, caller ids or credentials)"
+            )
+        url = f"tcp://{tcp}"
     if component is None:
         if url is None:
             raise click.UsageError("pass --nats URL (or --component FILE)")
@@ -175,6 +206,8 @@ def _call_provider(
     name: str,
     payload: bytes,
 ) -> bytes:
+    if url.startswith("tcp://"):
+        return _call_tcp(url[len("tcp://") :], timeout, instance, name, payload)
     try:
         from witgen.runtime.bus import BusError, BusTimeout
         from witgen.runtime.nats import NatsBus
@@ -190,6 +223,22 @@ def _call_provider(
         data = bus.invoke(instance, name, payload, timeout=timeout)
     except BusTimeout:
         _fail(f"timeout: no answer from {instance}.{name} within {timeout:g} s")
+    except BusError as exc:
+        _fail(str(exc))
+    finally:
+        bus.close(grace=0)
+    return data
+
+
+def _call_tcp(address: str, timeout: float, instance: str, name: str, payload: bytes) -> bytes:
+    from witgen.runtime.bus import BusError, BusTimeout
+    from witgen.runtime.tcp import TcpBus
+
+    bus = TcpBus.connect_sync(address, timeout=timeout)
+    try:
+        data = bus.invoke(instance, name, payload, timeout=timeout)
+    except BusTimeout:
+        _fail(f"timeout: no answer from {instance}.{name} at {address} within {timeout:g} s")
     except BusError as exc:
         _fail(str(exc))
     finally:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from witgen.runtime.errors import BusError, InvalidPayload, TransportError
 from witgen.runtime.tcp.address import format_address
@@ -39,6 +40,9 @@ READ_SIZE = 256 * 1024
 
 
 def describe_os_error(exc: OSError) -> str:
+    """`Connection refused`, not asyncio's `Connect call failed (...)`."""
+    if exc.errno:
+        return os.strerror(exc.errno)
     return exc.strerror or str(exc) or type(exc).__name__
 
 
