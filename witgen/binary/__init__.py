@@ -19,7 +19,7 @@ from witgen.binary.decoder import DecodeError, Decoder
 from witgen.binary.names import NameError_, parse
 from witgen.binary.reader import BinaryError, header_kind
 
-__all__ = ["BinaryError", "decode", "is_binary", "load_binary"]
+__all__ = ["BinaryError", "decode", "is_binary", "is_binary_file", "load_binary"]
 
 WAT_HINT = "convert it first: wasm-tools parse {path} -o {stem}.wasm"
 
@@ -28,21 +28,36 @@ def is_binary(data: bytes) -> bool:
     return data[:4] == b"\0asm"
 
 
-def decode(data: bytes) -> model.Resolve:
+def is_binary_file(path: str) -> bool:
+    """Whether the file at `path` is WebAssembly (named `.wasm`/`.wat`, or binary inside)."""
+    if path.endswith((".wasm", ".wat")):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return is_binary(f.read(4))
+    except OSError:
+        return False
+
+
+def decode(data: bytes, package_only: bool = False) -> model.Resolve:
     """The WIT of `data`: an encoded WIT package, a component, or a core module with
-    `component-type` sections. Raises BinaryError (one line: what, and at which byte)."""
+    `component-type` sections. Raises BinaryError (one line: what, and at which byte).
+
+    `package_only`: a component (rather than an encoded WIT package) is an error."""
     kind = header_kind(data)
     if kind == "module":
         from witgen.binary.coremodule import decode_module
 
         return decode_module(data)
-    return decode_component_info(read_component(data))
+    return decode_component_info(read_component(data), package_only)
 
 
-def decode_component_info(info: ComponentInfo) -> model.Resolve:
+def decode_component_info(info: ComponentInfo, package_only: bool = False) -> model.Resolve:
     version = _wit_package_version(info)
     decoder = Decoder(info.store)
     if version is None:
+        if package_only:
+            raise DecodeError("found an actual component instead of an encoded WIT package in wasm")
         return _decode_component(decoder, info)
     from witgen.binary.builder import PackageDraft
 
@@ -113,7 +128,7 @@ def _decode_component(decoder: Decoder, info: ComponentInfo) -> model.Resolve:
     return decoder.b.freeze(pid)
 
 
-def load_binary(path: str | os.PathLike[str]) -> model.Resolve:
+def load_binary(path: str | os.PathLike[str], package_only: bool = False) -> model.Resolve:
     """Decode the `.wasm` (or `.wat`) file at `path`; errors name the file."""
     p = os.fspath(path)
     with open(p, "rb") as f:
@@ -121,7 +136,7 @@ def load_binary(path: str | os.PathLike[str]) -> model.Resolve:
     if not is_binary(data):
         data = _wat_to_wasm(p, data)
     try:
-        return decode(data)
+        return decode(data, package_only)
     except BinaryError as exc:
         raise exc.with_prefix(f"failed to decode {p}: ") from None
     except RecursionError:

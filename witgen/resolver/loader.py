@@ -129,11 +129,12 @@ def parse_dir(path: str) -> Group:
     return parse_files(files)
 
 
-def parse_deps_dir(path: str) -> list[Group]:
-    """Every package group in a `deps/` folder, in file-name order."""
+def parse_deps_dir(path: str) -> list[Group | model.Resolve]:
+    """Every package group in a `deps/` folder, in file-name order (a `.wasm` or `.wat`
+    file is a WIT package encoded as a component: decoded, with the packages it uses)."""
     if not os.path.exists(path):
         return []
-    groups: list[Group] = []
+    groups: list[Group | model.Resolve] = []
     for entry in sorted(os.scandir(path), key=lambda e: os.fsencode(e.name)):
         if entry.is_dir(follow_symlinks=True):
             try:
@@ -145,7 +146,9 @@ def parse_deps_dir(path: str) -> list[Group]:
         if ext == ".wit":
             groups.append(parse_files([entry.path], wat=True, not_utf8=NOT_UTF8_DEP))
         elif ext in (".wasm", ".wat"):
-            raise WitError(f"binary WIT packages are not supported: {entry.path}")
+            from witgen.binary import load_binary
+
+            groups.append(load_binary(entry.path, package_only=True))
     return groups
 
 
@@ -154,10 +157,13 @@ def _location(span: Span) -> str:
     return f"{span.source.path}:{line}:{col}"
 
 
-def push_groups(main: Group, deps: list[Group], gates: Gates) -> model.Resolve:
-    """Order every package of `main` and `deps` and push them into one Resolve."""
+def push_groups(main: Group, deps: list[Group | model.Resolve], gates: Gates) -> model.Resolve:
+    """Order every package of `main` and `deps` and push them into one Resolve (decoded
+    binary packages first, as they were read)."""
+    binaries = [d for d in deps if isinstance(d, model.Resolve)]
+    texts = [d for d in deps if isinstance(d, Group)]
     by_name: dict[model.PackageName, UnresolvedPackage] = {}
-    for group in (main, *deps):
+    for group in (main, *texts):
         for pkg in (*group.nested, group.main):
             prev = by_name.get(pkg.name)
             if prev is not None:
@@ -186,6 +192,10 @@ def push_groups(main: Group, deps: list[Group], gates: Gates) -> model.Resolve:
     for name in sorted(by_name, key=package_sort_key):
         visit(by_name[name])
     g = Arenas(gates)
+    for binary in binaries:
+        from witgen.binary.merge import append_packages
+
+        append_packages(g.types, g.interfaces, g.worlds, g.packages, g.package_names, binary, "deps")
     root = None
     for name in order:
         pkgid = Remap(g, by_name[name]).append()
@@ -217,6 +227,8 @@ def load(
         except WitError as exc:
             raise exc.with_prefix(f"failed to parse dependency directory: {deps_dir}: ") from None
         return push_groups(main, deps, gates)
-    if p.endswith((".wasm", ".wat")):
-        raise WitError(f"binary WIT packages are not supported: {p}")
+    from witgen.binary import is_binary_file, load_binary
+
+    if is_binary_file(p):
+        return load_binary(p)
     return push_groups(parse_files([p], wat=True, not_utf8=NOT_UTF8_FILE), [], gates)
