@@ -332,3 +332,38 @@ def test_a_planted_compiled_component_is_never_deserialized(
     assert artifact.read_bytes() != bad
     reread = loader._read_artifact(engine, artifact)
     assert reread is not None and _exports_state(reread)  # replaced with its own, signed
+
+
+@pytest.mark.parametrize("style", ["unsigned", "foreign-key"])
+def test_a_planted_bridge_component_is_never_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: str
+) -> None:
+    """A built guest component found in the cache is used only when this user's witgen
+    stored it; otherwise the project is built (here a broken one, so the build fails fast)."""
+    import json
+    import shutil
+
+    from witgen.bridge import build as bridge
+    from witgen.bridge.plan import BridgeError
+    from witgen.workflow.formatcache import write_entry
+
+    beside = Path(sys.executable).parent / "componentize-py"
+    if not beside.exists() and shutil.which("componentize-py") is None:
+        pytest.skip("componentize-py is not installed (pip install 'witgen[bridge]')")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    files = {
+        "componentize.json": json.dumps({"args": ["-d", "wit", "-w", "w"], "app": "app"}).encode(),
+        "wit/w.wit": b"package t:t;\n\nworld w {\n  export run: func() -> not-a-type;\n}\n",
+        "app.py": b"",
+    }
+    cache = tmp_path / "cache"
+    entry = cache / "bridge" / f"{bridge.digest(files, bridge._version(bridge.componentize_py()))}.wasm"
+    entry.parent.mkdir(parents=True)
+    planted = b"\0asm\x0d\x00\x01\x00 planted"
+    entry.write_bytes(foreign_signed(entry, planted) if style == "foreign-key" else planted)
+    output = tmp_path / "out.wasm"
+    with pytest.raises(BridgeError):
+        bridge.build(files, output, cache=cache)
+    assert not output.exists()
+    assert write_entry(entry, planted)  # what this user's witgen stores is used
+    assert bridge.build(files, output, cache=cache) is True and output.read_bytes() == planted

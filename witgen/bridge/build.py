@@ -4,6 +4,8 @@ The key is a digest of every file of the project, the componentize-py arguments 
 componentize-py's version: the same WIT, options and witgen runtime give the same
 component, copied from `<cache>/bridge/<key>.wasm` (`$WITGEN_CACHE_DIR`, else
 `$XDG_CACHE_HOME/witgen`, else `~/.cache/witgen`; `WITGEN_CACHE_DIR=""` turns it off).
+Entries are signed with this user's key (`witgen.cachesign`): a component there that this
+user's witgen did not build (a shared or restored cache folder) is built again.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from witgen.bridge.plan import BridgeError
-from witgen.workflow.formatcache import default_folder, prune_lru
+from witgen.workflow.formatcache import default_folder, prune_lru, read_entry, write_entry
 
 __all__ = ["build", "componentize_py", "digest"]
 
@@ -63,9 +65,9 @@ def build(files: dict[str, bytes], output: Path, *, cache: Path | None | bool = 
     folder = default_folder() if cache is True else (cache or None)
     key = digest(files, _version(tool))
     cached = folder / "bridge" / f"{key}.wasm" if folder is not None else None
-    if cached is not None and cached.is_file():
-        _install(cached, output)
-        os.utime(cached)
+    known = read_entry(cached) if cached is not None else None
+    if known is not None:
+        _install(known, output)
         return True
     with tempfile.TemporaryDirectory(prefix="witgen-bridge-") as tmp:
         project = Path(tmp)
@@ -80,24 +82,20 @@ def build(files: dict[str, bytes], output: Path, *, cache: Path | None | bool = 
             detail = (done.stderr or done.stdout).strip().splitlines()
             last = detail[-1] if detail else f"exit status {done.returncode}"
             raise BridgeError(f"componentize-py failed: {last}")
-        if cached is not None:
-            try:
-                cached.parent.mkdir(parents=True, exist_ok=True)
-                _install(built, cached)
-                prune_lru(cached.parent, KEEP)
-            except OSError:
-                pass
-        _install(built, output)
+        component = built.read_bytes()
+        if cached is not None and write_entry(cached, component):
+            prune_lru(cached.parent, KEEP)
+        _install(component, output)
     return False
 
 
-def _install(source: Path, target: Path) -> None:
-    """Copy `source` to `target` atomically (a temporary file beside it, then a rename)."""
+def _install(component: bytes, target: Path) -> None:
+    """Write `component` to `target` atomically (a temporary file beside it, then a rename)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            shutil.copyfileobj(src, out)
+        with os.fdopen(fd, "wb") as out:
+            out.write(component)
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:
