@@ -123,6 +123,8 @@ class TcpBus:
 
     def invoke(self, instance: str, function: str, payload: bytes, *, timeout: float | None = None) -> bytes:
         """Call and wait, from any thread but the bus's loop."""
+        if self.closed:
+            raise TransportError("the bus is closed", instance, function)
         return self._run(self.invoke_async(instance, function, payload, timeout=timeout))
 
     async def invoke_async(
@@ -172,6 +174,8 @@ class TcpBus:
 
     def serve(self, table: DispatchTable) -> TcpServing:
         """`serve_async` from a thread other than the bus's loop."""
+        if self.closed:
+            raise TransportError("the bus is closed")
         return self._run(self.serve_async(table))
 
     @property

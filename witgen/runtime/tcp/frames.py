@@ -144,15 +144,22 @@ class FrameParser:
         return len(self._buf)
 
     def feed(self, data: bytes) -> list[tuple[Path, bytes]]:
-        """The frames `data` completes, in order; `FrameError` at the first malformed one."""
+        """The frames `data` completes, in order; `FrameError` at the first malformed one.
+
+        The call that completes the header returns no frames: what follows it is parsed
+        by the next call (`feed(b"")` for what arrived already), so that a malformed
+        frame is told apart from a malformed header.
+        """
         buf = self._buf
         buf += data
         frames: list[tuple[Path, bytes]] = []
-        at = 0
         if self._want_header:
             at = self._header(buf)
-            if at == 0:
-                return frames
+            if at:
+                del buf[:at]
+                self.offset += at
+            return frames
+        at = 0
         end = len(buf)
         while at < end:
             found = self._frame(buf, at)

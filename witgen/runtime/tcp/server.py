@@ -181,14 +181,13 @@ class TcpListener:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str) -> None:
         max_params = self.server.max_params
         parser = FrameParser(header=True, max_data=max_params)
-        frames: list[tuple[Path, bytes]] = []
         try:
             async with asyncio.timeout(self.header_timeout):
                 while parser.header is None:
                     data = await reader.read(READ_SIZE)
                     if not data:
                         parser.finish()
-                    frames = parser.feed(data)
+                    parser.feed(data)
         except TimeoutError:
             _BAD.warning("%s: no invocation header within %g s; connection closed", peer, self.header_timeout)
             return
@@ -200,40 +199,33 @@ class TcpListener:
             return
         instance, function = parser.header
         incoming = TcpIncoming(instance, function, peer, writer, max_params)
-        try:
-            for path, chunk in frames:
-                incoming.params.deliver(path, chunk)
-        except FrameError as exc:
-            self._malformed(incoming, exc)
-            reading = None
-        else:
-            reading = asyncio.get_running_loop().create_task(self._read(reader, parser, incoming))
+        reading = asyncio.get_running_loop().create_task(self._read(reader, parser, incoming))
         try:
             inline = self.server.accept(incoming)
             if inline is not None:
                 await inline
             await incoming.finished.wait()
-            if reading is not None:
-                # Wait for the caller to shut its side, so that closing does not reset
-                # the connection under the answer it has yet to read.
-                await asyncio.wait_for(asyncio.shield(reading), self.linger)
+            # Wait for the caller to shut its side, so that closing does not reset
+            # the connection under the answer it has yet to read.
+            await asyncio.wait_for(asyncio.shield(reading), self.linger)
         except TimeoutError:
             log.debug("%s: the caller kept its side open %g s after the answer", peer, self.linger)
         finally:
-            if reading is not None and not reading.done():
+            if not reading.done():
                 reading.cancel()
 
     async def _read(self, reader: asyncio.StreamReader, parser: FrameParser, incoming: TcpIncoming) -> None:
         params = incoming.params
         try:
+            data = b""  # first, the frames that came with the header
             while True:
+                for path, chunk in parser.feed(data):
+                    params.deliver(path, chunk)
                 data = await reader.read(READ_SIZE)
                 if not data:
                     parser.finish()
                     params.end_all()
                     return
-                for path, chunk in parser.feed(data):
-                    params.deliver(path, chunk)
         except FrameError as exc:
             self._malformed(incoming, exc)
         except OSError as exc:
