@@ -282,3 +282,37 @@ def test_calls_in_flight_when_the_connection_is_lost_fail_at_once(gen: tuple[Pat
     # Ended by the lost connection, not by their 60 s timeout; not retried.
     assert all(isinstance(e, TransportError) and "was lost during the call" in str(e) for e in ended), ended
     assert after == 2
+
+
+def test_a_caller_refuses_a_result_beyond_its_cap(nats: NatsServer, gen: tuple[Path, dict[str, Any]]) -> None:
+    _, mods = gen
+    raw = RawNats(nats.url)
+    raw.sub(f"h.flood.wrpc.0.0.1.{INSTANCE}.fast", 1)
+    raw.ping()
+
+    def flood() -> None:  # a responder that answers with more than the caller takes
+        invocation = raw.read()
+        raw.pub(invocation.reply, b"", reply="_INBOX.flooder")
+        for _ in range(4):
+            raw.pub(invocation.reply + ".results", bytes(1000))
+        raw.pub(invocation.reply + ".results", b"")
+        raw.ping()
+
+    async def run() -> BaseException | int:
+        bus = await NatsBus.connect(nats.url, prefix="h.flood", timeout=10, max_result=2500)
+        try:
+            ops = mods["client"].OpsAsyncClient(bus)
+            call = asyncio.ensure_future(ops.fast(1))
+            await asyncio.to_thread(flood)
+            try:
+                return int(await call)
+            except BusError as exc:
+                return exc
+        finally:
+            await bus.close_async()
+
+    try:
+        outcome = asyncio.run(run())
+    finally:
+        raw.close()
+    assert isinstance(outcome, InvalidPayload) and "exceeds the limit of 2500 bytes" in str(outcome), outcome

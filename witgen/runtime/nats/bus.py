@@ -41,7 +41,7 @@ from witgen.runtime.nats.subjects import (
     check_prefix,
     invocation_subject,
 )
-from witgen.runtime.nats.transport import NatsCaller, NatsResponder
+from witgen.runtime.nats.transport import DEFAULT_MAX_RESULT, NatsCaller, NatsResponder
 from witgen.runtime.urls import describe, split_servers
 from witgen.runtime.wrpc import engine
 from witgen.runtime.wrpc.routes import Routes
@@ -76,19 +76,21 @@ class _LoopThread:
 class Limits:
     """What a serving connection allows (the provider's declared needs)."""
 
-    __slots__ = ("workers", "queue", "max_params")
+    __slots__ = ("workers", "queue", "max_params", "max_result")
 
     def __init__(
         self,
         workers: int = DEFAULT_WORKERS,
         queue: int = DEFAULT_QUEUE,
         max_params: int = engine.DEFAULT_MAX_PARAMS,
+        max_result: int = DEFAULT_MAX_RESULT,
     ) -> None:
-        if workers < 1 or queue < 0 or max_params < 1:
-            raise ValueError("workers and max_params must be positive, the queue not negative")
+        if workers < 1 or queue < 0 or max_params < 1 or max_result < 1:
+            raise ValueError("workers, max_params and max_result must be positive, the queue not negative")
         self.workers = workers
         self.queue = queue
         self.max_params = max_params
+        self.max_result = max_result
 
 
 class _Link:
@@ -100,7 +102,7 @@ class _Link:
         self.loop = asyncio.get_running_loop()
         self.thread_id = threading.get_ident()
         self.owner: _LoopThread | None = None
-        self.caller = NatsCaller(nc)
+        self.caller = NatsCaller(nc, limits.max_result)
         self.responders: dict[str, NatsResponder] = {}
         self.limits = limits
         self.workers: Workers | None = None
@@ -234,6 +236,7 @@ class NatsBus:
         max_workers: int = DEFAULT_WORKERS,
         max_queued: int = DEFAULT_QUEUE,
         max_params: int = engine.DEFAULT_MAX_PARAMS,
+        max_result: int = DEFAULT_MAX_RESULT,
         reconnect_wait: float = 1.0,
         connect_timeout: float = 2.0,
     ) -> NatsBus:
@@ -244,14 +247,14 @@ class NatsBus:
         system's default context, trusting `tls_ca` too when given). Serving
         endpoints run sync provider methods on at most `max_workers` threads with
         `max_queued` calls waiting (then `ProviderBusy`), and refuse parameters
-        over `max_params` bytes.
+        over `max_params` bytes; calls refuse results over `max_result` bytes.
         """
         try:
             servers = split_servers(url)
         except ValueError as exc:
             raise TransportError(str(exc)) from None
         try:
-            limits = Limits(max_workers, max_queued, max_params)
+            limits = Limits(max_workers, max_queued, max_params, max_result)
             check_prefix(prefix)
         except ValueError as exc:
             raise BusError(str(exc)) from None

@@ -53,12 +53,14 @@ if TYPE_CHECKING:
     from nats.aio.client import Client as NATS
     from nats.aio.msg import Msg
 
-__all__ = ["NatsCaller", "NatsResponder"]
+__all__ = ["DEFAULT_MAX_RESULT", "NatsCaller", "NatsResponder"]
 
 log = logging.getLogger("witgen.runtime.nats")
 
 # An invocation payload this close to max payload may have been cut by the caller.
 _CUT_SLACK = 4096
+# The largest result a caller collects (what a responder sends beyond it is refused).
+DEFAULT_MAX_RESULT = 256 * 1024 * 1024
 
 
 def _nested(path: Path) -> BusError:
@@ -71,7 +73,7 @@ def _nested(path: Path) -> BusError:
 class _Exchange:
     """The calling end of one invocation: `Outgoing`, and the `ByteSink` of its parameters."""
 
-    __slots__ = ("caller", "cid", "subject", "headers", "future", "rest", "payload", "chunks")
+    __slots__ = ("caller", "cid", "subject", "headers", "future", "rest", "payload", "chunks", "size")
 
     def __init__(self, caller: NatsCaller, cid: str, subject: str, headers: dict[str, str] | None) -> None:
         self.caller = caller
@@ -82,6 +84,7 @@ class _Exchange:
         self.rest = b""  # parameter bytes beyond the server's max payload
         self.payload = b""
         self.chunks: list[bytes] = []
+        self.size = 0
 
     def sink(self, path: Path) -> _Exchange:
         if path:
@@ -143,8 +146,9 @@ class _ResultSource:
 class NatsCaller:
     """The calling ends of the invocations on one connection (module docstring)."""
 
-    def __init__(self, nc: NATS) -> None:
+    def __init__(self, nc: NATS, max_result: int = DEFAULT_MAX_RESULT) -> None:
         self.nc = nc
+        self.max_result = max_result
         self.inbox = nc.new_inbox()
         self.reply = self.inbox + "."
         self._skip = len(self.reply)
@@ -212,6 +216,12 @@ def _collect(ex: _Exchange, msg: Msg) -> None:
     data = msg.data
     if data:
         ex.chunks.append(data)
+        ex.size += len(data)
+        if ex.size > ex.caller.max_result:
+            ex.chunks.clear()
+            ex.future.set_exception(
+                InvalidPayload(f"the result exceeds the limit of {ex.caller.max_result} bytes")
+            )
         return
     headers = msg.headers
     if headers and ERROR_HEADER in headers:
@@ -394,6 +404,13 @@ class NatsResponder:
     async def _on_request(self, msg: Msg) -> None:
         if not msg.reply:
             _BAD.warning("%s: a request without a reply subject, ignored", printable(msg.subject))
+            return
+        if len(self._requests) >= self.server.max_tasks:
+            busy = f"the provider is busy ({len(self._requests)} requests in flight): try again later"
+            try:
+                await self.nc.publish(msg.reply, b"\x01" + busy.encode())
+            except Exception as exc:
+                log.warning("%s: cannot reply: %s", printable(msg.subject), exc)
             return
         task = asyncio.get_running_loop().create_task(self._request(msg))
         self._requests.add(task)
