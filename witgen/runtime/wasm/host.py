@@ -301,6 +301,8 @@ class ComponentHost:
             signal.signal(signal.SIGINT, previous)
             if caught and callable(previous):
                 previous(signal.SIGINT, caught[0])
+            elif caught and previous == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
 
     def _call(self, export: _Export, args: tuple[Any, ...]) -> Any:
         func = export.func
