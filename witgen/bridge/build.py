@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from witgen.bridge.dtors import retarget
 from witgen.bridge.plan import BridgeError
 from witgen.workflow.formatcache import default_folder, prune_lru, read_entry, write_entry
 
@@ -56,7 +57,8 @@ def digest(files: dict[str, bytes], extra: str = "") -> str:
 def build(files: dict[str, bytes], output: Path, *, cache: Path | None | bool = True) -> bool:
     """Write the component of project `files` to `output`; True when it came from the cache.
 
-    `files` must hold `componentize.json` (`{"args": [...], "app": module}`), as
+    `files` must hold `componentize.json` (`{"args": [...], "app": module}`, and
+    `"dtors": [[destructor, hook], ...]` to retarget, see `witgen.bridge.dtors`), as
     `witgen.bridge.guest.emit` writes it. Raises `BridgeError` with componentize-py's
     message when the build fails; `output` is then left as it was.
     """
@@ -82,6 +84,8 @@ def build(files: dict[str, bytes], output: Path, *, cache: Path | None | bool = 
             detail = (done.stderr or done.stdout).strip().splitlines()
             last = detail[-1] if detail else f"exit status {done.returncode}"
             raise BridgeError(f"componentize-py failed: {last}")
+        if spec.get("dtors"):
+            built.write_bytes(retarget(built.read_bytes(), [(a, b) for a, b in spec["dtors"]]))
         component = built.read_bytes()
         if cached is not None and write_entry(cached, component):
             prune_lru(cached.parent, KEEP)

@@ -8,7 +8,10 @@
     witgen/runtime/*.py            the pure-Python codec runtime (descriptions, compiler)
     bridge_types.py                the bridged types described with componentize-py's classes
     bridge_app.py                  the exports: provided interfaces, the messaging handler
-    componentize.json              the componentize-py arguments (world, module names)
+    x<n>.py                        resource classes of provided interface n, if it has any
+                                   (`witgen.bridge.resources`)
+    componentize.json              the componentize-py arguments (world, module names) and
+                                   the destructors the build points at hooks (`dtors`)
 
 Values cross the bridge without conversion: componentize-py's generated records, enums,
 flags and variant cases have the shapes witgen's descriptions expect, so
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from witgen import model
 from witgen.bridge.plan import ErrorRule, Iface, Plan
+from witgen.bridge.resources import DROP, app_hooks, hooks, resource_module, world_lines
 
 __all__ = ["MESSAGING_WIT", "RUNTIME_MODULES", "Settings", "emit"]
 
@@ -102,10 +106,18 @@ def emit(plan: Plan, wit_dir: Path, settings: Settings) -> dict[str, bytes]:
         out[f"witgen/runtime/{mod}.py"] = (runtime / f"{mod}.py").read_bytes()
     out["bridge_types.py"] = _black(_Types(plan, names).render()).encode()
     out["bridge_app.py"] = _black(_app(plan, names, settings)).encode()
+    for n, it in enumerate(plan.provide):
+        if it.resources:
+            module = names[it.instance]
+            out[f"{module}.py"] = _black(resource_module(plan, n, it, module)).encode()
     args: list[str] = ["-d", "wit", "-w", "witgen:bridge/bridge"]
     for instance, name in sorted(names.items()):
         args += ["--import-interface-name", f"{instance}={name}", "--export-interface-name", f"{instance}={name}"]
-    out["componentize.json"] = (json.dumps({"args": args, "app": "bridge_app"}, indent=2) + "\n").encode()
+    spec: dict[str, object] = {"args": args, "app": "bridge_app"}
+    dtors = [[h.dtor, h.function] for h in hooks(plan)]
+    if dtors:
+        spec["dtors"] = dtors
+    out["componentize.json"] = (json.dumps(spec, indent=2) + "\n").encode()
     return out
 
 
@@ -148,6 +160,7 @@ def _world(plan: Plan) -> str:
         lines.append("  export wasmcloud:messaging/handler@0.2.0;")
     lines += [f"  export {it.instance};" for it in plan.provide]
     lines += [f"  import {it.instance};" for it in plan.expose]
+    lines += world_lines(plan)
     return "\n".join([*lines, "}", ""])
 
 
@@ -190,6 +203,8 @@ def _named_types(plan: Plan) -> list[int]:
                 children = [t for t in (ok, err) if t is not None]
             case model.Map(key=k, value=v):
                 children = [k, v]
+            case model.Handle(resource=rid):
+                children = [rid]
             case _:
                 children = []
         for child in children:
@@ -258,6 +273,8 @@ class _Types:
                 return f"wit.Tuple({', '.join(self.expr(t) for t in types)})"
             case model.Map(key=k, value=v):
                 return f"wit.Map({self.expr(k)}, {self.expr(v)})"
+            case model.Handle(mode=mode, resource=rid):
+                return f"wit.{mode.capitalize()}({self.expr(rid)})"
         raise AssertionError(f"unexpected type {td.kind!r}")
 
     def opt(self, ty: model.Type | None) -> str:
@@ -274,6 +291,8 @@ class _Types:
                 for c in kind.cases
             )
             return [f"{c} = _cls({mod!r}, {cpy_class(name)!r})", f"wit.variant({name!r}, {c}, {{{cases}}})"]
+        if isinstance(kind, model.Resource):
+            return [f"{c} = wit.resource({name!r})(_adopter({mod!r}, {cpy_class(name)!r}))"]
         head = f"{c} = _cls({mod!r}, {cpy_class(name)!r})"
         match kind:
             case model.Record(fields=fields):
@@ -288,7 +307,8 @@ class _Types:
 
     def func(self, f: model.Function) -> str:
         params = ", ".join(f"{p.name!r}: {self.expr(p.type)}" for p in f.params)
-        return f"wit.Func({f.name!r}, {{{params}}}, {self.opt(f.result)})"
+        kind = "" if f.kind.kind == "freestanding" else f", kind={f.kind.kind!r}"
+        return f"wit.Func({f.item_name!r}, {{{params}}}, {self.opt(f.result)}{kind})"
 
     def zero(self, ty: model.Type) -> str:
         ty = self.r.dealias(ty)
@@ -346,7 +366,7 @@ class _Types:
             "from typing import Any",
             "",
             "import componentize_py_types",
-            "from witgen.runtime import values, wit",
+            "from witgen.runtime import codec, values, wit",
             "",
             "# Results and nested options are componentize-py's wrappers on both sides of the bridge.",
             "values.Ok = componentize_py_types.Ok  # type: ignore[misc]",
@@ -367,18 +387,51 @@ class _Types:
             "",
             "",
         ]
+        if hooks(self.plan):
+            lines += RESOURCE_HELPERS.splitlines()
         for tid in _named_types(self.plan):
             lines += self.describe(tid)
         lines += ["", "FUNCTIONS = {"]
         for it in (*self.plan.provide, *self.plan.expose):
             lines.append(f"    {it.instance!r}: {{")
-            lines += [f"        {f.name!r}: {self.func(f)}," for f in it.functions]
+            lines += [f"        {f.item_name!r}: {self.func(f)}," for f in it.functions]
             lines.append("    },")
         lines += ["}", ""]
         for n, it in enumerate(self.plan.provide):
             for m, f in enumerate(it.functions):
                 lines += ["", *self.error_builder(f"E{n}_{m}", it.rules[f.name])]
         return "\n".join(lines) + "\n"
+
+
+RESOURCE_HELPERS = '''
+# Guest resources the workload's callers hold, by `id()` (what a destructor hook receives).
+LIVE: dict[int, Any] = {}
+# `[drop]<resource>`'s one parameter: the handle as a list<u8>.
+HANDLE_CODEC = codec.function(wit.Func("[drop]", {"handle": wit.List(wit.U8)}))
+
+
+def _adopter(module: str, name: str) -> Any:
+    """What a decoded handle becomes: an instance of the guest resource class, held in LIVE."""
+    found: list[Any] = []
+
+    def adopt(handle: bytes) -> Any:
+        if not found:
+            found.append(getattr(importlib.import_module(module), name))
+        obj = found[0].__new__(found[0])
+        obj.handle = bytes(handle)
+        LIVE[id(obj)] = obj
+        return obj
+
+    return adopt
+
+
+def take_over(target: Any, made: Any) -> None:
+    """A constructor's result: `target` (the instance componentize-py made) takes its handle."""
+    LIVE.pop(id(made), None)
+    target.handle = made.handle
+    LIVE[id(target)] = target
+
+'''
 
 
 # --------------------------------------------------------------------------- bridge_app
@@ -408,8 +461,13 @@ class TransportError(Exception):
     """A call that did not get an answer from NATS (raised as a trap when no error value fits)."""
 
 
-def _call(instance: str, name: str, args: tuple[Any, ...], on_error: Callable[[str], Any]) -> Any:
-    """Send one call as a plain request and return (or raise) what the provider answered."""
+def _call(instance: str, name: str, args: tuple[Any, ...], on_error: Callable[[str], Any],
+          moved: tuple[Any, ...] = ()) -> Any:
+    """Send one call as a plain request and return (or raise) what the provider answered.
+
+    `moved`: resources whose ownership the call passes on (no destructor comes for them)."""
+    for obj in moved:
+        T.LIVE.pop(id(obj), None)
     func = T.FUNCTIONS[instance][name]
     fc = codec.function(func)
     where = f"{{instance}}.{{name}}"
@@ -512,6 +570,8 @@ def _app(plan: Plan, names: dict[str, str], settings: Settings) -> str:
     wrpc = f"{e}.wrpc.0.0.1" if e else "wrpc.0.0.1"
     text = APP_HEAD.format(prefix=p, rr=rr, wrpc=wrpc, timeout=settings.timeout_ms, max_payload=settings.max_payload)
     parts = [text]
+    if hooks(plan):
+        parts += [DROP, app_hooks(plan)]
     for n, it in enumerate(plan.provide):
         parts.append(_provided_class(n, it, names[it.instance]))
     if plan.expose:
@@ -535,9 +595,14 @@ def _aliases(instance: str) -> list[str]:
 
 
 def _provided_class(n: int, it: Iface, module: str) -> str:
+    """The interface's class: its freestanding functions (resources: `resources.resource_module`)."""
+    if all(f.kind.kind != "freestanding" for f in it.functions):
+        return ""
     cls = cpy_class(module)
     lines = ["", "", f"class {cls}(exports.{cls}):", f'    """{it.instance}: every call goes to NATS."""']
     for m, f in enumerate(it.functions):
+        if f.kind.kind != "freestanding":
+            continue
         params = [cpy_snake(p.name) for p in f.params]
         sig = ", ".join(["self", *(f"{p}: Any" for p in params)])
         args = "".join(f"{p}, " for p in params)

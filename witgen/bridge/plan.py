@@ -2,9 +2,16 @@
 
 `plan(resolve, provide, expose)` picks the named interfaces out of a resolved WIT
 graph and refuses, naming the function, everything that cannot cross a NATS message
-as a plain value: resources (and their methods), `future`, `stream`, `error-context`
-and async functions. For every function of a provided interface it decides how a
-transport failure (no responders, timeout, an oversized payload, a provider-side
+as a plain value: `future`, `stream`, `error-context` and async functions.
+
+Resources cross as the provider's handles (opaque bytes, as over wRPC) in provided
+interfaces: constructors, methods and static functions become calls, and `own`/`borrow`
+handles of the interface's own resources may appear in parameters and results. A
+handle of a resource another interface declares is refused, and so are resources in
+exposed interfaces: the bridge's instance lives for one message, so a handle it issued
+to a NATS caller would be gone at that caller's next call.
+
+For every function of a provided interface it decides how a transport failure (no responders, timeout, an oversized payload, a provider-side
 failure) reaches the caller (`TransportError`):
 
 - the result is `result<_, string>`: the error value is the message;
@@ -51,12 +58,14 @@ class ErrorRule:
 
 @dataclass(frozen=True, slots=True)
 class Iface:
-    """One bridged interface: its id in the graph, its wire instance name, its functions."""
+    """One bridged interface: its id in the graph, its wire instance name, its functions
+    (resource members included), their error rules and the ids of its resources."""
 
     id: int
     instance: str
     functions: tuple[model.Function, ...]
     rules: dict[str, ErrorRule]
+    resources: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +81,8 @@ def plan(resolve: model.Resolve, provide: Sequence[str], expose: Sequence[str]) 
     """Check and select the interfaces; raises `BridgeError` naming what cannot cross."""
     if not provide and not expose:
         raise BridgeError("nothing to bridge: give at least one --provide or --expose interface")
-    provided = [_iface(resolve, name, rules=True) for name in provide]
-    exposed = [_iface(resolve, name, rules=False) for name in expose]
+    provided = [_iface(resolve, name, provided=True) for name in provide]
+    exposed = [_iface(resolve, name, provided=False) for name in expose]
     seen: dict[int, str] = {}
     for role, group in (("--provide", provided), ("--expose", exposed)):
         for it in group:
@@ -102,34 +111,46 @@ def find_interface(resolve: model.Resolve, name: str) -> int:
     return matches[0]
 
 
-def _iface(resolve: model.Resolve, name: str, *, rules: bool) -> Iface:
+def _iface(resolve: model.Resolve, name: str, *, provided: bool) -> Iface:
     iid = find_interface(resolve, name)
     instance = resolve.interface_id(iid)
     iface = resolve.interfaces[iid]
     functions = tuple(iface.functions.values())
+    own = tuple(sorted(t for t in iface.types.values() if isinstance(resolve.types[t].kind, model.Resource)))
     for func in functions:
         where = f"{instance}.{func.name}"
-        if func.kind.kind != "freestanding":
-            what = "async function" if func.kind.kind.startswith("async") else f"resource {func.kind.kind}"
-            raise BridgeError(f"cannot bridge {where}: a {what} cannot cross a NATS message")
+        kind = func.kind.kind
+        if kind.startswith("async"):
+            raise BridgeError(f"cannot bridge {where}: an async function cannot cross a NATS message")
+        if kind != "freestanding" and not provided:
+            raise BridgeError(f"cannot expose {where}: a resource {kind} cannot be exposed (the bridge's instance "
+                              "lives for one message, so the handles it issued would be gone at the next call); "
+                              "--provide carries resources")  # fmt: skip
+        allowed = set(own) if provided else set()
         for p in func.params:
-            _check(resolve, p.type, f"{where}: parameter '{p.name}'")
+            _check(resolve, p.type, f"{where}: parameter '{p.name}'", allowed, instance)
         if func.result is not None:
-            _check(resolve, func.result, f"{where}: result")
+            _check(resolve, func.result, f"{where}: result", allowed, instance)
     if not functions:
         raise BridgeError(f"interface {instance} has no functions to bridge")
-    table = {f.name: error_rule(resolve, f) for f in functions} if rules else {}
-    return Iface(iid, instance, functions, table)
+    table = {f.name: error_rule(resolve, f) for f in functions} if provided else {}
+    return Iface(iid, instance, functions, table, own if provided else ())
 
 
-def _check(resolve: model.Resolve, ty: model.Type, where: str) -> None:
-    bad = _forbidden(resolve, ty, set())
+def _check(resolve: model.Resolve, ty: model.Type, where: str, allowed: set[int], instance: str) -> None:
+    bad = _forbidden(resolve, ty, set(), allowed)
+    if bad.startswith("a resource handle") and not allowed:
+        raise BridgeError(f"cannot expose {where} holds {bad}: resources cannot be exposed (the bridge's instance "
+                          "lives for one message); --provide carries them")  # fmt: skip
+    if bad.startswith("a resource handle"):
+        raise BridgeError(f"cannot bridge {where} holds {bad}, a resource {instance} does not declare "
+                          "(provide the interface that declares it instead)")  # fmt: skip
     if bad:
         raise BridgeError(f"cannot bridge {where} holds {bad}, which cannot cross a NATS message")
 
 
-def _forbidden(resolve: model.Resolve, ty: model.Type, seen: set[int]) -> str:
-    """What in `ty` cannot travel as a value ('' when all of it can)."""
+def _forbidden(resolve: model.Resolve, ty: model.Type, seen: set[int], allowed: set[int]) -> str:
+    """What in `ty` cannot travel ('' when all of it can); handles of `allowed` resources can."""
     if isinstance(ty, str):
         return "an error-context" if ty == "error-context" else ""
     if ty in seen:
@@ -138,14 +159,21 @@ def _forbidden(resolve: model.Resolve, ty: model.Type, seen: set[int]) -> str:
     kind = resolve.types[ty].kind
     match kind:
         case model.Resource():
-            return f"resource {resolve.types[ty].name}"
+            return "" if ty in allowed else f"resource {resolve.types[ty].name}"
         case model.Handle(mode=mode, resource=r):
-            return f"a resource handle ({mode}<{resolve.types[r].name}>)"
+            base = _resource_of(resolve, r)
+            return "" if base in allowed else f"a resource handle ({mode}<{resolve.types[r].name}>)"
         case model.Future():
             return "a future"
         case model.Stream():
             return "a stream"
-    return next((b for t in _children(kind) if (b := _forbidden(resolve, t, seen))), "")
+    return next((b for t in _children(kind) if (b := _forbidden(resolve, t, seen, allowed))), "")
+
+
+def _resource_of(resolve: model.Resolve, tid: int) -> int:
+    """The resource type behind `tid` (a `use`d resource is an alias of the declared one)."""
+    found = resolve.dealias(tid)
+    return found if isinstance(found, int) else tid
 
 
 def _children(kind: model.TypeKind) -> Iterable[model.Type]:
