@@ -28,7 +28,7 @@ import kv_support  # noqa: E402
 from tcp_support import HOST, free_port, generate, ipv6_loopback, listening, wait_until  # noqa: E402
 
 from witgen.cli import main as witgen  # noqa: E402
-from witgen.runtime.bus import BusTimeout  # noqa: E402
+from witgen.runtime.bus import BusTimeout, TransportError  # noqa: E402
 from witgen.runtime.tcp import TcpBus, format_address  # noqa: E402
 from witgen.runtime.values import Err, Ok  # noqa: E402
 
@@ -281,6 +281,18 @@ def test_go_server_never_answers_an_unknown_operation(go_bin: Path) -> None:
         wait_until(lambda: any("failed to accept invocation" in line for line in go.log), "the Go server logs it")
 
 
+def test_go_server_failing_a_call_closes_without_a_result(go_bin: Path) -> None:
+    with GoServer(go_bin / "wasi-keyvalue-tcp-server") as go:
+        bus = TcpBus.connect_sync(go.address, timeout=10)
+        try:
+            # a handle of 255 bytes announced, none sent: the Go handler fails reading it
+            with pytest.raises(TransportError, match="closed the connection without a result"):
+                bus.invoke(KV_INSTANCE, "bucket.get", b"\xff")
+        finally:
+            bus.close()
+        wait_until(lambda: any("failed to read parameter" in line for line in go.log), "the Go server logs it")
+
+
 # --------------------------------------------------------------------------- Go calls witgen
 
 
@@ -314,3 +326,18 @@ def test_go_keyvalue_client(go_bin: Path, mods: dict[str, Any], provider: TcpBus
     assert (done.returncode, done.stdout) == (0, f"{provider.address} key: foo\n"), done.stderr
     assert store.buckets == {"example": {"foo": b"bar"}}
     assert table.handles.count("") == 1  # the Go client never drops its bucket
+
+
+class Failing:
+    def hello(self) -> str:
+        raise RuntimeError("no greeting today")
+
+
+def test_go_hello_client_sees_a_witgen_failure(go_bin: Path, mods: dict[str, Any], provider: TcpBus) -> None:
+    """witgen's error frame is on a path the Go client does not know: it stops reading and
+    fails the call."""
+    provider.serve(mods["hello-server"].dispatch_table(handler=Failing()))
+    done = run_go_client(go_bin / "hello-client-tcp", provider.address)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert "received a frame for unknown path" in done.stderr and "failed to call" in done.stderr
+    assert "no greeting today" not in done.stderr  # the exception's text stays with the provider
