@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -20,9 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import kv_support  # noqa: E402
+from nats_server import Served, nats  # noqa: E402,F401
 from wasmcloud2 import tool  # noqa: E402
 
 from witgen.cli import main as witgen  # noqa: E402
+
+if TYPE_CHECKING:
+    from nats_server import NatsServer
 
 STATEFUL_WIT = ROOT / "samples" / "stateful" / "wit"
 
@@ -205,3 +211,155 @@ def test_a_local_hook_runs_the_installed_witgen(tmp_path: Path, pre_commit_home:
     run = pre_commit(repo, pre_commit_home, "run", "--all-files", path=path)
     assert run.returncode == 1, run.stdout + run.stderr
     assert_only_a_wit_was_formatted(repo, run)
+
+
+# --------------------------------------------------------------------------- messages
+
+DEMO_WIT = """package demo:x@0.1.0;
+
+interface api {
+  record greeting {
+    name: string,
+    times: u8,
+  }
+  repeat: func(word: string, count: u32) -> string;
+  greet: func(g: greeting) -> string;
+}
+
+world w {
+  export api;
+  export ask: func(q: string) -> string;
+}
+"""
+
+NOWHERE = "nats://127.0.0.1:1"  # never reached: these errors come before any connection
+
+
+def call(*args: str) -> tuple[int, str, str]:
+    done = CliRunner().invoke(witgen, ["call", *args])
+    return done.exit_code, done.stdout, done.stderr
+
+
+@pytest.fixture
+def demo_wit(tmp_path: Path) -> Path:
+    (tmp_path / "wit").mkdir()
+    (tmp_path / "wit" / "demo.wit").write_text(DEMO_WIT)
+    return tmp_path / "wit"
+
+
+def test_an_unknown_bare_name_lists_the_functions_worlds_have(demo_wit: Path) -> None:
+    code, out, err = call("--nats", NOWHERE, "--wit", str(demo_wit), "asx", '"q"')
+    assert (code, out) == (1, "")
+    assert "cannot be called by name" not in err
+    assert err == (
+        "error: no world of the root package imports or exports a function `asx` (their own functions: ask);"
+        " an interface's function is named ns:pkg/iface.function\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("demo:x/api.repeat", '"a"', '"abc"'), 'parameter \'count\': expected u32, got "abc"'),
+        (("demo:x/api.repeat", "7", "1"), "parameter 'word': expected string, got 7"),
+        (("demo:x/api.greet", '{name: "n", times: "3"}'),
+         'parameter \'g\': expected u8, got "3" (at <arg 1>:1:20)'),
+        (("demo:x/api.greet", "[1]"), "parameter 'g': expected greeting, got [1]"),
+    ],
+)
+def test_a_wrong_argument_type_names_the_parameter_and_its_type(
+    demo_wit: Path, args: tuple[str, ...], message: str
+) -> None:
+    code, out, err = call("--nats", NOWHERE, "--wit", str(demo_wit), *args)
+    assert (code, out, err) == (1, "", f"error: {message}\n")
+
+
+def test_a_folder_without_wit_files_is_named_as_such(tmp_path: Path, demo_wit: Path) -> None:
+    project = demo_wit.parent  # holds wit/, not .wit files
+    (project / "README.md").write_text("# demo\n")
+    want = (
+        f"error: {project} is not a WIT folder: it holds no .wit files; a WIT package is a folder of"
+        f" .wit files (dependencies in its deps/) or one .wit file (try {demo_wit})\n"
+    )
+    assert call("--nats", NOWHERE, "--wit", str(project), "demo:x/api.repeat", '"a"', "1") == (1, "", want)
+    parsed = run_witgen("parse", str(project))
+    assert (parsed.returncode, parsed.stderr) == (1, want)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    parsed = run_witgen("parse", str(empty))
+    assert parsed.returncode == 1
+    assert parsed.stderr == (
+        f"error: {empty} is not a WIT folder: it holds no .wit files; a WIT package is a folder of"
+        " .wit files (dependencies in its deps/) or one .wit file\n"
+    )
+
+
+def test_a_file_that_is_not_wit_says_what_to_give(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("some notes\n")
+    parsed = run_witgen("parse", str(notes))
+    assert parsed.returncode == 1
+    assert parsed.stderr.splitlines()[-1] == (
+        f"  = help: {notes} is not a .wit file; a WIT package is a folder of .wit files"
+        " (dependencies in its deps/) or one .wit file"
+    )
+
+
+def test_generate_verbose_lists_unchanged_files(tmp_path: Path, demo_wit: Path) -> None:
+    first = run_witgen("generate", str(demo_wit), "-o", "bindings", "-v", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    written = sorted(line.split(": ", 1)[1] for line in first.stdout.splitlines() if line.startswith("  written: "))
+    assert written and "bindings/__init__.py" in written
+    again = run_witgen("generate", str(demo_wit), "-o", "bindings", "-v", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    lines = again.stdout.splitlines()
+    assert lines[-1] == "bindings: unchanged (digest) -> bindings"
+    assert lines[:-1] == [f"  unchanged: {rel}" for rel in written]
+    quiet = run_witgen("generate", str(demo_wit), "-o", "bindings", cwd=tmp_path)
+    assert quiet.stdout == "bindings: unchanged (digest) -> bindings\n"
+
+
+# --------------------------------------------------------------------------- resources from the shell
+
+
+@pytest.fixture(scope="module")
+def kv_bindings(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Path:
+    return kv_support.build(shared, tmp_path_factory.mktemp("kv"))
+
+
+def test_call_drops_a_handle_it_received(nats: NatsServer, kv_bindings: Path) -> None:  # noqa: F811
+    wit = str(kv_bindings / "wit")
+    shell = ("--nats", nats.url, "--prefix", "fh.kv", "--wit", wit, "--source-id", "shell")
+    with Served("tests/kv_support.py", "--nats", nats.url, "--prefix", "fh.kv", "--bindings", str(kv_bindings)) as p:
+        code, out, err = call(*shell, "wasi:keyvalue/store.open", '"shelf"')
+        assert code == 0 and out.startswith("ok(["), err
+        handle = out[3:-2]
+        assert call(*shell, "wasi:keyvalue/store.bucket.set", handle, '"k"', "[118]") == (0, "ok\n", "")
+        assert call(*shell, "wasi:keyvalue/store.bucket.get", handle, '"k"') == (0, "ok(some([118]))\n", "")
+
+        assert call(*shell, "wasi:keyvalue/store.[drop]bucket", handle) == (0, "", "")
+
+        code, out, err = call(*shell, "wasi:keyvalue/store.bucket.get", handle, '"k"')
+        assert (code, out) == (1, "")
+        assert "no bucket with handle" in err and err.count("\n") == 1
+        code, out, err = call(*shell, "wasi:keyvalue/store@0.2.0-draft2.[drop]bucket", handle)
+        assert (code, out) == (1, "") and "no bucket with handle" in err
+        assert p.stop() == 0
+
+
+def test_call_drop_errors_and_help(kv_bindings: Path) -> None:
+    wit = str(kv_bindings / "wit")
+    base = ("--nats", NOWHERE, "--wit", wit)
+    code, _, err = call(*base, "wasi:keyvalue/store.[drop]shelf", "[1]")
+    assert code == 1 and "unknown type `shelf` in wasi:keyvalue/store@0.2.0-draft2 (it defines: " in err
+    code, _, err = call(*base, "wasi:keyvalue/store.[drop]error", "[1]")
+    assert code == 1 and err == (
+        "error: `error` in wasi:keyvalue/store@0.2.0-draft2 is not a resource: only resource handles are dropped\n"
+    )
+    code, _, err = call(*base, "wasi:keyvalue/store.[drop]bucket", '"abc"')
+    assert code == 1 and err.startswith("error: the handle must be its bytes")
+    code, _, err = call(*base, "wasi:keyvalue/store.[drop]bucket")
+    assert code == 2 and "takes 1 argument (the handle" in err
+    assert call(*base, "--component", "x.wasm", "wasi:keyvalue/store.[drop]bucket", "[1]")[0] == 2
+    shown = CliRunner().invoke(witgen, ["call", "--help"]).output
+    assert "[drop]" in shown and "--source-id" in shown

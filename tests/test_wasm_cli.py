@@ -70,7 +70,7 @@ def test_bad_components_and_usage(tmp_path: Path, stateful_wat_wasm: Path, adapt
         1, f"error: {text}: not a component (not WebAssembly)\n"
     )  # fmt: skip
     code, out = run("call", "--component", str(stateful_wat_wasm), "--wit", str(chat_wit), "ollama:llm/llm.list")
-    assert code == 1 and out.startswith(f"error: {stateful_wat_wasm} matches no world of the WIT: it exports ")
+    assert code == 1 and out.startswith(f"error: {stateful_wat_wasm} matches no world of the WIT (its exports: `")
     code, out = run("call", "--component", str(stateful_wat_wasm), "--wit", STATEFUL_WIT, "--prefix", "p", "wamli:stateful/state.get-data")
     assert code == 2 and "--prefix names a provider to call" in out
     code, out = run("call", "--component", str(adaptor_py_wasm), "--wit", str(adaptor_wit), "ollama:llm/llm.list")

@@ -15,6 +15,7 @@ from witgen.cli.nats_options import NATS_HELP, servers_option
 from witgen.runtime.urls import redact
 
 MAX_TIMEOUT = 86400.0  # one day
+DROP = "[drop]"  # FUNCTION `iface.[drop]res`: release a handle, as generated clients do
 
 
 def _fail(message: str) -> NoReturn:
@@ -50,8 +51,16 @@ def _timeout_option(ctx: click.Context, param: click.Parameter, value: float) ->
     epilog="""
 \b
 FUNCTION: ns:pkg/iface[@version].function; resource members as iface.res.method,
-constructors as iface.res. ARGS: one WAVE value per parameter (a handle as its
-bytes, [1, 2]). Put `--` before a value that starts with `-`.
+constructors as iface.res; a function a world imports or exports itself by its
+bare name. ARGS: one WAVE value per parameter (a handle as its bytes, [1, 2]).
+Put `--` before a value that starts with `-`.
+
+\b
+Resources: a handle belongs to the caller it was issued to: give the same
+--source-id to every call that uses it. Release it with iface.[drop]res HANDLE
+(the drop generated clients send), e.g.
+  witgen call --nats URL --wit wit --source-id me 'wasi:keyvalue/store.[drop]bucket' '[1, 2]'
+Using a dropped handle fails with an invalid-handle error.
 
 \b
 The result is printed as WAVE (nothing for a function without a result), exit 0,
@@ -152,11 +161,18 @@ def call(
     elif prefix:
         raise click.UsageError("--prefix names a provider to call; with --component, route imports with --import")
 
+    if DROP in function:
+        if component is not None:
+            raise click.UsageError(f"{DROP}RESOURCE releases a handle of a provider: use --nats, not --component")
+        assert url is not None
+        instance, name, payload = _drop_call(wit, function, args)
+        data = _call_provider(url, prefix, source_id, timeout, creds, tls_ca, instance, name, payload)
+        if data:
+            _fail(f"{instance}.{name} has no result, but {len(data)} byte(s) came back")
+        return
     try:
         engine = Wire.open(wit, "params", function)
     except WireError as exc:
-        if "/" not in function and "." not in function:
-            _fail(f"{exc} (functions a world exports directly cannot be called by name yet)")
         _fail(str(exc))
     except Exception as exc:  # a generation failure (name collision, unsupported item)
         if type(exc).__name__ != "CodegenError":
@@ -193,6 +209,37 @@ def call(
     except WireError as exc:
         _fail(f"the result does not decode: {exc}")
     click.echo(text)
+
+
+def _drop_call(wit: str, function: str, args: tuple[str, ...]) -> tuple[str, str, bytes]:
+    """`IFACE.[drop]RES HANDLE`: the instance, the wire name and the payload that release HANDLE."""
+    from witgen.errors import WitError
+    from witgen.model import Resource
+    from witgen.runtime.resources import drop_name
+    from witgen.wave.wire import Wire, WireError, load_wit, select
+
+    iface, _, resource = function.partition(f".{DROP}")
+    if not iface or not resource or DROP in resource:
+        raise click.UsageError(f"{function!r}: to release a handle, name it IFACE.{DROP}RESOURCE")
+    if len(args) != 1:
+        raise click.UsageError(f"{function} takes 1 argument (the handle, as its bytes: [1, 2]), {len(args)} given")
+    try:
+        resolve = load_wit(wit)
+        target = select(resolve, "type", f"{iface}.{resource}")
+    except WitError as exc:
+        text = exc.render()
+        _fail(text if text.startswith(f"{wit} ") else f"cannot load {wit}: {text}")
+    except WireError as exc:
+        _fail(str(exc))
+    instance = resolve.interface_id(target.interface)
+    assert isinstance(target.type, int)
+    if not isinstance(resolve.types[target.type].kind, Resource):
+        _fail(f"`{resource}` in {instance} is not a resource: only resource handles are dropped")
+    try:
+        payload = Wire.open(None, "type", "list<u8>").encode(args[0])
+    except WireError as exc:
+        _fail(f"the handle must be its bytes, as witgen call prints it ([1, 2]): {exc}")
+    return instance, drop_name(resource), payload
 
 
 def _call_provider(

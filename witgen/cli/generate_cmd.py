@@ -247,6 +247,9 @@ def generate(
         for target in targets:
             inputs = input_digest(target)
             if not full and check.is_fresh(target.out, inputs):
+                manifest = writer.Manifest.read(target.out) if printer.verbose else None
+                for rel in sorted(manifest.files if manifest is not None else ()):
+                    printer.detail(f"  unchanged: {show(target.out / rel)}")
                 printer.info(f"{target.name}: unchanged (digest) -> {show(target.out)}", fg="green")
                 continue
             plans.append((target, writer.plan(target.out, render.render_target(target), inputs)))

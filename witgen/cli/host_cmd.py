@@ -34,6 +34,11 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+def _exports(names: set[str]) -> str:
+    """A component's exports for a message; names are quoted (toolchains add one called `exports`)."""
+    return "its exports: " + ", ".join(f"`{n}`" for n in sorted(names)) if names else "it exports nothing"
+
+
 def positive_seconds(ctx: click.Context, param: click.Parameter, value: float) -> float:
     """Validate a duration option: more than 0 and finite."""
     if not (value > 0 and math.isfinite(value)):
@@ -122,8 +127,7 @@ class Actor:
                 raise click.UsageError(f"no world {world!r} in the WIT (worlds: {', '.join(sorted(ids))})")
             wid = found[0]
             if not self.export_names(wid) <= self._component_exports():
-                fail(f"{self.component} does not match world {world}: it exports "
-                     f"{', '.join(sorted(self._component_exports())) or 'nothing'}")  # fmt: skip
+                fail(f"{self.component} does not match world {world} ({_exports(self._component_exports())})")
             return wid
         exports = self._component_exports()
         # Every export of the world must be the component's (toolchains may add their own).
@@ -131,7 +135,7 @@ class Actor:
         best = max(sizes.values(), default=0)
         matches = [name for name, size in sizes.items() if size == best and (size or not exports)]
         if not matches:
-            fail(f"{self.component} matches no world of the WIT: it exports {', '.join(sorted(exports)) or 'nothing'}")
+            fail(f"{self.component} matches no world of the WIT ({_exports(exports)})")
         if len(matches) > 1:
             raise click.UsageError(f"{self.component} matches several worlds ({', '.join(sorted(matches))}): pick one with --world")
         return ids[matches[0]]

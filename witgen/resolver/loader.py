@@ -217,6 +217,8 @@ def load(
     p = os.fspath(path)
     gates = Gates(features, all_features)
     if os.path.isdir(p):
+        if not _holds_wit(p):
+            raise WitError(_not_a_wit_folder(p))
         try:
             main = parse_dir(p)
         except WitError as exc:
@@ -231,4 +233,28 @@ def load(
 
     if is_binary_file(p):
         return load_binary(p)
-    return push_groups(parse_files([p], wat=True, not_utf8=NOT_UTF8_FILE), [], gates)
+    try:
+        group = parse_files([p], wat=True, not_utf8=NOT_UTF8_FILE)
+    except WitError as exc:
+        if not p.endswith(".wit") and exc.hint is None:
+            exc.hint = f"{p} is not a .wit file; {WIT_PATHS}"
+        raise
+    return push_groups(group, [], gates)
+
+
+WIT_PATHS = "a WIT package is a folder of .wit files (dependencies in its deps/) or one .wit file"
+
+
+def _holds_wit(folder: str) -> bool:
+    """Whether `folder` is a folder with a .wit file in it (not in its subfolders)."""
+    try:
+        return any(e.name.endswith(".wit") and not e.is_dir() for e in os.scandir(folder))
+    except OSError:
+        return False
+
+
+def _not_a_wit_folder(path: str) -> str:
+    """The error for a folder without .wit files, pointing at a subfolder that has some."""
+    inside = sorted((e.name != "wit", e.name) for e in os.scandir(path) if e.name != "deps" and _holds_wit(e.path))
+    hint = f" (try {os.path.join(path, inside[0][1])})" if inside else ""
+    return f"{path} is not a WIT folder: it holds no .wit files; {WIT_PATHS}{hint}"

@@ -80,8 +80,16 @@ INT_RANGES: dict[str, tuple[int, int]] = {
 }
 
 
+# The message of a value whose kind does not fit its type (the reference's wording).
+TYPE_MISMATCH = "invalid value type"
+
+
 class WaveError(WitError):
-    """Invalid WAVE text, or a value that does not fit its type."""
+    """Invalid WAVE text, or a value that does not fit its type.
+
+    For a `TYPE_MISMATCH`, `expected` is the type the value at `span` had to have."""
+
+    expected: Type | None = None
 
 
 # --------------------------------------------------------------------------- values
@@ -450,10 +458,17 @@ class Typer:
 
     def value(self, node: Node, ty: Type) -> Any:
         kind = self.kind(ty)
-        if isinstance(kind, str):
-            return self.primitive(node, kind)
-        method = getattr(self, "t_" + type(kind).__name__.lower())
-        return method(node, kind)
+        try:
+            if isinstance(kind, str):
+                return self.primitive(node, kind)
+            method = getattr(self, "t_" + type(kind).__name__.lower())
+            return method(node, kind)
+        except WaveError as exc:
+            span = exc.span
+            if exc.message == TYPE_MISMATCH and exc.expected is None and span is not None:
+                if (span.start, span.end) == (node.start, node.end):
+                    exc.expected = ty
+            raise
 
     # -------------------------------------------------------------- primitives
 
@@ -464,10 +479,10 @@ class Typer:
                     return True
                 if node.text == "false":
                     return False
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         if name in INT_RANGES:
             if node.kind != "number" or not re.fullmatch(r"-?[0-9]+", node.text):
-                raise self.error("invalid value type", node)
+                raise self.error(TYPE_MISMATCH, node)
             lo, hi = INT_RANGES[name]
             digits = node.text.lstrip("-").lstrip("0")
             if len(digits) > 20:  # beyond every range, and beyond what int() reads
@@ -481,11 +496,11 @@ class Typer:
             return self.float(node, name)
         if name == "char":
             if node.kind != "char" or len(node.text) != 1:
-                raise self.error("invalid value type", node)
+                raise self.error(TYPE_MISMATCH, node)
             return node.text
         if name == "string":
             if node.kind not in ("string", "mlstring"):
-                raise self.error("invalid value type", node)
+                raise self.error(TYPE_MISMATCH, node)
             return node.text
         raise self.error(f"{name} values have no WAVE form", node)
 
@@ -500,7 +515,7 @@ class Typer:
         elif node.kind == "number":
             text = node.text
         else:
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         if name == "f64":
             return float(text)
         return f32_from_text(text)
@@ -509,12 +524,12 @@ class Typer:
 
     def t_list(self, node: Node, kind: List) -> Any:
         if node.kind != "list":
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         return [self.value(item, kind.type) for item in node.items]
 
     def t_fixedlist(self, node: Node, kind: FixedList) -> Any:
         if node.kind != "list":
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         if len(node.items) != kind.size:
             raise self.error(
                 f"expected {kind.size} elements, got {len(node.items)}", node
@@ -523,7 +538,7 @@ class Typer:
 
     def t_map(self, node: Node, kind: Map) -> Any:
         if node.kind != "list":
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         out = []
         for item in node.items:
             if item.kind != "tuple" or len(item.items) != 2:
@@ -538,7 +553,7 @@ class Typer:
 
     def t_tuple(self, node: Node, kind: Tuple) -> Any:
         if node.kind != "tuple":
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         if len(node.items) != len(kind.types):
             raise self.error(
                 f"expected a tuple of {len(kind.types)} values, got {len(node.items)}",
@@ -548,7 +563,7 @@ class Typer:
 
     def t_record(self, node: Node, kind: Record) -> Any:
         if node.kind != "record":
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         given: dict[str, Node] = {}
         for label, value in node.items:
             if label.text in given:
@@ -574,7 +589,7 @@ class Typer:
 
     def t_flags(self, node: Node, kind: Flags) -> Any:
         if node.kind != "flags":
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         names = {f.name for f in kind.flags}
         seen: set[str] = set()
         for label in node.items:
@@ -590,13 +605,13 @@ class Typer:
     def case_label(self, node: Node) -> str:
         """The case name of a label node; keywords must be written with `%`."""
         if node.kind != "case" or (node.text in KEYWORDS and not node.escaped):
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         return node.text
 
     def t_enum(self, node: Node, kind: Enum) -> Any:
         name = self.case_label(node)
         if node.items:
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         if name not in {c.name for c in kind.cases}:
             raise self.error(
                 f'error converting Wasm value: unknown case "{name}"', node
@@ -645,7 +660,7 @@ class Typer:
         if word == "some":
             return Some(self.payload(node, "some", kind.type))
         if self.nests(kind.type):
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         return Some(self.value(node, kind.type))
 
     def t_result(self, node: Node, kind: Result) -> Any:
@@ -655,7 +670,7 @@ class Typer:
         if word == "err":
             return Err(self.payload(node, "err", kind.err))
         if self.nests(kind.ok):
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         assert kind.ok is not None
         return Ok(self.value(node, kind.ok))
 
@@ -680,7 +695,7 @@ class Typer:
 
     def t_stream(self, node: Node, kind: Stream) -> Any:
         if node.kind != "list":
-            raise self.error("invalid value type", node)
+            raise self.error(TYPE_MISMATCH, node)
         if kind.type is None:
             for item in node.items:
                 if item.kind != "tuple" or item.items:

@@ -181,7 +181,7 @@ def select(resolve: Resolve, mode: Mode, selector: str) -> Target:
     if "/" not in selector and "." not in selector:
         direct = world_function(resolve, selector)
         if direct is None:
-            raise WireError(f"no world of the root package imports or exports a function `{selector}`")
+            raise WireError(_no_world_function(resolve, selector))
         return Target(mode, selector, -1, function=direct[1], world=direct[0])
     funcs = [
         (iid, func)
@@ -198,6 +198,27 @@ def select(resolve: Resolve, mode: Mode, selector: str) -> Target:
         raise _ambiguous(resolve, selector, [i for i, _ in funcs])
     iid, func = funcs[0]
     return Target(mode, selector, iid, function=func)
+
+
+def _no_world_function(resolve: Resolve, name: str) -> str:
+    """A bare name that no world of the root package has: what the worlds do have."""
+    from witgen.model import FunctionItem
+
+    root = resolve.root
+    wids = list(resolve.packages[root].worlds.values()) if root is not None else range(len(resolve.worlds))
+    known = sorted(
+        {
+            item.function.name
+            for wid in wids
+            for item in (*resolve.worlds[wid].exports.values(), *resolve.worlds[wid].imports.values())
+            if isinstance(item, FunctionItem)
+        }
+    )
+    have = f"their own functions: {', '.join(known)}" if known else "they have no functions of their own"
+    return (
+        f"no world of the root package imports or exports a function `{name}` ({have});"
+        " an interface's function is named ns:pkg/iface.function"
+    )
 
 
 def _unknown(what: str, name: str, resolve: Resolve, iface: Interface, iid: int) -> str:
@@ -364,7 +385,8 @@ class Wire:
         try:
             resolve = load_wit(wit)
         except WitError as exc:
-            raise WireError(f"cannot load {wit}: {exc.render()}") from None
+            text = exc.render()  # the loader may already name the path
+            raise WireError(text if text.startswith(f"{wit} ") else f"cannot load {wit}: {text}") from None
         return cls(resolve, select(resolve, mode, selector))
 
     # ------------------------------------------------------------------ encode
@@ -415,18 +437,31 @@ class Wire:
             raise WireError(
                 f"`{t.selector}` takes {len(t.params)} argument(s), {len(args)} given"
             )
+        pys = []
+        for i, (text, p) in enumerate(zip(args, t.params), 1):
+            try:
+                value = parse_value(text, p.type, self.resolve, f"<arg {i}>")
+            except WaveError as exc:
+                raise WireError(self._argument_error(p, exc)) from None
+            pys.append(self.convert.to_py(value, p.type))
         try:
-            pys = tuple(
-                self.convert.to_py(
-                    parse_value(text, p.type, self.resolve, f"<arg {i}>"), p.type
-                )
-                for i, (text, p) in enumerate(zip(args, t.params), 1)
-            )
             return self.bindings.function_codec(t.interface, t.function, t.world).encode_params(*pys)
-        except WaveError as exc:
-            raise WireError(exc.render()) from None
         except CodecError as exc:
             raise WireError(f"cannot encode the arguments: {exc}") from None
+
+    def _argument_error(self, param: Param, exc: WaveError) -> str:
+        """`parameter 'count': expected u32, got "abc"`; other errors keep their place."""
+        if exc.expected is None or exc.span is None:
+            return exc.with_prefix(f"parameter '{param.name}': ").render()
+        from witgen.witout.printer import type_text
+
+        text = exc.span.text()
+        got = text if len(text) <= 40 else text[:37] + "..."
+        line = f"parameter '{param.name}': expected {type_text(self.resolve, exc.expected)}, got {got}"
+        if text != exc.span.source.text.strip():  # a value inside the argument
+            row, col = exc.span.source.line_col(exc.span.start)
+            line += f" (at {exc.span.source.path}:{row}:{col})"
+        return line
 
     # ------------------------------------------------------------------ decode
 

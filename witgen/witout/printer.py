@@ -84,6 +84,11 @@ def print_wit(resolve: model.Resolve, root: int | None = None) -> str:
     return _Printer(resolve).print(main) if resolve.packages else ""
 
 
+def type_text(resolve: model.Resolve, ty: model.Type) -> str:
+    """How WIT spells `ty` where it is used: `u32`, `list<u8>`, a named type's name."""
+    return _Printer(resolve).type_name(ty)
+
+
 class _Printer:
     def __init__(self, resolve: model.Resolve) -> None:
         self.r = resolve
