@@ -33,6 +33,7 @@ from tcp_support import (  # noqa: E402
 
 from witgen.cli import main as witgen  # noqa: E402
 from witgen.runtime.bus import (  # noqa: E402
+    Bus,
     BusError,
     BusTimeout,
     InvalidHandle,
@@ -129,6 +130,7 @@ def still_serving(caller: TcpBus, mods: dict[str, Any]) -> None:
 
 
 def test_generated_client_and_provider(mods: dict[str, Any], caller: TcpBus) -> None:
+    assert isinstance(caller, Bus) and caller.source == ""  # TCP sends no caller identity
     echo = mods["client"].EchoClient(caller)
     answer = echo.echo(2**63, "héllo")
     assert (answer.n, answer.text) == (2**63, "héllo")
