@@ -141,10 +141,14 @@ def _callback(recipe: Recipe, builder: object) -> Callable[[list[Any]], Any]:
         if include is not None:
             kept: list[Any] = []
             for i, splice in include:
-                if splice:
+                if not splice:
+                    kept.append(children[i])
+                elif kept:
                     kept.extend(children[i].children)
                 else:
-                    kept.append(children[i])
+                    # A repetition (`x*`) grows by one on the left: take over its list
+                    # (the node is used once, here) rather than copy it on every item.
+                    kept = children[i].children
             children = kept
         if expand1 and len(children) == 1:
             return children[0]

@@ -1,0 +1,92 @@
+"""The front end takes time linear in the size of a type: enums, variants, records, flags.
+
+Each kind is loaded at two sizes, 10,000 and 40,000 members, and the larger must take
+less than 6 times as long (4 for linear work; quadratic work would take 16). The sizes
+are those the reference front end (wasm-tools 1.262, `component wit`) accepts: it has
+no bound on enum cases, variant cases or record fields (its binary encoder stops at
+10,000), and none past 32 flags, so the flags are timed to the resolver's error, which
+needs the whole file parsed. The best of three runs is taken to tame a busy machine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from witgen import model
+from witgen.errors import WitError
+from witgen.resolver import load
+from witgen.witout import print_wit
+
+SMALL, LARGE = 10_000, 40_000
+LINEAR_BOUND = 6.0
+
+MEMBERS: dict[str, Callable[[int], str]] = {
+    "enum": lambda i: f"case-{i}",
+    "variant": lambda i: f"case-{i}(u32)" if i % 2 else f"case-{i}",
+    "record": lambda i: f"field-{i}: u32",
+    "flags": lambda i: f"flag-{i}",
+}
+
+
+def write_type(folder: Path, kind: str, size: int) -> Path:
+    """A one-interface package whose type `t` is a `kind` of `size` members, one a line."""
+    member = MEMBERS[kind]
+    lines = ["package scale:test;", "interface i {", f"  {kind} t {{"]
+    lines += [f"    {member(i)}," for i in range(size)]
+    lines += ["  }", "  f: func(x: t) -> t;", "}"]
+    path = folder / f"{kind}-{size}.wit"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def best_time(step: Callable[[], object], repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        step()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def load_and_print(path: Path, size: int) -> Callable[[], None]:
+    """Load `path`, then print it as JSON and as WIT, checking the type has every member."""
+
+    def step() -> None:
+        resolve = load(path)
+        (ty,) = resolve.types
+        members = ty.kind.fields if isinstance(ty.kind, model.Record) else ty.kind.cases  # type: ignore[union-attr]
+        assert len(members) == size
+        assert resolve.to_json().count(f'"name": "{members[-1].name}"') == 1
+        assert print_wit(resolve).count(",\n") >= size
+
+    return step
+
+
+@pytest.mark.parametrize("kind", ["enum", "variant", "record"])
+def test_loading_a_type_takes_time_linear_in_its_members(kind: str, tmp_path: Path) -> None:
+    small, large = write_type(tmp_path, kind, SMALL), write_type(tmp_path, kind, LARGE)
+    t_small = best_time(load_and_print(small, SMALL))
+    t_large = best_time(load_and_print(large, LARGE))
+    ratio = t_large / t_small
+    assert ratio < LINEAR_BOUND, f"{kind}: {LARGE:,} members took {ratio:.1f}x as long as {SMALL:,}"
+
+
+def test_rejecting_too_many_flags_takes_time_linear_in_the_file(tmp_path: Path) -> None:
+    accepted = load(write_type(tmp_path, "flags", 32))
+    assert len(accepted.types) == 1
+
+    def rejected(path: Path) -> Callable[[], None]:
+        def step() -> None:
+            with pytest.raises(WitError, match="cannot have more than 32 flags"):
+                load(path)
+
+        return step
+
+    t_small = best_time(rejected(write_type(tmp_path, "flags", SMALL)))
+    t_large = best_time(rejected(write_type(tmp_path, "flags", LARGE)))
+    ratio = t_large / t_small
+    assert ratio < LINEAR_BOUND, f"flags: {LARGE:,} members took {ratio:.1f}x as long as {SMALL:,}"
