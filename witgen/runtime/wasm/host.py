@@ -284,25 +284,19 @@ class ComponentHost:
         makes into Python (host functions, the epoch callback), and an exception escaping
         one of those leaves wasmtime without an answer. So while the guest may run, SIGINT
         only cancels the call; once it has ended, the handler it was meant for runs (by
-        default: `KeyboardInterrupt`)."""
-        caught: list[FrameType | None] = []
-
-        def on_sigint(signum: int, frame: FrameType | None) -> None:
-            caught.append(frame)
-            self._limits.cancel()
-
-        previous = signal.getsignal(signal.SIGINT)
-        if previous is None:  # a handler not installed from Python: it cannot be put back
-            return self._call(export, args)
-        signal.signal(signal.SIGINT, on_sigint)
+        default: `KeyboardInterrupt`). See `_SigintDuringCalls`."""
+        handler = signal.getsignal(signal.SIGINT)
+        if not isinstance(handler, _SigintDuringCalls):
+            if handler is None:  # a handler not installed from Python: it cannot be wrapped
+                return self._call(export, args)
+            handler = _SigintDuringCalls(handler)
+            signal.signal(signal.SIGINT, handler)
+        handler.running = self._limits
         try:
             return self._call(export, args)
         finally:
-            signal.signal(signal.SIGINT, previous)
-            if caught and callable(previous):
-                previous(signal.SIGINT, caught[0])
-            elif caught and previous == signal.SIG_DFL:
-                signal.raise_signal(signal.SIGINT)
+            handler.running = None
+            handler.deliver_caught()
 
     def _call(self, export: _Export, args: tuple[Any, ...]) -> Any:
         func = export.func
@@ -562,6 +556,40 @@ class ComponentHost:
             )
 
         return no_route
+
+
+class _SigintDuringCalls:
+    """The SIGINT handler of the main thread once a host has run a call there.
+
+    It wraps the handler it replaced (`inner`): while a call runs it only cancels the call
+    and keeps the signal until the call has ended; otherwise it is `inner` itself (the
+    default action re-raised for `SIG_DFL`). Installed once, so that a call costs no
+    `signal.signal`."""
+
+    def __init__(self, inner: Callable[[int, FrameType | None], Any] | int) -> None:
+        self.inner = inner
+        self.running: Limits | None = None
+        self.caught: list[FrameType | None] = []
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.running is not None:
+            self.caught.append(frame)
+            self.running.cancel()
+        else:
+            self._deliver(frame)
+
+    def deliver_caught(self) -> None:
+        if self.caught:
+            frame = self.caught[0]
+            self.caught.clear()
+            self._deliver(frame)
+
+    def _deliver(self, frame: FrameType | None) -> None:
+        if callable(self.inner):
+            self.inner(signal.SIGINT, frame)
+        elif self.inner == signal.SIG_DFL:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGINT)
 
 
 def interrupt(host: ComponentHost) -> None:

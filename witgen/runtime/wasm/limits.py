@@ -56,6 +56,7 @@ _Callback = ctypes.CFUNCTYPE(
 )
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _CONTINUE = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
+_set_deadline = _ffi.wasmtime_context_set_epoch_deadline
 
 
 class Limits:
@@ -72,6 +73,8 @@ class Limits:
         self.stopped: str | None = None  # why the guest was stopped during the current call
         self.cancelled = False  # the current call is to stop
         self.interrupted = False  # every call is to stop
+        self._budget = math.inf if deadline is None else deadline
+        self._first_ticks = self._ticks(self._budget)
         self._left = math.inf  # seconds of guest time left in the current call
         self._since = 0.0  # when the guest last started running
         self._callback = _Callback(self._on_epoch)  # kept alive as long as the stores
@@ -86,8 +89,9 @@ class Limits:
         """A call (or an instantiation) begins: the whole budget, nothing stopped yet."""
         self.stopped = None
         self.cancelled = False
-        self._left = math.inf if self.deadline is None else self.deadline
-        self.resume(store)
+        self._left = self._budget
+        self._since = time.monotonic()
+        _set_deadline(store._context(), self._first_ticks)
 
     def pause(self) -> None:
         """The guest calls the host: the time until `resume` is not the guest's."""
@@ -96,7 +100,7 @@ class Limits:
     def resume(self, store: Any) -> None:
         """The guest runs again (`store`: a `Store` or the `StoreContext` of a host function)."""
         self._since = time.monotonic()
-        _ffi.wasmtime_context_set_epoch_deadline(store._context(), self._ticks(self._left))
+        _set_deadline(store._context(), self._ticks(self._left))
 
     def cancel(self) -> None:
         """Stop the running guest at its next epoch check (the current call only)."""
