@@ -126,7 +126,7 @@ def _iface(resolve: model.Resolve, name: str, *, provided: bool) -> Iface:
             raise BridgeError(f"cannot expose {where}: a resource {kind} cannot be exposed (the bridge's instance "
                               "lives for one message, so the handles it issued would be gone at the next call); "
                               "--provide carries resources")  # fmt: skip
-        allowed = set(own) if provided else set()
+        allowed = set(own) if provided else None
         for p in func.params:
             _check(resolve, p.type, f"{where}: parameter '{p.name}'", allowed, instance)
         if func.result is not None:
@@ -137,9 +137,10 @@ def _iface(resolve: model.Resolve, name: str, *, provided: bool) -> Iface:
     return Iface(iid, instance, functions, table, own if provided else ())
 
 
-def _check(resolve: model.Resolve, ty: model.Type, where: str, allowed: set[int], instance: str) -> None:
-    bad = _forbidden(resolve, ty, set(), allowed)
-    if bad.startswith("a resource handle") and not allowed:
+def _check(resolve: model.Resolve, ty: model.Type, where: str, allowed: set[int] | None, instance: str) -> None:
+    """Refuse what cannot cross; `allowed`: the resources whose handles may (None: exposed)."""
+    bad = _forbidden(resolve, ty, set(), allowed or set())
+    if bad.startswith("a resource handle") and allowed is None:
         raise BridgeError(f"cannot expose {where} holds {bad}: resources cannot be exposed (the bridge's instance "
                           "lives for one message); --provide carries them")  # fmt: skip
     if bad.startswith("a resource handle"):
