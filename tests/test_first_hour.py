@@ -274,6 +274,27 @@ def test_a_wrong_argument_type_names_the_parameter_and_its_type(
     assert (code, out, err) == (1, "", f"error: {message}\n")
 
 
+@pytest.mark.skipif(tool("componentize-py") is None, reason="needs componentize-py (the test extra)")
+@pytest.mark.timeout(600)
+def test_a_components_exports_are_quoted(request: pytest.FixtureRequest, demo_wit: Path) -> None:
+    """componentize-py adds an export called `exports`: the list must not read "it exports exports"."""
+    pytest.importorskip("wasmtime", reason="the Wasm host needs wasmtime (pip install 'witgen[wasm]')")
+    import wasm_build
+
+    folder = Path(request.config.cache.mkdir("witgen-wasm")) if request.config.cache else Path(str(demo_wit.parent))
+    component = wasm_build.python_component(
+        ROOT / "samples" / "stateful" / "component", "app", STATEFUL_WIT, "actor", folder
+    )
+    code, out, err = call("--component", str(component), "--wit", str(demo_wit), "demo:x/api.repeat", '"a"', "1")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: {component} matches no world of the WIT"
+        " (its exports: `exports`, `wamli:stateful/model`, `wamli:stateful/state`)\n"
+    )
+    code, _, err = call("--component", str(component), "--wit", str(demo_wit), "--world", "w", "ask", '"q"')
+    assert code == 1 and err.startswith(f"error: {component} does not match world w (its exports: `exports`, ")
+
+
 def test_a_folder_without_wit_files_is_named_as_such(tmp_path: Path, demo_wit: Path) -> None:
     project = demo_wit.parent  # holds wit/, not .wit files
     (project / "README.md").write_text("# demo\n")
