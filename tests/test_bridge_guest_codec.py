@@ -120,3 +120,82 @@ def test_guest_codecs_match_the_bindings(guest: Path, tmp_path: Path) -> None:
     assert fc.encode_params(bag, m.FailureTimeout(300)) == wire["params"]
     assert fc.encode_result(Ok(bag)) == wire["ok"]
     assert fc.encode_result(Err(m.FailureGone())) == wire["err"]
+
+
+RESOURCE_WIT = """\
+package test:res;
+
+interface store {
+  variant error { no-such-store, other(string) }
+  resource bucket {
+    constructor(name: string);
+    get: func(key: string) -> result<option<list<u8>>, error>;
+  }
+  record shelf { name: string, bucket: bucket }
+  open: func(identifier: string) -> result<bucket, error>;
+  shelves: func() -> list<shelf>;
+}
+"""
+
+RESOURCE_GUEST = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import bridge_types as T
+import x0
+from witgen.runtime import codec
+
+F = T.FUNCTIONS["test:res/store"]
+wire = {k: bytes.fromhex(v) for k, v in json.loads(sys.argv[2]).items()}
+opened = codec.function(F["open"]).decode_result(wire["open"])
+bucket = opened.value
+# a handle in a result is the guest resource, holding the provider's bytes, known to LIVE
+assert type(bucket) is x0.Bucket and bucket.handle == bytes.fromhex("00ff10"), bucket
+assert T.LIVE[id(bucket)] is bucket
+[shelf] = codec.function(F["shelves"]).decode_result(wire["shelves"])
+assert type(shelf.bucket) is x0.Bucket and shelf.bucket.handle == b"b2"
+# a constructor's instance takes over the handle the provider returned
+made = codec.function(F["bucket"]).decode_result(wire["made"])
+target = x0.Bucket.__new__(x0.Bucket)
+T.take_over(target, made)
+assert target.handle == b"m" and id(made) not in T.LIVE and T.LIVE[id(target)] is target
+print(json.dumps({
+    "get": codec.function(F["bucket.get"]).encode_params(bucket, "k").hex(),
+    "shelves": codec.function(F["shelves"]).encode_result([shelf]).hex(),
+    "drop": T.HANDLE_CODEC.encode_params(bucket.handle).hex(),
+}))
+"""
+
+
+def test_guest_resources_carry_the_providers_handles(tmp_path: Path) -> None:
+    (tmp_path / "wit").mkdir()
+    (tmp_path / "wit" / "res.wit").write_text(RESOURCE_WIT)
+    project = tmp_path / "project"
+    write(emit(plan(load(tmp_path / "wit"), ["store"], []), tmp_path / "wit", Settings("p")), project)
+    args = json.loads((project / "componentize.json").read_text())["args"]
+    subprocess.run([componentize_py(), *args, "bindings", "."], cwd=project, check=True, capture_output=True)
+
+    files = render_bindings(load(tmp_path / "wit"), inputs=("res.wit",))
+    for rel, text in files.items():
+        (tmp_path / "host_res" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "host_res" / rel).write_text(text)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        m = importlib.import_module("host_res.test_res.store")
+    finally:
+        sys.path.remove(str(tmp_path))
+    from witgen.runtime.resources import encode_handle
+
+    # what a witgen provider puts on the wire
+    sent = {
+        "open": codec.function(m.FUNCTIONS["open"]).encode_result(Ok(m.Bucket(b"\x00\xff\x10"))),
+        "shelves": codec.function(m.FUNCTIONS["shelves"]).encode_result([m.Shelf("s", m.Bucket(b"b2"))]),
+        "made": codec.function(m.FUNCTIONS["bucket"]).encode_result(m.Bucket(b"m")),
+    }
+    done = subprocess.run([sys.executable, "-c", RESOURCE_GUEST, str(project), json.dumps({k: v.hex() for k, v in sent.items()})],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    wire = {k: bytes.fromhex(v) for k, v in json.loads(done.stdout).items()}
+    # the guest sends what a witgen client sends: the handle's bytes first, then the key
+    assert wire["get"] == codec.function(m.FUNCTIONS["bucket.get"]).encode_params(m.Bucket(b"\x00\xff\x10"), "k")
+    assert wire["shelves"] == sent["shelves"]
+    assert wire["drop"] == encode_handle(b"\x00\xff\x10")
