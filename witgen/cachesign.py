@@ -2,8 +2,8 @@
 
 Caches hold things that run (pickled syntax trees, compiled templates, compiled Wasm) or
 that become generated code (formatted text). A cache folder can be shared, restored by CI
-or written by someone else, so an entry is used only when its tag, a keyed BLAKE2b (a MAC)
-of its name and body, matches under this user's key. An entry without a valid tag (damaged,
+or written by someone else, so an entry is used only when its tag, an HMAC-SHA256 of its
+name and body, matches under this user's key. An entry without a valid tag (damaged,
 written by an older witgen, or planted) reads as absent: the caller computes the value
 again and writes the entry anew.
 
@@ -17,30 +17,25 @@ no key can be had, nothing is read from or written to the cache.
 
 from __future__ import annotations
 
+import hmac
 import os
 import stat
-from _operator import _compare_digest
 from pathlib import Path
-
-try:  # hashlib's import loads OpenSSL, which the fast paths avoid
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - an interpreter built without it
-    from hashlib import blake2b
 
 __all__ = ["KEY_SIZE", "cache_key", "key_path", "read_entry", "tag", "write_entry"]
 
 KEY_SIZE = 32
 _TAG_HEX = 64  # an entry is the tag in hex, a newline, then the body
 
-# (cache folder, key file) -> the key, or None when there is none to trust.
-_keys: dict[tuple[str, str], bytes | None] = {}
+# (cache folder, $XDG_CONFIG_HOME, $HOME) -> the key, or None when there is none to trust.
+_keys: dict[tuple[str, str | None, str | None], bytes | None] = {}
 
 
 def key_path() -> Path | None:
     """Where this user's cache key lives (None: no home to keep it in)."""
     xdg = os.environ.get("XDG_CONFIG_HOME")
     try:
-        base = Path(xdg) if xdg else Path.home() / ".config"
+        base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
     except RuntimeError:  # no home directory
         return None
     return base / "witgen" / "cache-key"
@@ -49,10 +44,11 @@ def key_path() -> Path | None:
 def cache_key(folder: Path) -> bytes | None:
     """The key that signs the entries of the cache at `folder`, made on first use;
     None when there is none to trust (then the cache is neither read nor written)."""
-    path = key_path()
-    memo = (str(folder), str(path))
+    environ = os.environ
+    memo = (str(folder), environ.get("XDG_CONFIG_HOME"), environ.get("HOME"))
     if memo in _keys:
         return _keys[memo]
+    path = key_path()
     key = None
     if path is not None and not _inside(path, folder):
         key = _read_key(path) or _make_key(path)
@@ -69,7 +65,7 @@ def cache_key(folder: Path) -> bytes | None:
 def tag(key: bytes, name: str, body: bytes) -> bytes:
     """The keyed digest of an entry: its name (which binds it to its place) and body."""
     head = name.encode()
-    h = blake2b(len(head).to_bytes(4, "big") + head, key=key, digest_size=32)
+    h = hmac.new(key, len(head).to_bytes(4, "big") + head, "sha256")
     h.update(body)
     return h.hexdigest().encode()
 
@@ -88,7 +84,7 @@ def read_entry(path: Path) -> bytes | None:
     if len(data) <= _TAG_HEX or data[_TAG_HEX] != 0x0A:
         return None
     body = data[_TAG_HEX + 1 :]
-    if not _compare_digest(data[:_TAG_HEX], tag(key, f"{path.parent.name}/{path.name}", body)):
+    if not hmac.compare_digest(data[:_TAG_HEX], tag(key, f"{path.parent.name}/{path.name}", body)):
         return None
     return body
 
