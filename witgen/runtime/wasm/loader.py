@@ -15,8 +15,8 @@ write (a shared or restored cache folder), is never deserialized but compiled ag
 Location: `$WITGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/witgen`, else `~/.cache/witgen`;
 `WITGEN_CACHE_DIR=""` turns the disk cache off (every load compiles).
 
-Deadlines: the engine counts epochs; a daemon thread ticks it every `TICK` seconds, and a
-store given a deadline of `n` ticks traps when it runs past them (`Deadline.arm`).
+Deadlines: the engine counts epochs; a daemon thread ticks it every `TICK` seconds, and
+`witgen.runtime.wasm.limits.Limits` turns the ticks into each call's deadline.
 """
 
 from __future__ import annotations
