@@ -57,6 +57,7 @@ _Callback = ctypes.CFUNCTYPE(
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _CONTINUE = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
 _set_deadline = _ffi.wasmtime_context_set_epoch_deadline
+_SLICE_SECONDS = SLICE * TICK
 
 
 class Limits:
@@ -100,7 +101,8 @@ class Limits:
     def resume(self, store: Any) -> None:
         """The guest runs again (`store`: a `Store` or the `StoreContext` of a host function)."""
         self._since = time.monotonic()
-        _set_deadline(store._context(), self._ticks(self._left))
+        left = self._left
+        _set_deadline(store._context(), SLICE if left > _SLICE_SECONDS else self._ticks(left))
 
     def cancel(self) -> None:
         """Stop the running guest at its next epoch check (the current call only)."""
