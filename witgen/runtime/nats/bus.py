@@ -44,6 +44,7 @@ from witgen.runtime.nats.subjects import (
 from witgen.runtime.nats.transport import DEFAULT_MAX_RESULT, NatsCaller, NatsResponder
 from witgen.runtime.urls import describe, split_servers
 from witgen.runtime.wrpc import engine
+from witgen.runtime.wrpc.loop import LoopThread
 from witgen.runtime.wrpc.routes import Routes
 from witgen.runtime.wrpc.workers import DEFAULT_QUEUE, DEFAULT_WORKERS, Workers
 
@@ -56,21 +57,6 @@ log = logging.getLogger("witgen.runtime.nats")
 
 DEFAULT_TIMEOUT = 10.0
 T = TypeVar("T")
-
-
-class _LoopThread:
-    """An event loop running in a daemon thread (for synchronous users)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="witgen-nats", daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        if not self.thread.is_alive():
-            self.loop.close()
 
 
 class Limits:
@@ -101,7 +87,7 @@ class _Link:
         self.url = url  # the servers, passwords redacted
         self.loop = asyncio.get_running_loop()
         self.thread_id = threading.get_ident()
-        self.owner: _LoopThread | None = None
+        self.owner: LoopThread | None = None
         self.caller = NatsCaller(nc, limits.max_result)
         self.responders: dict[str, NatsResponder] = {}
         self.limits = limits
@@ -309,7 +295,7 @@ class NatsBus:
     @classmethod
     def connect_sync(cls, url: str = "nats://127.0.0.1:4222", **options: Any) -> NatsBus:
         """`connect` on a new event loop in a daemon thread, for synchronous users."""
-        owner = _LoopThread()
+        owner = LoopThread("witgen-nats")
         try:
             bus: NatsBus = asyncio.run_coroutine_threadsafe(
                 cls.connect(url, **options), owner.loop
