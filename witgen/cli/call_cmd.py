@@ -89,9 +89,8 @@ imports does not count) and Ctrl-C stops the component at once: one line, exit 1
 @click.option("--prefix", default="", help="Subject prefix of the provider, e.g. default.ollama.")
 @click.option(
     "--wit",
-    required=True,
     type=click.Path(exists=True, dir_okay=True),
-    help="The WIT file or package folder that defines FUNCTION.",
+    help="The WIT file or package folder that defines FUNCTION (with --component, default: its own).",
 )
 @click.option(
     "--timeout",
@@ -126,7 +125,7 @@ def call(
     url: str | None,
     tcp: str | None,
     prefix: str,
-    wit: str,
+    wit: str | None,
     timeout: float,
     source_id: str,
     creds: str | None,
@@ -160,6 +159,10 @@ def call(
             raise click.UsageError("--import, --world and --max-memory go with --component")
     elif prefix:
         raise click.UsageError("--prefix names a provider to call; with --component, route imports with --import")
+    if wit is None:
+        if component is None:
+            raise click.UsageError("pass --wit, the WIT file or folder that defines FUNCTION")
+        wit = component  # the interface the component declares
 
     if DROP in function:
         if component is not None:

@@ -245,7 +245,11 @@ unreachable; exit 2: usage (several worlds match: pass --world; a bad --deadline
 """
 )
 @click.argument("component", type=click.Path(dir_okay=False))
-@click.option("--wit", required=True, type=click.Path(exists=True), help="The WIT file or package folder.")
+@click.option(
+    "--wit",
+    type=click.Path(exists=True),
+    help="The WIT file or package folder (default: the interface the component itself declares).",
+)
 @click.option("--world", help="The world the component targets (default: the one its exports match).")
 @click.option("--nats", "url", required=True, metavar="URL[,URL...]", callback=servers_option, help=NATS_HELP)
 @click.option("--prefix", required=True, help="Subject prefix the actor's exports are served under.")
@@ -257,11 +261,11 @@ unreachable; exit 2: usage (several worlds match: pass --world; a bad --deadline
 )  # fmt: skip
 @max_memory_option
 def host(
-    component: str, wit: str, world: str | None, url: str, prefix: str, imports: tuple[str, ...], creds: str | None,
+    component: str, wit: str | None, world: str | None, url: str, prefix: str, imports: tuple[str, ...], creds: str | None,
     deadline: float, max_memory: int,
 ) -> None:  # fmt: skip
     """Run COMPONENT as an actor: its exports served on NATS, its imports called over NATS."""
-    actor = Actor(component, wit, world)
+    actor = Actor(component, component if wit is None else wit, world)
     from witgen.runtime.wasm.serve import host_forever
 
     specs = list(imports)
