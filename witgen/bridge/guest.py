@@ -23,12 +23,12 @@ read and build them directly (the result and option wrappers are componentize-py
 from __future__ import annotations
 
 import json
-import keyword
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from witgen import model
+from witgen.bridge.names import cpy_class, cpy_snake
 from witgen.bridge.plan import ErrorRule, Iface, Plan
 from witgen.bridge.resources import DROP, app_hooks, hooks, resource_module, world_lines
 
@@ -217,20 +217,6 @@ def _named_types(plan: Plan) -> list[int]:
             if func.result is not None:
                 walk(func.result)
     return sorted(found)
-
-
-# --------------------------------------------------------------------------- names
-
-
-def cpy_class(name: str) -> str:
-    """componentize-py's class name for a WIT name (`DNS-error` -> `DnsError`)."""
-    return "".join(w[:1].upper() + w[1:].lower() for w in name.removeprefix("%").split("-"))
-
-
-def cpy_snake(name: str) -> str:
-    """componentize-py's function, field and parameter names (keywords get a `_`)."""
-    snake = name.removeprefix("%").replace("-", "_").lower()
-    return snake + "_" if keyword.iskeyword(snake) or keyword.issoftkeyword(snake) else snake
 
 
 # --------------------------------------------------------------------------- bridge_types

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from witgen import model
+from witgen.bridge.names import cpy_class, cpy_snake
 from witgen.bridge.plan import Iface, Plan
 
 __all__ = ["Hook", "hooks", "resource_module"]
@@ -79,15 +80,14 @@ def _owned_params(plan: Plan, func: model.Function, names: list[str]) -> list[st
     out = []
     for p, py in zip(func.params, names, strict=True):
         ty = r.dealias(p.type)
-        if isinstance(ty, int) and isinstance(r.types[ty].kind, model.Handle) and r.types[ty].kind.mode == "own":  # type: ignore[union-attr]
+        kind = r.types[ty].kind if isinstance(ty, int) else None
+        if isinstance(kind, model.Handle) and kind.mode == "own":
             out.append(py)
     return out
 
 
 def resource_module(plan: Plan, n: int, it: Iface, module: str) -> str:
     """The source of module `module` (componentize-py's name for `it`): its resource classes."""
-    from witgen.bridge.guest import cpy_class, cpy_snake
-
     lines = [
         f'"""{it.instance}: resources whose handles the provider issues."""',
         "",

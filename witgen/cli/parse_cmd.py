@@ -50,7 +50,8 @@ def _features(values: tuple[str, ...]) -> list[str]:
 def parse(
     path: str, as_json: bool, as_wit: bool, features: tuple[str, ...], all_features: bool
 ) -> None:
-    """Resolve the WIT file or package folder PATH (with its deps/)."""
+    """Resolve the WIT file or package folder PATH (with its deps/), or read the WIT of a
+    Wasm component or encoded WIT package (PATH.wasm; PATH.wat with wasmtime installed)."""
     if as_json and as_wit:
         raise click.UsageError("--json and --wit cannot be used together")
     from witgen.errors import WitError

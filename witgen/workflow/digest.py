@@ -52,7 +52,7 @@ def wit_files(wit: Path) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(wit):
         dirnames.sort()
-        found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(".wit"))
+        found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith((".wit", ".wasm", ".wat")))
     return found
 
 
