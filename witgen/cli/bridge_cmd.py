@@ -57,7 +57,8 @@ def bridge(
     \b
     --provide IFACE  components of the workload call IFACE; each call travels as a
                      plain NATS request on PREFIX.rr.0.0.1.<instance>.<function>
-                     to a Python provider
+                     to a Python provider; resources hold the provider's handles
+                     and a drop sends <instance>.[drop]<resource>
     --expose IFACE   a sibling component's IFACE is served as wRPC on
                      E.wrpc.0.0.1.<instance>.<function> (witgen clients,
                      `witgen call`), E the --expose-prefix (default PREFIX);
