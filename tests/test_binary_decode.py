@@ -255,3 +255,30 @@ def test_parse_command_names_the_byte_of_a_bad_binary(packages: dict[str, Refere
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in out.stderr
     assert str(bad) in lines[0] and "byte offset" in lines[0] and "section" in lines[0]
+
+
+def test_generate_notices_a_changed_wasm_dependency(corpus: Corpus, tmp_path: Path) -> None:
+    """A `deps/*.wasm` package is an input of a target: changing it regenerates."""
+    from click.testing import CliRunner
+
+    from witgen.cli import main as witgen
+
+    def encoded(text: str) -> bytes:
+        source = tmp_path / "dep.wit"
+        source.write_text(text)
+        out = tmp_path / "dep.wasm"
+        subprocess.run([corpus.tool, "component", "wit", "--wasm", str(source), "-o", str(out)], check=True)
+        return out.read_bytes()
+
+    wit = tmp_path / "wit"
+    (wit / "deps").mkdir(parents=True)
+    (wit / "app.wit").write_text("package my:app;\n\nworld app {\n  import my:dep/api;\n}\n")
+    (wit / "deps" / "dep.wasm").write_bytes(encoded("package my:dep;\n\ninterface api {\n  f: func();\n}\n"))
+    out = tmp_path / "bindings"
+    first = CliRunner().invoke(witgen, ["generate", str(wit), "-o", str(out)])
+    assert first.exit_code == 0, first.output
+    (wit / "deps" / "dep.wasm").write_bytes(encoded("package my:dep;\n\ninterface api {\n  g: func();\n}\n"))
+    second = CliRunner().invoke(witgen, ["generate", str(wit), "-o", str(out)])
+    assert second.exit_code == 0, second.output
+    assert "unchanged (digest)" not in second.output
+    assert "def g(" in "".join(p.read_text() for p in out.rglob("*.py"))
