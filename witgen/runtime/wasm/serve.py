@@ -68,10 +68,11 @@ def _interrupting_on_sigint(host: ComponentHost) -> Iterator[None]:
     """While inside, the SIGINT handler of an event loop interrupts `host` before its own work."""
 
     def on_sigint() -> None:
-        busy = host._running is not None
+        ended = "; the call in progress was stopped" if host._running is not None else ""
+        # One write, before the call's own failure is logged from its thread.
+        sys.stderr.write(f"interrupted: {host.name} stops taking calls{ended}\n")
+        sys.stderr.flush()
         interrupt(host)
-        ended = "; the call in progress was stopped" if busy else ""
-        print(f"interrupted: {host.name} stops taking calls{ended}", file=sys.stderr, flush=True)
 
     class Loop(asyncio.SelectorEventLoop):
         def add_signal_handler(self, sig: int, callback: Callable[[Unpack[Ts]], object], *args: Unpack[Ts]) -> None:
