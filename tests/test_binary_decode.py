@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -201,7 +202,7 @@ def test_mutants_agree_with_wasm_tools_where_it_accepts(
     packages: dict[str, Reference], corpus: Corpus, tmp_path: Path, case: str
 ) -> None:
     data = packages[case].wasm.read_bytes()
-    mutants = _mutants(data, seed=hash(case) & 0xFFFF, count=60)
+    mutants = _mutants(data, seed=zlib.crc32(case.encode()), count=60)
     accepted_by_reference = 0
     for i, mutant in enumerate(mutants):
         ours = _decode_outcome(mutant)
