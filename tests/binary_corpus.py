@@ -106,6 +106,18 @@ class Corpus:
 
         return self._cached(self._key("dummy", world, _tree_digest(source)), make)
 
+    def dummy_module(self, source: Path, world: str) -> Reference:
+        """A core module with the `component-type` section `component embed --dummy` adds."""
+
+        def make(wasm: Path) -> str:
+            out = self._run(
+                "component", "embed", "--dummy", "--features", "active", str(source),
+                "--world", world, "-o", str(wasm),
+            )  # fmt: skip
+            return out.stderr.strip() if out.returncode else ""
+
+        return self._cached(self._key("module", world, _tree_digest(source)), make)
+
     def component(self, wasm_path: Path) -> Reference:
         """A component built elsewhere, copied in."""
 

@@ -4,7 +4,8 @@
   with `wasm-tools component wit --wasm`, reads back to exactly what
   `wasm-tools component wit X.wasm --json` prints, and prints as WIT exactly as it does;
 - components made by `wasm-tools component new` (from dummy core modules) for every
-  world of those packages: the world wasm-tools reconstructs, likewise;
+  world of those packages, and the core modules themselves (their `component-type`
+  sections): the world wasm-tools reconstructs, likewise;
 - mutated binaries (truncated, bytes flipped, sections added): a BinaryError or a
   result, never another exception; where wasm-tools accepts a mutant, witgen reads the
   same WIT from it.
@@ -126,14 +127,17 @@ def _worlds(case: str) -> list[str]:
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.split(":", 1)[1] not in SLOW_TO_BUILD])
-def test_components_of_every_world_read_as_wasm_tools_reads_them(
+def test_components_and_modules_of_every_world_read_as_wasm_tools_reads_them(
     shared: Path, corpus: Corpus, case: str
 ) -> None:
     worlds = _worlds(case)
-    refs = corpus.many([lambda w=w: corpus.dummy_component(_source(case), w) for w in worlds])  # type: ignore[misc]
-    built = [(w, ref) for w, ref in zip(worlds, refs) if not ref.error]
-    failures = {w: _check(ref) for w, ref in built}
-    assert {w: p for w, p in failures.items() if p} == {}
+    jobs = [lambda w=w: corpus.dummy_component(_source(case), w) for w in worlds]  # type: ignore[misc]
+    jobs += [lambda w=w: corpus.dummy_module(_source(case), w) for w in worlds]  # type: ignore[misc]
+    refs = corpus.many(jobs)
+    labels = [f"component of {w}" for w in worlds] + [f"core module for {w}" for w in worlds]
+    built = [(label, ref) for label, ref in zip(labels, refs) if not ref.error]
+    failures = {label: _check(ref) for label, ref in built}
+    assert {label: p for label, p in failures.items() if p} == {}
     if not worlds:
         assert _ui_or_real_has_no_worlds(case)
 
