@@ -7,6 +7,7 @@ import sys
 import click
 
 from witgen import model
+from witgen.cli import ending
 
 
 def summary(resolve: model.Resolve) -> str:
@@ -55,10 +56,9 @@ def parse(
     if as_json and as_wit:
         raise click.UsageError("--json and --wit cannot be used together")
     from witgen.errors import WitError
-    from witgen.resolver import load
 
     try:
-        resolve = load(path, _features(features), all_features)
+        resolve = _load(path, _features(features), all_features)
     except WitError as exc:
         click.echo(f"error: {exc.render()}", err=True)
         sys.exit(1)
@@ -66,6 +66,7 @@ def parse(
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         click.echo(f"error: failed to read {path}: {reason}", err=True)
         sys.exit(1)
+    ending.mark_clean()
     if as_wit:
         from witgen.witout import print_wit
 
@@ -76,4 +77,30 @@ def parse(
             sys.exit(1)
         click.echo(text, nl=False)
         return
-    click.echo(resolve.to_json() if as_json else summary(resolve))
+    if as_json:
+        _write(resolve.to_json() + "\n")
+        return
+    click.echo(summary(resolve))
+
+
+def _load(path: str, features: list[str], all_features: bool) -> model.Resolve:
+    """`witgen.resolver.load` through the caches `generate` uses: the parser's table
+    (no Lark import), parsed files and stage-A packages, each keyed by what it is
+    made of and signed with this user's key (`witgen.workflow.astcache`)."""
+    from witgen.resolver import load
+    from witgen.workflow.astcache import AstCache, installed
+    from witgen.workflow.formatcache import default_folder
+
+    folder = default_folder()
+    with installed(AstCache(folder) if folder is not None else None):
+        return load(path, features, all_features)
+
+
+def _write(text: str) -> None:
+    """Write `text` to standard output as UTF-8 bytes at once (one write, no encoder per line)."""
+    out = sys.stdout
+    out.flush()
+    try:
+        out.buffer.write(text.encode("utf-8"))
+    except AttributeError:  # a text-only stream (a test's capture)
+        out.write(text)
