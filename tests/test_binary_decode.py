@@ -237,6 +237,14 @@ def test_garbage_and_core_modules_are_one_line_errors(tmp_path: Path) -> None:
         assert "\n" not in message and str(path) in message
 
 
+def test_a_name_with_a_line_break_is_shown_escaped(packages: dict[str, Reference]) -> None:
+    data = packages["ui:resources.wit"].wasm.read_bytes()
+    assert b"foo:bar/foo" in data
+    with pytest.raises(BinaryError) as info:
+        decode(data.replace(b"foo:bar/foo", b"foo:bar/f\no"))
+    assert "\n" not in info.value.render() and "f\\no" in info.value.render()
+
+
 def test_parse_command_reads_a_component(packages: dict[str, Reference]) -> None:
     ref = packages["ui:resources.wit"]
     for flag, want in (("--json", ref.json), ("--wit", ref.wit)):

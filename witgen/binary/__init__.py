@@ -17,7 +17,7 @@ from witgen import model
 from witgen.binary.component import ComponentInfo, read_component
 from witgen.binary.decoder import DecodeError, Decoder
 from witgen.binary.names import NameError_, parse
-from witgen.binary.reader import BinaryError, header_kind
+from witgen.binary.reader import BinaryError, header_kind, printable
 
 __all__ = ["BinaryError", "decode", "is_binary", "is_binary_file", "load_binary"]
 
@@ -138,7 +138,7 @@ def load_binary(path: str | os.PathLike[str], package_only: bool = False) -> mod
     try:
         return decode(data, package_only)
     except BinaryError as exc:
-        raise exc.with_prefix(f"failed to decode {p}: ") from None
+        raise exc.with_prefix(printable(f"failed to decode {p}: ")) from None
     except RecursionError:
         raise BinaryError(f"failed to decode {p}: types nested too deeply") from None
 

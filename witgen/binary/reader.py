@@ -37,7 +37,20 @@ MAX_ITEMS = 1_000_000
 
 
 class BinaryError(WitError):
-    """A binary that is malformed or uses what the decoder does not support."""
+    """A binary that is malformed or uses what the decoder does not support.
+
+    The message is one line: characters a binary's names may hold that do not print
+    (line breaks among them) are shown escaped."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(printable(message))
+
+
+def printable(text: str) -> str:
+    """`text` with the characters that do not print shown as escapes (`\\n`)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class Reader:
