@@ -13,7 +13,7 @@ from __future__ import annotations
 from msgspec import Struct
 
 from witgen.binary import syntax
-from witgen.binary.reader import COMPONENT_SECTIONS, COMPONENT_VERSION, MAGIC, Reader
+from witgen.binary.reader import COMPONENT_SECTIONS, COMPONENT_VERSION, MAGIC, MODULE_VERSION, Reader
 from witgen.binary.state import Extern, State, read_alias
 from witgen.binary.typedefs import read_type
 from witgen.binary.types import Entity, TypeStore
@@ -60,8 +60,11 @@ def _read_body(r: Reader, state: State, info: ComponentInfo | None) -> None:
                 info.package_docs = sec.data[sec.pos : sec.end]
                 info.package_docs_at = sec.pos
             continue
-        if sid in (1, 2, 3):
-            continue  # core modules, core instances and core types carry no WIT
+        if sid == 1:
+            _core_module_outline(sec)
+            continue
+        if sid in (2, 3):
+            continue  # core instances and core types carry no WIT
         if sid == 4:
             _nested_component(sec, state)
             continue
@@ -71,6 +74,23 @@ def _read_body(r: Reader, state: State, info: ComponentInfo | None) -> None:
         for _ in range(count):
             _SECTION_ITEM[sid](sec, state)
         sec.expect_end()
+
+
+def _core_module_outline(sec: Reader) -> None:
+    """A nested core module's header and section layout (its contents carry no WIT)."""
+    if sec.end - sec.pos < 8 or sec.data[sec.pos : sec.pos + 4] != MAGIC:
+        sec.fail("core module without a module header")
+    if sec.data[sec.pos + 4 : sec.pos + 8] != MODULE_VERSION:
+        sec.fail("core module with an unknown binary version")
+    body = Reader(sec.data, sec.pos + 8, sec.end, "core module")
+    while not body.at_end():
+        at = body.pos
+        sid = body.u8()
+        if sid > 13:
+            body.fail(f"malformed section id: {sid}", at)
+        inner = body.sub(body.u32(), "core module")
+        if sid == 0:
+            inner.string()
 
 
 def _nested_component(sec: Reader, state: State) -> None:

@@ -4,6 +4,7 @@ and component types, read into a `TypeStore` in the index spaces of a `State`.""
 from __future__ import annotations
 
 from witgen.binary import syntax
+from witgen.binary.names import is_kebab
 from witgen.binary.reader import Reader
 from witgen.binary.state import State, read_alias
 from witgen.binary.types import PRIMITIVE_BYTES, Defined, FuncType, InstanceType, TypeId, ValType
@@ -32,7 +33,7 @@ def read_type(r: Reader, state: State) -> TypeId:
         params: list[tuple[str, ValType]] = []
         seen: set[str] = set()
         for _ in range(r.count("component function parameter")):
-            name = r.string()
+            name = _kebab(r, "function parameter")
             if name in seen:
                 r.fail(f"function parameter name `{name}` conflicts with previous parameter name", at)
             seen.add(name)
@@ -78,6 +79,14 @@ def _declarations(r: Reader, state: State, with_imports: bool) -> None:
             r.fail(f"invalid leading byte (0x{tag:x}) for component or instance type declaration", at)
 
 
+def _kebab(r: Reader, what: str) -> str:
+    at = r.pos
+    name = r.string()
+    if not is_kebab(name):
+        r.fail(f"{what} name `{name}` is not in kebab case", at)
+    return name
+
+
 def _defined(r: Reader, state: State, byte: int, at: int) -> Defined:
     def val() -> ValType:
         return state.val(syntax.valtype(r), r, at)
@@ -86,7 +95,7 @@ def _defined(r: Reader, state: State, byte: int, at: int) -> Defined:
         return state.opt_val(syntax.optional_valtype(r), r, at)
 
     def names(what: str) -> tuple[str, ...]:
-        found = tuple(r.string() for _ in range(r.count(what)))
+        found = tuple(_kebab(r, what) for _ in range(r.count(what)))
         if len(set(found)) != len(found):
             r.fail(f"duplicate {what} name", at)
         if not found:
@@ -94,14 +103,14 @@ def _defined(r: Reader, state: State, byte: int, at: int) -> Defined:
         return found
 
     if byte == 0x72:
-        fields = [(r.string(), val()) for _ in range(r.count("record field"))]
+        fields = [(_kebab(r, "record field"), val()) for _ in range(r.count("record field"))]
         if not fields:
             r.fail("record type must have at least one field", at)
         return Defined("record", tuple(n for n, _ in fields), tuple(t for _, t in fields))
     if byte == 0x71:
         cases: list[tuple[str, ValType | None]] = []
         for _ in range(r.count("variant case")):
-            name = r.string()
+            name = _kebab(r, "variant case")
             ty = opt()
             if r.u8() != 0x00:
                 r.fail("invalid leading byte for zero byte required", r.pos - 1)
