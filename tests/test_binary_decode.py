@@ -295,3 +295,17 @@ def test_generate_notices_a_changed_wasm_dependency(corpus: Corpus, tmp_path: Pa
     assert second.exit_code == 0, second.output
     assert "unchanged (digest)" not in second.output
     assert "def g(" in "".join(p.read_text() for p in out.rglob("*.py"))
+
+
+def test_wat_without_wasmtime_names_the_converting_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    wat = tmp_path / "app.wat"
+    wat.write_text('(component (type $x (component (export "a:b/x" (instance)))) (export "x" (type $x)))')
+    monkeypatch.setitem(sys.modules, "wasmtime", None)  # as if it were not installed
+    with pytest.raises(BinaryError) as info:
+        load_binary(wat)
+    assert f"wasm-tools parse {wat} -o {tmp_path / 'app'}.wasm" in info.value.render()
+    monkeypatch.undo()
+    pytest.importorskip("wasmtime")
+    assert [str(p.name) for p in load_binary(wat).packages] == ["a:b"]
