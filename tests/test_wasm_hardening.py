@@ -238,7 +238,7 @@ def test_witgen_call_component_leaves_no_folder_behind(tmp_path: Path, worker: P
 def test_interrupt_stops_a_spinning_guest_long_before_its_deadline(echoer_wasm: Path) -> None:  # noqa: F811
     for deadline in (60.0, None):
         host = echoer_host(echoer_wasm, deadline=deadline)
-        threading.Timer(0.2, interrupt, [host]).start()
+        threading.Timer(1.0, interrupt, [host]).start()  # once the call runs
         with pytest.raises(Interrupted, match=r"^spin: interrupted: the call was stopped$"):
             host.call("", "spin")  # a deadline would be BusTimeout, after a minute
         with pytest.raises(Interrupted, match="the host takes no more calls"):
@@ -253,7 +253,7 @@ def test_no_deadline_lets_a_long_call_finish(echoer_wasm: Path) -> None:  # noqa
 def test_ctrl_c_in_the_main_thread_stops_the_guest_then_raises(echoer_wasm: Path, caplog: pytest.LogCaptureFixture) -> None:  # noqa: F811
     assert threading.current_thread() is threading.main_thread()
     host = echoer_host(echoer_wasm, deadline=20.0)
-    threading.Timer(0.3, os.kill, [os.getpid(), signal.SIGINT]).start()
+    threading.Timer(1.0, os.kill, [os.getpid(), signal.SIGINT]).start()  # once the call runs
     with caplog.at_level(logging.WARNING, "witgen.runtime"), pytest.raises(KeyboardInterrupt):
         host.call("", "spin")
     assert "spin was cancelled" in caplog.text and "deadline" not in caplog.text
