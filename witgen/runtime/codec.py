@@ -25,10 +25,20 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar, overload
 
 from witgen.runtime import primitives, wit
-from witgen.runtime.compiler import Decoder, Encoder, build, message_decoder, message_encoder
-from witgen.runtime.primitives import CodecError, ElementLimitError
+from witgen.runtime.compiler import Decoder, Encoder, build, has_async, message_decoder, message_encoder
+from witgen.runtime.primitives import CodecError, ElementLimitError, Incomplete
 
-__all__ = ["Codec", "CodecError", "ElementLimitError", "FunctionCodec", "function", "of", "set_element_limit"]
+__all__ = [
+    "Codec",
+    "CodecError",
+    "ElementLimitError",
+    "FunctionCodec",
+    "Incomplete",
+    "function",
+    "has_async",
+    "of",
+    "set_element_limit",
+]
 
 T = TypeVar("T")
 
@@ -72,14 +82,24 @@ def of(t: Any) -> Codec[Any]:
 
 
 class FunctionCodec:
-    """The codecs of one function: its parameter tuple and its result."""
+    """The codecs of one function: its parameter tuple and its result.
 
-    __slots__ = ("func", "params", "result")
+    `has_async`: parameters or result hold futures or streams; their pending values are
+    registered with (encoding) or read through (decoding) `asyncvalues.CURRENT`, and
+    travel on paths: parameter `i` at `(i, ...)`, the result at `(0, ...)`.
+    """
+
+    __slots__ = ("func", "params", "result", "has_async", "_result_at")
 
     def __init__(self, func: wit.Func) -> None:
         self.func = func
         self.params: Codec[tuple[Any, ...]] = of(func.param_types)
         self.result: Codec[Any] | None = None if func.result is None else of(func.result)
+        self.has_async = has_async(func.param_types) or has_async(func.result)
+        # The result as the one-element tuple it travels as, so that its paths start at 0.
+        self._result_at: Codec[tuple[Any]] | None = (
+            of(wit.Tuple(func.result)) if func.result is not None and has_async(func.result) else None
+        )
 
     def encode_params(self, *args: Any) -> bytes:
         """The parameters as they travel (no parameters: no bytes)."""
@@ -94,6 +114,8 @@ class FunctionCodec:
             if value is not None:
                 raise CodecError(f"{self.func.name} has no result, but returned {type(value).__name__}")
             return b""
+        if self._result_at is not None:
+            return self._result_at.encode((value,))
         return self.result.encode(value)
 
     def decode_result(self, data: bytes) -> Any:
@@ -101,6 +123,8 @@ class FunctionCodec:
             if data:
                 raise CodecError(f"{len(data)} trailing byte(s) after the value")
             return None
+        if self._result_at is not None:
+            return self._result_at.decode(data)[0]
         return self.result.decode(data)
 
 

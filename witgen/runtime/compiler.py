@@ -15,6 +15,13 @@ over them charges every such element, fixed-length lists included, to a budget s
 the payload's size (`primitives.element_budget`), kept in a one-item list `_bg` that its
 calls to other types' decoders share (a third argument, created by the outermost call).
 Other types' code has no budget at all.
+Types that hold a future or a stream (`has_async`) get functions that also carry the
+current path and the call's `asyncvalues.Exchange`: `encode(buf, v, P=(), X=None)` and
+`decode(b, p=0, _bg=None, P=(), X=None)`. A record field or tuple element `i` is at
+`(*P, i)`, a list element at `(*P, index)`; options, results and variant cases keep the
+path of the value holding them (as wRPC's own codecs do). The whole-message functions of
+such types take the exchange from `asyncvalues.CURRENT` and start at the root path `()`.
+Types without async values keep the code above.
 Each function's source is registered with `linecache` under a `<witgen codec ...>` file
 name, so a traceback through a built codec shows its line. Building happens once per
 description (the result is kept in the description's cache).
@@ -27,7 +34,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from witgen.runtime import primitives, values
+from witgen.runtime import asyncvalues, primitives, values
 from witgen.runtime import wit as w
 
 Encoder = Callable[[bytearray, Any], None]
@@ -102,6 +109,59 @@ def charges(t: w.Type | None) -> bool:
     return bool(found)
 
 
+def has_async(t: w.Type | None) -> bool:
+    """True when `t` is or holds a future or a stream."""
+    if t is None:
+        return False
+    found = t.cache.get("codec-async")
+    if found is None:
+        found = t.cache["codec-async"] = _has_async(t)
+    return bool(found)
+
+
+def _has_async(t: w.Type) -> bool:
+    match t:
+        case w.Future():
+            return True
+        case w.List(element=elem):
+            return has_async(elem)
+        case w.Map(key=key, value=value):
+            return has_async(key) or has_async(value)
+        case w.Record(fields=fields):
+            return any(has_async(f.type) for f in fields)
+        case w.Variant(cases=cases):
+            return any(has_async(c.type) for c in cases)
+        case w.Tuple(items=items):
+            return any(has_async(x) for x in items)
+        case w.Option(inner=inner):
+            return has_async(inner)
+        case w.Result(ok=ok, err=err):
+            return has_async(ok) or has_async(err)
+    return False
+
+
+def _async_type(t: w.Future) -> asyncvalues.AsyncType:
+    """What the exchange needs to send and read the values of `t` on their own path."""
+    inner = t.inner
+    if isinstance(t, w.Stream):
+        items = None if inner is None else w.List(inner)
+        pair = None if items is None else build(items)
+        whole = None if items is None else message_encoder(items)
+    else:
+        pair = None if inner is None else build(inner)
+        whole = None if inner is None else message_encoder(inner)
+    return asyncvalues.AsyncType(
+        t.keyword,
+        t.wit,
+        write=None if pair is None else pair[0],
+        read=None if pair is None else pair[1],
+        message=whole,
+        nested=has_async(inner),
+        is_bytes=isinstance(inner, w.Prim) and inner.name == "u8",
+        is_text=isinstance(inner, w.Prim) and inner.name in ("string", "char"),
+    )
+
+
 def _charges(t: w.Type) -> bool:
     match t:
         case w.List(element=elem, size=None):
@@ -154,6 +214,7 @@ class _Builder:
         self.ns: dict[str, Any] = {
             "_c": primitives,
             "_v": values,
+            "_a": asyncvalues,
             "_new": primitives.new,
             "_B": primitives.BYTE,
             "Ok": values.Ok,
@@ -167,6 +228,7 @@ class _Builder:
         self.message_decoder: Callable[[bytes], Any] = bytes
         self.parts = False  # emitting for `_parts_body`: `_ap(...)` instead of `buf`
         self.budget = False  # the decoder charges elements that take no bytes to `_bg`
+        self.apath = "P"  # the path of the value being coded (types with async values)
 
     # ------------------------------------------------------------------ names
 
@@ -192,6 +254,8 @@ class _Builder:
         else:
             enc_body = self.encode(t, "v")
             dec_body = [*self.decode(t, "_x"), "return _x, p"]
+        if has_async(t):
+            return self._async_pair(what, enc_body, dec_body)
         encode = self._compile(
             "encode",
             what,
@@ -222,6 +286,46 @@ class _Builder:
         )  # fmt: skip
         self.message_decoder = self._compile("whole", what, self._whole_decoder(dec_body, decode, what))
         return encode, decode
+
+    def _async_pair(self, what: str, enc_body: list[str], dec_body: list[str]) -> tuple[Encoder, Decoder]:
+        """The functions of a type holding async values: they carry the path and exchange."""
+        fail = ["    except _c.ENCODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None']
+        encode = self._compile(
+            "encode", what, ["def encode(buf, v, P=(), X=None):", "    try:", *_ind(enc_body or ["pass"], 2), *fail]
+        )
+        self.message_encoder = self._compile(
+            "message",
+            what,
+            ["def message(v):", "    buf = bytearray()", "    P = ()", "    X = _a.CURRENT.get()", "    try:",
+             *_ind(enc_body or ["pass"], 2), "        return bytes(buf)", *fail],
+        )  # fmt: skip
+        budget = ["        if _bg is None:", "            _bg = [_c.element_budget(_L)]"] if self.budget else []
+        decode = self._compile(
+            "decode",
+            what,
+            ["def decode(b, p=0, _bg=None, P=(), X=None):", "    try:", "        _L = len(b)", *budget,
+             *_ind(dec_body, 2), "    except _c.DECODE_ERRORS as exc:", f'        raise _c.wrap(exc, "{what}") from None'],
+        )  # fmt: skip
+        read = self.ref(decode, "dec")
+        self.message_decoder = self._compile(
+            "whole",
+            what,
+            ["def whole(b):", "    if type(b) is not bytes:", "        b = bytes(b)",
+             f"    _x, p = {read}(b, 0, None, (), _a.CURRENT.get())", "    if p != len(b):",
+             "        raise _c.trailing(len(b) - p)", "    return _x"],
+        )  # fmt: skip
+        return encode, decode
+
+    def _at(self, index: str, t: w.Type, lines: Callable[[], list[str]]) -> list[str]:
+        """`lines()` for a value at `(*path, index)` (a new path only when `t` holds async values)."""
+        if not has_async(t):
+            return lines()
+        saved, pv = self.apath, self.tmp("P")
+        self.apath = pv
+        try:
+            return [f"{pv} = (*{saved}, {index})", *lines()]
+        finally:
+            self.apath = saved
 
     def _whole_decoder(self, body: list[str], decode: Decoder, what: str) -> list[str]:
         """`bytes -> value` for exactly one value: the decoder's code with the check for
@@ -290,9 +394,17 @@ class _Builder:
         """Bodies of a named type's own encode/decode functions."""
         match t:
             case w.Record():
-                enc = [ln for f in t.fields for ln in self.encode(f.type, f"v.{f.attr}")]
+                enc = [
+                    ln
+                    for i, f in enumerate(t.fields)
+                    for ln in self._at(str(i), f.type, lambda f=f: self.encode(f.type, f"v.{f.attr}"))  # type: ignore[misc]
+                ]
                 temps = [self.tmp("f") for _ in t.fields]
-                dec = [ln for f, x in zip(t.fields, temps, strict=True) for ln in self.decode(f.type, x)]
+                dec = [
+                    ln
+                    for i, (f, x) in enumerate(zip(t.fields, temps, strict=True))
+                    for ln in self._at(str(i), f.type, lambda f=f, x=x: self.decode(f.type, x))  # type: ignore[misc]
+                ]
                 return enc, [*dec, *self._construct("_v0", t, temps), "return _v0, p"]
             case w.Variant():
                 enc, dec = [], self._uleb("_i", "_c.read_u32")
@@ -338,15 +450,24 @@ class _Builder:
 
     def _call_decoder(self, t: w.Type, x: str) -> str:
         """A call of `t`'s own decoder, passing the budget on when it charges one."""
+        if has_async(t):
+            budget = "_bg" if self.budget else "None"
+            return f"{x}, p = {self._call_named(t, 1)}(b, p, {budget}, {self.apath}, X)"
         budget = ", _bg" if charges(t) else ""
         return f"{x}, p = {self._call_named(t, 1)}(b, p{budget})"
+
+    def _call_encoder(self, t: w.Type, e: str) -> str:
+        """A call of `t`'s own encoder (with the path and exchange when it holds async values)."""
+        if has_async(t):
+            return f"{self._call_named(t, 0)}(buf, {e}, {self.apath}, X)"
+        return f"{self._call_named(t, 0)}(buf, {e})"
 
     # ------------------------------------------------------------------ encoding
 
     def encode(self, t: w.Type, e: str) -> list[str]:
         """Statements appending the encoding of `e` (a name or attribute) to `buf`."""
         if self._depth >= DEPTH_LIMIT and not isinstance(t, w.Prim):
-            return [f"{self._call_named(t, 0)}(buf, {e})"]
+            return [self._call_encoder(t, e)]
         self._depth += 1
         try:
             return self._encode(t, e)
@@ -360,28 +481,37 @@ class _Builder:
             case w.Record():
                 v = e if e.isidentifier() else self.tmp("r")  # a loop variable needs no copy
                 lines = [] if v == e else [f"{v} = {e}"]
-                for f in t.fields:
-                    lines += self.encode(f.type, f"{v}.{f.attr}")
+                for i, f in enumerate(t.fields):
+                    lines += self._at(str(i), f.type, lambda f=f: self.encode(f.type, f"{v}.{f.attr}"))  # type: ignore[misc]
                 if len(lines) <= INLINE_LIMIT:
                     return lines
-                return [f"{self._call_named(t, 0)}(buf, {e})"]
+                return [self._call_encoder(t, e)]
             case w.Resource() | w.Own():
                 v = self.tmp()
                 return [f"{v} = {e}.handle", *self._len(v), f"buf += {v}"]
             case w.Named():
-                return [f"{self._call_named(t, 0)}(buf, {e})"]
+                return [self._call_encoder(t, e)]
             case w.List(element=w.Prim(name="u8"), size=None):
                 v = self.tmp()
                 return [f"{v} = {e}", *self._len(v), self._put(v)]
+            case w.List(element=elem, size=None) if has_async(elem):
+                v, x, ix = self.tmp(), self.tmp("x"), self.tmp("i")
+                body = self._at(ix, elem, lambda: self.encode(elem, x))
+                return [f"{v} = {e}", *self._len(v), f"for {ix}, {x} in enumerate({v}):", *_ind(body)]
             case w.List(element=elem, size=None):
                 v, x = self.tmp(), self.tmp("x")
                 return [f"{v} = {e}", *self._len(v), f"for {x} in {v}:", *_ind(self.encode(elem, x))]
             case w.List(element=elem, size=int(n)):
-                v, x = self.tmp(), self.tmp("x")
+                v, x, ix = self.tmp(), self.tmp("x"), self.tmp("i")
                 check = f'_c.check_len({v}, {n}, "{elem.wit}")'
                 if isinstance(elem, w.Prim) and elem.name == "u8":
                     return [f"{v} = {e}", check, f"buf += {v}"]
+                if has_async(elem):
+                    body = self._at(ix, elem, lambda: self.encode(elem, x))
+                    return [f"{v} = {e}", check, f"for {ix}, {x} in enumerate({v}):", *_ind(body)]
                 return [f"{v} = {e}", check, f"for {x} in {v}:", *_ind(self.encode(elem, x))]
+            case w.Map() if has_async(t):
+                return [f'raise _c.CodecError("async values inside a map are not supported ({t.wit})")']
             case w.Map():
                 v, k, x = self.tmp(), self.tmp("k"), self.tmp("x")
                 body = [*self.encode(t.key, k), *self.encode(t.value, x)]
@@ -391,8 +521,8 @@ class _Builder:
                     return []
                 names = [self.tmp("x") for _ in items]
                 out = [f"{', '.join(names)}{',' if len(names) == 1 else ''} = {e}"]
-                for name, item in zip(names, items, strict=True):
-                    out += self.encode(item, name)
+                for i, (name, item) in enumerate(zip(names, items, strict=True)):
+                    out += self._at(str(i), item, lambda name=name, item=item: self.encode(item, name))  # type: ignore[misc]
                 return out
             case w.Option(inner=inner):
                 v = self.tmp()
@@ -410,16 +540,10 @@ class _Builder:
                     "else:",
                     f'    raise _c.bad_value({v}, "Ok or Err of {t.wit}")',
                 ]
-            case w.Stream(inner=inner):
-                v, x = self.tmp(), self.tmp("x")
-                items_expr = f"{v}.items"
-                out = [f"{v} = {e}", "buf.append(1)", *self._len(items_expr)]
-                if inner is not None:
-                    out += [f"for {x} in {items_expr}:", *_ind(self.encode(inner, x))]
-                return out
-            case w.Future(inner=inner):
-                v = self.tmp()
-                return [f"{v} = {e}", "buf.append(1)", *(self.encode(inner, f"{v}.value") if inner is not None else [])]
+            case w.Stream():
+                return [f"_a.put_stream(buf, {e}, {self.apath}, X, {self.ref(_async_type(t), 'A')})"]
+            case w.Future():
+                return [f"_a.put_future(buf, {e}, {self.apath}, X, {self.ref(_async_type(t), 'A')})"]
         raise AssertionError(f"no encoding for {t!r}")
 
     def _encode_prim(self, name: str, e: str) -> list[str]:
@@ -475,8 +599,8 @@ class _Builder:
             case w.Record():
                 temps = [self.tmp("f") for _ in t.fields]
                 lines: list[str] = []
-                for f, v in zip(t.fields, temps, strict=True):
-                    lines += self.decode(f.type, v)
+                for i, (f, v) in enumerate(zip(t.fields, temps, strict=True)):
+                    lines += self._at(str(i), f.type, lambda f=f, v=v: self.decode(f.type, v))  # type: ignore[misc]
                 if len(lines) < INLINE_LIMIT:
                     return [*lines, *self._construct(x, t, temps)]
                 return [self._call_decoder(t, x)]
@@ -489,16 +613,18 @@ class _Builder:
             case w.List(element=w.Prim(name="u8"), size=None):
                 return self._bytes(x)
             case w.List(element=elem, size=None):
-                n, y = self.tmp("n"), self.tmp("y")
-                return [*self._count(n, min_size(elem)), f"{x} = []", f"for _ in range({n}):",
-                        *_ind([*self.decode(elem, y), f"{x}.append({y})"])]  # fmt: skip
+                n, y, ix = self.tmp("n"), self.tmp("y"), self.tmp("i")
+                body = self._at(ix, elem, lambda: [*self.decode(elem, y), f"{x}.append({y})"])
+                return [*self._count(n, min_size(elem)), f"{x} = []", f"for {ix} in range({n}):", *_ind(body)]
             case w.List(element=w.Prim(name="u8"), size=int(n)):
                 return [f"{x}, p = _c.read_fixed_bytes(b, p, {n})"]
             case w.List(element=elem, size=int(n)):
-                y = self.tmp("y")
+                y, ix = self.tmp("y"), self.tmp("i")
                 spend = self._spend(str(n)) if n and min_size(elem) == 0 else []
-                return [*spend, f"{x} = []", f"for _ in range({n}):",
-                        *_ind([*self.decode(elem, y), f"{x}.append({y})"])]  # fmt: skip
+                body = self._at(ix, elem, lambda: [*self.decode(elem, y), f"{x}.append({y})"])
+                return [*spend, f"{x} = []", f"for {ix} in range({n}):", *_ind(body)]
+            case w.Map() if has_async(t):
+                return [f'raise _c.CodecError("async values inside a map are not supported ({t.wit})")']
             case w.Map():
                 n, k, y = self.tmp("n"), self.tmp("k"), self.tmp("y")
                 body = [*self.decode(t.key, k), *self.decode(t.value, y), f"{x}[{k}] = {y}"]
@@ -507,8 +633,8 @@ class _Builder:
             case w.Tuple(items=items):
                 names = [self.tmp("y") for _ in items]
                 out: list[str] = []
-                for name, item in zip(names, items, strict=True):
-                    out += self.decode(item, name)
+                for i, (name, item) in enumerate(zip(names, items, strict=True)):
+                    out += self._at(str(i), item, lambda name=name, item=item: self.decode(item, name))  # type: ignore[misc]
                 return [*out, f"{x} = ({', '.join(names)}{',' if len(names) == 1 else ''})"]
             case w.Option(inner=inner):
                 tag, y = self.tmp(), self.tmp("y")
@@ -524,14 +650,17 @@ class _Builder:
             case w.Stream(inner=inner):
                 tag, n, y, acc = self.tmp(), self.tmp("n"), self.tmp("y"), self.tmp("i")
                 elem_lines = [*self.decode(inner, y), f"{acc}.append({y})"] if inner is not None else [f"{acc}.append(None)"]
+                rt = self.ref(_async_type(t), "A")
                 return [f"{tag} = _c.read_tag(b, p, 'stream')", "p += 1", f"if {tag} == 0:",
-                        "    raise _c.pending('stream')", *self._count(n, min_size(inner)), f"{acc} = []",
-                        f"for _ in range({n}):", *_ind(elem_lines), f"{x} = _v.Stream({acc})"]  # fmt: skip
+                        f"    {x} = _a.get_stream({self.apath}, X, {rt})", "else:",
+                        *_ind([*self._count(n, min_size(inner)), f"{acc} = []", f"for _ in range({n}):",
+                               *_ind(elem_lines), f"{x} = _v.Stream({acc})"])]  # fmt: skip
             case w.Future(inner=inner):
                 tag, y = self.tmp(), self.tmp("y")
                 ready = [*self.decode(inner, y), f"{x} = _v.Future({y})"] if inner is not None else [f"{x} = _v.Future(None)"]
+                rt = self.ref(_async_type(t), "A")
                 return [f"{tag} = _c.read_tag(b, p, 'future')", "p += 1", f"if {tag} == 0:",
-                        "    raise _c.pending('future')", *ready]  # fmt: skip
+                        f"    {x} = _a.get_future({self.apath}, X, {rt})", "else:", *_ind(ready)]  # fmt: skip
         raise AssertionError(f"no decoding for {t!r}")
 
     def _arm(self, ctor: str, t: w.Type | None, x: str) -> list[str]:
@@ -576,7 +705,7 @@ class _Builder:
     def _bytes(self, x: str, suffix: str = "") -> list[str]:
         n, end = self.tmp("n"), self.tmp("e")
         return [*self._length(n, "_c.read_len(b, p)"), f"{end} = p + {n}", f"if {end} > _L:",
-                f'    raise _c.CodecError(f"length {{{n}}} exceeds the remaining input")',
+                f'    raise _c.Incomplete(f"length {{{n}}} exceeds the remaining input")',
                 f"{x} = b[p:{end}]{suffix}", f"p = {end}"]  # fmt: skip
 
     def _count(self, n: str, size: int) -> list[str]:

@@ -40,6 +40,11 @@ class ElementLimitError(CodecError):
     """Bytes that declare more elements taking no bytes than their size allows."""
 
 
+class Incomplete(CodecError):
+    """Bytes that stop inside a value: invalid as a whole message, but a reader of a
+    path whose bytes are still arriving waits for more instead."""
+
+
 # Low-level exceptions that generated code converts to `CodecError`.
 DECODE_ERRORS: tuple[type[Exception], ...] = (IndexError, struct.error, UnicodeDecodeError)
 ENCODE_ERRORS: tuple[type[Exception], ...] = (
@@ -63,7 +68,7 @@ def wrap(exc: Exception, what: str = "") -> CodecError:
         return exc
     where = f" ({what})" if what else ""
     if isinstance(exc, (IndexError, struct.error)):
-        return CodecError(f"truncated input{where}")
+        return Incomplete(f"truncated input{where}")
     if isinstance(exc, UnicodeDecodeError):
         return CodecError(f"invalid UTF-8{where}")
     if isinstance(exc, UnicodeEncodeError):
@@ -279,7 +284,7 @@ def read_len(data: bytes, pos: int, min_size: int = 1) -> tuple[int, int]:
     """
     n, pos = _read_uleb(data, pos, 5, 0xFFFF_FFFF, "length")
     if n * min_size > len(data) - pos:
-        raise CodecError(f"length {n} exceeds the remaining {len(data) - pos} byte(s)")
+        raise Incomplete(f"length {n} exceeds the remaining {len(data) - pos} byte(s)")
     return n, pos
 
 
@@ -325,7 +330,7 @@ def read_string(data: bytes, pos: int) -> tuple[str, int]:
         n, pos = read_len(data, pos)
     end = pos + n
     if end > len(data):
-        raise CodecError(f"string length {n} exceeds the remaining {len(data) - pos} byte(s)")
+        raise Incomplete(f"string length {n} exceeds the remaining {len(data) - pos} byte(s)")
     return data[pos:end].decode(), end
 
 
@@ -337,7 +342,7 @@ def read_bytes(data: bytes, pos: int) -> tuple[bytes, int]:
         n, pos = read_len(data, pos)
     end = pos + n
     if end > len(data):
-        raise CodecError(f"byte length {n} exceeds the remaining {len(data) - pos} byte(s)")
+        raise Incomplete(f"byte length {n} exceeds the remaining {len(data) - pos} byte(s)")
     return data[pos:end], end
 
 
@@ -355,7 +360,7 @@ def read_char(data: bytes, pos: int) -> tuple[str, int]:
         raise CodecError(f"invalid UTF-8 lead byte 0x{lead:02x} in char")
     end = pos + size
     if end > len(data):
-        raise CodecError("truncated char")
+        raise Incomplete("truncated char")
     # The strict UTF-8 codec rejects surrogates, overlong forms and > U+10FFFF.
     return data[pos:end].decode(), end
 
@@ -363,14 +368,14 @@ def read_char(data: bytes, pos: int) -> tuple[str, int]:
 def read_fixed_bytes(data: bytes, pos: int, size: int) -> tuple[bytes, int]:
     end = pos + size
     if end > len(data):
-        raise CodecError(f"fixed list of {size} bytes exceeds the remaining input")
+        raise Incomplete(f"fixed list of {size} bytes exceeds the remaining input")
     return data[pos:end], end
 
 
 def read_flags(data: bytes, pos: int, size: int, mask: int) -> tuple[int, int]:
     end = pos + size
     if end > len(data):
-        raise CodecError("truncated flags")
+        raise Incomplete("truncated flags")
     v = int.from_bytes(data[pos:end], "little")
     if v & ~mask:
         raise CodecError(f"unknown flag bit(s) 0x{v & ~mask:x}")
@@ -406,7 +411,7 @@ def bad_value(v: object, what: str) -> CodecError:
 
 
 def pending(what: str) -> CodecError:
-    return CodecError(f"pending {what} values are not supported (only the ready/complete form)")
+    return CodecError(f"a pending {what} can only be read inside a wRPC call (its value follows on its own path)")
 
 
 def check_len(v: object, size: int, what: str) -> None:

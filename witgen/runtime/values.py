@@ -7,14 +7,18 @@
 - `own<R>` / `borrow<R>` are instances of a generated subclass of `Handle`: opaque bytes
   issued by the server that owns the resource.
 - `error-context` is the opaque handle class `ErrorContext`.
-- `future<T>` / `stream<T>` are `Future[T]` / `Stream[T]`; only their ready / complete
-  forms travel inline.
+- `future<T>` / `stream<T>` are `Future[T]` / `Stream[T]`: a ready `Future(value)` and a
+  complete `Stream(items)` travel inline. In a wRPC call a pending one arrives as a reader
+  (`witgen.runtime.asyncvalues`, subclasses of these) and any awaitable or (async)
+  iterable may be sent; a `Future` is awaitable and a `Stream` iterable, async or not, so
+  receivers treat both forms alike. The items of `stream<u8>` are `bytes` chunks.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
-from typing import Generic, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 T = TypeVar("T")
 E = TypeVar("E")
@@ -103,6 +107,10 @@ class Future(Generic[T]):
     def __repr__(self) -> str:
         return f"Future({self.value!r})"
 
+    def __await__(self) -> Generator[Any, None, T]:
+        return self.value
+        yield  # a generator: awaiting a ready future returns its value at once
+
 
 class Stream(Generic[T]):
     """A WIT `stream<T>` that is complete: all its items, carried inline."""
@@ -119,6 +127,13 @@ class Stream(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Stream({self.items!r})"
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        for item in self.items:
+            yield item
 
 
 def is_char(value: object) -> bool:
