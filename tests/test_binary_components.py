@@ -7,6 +7,7 @@ by `wasm-tools component new`, and a componentize-py build of the stateful sampl
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -83,6 +84,16 @@ def test_generate_from_a_component(stateful_wat_wasm: Path, tmp_path: Path) -> N
         text=True,
     )
     assert check.returncode == 0, check.stderr
+    # Bindings generated from a binary type-check as strictly as those from WIT text.
+    typed = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "bindings"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MYPYPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    assert typed.returncode == 0, typed.stdout + typed.stderr
 
 
 @pytest.fixture(scope="module")
