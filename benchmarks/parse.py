@@ -116,7 +116,8 @@ def in_process(package: Path, rounds: int, lark_parse: Callable[[str], object]) 
     peer = found["Lark LALR parse (peer)"]
     print(f"\n{package} ({len(files)} files, {lines:,} lines): in-process CPU time, median of {rounds}")
     for name, seconds in found.items():
-        print(f"  {name:<26} {seconds * 1000:8.1f} ms {lines / seconds:>10,.0f} lines/s  {seconds / peer:5.2f}x Lark's time")
+        rate = f"{lines / seconds:>10,.0f} lines/s"
+        print(f"  {name:<26} {seconds * 1000:8.1f} ms {rate}  {seconds / peer:5.2f}x Lark's time")
     rate = lines / found["witgen parse + resolve"]
     verdict = "met" if rate >= TARGET_LINES_PER_S else "MISSED"
     print(f"  parse + resolve: {rate:,.0f} lines/s (target >= {TARGET_LINES_PER_S:,}: {verdict})")

@@ -5,14 +5,17 @@ it keeps, which helper rules it splices in (the `x*` and `x?` rules it adds), wh
 a `?rule` with one child is that child, and which builder method (if any) it calls.
 `build` reads all of that out of Lark into plain data (`TableData`), so a table
 kept in a cache (see `table_cache`, whose entries are signed with this user's key)
-loads with `marshal`, without importing Lark.
+loads with `marshal`, without importing Lark. witgen also ships the table it was
+released with (`grammars/wit.table.json`, written by `python -m witgen.frontend.write_table`);
+it is used only when it was built from the very grammar being loaded (its key is a
+digest of the grammar's text) and names the builder's methods as they are, so a first
+run needs no Lark either.
 `Tables` drives the data with a small loop: Lark's `feed_token` without the
 per-token bookkeeping the parse does not need.
 """
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
@@ -21,6 +24,11 @@ from witgen.errors import Source
 from witgen.frontend.lexer import Scanner, Token
 from witgen.frontend.syntax_errors import syntax_error
 from witgen.paths import data_dir
+
+try:  # hashlib's import loads OpenSSL, which start-up avoids
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - an interpreter built without it
+    from hashlib import blake2b
 
 # A reduction's recipe: the rule's callback name, the children it keeps as
 # (index, splice) pairs (None: every child), whether one child alone stands for the
@@ -64,10 +72,19 @@ def grammar_text() -> str:
     return (data_dir("grammars") / "wit.lark").read_text(encoding="utf-8")
 
 
+SHIPPED = "wit.table.json"  # in the grammars folder, beside wit.lark
+
+
+def grammar_key(grammar: str) -> str:
+    """What a table is a function of: the format of its data and the grammar's text."""
+    return blake2b(f"{FORMAT}\0{grammar}".encode(), digest_size=16).hexdigest()
+
+
 def load(builder: object) -> Tables:
-    """The table with its callbacks bound to `builder`: from `table_cache`, or built."""
+    """The table with its callbacks bound to `builder`: from `table_cache`, else the one
+    witgen ships (when it fits the grammar and the builder), else built with Lark."""
     grammar = grammar_text()
-    key = hashlib.blake2b(f"{FORMAT}\0{grammar}".encode(), digest_size=16).hexdigest()
+    key = grammar_key(grammar)
     cache = table_cache
     if cache is not None:
         blob = cache.get_tables(key)
@@ -76,10 +93,57 @@ def load(builder: object) -> Tables:
                 return Tables(marshal.loads(blob), builder)
             except Exception:  # unreadable: build it again
                 pass
-    data = build(grammar, builder)
+    data = shipped(key, builder) or build(grammar, builder)
     if cache is not None:
         cache.put_tables(key, marshal.dumps(data))
     return Tables(data, builder)
+
+
+def shipped(key: str, builder: object) -> TableData | None:
+    """The table in `grammars/wit.table.json` if it was built from the grammar whose key is
+    `key` for a builder with `builder`'s methods; None otherwise (or when it is unreadable)."""
+    import msgspec.json
+
+    try:
+        found = msgspec.json.decode((data_dir("grammars") / SHIPPED).read_bytes())
+        if found["key"] != key:
+            return None
+        recipes: list[Recipe] = []
+        for name, include, expand1, method in found["recipes"]:
+            if method != callable(getattr(builder, name, None)):
+                return None  # the builder's methods changed since the table was written
+            kept = None if include is None else tuple((i, splice) for i, splice in include)
+            recipes.append((name, kept, expand1, method))
+        states: dict[int, Row] = {
+            int(state): {
+                term: (True, arg) if shift else (False, (arg[0], arg[1], arg[2]))
+                for term, (shift, arg) in row.items()
+            }
+            for state, row in found["states"].items()
+        }
+        return found["start"], found["end"], states, recipes
+    except (OSError, ValueError, KeyError, TypeError, IndexError):  # absent or damaged: build it
+        return None
+
+
+def write_shipped(builder: object) -> str:
+    """Build the table of the current grammar and write it as `grammars/wit.table.json`."""
+    import msgspec.json
+
+    grammar = grammar_text()
+    start, end, states, recipes = build(grammar, builder)
+    encode = msgspec.json.encode
+    lines = [
+        b'{"key": ' + encode(grammar_key(grammar)) + b', "start": ' + encode(start) + b', "end": ' + encode(end) + b",",
+        b'"recipes": [',
+        b",\n".join(encode(recipe) for recipe in recipes),
+        b'], "states": {',
+        b",\n".join(encode(str(n)) + b": " + encode(dict(sorted(states[n].items()))) for n in sorted(states)),
+        b"}}",
+    ]
+    path = data_dir("grammars") / SHIPPED
+    path.write_bytes(b"\n".join(lines) + b"\n")  # a line per recipe and per state
+    return str(path)
 
 
 def build(grammar: str, builder: object) -> TableData:
