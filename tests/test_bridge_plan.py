@@ -228,7 +228,7 @@ def test_emit_source_writes_the_guest_project(tmp_path: Path) -> None:
     assert "export wasmcloud:messaging/handler@0.2.0;" in world
     assert "import wamli:stateful/state;" in world and "import wamli:stateful/model;" in world
     assert (out / "wit/deps/wasmcloud-messaging-0.2.0/package.wit").is_file()
-    for mod in ("wit", "codec", "compiler", "primitives", "values"):
+    for mod in ("wit", "codec", "compiler", "primitives", "values", "asyncvalues", "errors"):
         assert (out / f"witgen/runtime/{mod}.py").read_bytes() == (ROOT / f"witgen/runtime/{mod}.py").read_bytes()
     app = (out / "bridge_app.py").read_text()
     compile(app, "bridge_app.py", "exec")

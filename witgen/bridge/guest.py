@@ -66,7 +66,7 @@ interface consumer {
   publish: func(msg: broker-message) -> result<_, string>;
 }
 """
-RUNTIME_MODULES = ("wit", "codec", "compiler", "primitives", "values")
+RUNTIME_MODULES = ("wit", "codec", "compiler", "primitives", "values", "asyncvalues", "errors")
 MESSAGING_NAMES = {
     "wasmcloud:messaging/consumer@0.2.0": "wcm_consumer",
     "wasmcloud:messaging/types@0.2.0": "wcm_types",
