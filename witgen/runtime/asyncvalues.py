@@ -364,6 +364,9 @@ class StreamReader(values.Stream[T]):
         if self._queue:
             item: T = self._queue.popleft()
             return item
+        loop = self._in.exchange.loop
+        if loop is not None and asyncio.get_running_loop() is not loop:  # another loop: hop
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.__anext__(), loop))
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -494,6 +497,9 @@ class FutureReader(values.Future[T]):
     async def _get(self) -> T:
         if self._resolved:
             return self.value
+        loop = self._in.exchange.loop
+        if loop is not None and asyncio.get_running_loop() is not loop:  # another loop: hop
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._get(), loop))
         if self._task is None:
             self._task = asyncio.ensure_future(self._fetch())
         return await asyncio.shield(self._task)

@@ -84,6 +84,7 @@ class Operation:
     decode: Decoder
     bind: Binder  # implementation object -> the callable that takes the decoded arguments
     encode: Encoder
+    func: wit.Func | None = None  # the description, when the operation was built from one
 
 
 class Call:
@@ -208,7 +209,7 @@ async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
 class BoundOperation:
     """An operation bound to its implementation."""
 
-    __slots__ = ("instance", "name", "decode", "fn", "encode", "is_async")
+    __slots__ = ("instance", "name", "decode", "fn", "encode", "is_async", "func")
 
     def __init__(self, instance: str, op: Operation, fn: Callable[..., Any]) -> None:
         self.instance = instance
@@ -217,6 +218,7 @@ class BoundOperation:
         self.fn = fn
         self.encode = op.encode
         self.is_async = inspect.iscoroutinefunction(fn)
+        self.func = op.func
 
 
 class DispatchTable:
@@ -518,4 +520,4 @@ def _operation(func: wit.Func, name: str, local: set[wit.Type]) -> Operation:
             fn: Callable[..., Any] = getattr(impl, name)
             return fn
 
-    return Operation(func.name, decode, bind, encode)
+    return Operation(func.name, decode, bind, encode, func)

@@ -115,6 +115,11 @@ class InProcessBus:
         """This endpoint goes away: release the resources it holds in every provider."""
         return sum(t.release(self._source) for t in list(self._lattice.tables))
 
+    def route(self, instance: str, function: str) -> _Route:
+        """The table and operation serving (instance, function); `UnknownOperation` if none."""
+        route = self._lattice.routes.get((instance, function))
+        return route if route is not None else self._lattice.resolve(instance, function)
+
     def invoke(
         self, instance: str, function: str, payload: bytes, *, timeout: float | None = None
     ) -> bytes:

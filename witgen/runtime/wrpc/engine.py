@@ -15,6 +15,11 @@ result, or closes the exchange with a failure. The policy:
 Whatever a provider method raises, `SystemExit` and `KeyboardInterrupt` included,
 fails that call alone: the caller gets a generic failure with an error id, the
 provider's log gets the details under the same id, and the server keeps serving.
+
+Functions whose parameters or result hold futures or streams (`call_values`, and the
+server's `exchange_values`): the root is decoded as soon as its bytes are complete
+(the path may stay open), pending values travel on their own paths while the call
+runs (`deferred.py`), and the one timeout covers the root result, not the streams.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import logging
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from witgen.runtime import context
+from witgen.runtime import codec, context
+from witgen.runtime.asyncvalues import CURRENT, Exchange
 from witgen.runtime.dispatch import BoundOperation, DispatchTable, is_nonblocking
 from witgen.runtime.errors import (
     BusError,
@@ -35,12 +41,13 @@ from witgen.runtime.errors import (
     TransportError,
     UnknownOperation,
 )
+from witgen.runtime.wrpc.deferred import Lifetime, decode_with, read_root
 from witgen.runtime.wrpc.logs import Throttled, printable
 from witgen.runtime.wrpc.routes import Route, Routes
 from witgen.runtime.wrpc.transport import ROOT, Incoming, Outgoing
 from witgen.runtime.wrpc.workers import Workers
 
-__all__ = ["DEFAULT_MAX_PARAMS", "DEFAULT_MAX_TASKS", "Server", "call"]
+__all__ = ["DEFAULT_MAX_PARAMS", "DEFAULT_MAX_TASKS", "Server", "call", "call_values", "has_values"]
 
 log = logging.getLogger("witgen.runtime.wrpc")
 
@@ -82,6 +89,71 @@ async def call(
         await outgoing.aclose()
 
 
+def has_values(bound: BoundOperation) -> codec.FunctionCodec | None:
+    """The function codec of `bound` when its parameters or result hold async values."""
+    func = bound.func
+    if func is None:
+        return None
+    fc = codec.function(func)
+    return fc if fc.has_async else None
+
+
+async def call_values(
+    outgoing: Outgoing,
+    instance: str,
+    function: str,
+    fc: codec.FunctionCodec,
+    args: tuple[Any, ...],
+    timeout: float | None,
+) -> Any:
+    """One exchange of a function with async values: the decoded result, whose readers
+    keep `outgoing` open until they end (or a `BusError`)."""
+    loop = asyncio.get_running_loop()
+    where = f"{instance}.{function}" if instance else function
+    sent = Exchange(loop, where=where)
+    try:
+        payload = decode_with(sent, lambda _: fc.encode_params(*args), b"")
+    except codec.CodecError as exc:
+        await outgoing.aclose()
+        raise InvalidPayload(f"parameters do not encode: {exc}", instance, function) from None
+
+    async def release(abandoned: bool) -> None:
+        await outgoing.aclose(TransportError("the caller stopped reading") if abandoned else None)
+
+    life = Lifetime(release, where)
+    received: Exchange | None = None
+    try:
+        async with asyncio.timeout(timeout):
+            sinks = [(p, outgoing.sink(p.path)) for p in sent.producers]
+            root = outgoing.sink(ROOT)
+            await root.write(payload)
+            await root.close()
+            for producer, sink in sinks:
+                life.start(producer, sink)
+            source = outgoing.source(ROOT)
+
+            def attempt(data: bytes) -> tuple[Any, Exchange]:
+                readers = Exchange(loop, outgoing.source, where)
+                return decode_with(readers, fc.decode_result, data), readers
+
+            (value, received), ended = await read_root(source, attempt, "the result")
+            if not ended:
+                source.close()
+    except TimeoutError:
+        life.abandon()
+        raise BusTimeout(f"no result within {timeout:g} s", instance, function) from None
+    except BusError as exc:
+        life.abandon()
+        if not (exc.instance or exc.function):
+            exc.instance, exc.function = instance, function
+        raise
+    except BaseException:
+        life.abandon()
+        raise
+    life.watch(received)
+    return value
+
+
 class Server:
     """Serves the tables in `routes` to the invocations transports accept."""
 
@@ -113,7 +185,12 @@ class Server:
         """Start serving `incoming`: a coroutine to await at once when it never waits
         (an inline method with complete parameters), else None (a task serves it)."""
         route = self.routes.find(incoming.target)
-        if route is not None and is_nonblocking(route[1]) and incoming.source(ROOT).complete:
+        if (
+            route is not None
+            and is_nonblocking(route[1])
+            and has_values(route[1]) is None
+            and incoming.source(ROOT).complete
+        ):
             return self.exchange(incoming, route)
         if len(self._tasks) >= self.max_tasks:
             return self._refuse(incoming, route)
@@ -140,6 +217,10 @@ class Server:
                 raise UnknownOperation("no such operation in this provider", instance, function)
             table, bound = route
             context.enter(incoming.headers)
+            fc = has_values(bound)
+            if fc is not None:
+                await self.exchange_values(incoming, table, bound, fc)
+                return
             payload = await self.parameters(incoming, bound)
             result = await self.run(table, bound, payload, incoming.caller, incoming.deadline)
         except BusError as exc:
@@ -162,6 +243,70 @@ class Server:
             await sink.close()
         except Exception as exc:
             log.warning("%s: cannot send the results: %s", incoming.target, exc)
+
+    async def exchange_values(
+        self, incoming: Incoming, table: DispatchTable, bound: BoundOperation, fc: codec.FunctionCodec
+    ) -> None:
+        """Serve a function with async values (module docstring); raises `BusError` before
+        the result is written, which `exchange` turns into the exchange's failure."""
+        loop = asyncio.get_running_loop()
+        where = f"{bound.instance}.{bound.name}" if bound.instance else bound.name
+        source = incoming.source(ROOT)
+
+        def attempt(data: bytes) -> bytes:
+            decode_with(Exchange(loop, None, where), fc.decode_params, data)  # readers are not kept
+            return data
+
+        try:
+            async with asyncio.timeout(self.continuation_timeout):
+                payload, _ = await read_root(source, attempt, "the parameters")
+        except TimeoutError:
+            raise BusTimeout(
+                f"the parameters did not arrive within {self.continuation_timeout:g} s", bound.instance, bound.name
+            ) from None
+        except BusError as exc:
+            exc.instance, exc.function = bound.instance, bound.name
+            raise
+        exchange = Exchange(loop, incoming.source, where)
+        token = CURRENT.set(exchange)
+        try:
+            result = await self.run(table, bound, payload, incoming.caller, incoming.deadline)
+        finally:
+            CURRENT.reset(token)
+
+        async def release(abandoned: bool) -> None:
+            if abandoned:
+                abandon = getattr(incoming, "abandon", None)
+                if abandon is not None:
+                    await abandon()
+
+        life = Lifetime(release, where)
+        try:
+            sinks = [(p, incoming.sink(p.path)) for p in exchange.producers]
+            root = incoming.sink(ROOT)
+            if result:
+                await root.write(result)
+            await root.close()
+        except Exception as exc:
+            log.warning("%s: cannot send the results: %s", incoming.target, exc)
+            life.abandon()
+            return
+        for producer, sink in sinks:
+            life.start(producer, sink)
+        life.watch(exchange)
+        lost: asyncio.Event | None = getattr(incoming, "lost", None)
+        pumps = asyncio.ensure_future(life.wait_pumps())
+        if lost is None:
+            await pumps
+            return
+        gone = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait({pumps, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not pumps.done():
+                life.abandon()
+                pumps.cancel()
+            gone.cancel()
 
     async def parameters(self, incoming: Incoming, bound: BoundOperation) -> bytes:
         """The parameter bytes: the first chunk, and what continues it when it may."""
