@@ -77,10 +77,15 @@ class Actor:
         from witgen.errors import WitError
         from witgen.resolver import load as load_wit
 
+        from witgen.cli.progress import CompileReport
+
         try:
-            self.compiled = load(engine_for(), component)
+            self.compiled = load(engine_for(), component, progress=CompileReport())
         except ComponentLoadError as exc:
             fail(str(exc))
+        except KeyboardInterrupt:  # the compile is abandoned; the cache holds nothing of it
+            click.echo(f"interrupted: {component} was not compiled; nothing was cached", err=True)
+            sys.exit(130)
         try:
             self.resolve = load_wit(wit)
         except WitError as exc:

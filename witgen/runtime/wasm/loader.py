@@ -12,6 +12,10 @@ native code), so every artifact is signed with this user's key (`witgen.cachesig
 signature is checked first: an artifact that is damaged, or that this user's witgen did not
 write (a shared or restored cache folder), is never deserialized but compiled again.
 
+A compile runs in a worker thread while the caller waits in short polls, so Ctrl-C in the
+main thread ends the wait at once (KeyboardInterrupt; the abandoned compile finishes in its
+daemon thread and writes nothing); `load(..., progress=...)` is told of the compile as it goes.
+
 Location: `$WITGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/witgen`, else `~/.cache/witgen`;
 `WITGEN_CACHE_DIR=""` turns the disk cache off (every load compiles).
 
@@ -26,9 +30,11 @@ import fcntl
 import hashlib
 import importlib.metadata
 import os
+import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import wasmtime
@@ -36,9 +42,10 @@ from wasmtime.component import Component
 
 from witgen import cachesign
 
-__all__ = ["TICK", "ComponentLoadError", "cache_folder", "engine_for", "load", "start_ticker"]
+__all__ = ["TICK", "Compiling", "ComponentLoadError", "cache_folder", "engine_for", "load", "start_ticker"]
 
 TICK = 0.01  # seconds per epoch
+POLL = 0.1  # seconds between looks at a compile in progress (and progress reports)
 WASMTIME_VERSION = importlib.metadata.version("wasmtime")
 # Everything about the engine that changes compiled code; part of the cache key.
 ENGINE_SETTINGS = (("epoch_interruption", True), ("wasm_component_model", True))
@@ -46,6 +53,21 @@ ENGINE_SETTINGS = (("epoch_interruption", True), ("wasm_component_model", True))
 
 class ComponentLoadError(Exception):
     """A file that cannot be read or is not a valid component; the message says which."""
+
+
+@dataclass(frozen=True)
+class Compiling:
+    """A compile in progress, as `load` reports it: at the start, every `POLL` seconds, and
+    once more with `done` when it ends (compiled, failed or interrupted)."""
+
+    where: str  # the file path as given, or "component bytes"
+    size: int  # bytes of the component
+    cached: bool  # whether the result goes to the disk cache (the next load deserializes it)
+    elapsed: float  # seconds since the compile started
+    done: bool = False
+
+
+Progress = Callable[[Compiling], None]
 
 
 def cache_folder() -> Path | None:
@@ -93,8 +115,14 @@ def cache_key(wasm: bytes) -> str:
     return h.hexdigest()
 
 
-def load(engine: wasmtime.Engine, source: str | os.PathLike[str] | bytes) -> Component:
-    """A compiled component from a file path or its bytes, through the on-disk cache."""
+def load(
+    engine: wasmtime.Engine, source: str | os.PathLike[str] | bytes, *, progress: Progress | None = None
+) -> Component:
+    """A compiled component from a file path or its bytes, through the on-disk cache.
+
+    `progress` is called while a compile runs (not for an artifact read from the cache).
+    Ctrl-C during a compile raises KeyboardInterrupt at once and caches nothing.
+    """
     if isinstance(source, bytes):
         wasm, where = source, "component bytes"
     else:
@@ -108,7 +136,7 @@ def load(engine: wasmtime.Engine, source: str | os.PathLike[str] | bytes) -> Com
         raise ComponentLoadError(f"{where}: not a component ({kind})")
     folder = cache_folder()
     if folder is None:
-        return _compile(engine, wasm, where)
+        return _compile(engine, wasm, where, progress, cached=False)
     key = cache_key(wasm)
     artifact = folder / f"{key}.cwasm"
     component = _read_artifact(engine, artifact)
@@ -118,17 +146,61 @@ def load(engine: wasmtime.Engine, source: str | os.PathLike[str] | bytes) -> Com
         component = _read_artifact(engine, artifact)  # another process may have written it
         if component is not None:
             return component
-        component = _compile(engine, wasm, where)
-        _write_artifact(artifact, bytes(component.serialize()))
+        component = _compile(engine, wasm, where, progress, cached=True)
+        with _sigint_deferred():  # a whole entry or none, and no temporary file left behind
+            _write_artifact(artifact, bytes(component.serialize()))
         return component
 
 
-def _compile(engine: wasmtime.Engine, wasm: bytes, where: str) -> Component:
+def _compile(engine: wasmtime.Engine, wasm: bytes, where: str, progress: Progress | None, *, cached: bool) -> Component:
+    """`Component(engine, wasm)` in a daemon thread (wasmtime's C call releases the GIL),
+    waited for in `POLL` steps so that a signal handler runs in the caller at once."""
+    outcome: list[Component | BaseException] = []
+
+    def compile_() -> None:
+        try:
+            outcome.append(Component(engine, wasm))
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=compile_, name="witgen-wasm-compile", daemon=True)
+    started = time.monotonic()
+    worker.start()
     try:
-        return Component(engine, wasm)
-    except wasmtime.WasmtimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+        while True:
+            if progress is not None:
+                progress(Compiling(where, len(wasm), cached, time.monotonic() - started))
+            worker.join(POLL)
+            if not worker.is_alive():
+                break
+    finally:
+        if progress is not None:
+            progress(Compiling(where, len(wasm), cached, time.monotonic() - started, done=True))
+    result = outcome[0]
+    if isinstance(result, Component):
+        return result
+    if isinstance(result, wasmtime.WasmtimeError):
+        first = str(result).strip().splitlines()[0] if str(result).strip() else "invalid"
         raise ComponentLoadError(f"{where}: not a valid component: {first}") from None
+    raise result
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Inside, SIGINT waits (in the main thread): its handler runs once the block is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received and callable(previous):
+            previous(signal.SIGINT, None)
+        elif received and previous == signal.SIG_DFL:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _read_artifact(engine: wasmtime.Engine, path: Path) -> Component | None:
