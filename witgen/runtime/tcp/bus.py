@@ -145,6 +145,22 @@ class TcpBus:
         )
         return await engine.call(call, instance, function, payload, self.timeout if timeout is None else timeout)
 
+    async def open_call(self, instance: str, function: str) -> tuple[TcpCall, float | None]:
+        """The calling end of an invocation with futures or streams, and its timeout
+        (for `witgen.runtime.wrpc.client`)."""
+        if self.closed:
+            raise TransportError("the bus is closed", instance, function)
+        call = TcpCall(
+            self.host,
+            self.port,
+            instance,
+            function,
+            max_result=self.max_result,
+            connect_timeout=self.connect_timeout,
+            nested=True,
+        )
+        return call, self.timeout
+
     # ------------------------------------------------------------------ serving
 
     async def serve_async(self, table: DispatchTable) -> TcpServing:

@@ -5,10 +5,17 @@
 
 As the wRPC Go clients do: the connection opens when the root parameters are
 complete; one write carries the version byte, the header and the root frame (sent
-even when empty), then the write side is shut (no other path is open). Results
+even when empty), then the write side is shut once no other path is open. Results
 arrive on the root path until it ends (an empty frame, or the provider's
 half-close). A witgen provider's error frame ends the call with the error kind it
 names; a connection that ends before any result is a `TransportError`.
+
+A call with futures or streams (`nested=True`) opens a sink per pending parameter
+before the root is sent; their frames follow, and the write side is shut when the
+last one closes (no empty frame ends a nested path: its end chunk does). Results on
+nested paths are buffered until their readers come. Releasing the call with an error
+(the caller stopped reading) resets the connection, which stops the provider's
+producers.
 """
 
 from __future__ import annotations
@@ -24,11 +31,12 @@ from witgen.runtime.tcp.frames import (
     FrameError,
     FrameParser,
     decode_error,
+    encode_error,
     encode_frame,
     encode_preamble,
 )
-from witgen.runtime.tcp.paths import Demux, PathSource, show_path
-from witgen.runtime.wrpc.errors import error_from_kind
+from witgen.runtime.tcp.paths import HIGH_WATER, Demux, PathSource, show_path
+from witgen.runtime.wrpc.errors import error_from_kind, error_kind
 from witgen.runtime.wrpc.logs import printable
 from witgen.runtime.wrpc.transport import ROOT, Path
 
@@ -68,6 +76,36 @@ class _RootSink:
             await self.call.start(b"".join(self.parts))
             self.parts = []
 
+    async def fail(self, error: BusError) -> None:
+        await self.close()
+
+
+class _PathSink:
+    """A pending parameter's path: each write one frame; closing it may shut the write side."""
+
+    __slots__ = ("call", "path", "closed")
+
+    def __init__(self, call: TcpCall, path: Path) -> None:
+        self.call = call
+        self.path = path
+        self.closed = False
+
+    async def write(self, data: bytes) -> None:
+        if data:
+            await self.call.send(encode_frame(self.path, data))
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.call.path_closed()
+
+    async def fail(self, error: BusError) -> None:
+        if not self.closed:
+            try:
+                await self.call.send(encode_error(error_kind(error), error.message, self.path))
+            finally:
+                await self.close()
+
 
 class TcpCall:
     """The calling end of one invocation (`Outgoing`; module docstring)."""
@@ -84,6 +122,8 @@ class TcpCall:
         "_closed",
         "_connect_timeout",
         "max_result",
+        "_open",
+        "_flow",
     )
 
     def __init__(
@@ -95,14 +135,17 @@ class TcpCall:
         *,
         max_result: int,
         connect_timeout: float | None = None,
+        nested: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.instance = instance
         self.function = function
         self.max_result = max_result
-        self.results = Demux((ROOT,), max_bytes=max_result)
+        self.results = Demux((ROOT,), max_bytes=max_result, nested=nested)
         self._root = _RootSink(self)
+        self._open = 0  # nested parameter paths not closed yet
+        self._flow = asyncio.Lock()
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task[None] | None = None
         self._closed = False
@@ -112,10 +155,38 @@ class TcpCall:
     def address(self) -> str:
         return format_address(self.host, self.port)
 
-    def sink(self, path: Path) -> _RootSink:
-        if path:
-            raise BusError(f"async values on nested paths ({show_path(path)}) are not supported over TCP yet")
-        return self._root
+    def sink(self, path: Path) -> _RootSink | _PathSink:
+        if not path:
+            return self._root
+        if not self.results.nested:
+            raise BusError(f"this call has no async value at path {show_path(path)}")
+        self._open += 1
+        return _PathSink(self, path)
+
+    async def send(self, frame: bytes) -> None:
+        """Write one frame, waiting while the provider is behind."""
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            raise TransportError(f"the connection to {self.address} is closed")
+        try:
+            writer.write(frame)
+            async with self._flow:
+                await writer.drain()
+        except OSError as exc:
+            raise TransportError(f"the connection to {self.address} was lost: {describe_os_error(exc)}") from None
+
+    def path_closed(self) -> None:
+        self._open -= 1
+        if self._open == 0 and self._root.closed:
+            self._shut()
+
+    def _shut(self) -> None:
+        writer = self._writer
+        try:
+            if writer is not None and writer.can_write_eof() and not writer.is_closing():
+                writer.write_eof()
+        except OSError as exc:
+            log.debug("%s: shutting the write side failed: %s", self.address, exc)
 
     def source(self, path: Path) -> PathSource:
         return self.results.source(path)
@@ -138,7 +209,7 @@ class TcpCall:
         self._reading = asyncio.get_running_loop().create_task(self._read(reader))
         try:
             writer.write(encode_preamble(self.instance, self.function) + encode_frame(ROOT, params))
-            if writer.can_write_eof():
+            if not self._open and writer.can_write_eof():
                 writer.write_eof()
             await writer.drain()
         except OSError as exc:
@@ -159,6 +230,10 @@ class TcpCall:
                     parser.finish()
                     break
                 for path, chunk in parser.feed(data):
+                    if path[:1] == ERROR_PATH and len(path) > 1 and results.nested:
+                        kind, message = decode_error(chunk)
+                        results.fail(path[1:], error_from_kind(kind, printable(message, 500), self.instance, self.function))
+                        continue
                     if path == ERROR_PATH:
                         kind, message = decode_error(chunk)
                         results.fail_all(
@@ -171,6 +246,8 @@ class TcpCall:
                         )
                         return
                     results.deliver(path, chunk)
+                if results.buffered > HIGH_WATER:
+                    await results.wait_drained()
         except FrameError as exc:
             results.fail_all(
                 InvalidPayload(f"the provider at {self.address} sent malformed frames: {exc}")
@@ -198,7 +275,7 @@ class TcpCall:
             reading.cancel()
         writer, self._writer = self._writer, None
         if writer is not None:
-            if finished and error is None:
+            if error is None and (finished or self.results.nested):
                 writer.close()
             else:  # the call was abandoned (a timeout, a cancellation): nothing more to send
                 writer.transport.abort()

@@ -13,7 +13,8 @@ path of that direction.
 witgen adds one frame the specification does not define: a provider that fails a
 call sends `ERROR_PATH` (a path no value can have in that direction) with the
 error's kind and message as two strings. Peers that do not know it stop reading
-the call, which fails it there too.
+the call, which fails it there too. A producer of a future or stream that fails
+ends its path the same way, on `ERROR_PATH + path` (either direction).
 
 `FrameParser` reads all this incrementally from the bytes as they arrive and
 raises `FrameError` on anything malformed; `encode_*` write it.
@@ -77,9 +78,9 @@ def encode_frame(path: Path, data: bytes) -> bytes:
     return b"".join((_leb(len(path)), *map(_leb, path), _leb(len(data)), data))
 
 
-def encode_error(kind: str, message: str) -> bytes:
-    """The frame a provider ends a failed call with (module docstring)."""
-    return encode_frame(ERROR_PATH, _string(kind) + _string(message))
+def encode_error(kind: str, message: str, path: Path = ()) -> bytes:
+    """The frame a provider ends a failed call with, or a failed value at `path`."""
+    return encode_frame(ERROR_PATH + path, _string(kind) + _string(message))
 
 
 def decode_error(data: bytes) -> tuple[str, str]:

@@ -1,9 +1,15 @@
 """The paths of one direction of a connection: frames in, byte sources out.
 
-`Demux` routes each frame to the `PathSource` of its path. Only paths the
-exchange expects exist (the root today); a frame for any other path, or for a
-path that ended, is a protocol error, as for the wRPC Go peers. A frame with empty
-data ends its path; the end of the connection ends every path.
+`Demux` routes each frame to the `PathSource` of its path. For a call without async
+values only the root exists; a frame for any other path, or for a path that ended,
+is a protocol error, as for the wRPC Go peers. For a call with futures or streams
+(`nested=True`) a frame on a new path opens it (at most `MAX_PATHS`), buffered until
+its reader comes. A frame with empty data ends its path; the end of the connection
+ends every path.
+
+Flow control: `buffered` counts the bytes received and not yet read on every path;
+the connection's reader stops reading the socket while it is above `HIGH_WATER`
+(`wait_drained`), so a slow reader holds the sender back through TCP itself.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from witgen.runtime.errors import BusError
 from witgen.runtime.tcp.frames import FrameError
 from witgen.runtime.wrpc.transport import ROOT, Path
 
-__all__ = ["Demux", "PathSource", "show_path"]
+__all__ = ["HIGH_WATER", "MAX_PATHS", "Demux", "PathSource", "show_path"]
+
+HIGH_WATER = 1024 * 1024  # bytes buffered on a connection's paths before reading pauses
+MAX_PATHS = 4096  # paths one direction of a call may open
 
 
 def show_path(path: Path) -> str:
@@ -27,10 +36,11 @@ def show_path(path: Path) -> str:
 class PathSource:
     """The bytes of one path, as frames bring them (a `ByteSource`)."""
 
-    __slots__ = ("path", "_chunks", "ended", "received", "_error", "_waiter", "_closed")
+    __slots__ = ("path", "owner", "_chunks", "ended", "received", "_error", "_waiter", "_closed")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, owner: Demux | None = None) -> None:
         self.path = path
+        self.owner = owner
         self._chunks: deque[bytes] = deque()
         self.ended = False
         self.received = 0  # bytes, for the cap
@@ -62,7 +72,10 @@ class PathSource:
     async def read(self) -> bytes:
         while True:
             if self._chunks:
-                return self._chunks.popleft()
+                data = self._chunks.popleft()
+                if self.owner is not None:
+                    self.owner.consumed(len(data))
+                return data
             if self._error is not None:
                 raise self._error
             if self.ended or self._closed:
@@ -75,8 +88,15 @@ class PathSource:
 
     def close(self) -> None:
         self._closed = True
+        if self.owner is not None:
+            self.owner.consumed(sum(map(len, self._chunks)))
         self._chunks.clear()
         self._wake()
+
+    @property
+    def closed(self) -> bool:
+        """The reader stopped reading (what arrives is dropped)."""
+        return self._closed
 
     def _wake(self) -> None:
         waiter = self._waiter
@@ -87,24 +107,44 @@ class PathSource:
 class Demux:
     """Frames of one direction -> the sources of the paths an exchange expects."""
 
-    __slots__ = ("paths", "max_bytes", "seen")
+    __slots__ = ("paths", "max_bytes", "seen", "nested", "buffered", "_drained")
 
-    def __init__(self, expected: Iterable[Path] = (ROOT,), *, max_bytes: int) -> None:
-        self.paths = {path: PathSource(path) for path in expected}
+    def __init__(self, expected: Iterable[Path] = (ROOT,), *, max_bytes: int, nested: bool = False) -> None:
+        self.paths = {path: PathSource(path, self) for path in expected}
         self.max_bytes = max_bytes
         self.seen: set[Path] = set()  # paths that received a frame
+        self.nested = nested
+        self.buffered = 0
+        self._drained: asyncio.Future[None] | None = None
 
     def source(self, path: Path) -> PathSource:
         found = self.paths.get(path)
         if found is None:
-            raise BusError(
-                f"async values on nested paths ({show_path(path)}) are not supported over TCP yet"
-            )
+            if not self.nested:
+                raise BusError(f"this call has no async value at path {show_path(path)}")
+            found = self.paths[path] = PathSource(path, self)
         return found
+
+    def consumed(self, size: int) -> None:
+        self.buffered -= size
+        waiter = self._drained
+        if waiter is not None and self.buffered <= HIGH_WATER // 2 and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait_drained(self) -> None:
+        """Until the paths' readers took enough of what is buffered (flow control)."""
+        while self.buffered > HIGH_WATER:
+            self._drained = asyncio.get_running_loop().create_future()
+            try:
+                await self._drained
+            finally:
+                self._drained = None
 
     def deliver(self, path: Path, data: bytes) -> None:
         """One frame; `FrameError` for a path not expected or already ended, or past the cap."""
         source = self.paths.get(path)
+        if source is None and self.nested and path and len(self.paths) < MAX_PATHS:
+            source = self.paths[path] = PathSource(path, self)
         if source is None:
             raise FrameError(f"a frame for path {show_path(path)}, which this call does not use")
         if source.ended:
@@ -113,10 +153,21 @@ class Demux:
         if not data:
             source.end()
             return
+        if source.closed:
+            return
         source.received += len(data)
-        if source.received > self.max_bytes:
+        if source.received > self.max_bytes and not path:
             raise FrameError(f"more than {self.max_bytes} bytes on path {show_path(path)}")
+        self.buffered += len(data)
         source.push(data)
+
+    def fail(self, path: Path, error: BusError) -> None:
+        """The sender failed the value at `path` (witgen's error frame for a nested path)."""
+        source = self.paths.get(path)
+        if source is None and self.nested and len(self.paths) < MAX_PATHS:
+            source = self.paths[path] = PathSource(path, self)
+        if source is not None:
+            source.fail(error)
 
     def end_all(self) -> None:
         """The direction ended (a half-close): every path ends."""

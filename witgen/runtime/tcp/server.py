@@ -8,6 +8,11 @@ when empty, as the wRPC Go servers do), a failure as witgen's error frame
 (frames.py); either way the write side is then shut. The connection closes once
 the caller has shut its side too (or `linger` seconds later).
 
+A function with futures or streams opens parameter paths as their frames come, and
+its pending results go out as frames on their own paths; the write side is shut once
+the root and every such path closed. The caller resetting the connection (it stopped
+reading) sets `lost`, which stops the producers.
+
 TCP carries no caller identity: every TCP caller is the anonymous caller ("")
 and shares its handle table, whose handles are minted unguessable. A connection
 holds one call, so a handle cannot be tied to it: the next call that uses the
@@ -23,10 +28,17 @@ import socket
 from witgen.runtime.errors import BusError, InvalidPayload, TransportError
 from witgen.runtime.tcp.address import format_address
 from witgen.runtime.tcp.client import READ_SIZE, describe_os_error
-from witgen.runtime.tcp.frames import FrameError, FrameParser, encode_error, encode_frame
-from witgen.runtime.tcp.paths import Demux, PathSource, show_path
-from witgen.runtime.wrpc.engine import Server
-from witgen.runtime.wrpc.errors import error_kind
+from witgen.runtime.tcp.frames import (
+    ERROR_PATH,
+    FrameError,
+    FrameParser,
+    decode_error,
+    encode_error,
+    encode_frame,
+)
+from witgen.runtime.tcp.paths import HIGH_WATER, Demux, PathSource, show_path
+from witgen.runtime.wrpc.engine import Server, has_values
+from witgen.runtime.wrpc.errors import error_from_kind, error_kind
 from witgen.runtime.wrpc.logs import Throttled, printable
 from witgen.runtime.wrpc.transport import ROOT, Path
 
@@ -54,13 +66,52 @@ class _ResultSink:
         if not self.wrote:
             self.wrote = True
             await self.incoming.send(encode_frame(ROOT, b""))
-        self.incoming.finish()
+        self.incoming.root_done = True
+        self.incoming.path_closed()
+
+
+class _PathSink:
+    """A pending result's path: each write one frame (its end chunk ends it, not a frame)."""
+
+    __slots__ = ("incoming", "path", "closed")
+
+    def __init__(self, incoming: TcpIncoming, path: Path) -> None:
+        self.incoming = incoming
+        self.path = path
+        self.closed = False
+
+    async def write(self, data: bytes) -> None:
+        if data:
+            await self.incoming.send(encode_frame(self.path, data))
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.incoming.open_paths -= 1
+            self.incoming.path_closed()
+
+    async def fail(self, error: BusError) -> None:
+        try:
+            await self.incoming.send(encode_error(error_kind(error), error.message, self.path))
+        finally:
+            await self.close()
 
 
 class TcpIncoming:
     """The serving end of one invocation (`Incoming`; module docstring)."""
 
-    __slots__ = ("target", "instance", "function", "peer", "params", "writer", "finished")
+    __slots__ = (
+        "target",
+        "instance",
+        "function",
+        "peer",
+        "params",
+        "writer",
+        "finished",
+        "lost",
+        "open_paths",
+        "root_done",
+    )
 
     caller = ""  # TCP sends no caller identity
     headers = None
@@ -74,14 +125,29 @@ class TcpIncoming:
         self.writer = writer
         self.params = Demux((ROOT,), max_bytes=max_params)
         self.finished = asyncio.Event()
+        self.lost = asyncio.Event()  # the caller went away before the end
+        self.open_paths = 0
+        self.root_done = False
 
     def source(self, path: Path) -> PathSource:
         return self.params.source(path)
 
-    def sink(self, path: Path) -> _ResultSink:
-        if path:
-            raise BusError(f"async values on nested paths ({show_path(path)}) are not supported over TCP yet")
-        return _ResultSink(self)
+    def sink(self, path: Path) -> _ResultSink | _PathSink:
+        if not path:
+            return _ResultSink(self)
+        if not self.params.nested:
+            raise BusError(f"this call has no async value at path {show_path(path)}")
+        self.open_paths += 1
+        return _PathSink(self, path)
+
+    def path_closed(self) -> None:
+        if self.root_done and self.open_paths == 0:
+            self.finish()
+
+    async def abandon(self) -> None:
+        """End the call at once (a parameter's reader stopped): reset the connection."""
+        self.finished.set()
+        self.writer.transport.abort()
 
     async def fail(self, error: BusError) -> None:
         try:
@@ -96,6 +162,7 @@ class TcpIncoming:
             await writer.drain()
         except OSError as exc:
             self.finished.set()
+            self.lost.set()
             raise TransportError(f"the caller at {self.peer} went away: {describe_os_error(exc)}") from None
 
     def finish(self) -> None:
@@ -199,6 +266,8 @@ class TcpListener:
             return
         instance, function = parser.header
         incoming = TcpIncoming(instance, function, peer, writer, max_params)
+        route = self.server.routes.find(incoming.target)
+        incoming.params.nested = route is not None and has_values(route[1]) is not None
         reading = asyncio.get_running_loop().create_task(self._read(reader, parser, incoming))
         try:
             inline = self.server.accept(incoming)
@@ -220,7 +289,15 @@ class TcpListener:
             data = b""  # first, the frames that came with the header
             while True:
                 for path, chunk in parser.feed(data):
+                    if path[:1] == ERROR_PATH and len(path) > 1 and params.nested:
+                        kind, message = decode_error(chunk)
+                        params.fail(
+                            path[1:], error_from_kind(kind, printable(message, 500), incoming.instance, incoming.function)
+                        )
+                        continue
                     params.deliver(path, chunk)
+                if params.buffered > HIGH_WATER:
+                    await params.wait_drained()
                 data = await reader.read(READ_SIZE)
                 if not data:
                     parser.finish()
@@ -229,6 +306,7 @@ class TcpListener:
         except FrameError as exc:
             self._malformed(incoming, exc)
         except OSError as exc:
+            incoming.lost.set()
             error = TransportError(
                 f"the connection from {incoming.peer} was lost: {describe_os_error(exc)}",
                 incoming.instance,
