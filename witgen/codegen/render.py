@@ -77,6 +77,7 @@ _IMPORTS = (
     ("_v", "from witgen.runtime import values as _v"),
     ("_b", "from witgen.runtime import bus as _b"),
     ("_d", "from witgen.runtime import dispatch as _d"),
+    ("_w", "from witgen.runtime.wrpc import client as _w"),
     ("_r", "from witgen.runtime import resources as _r"),
     ("_wasm", "from witgen.runtime.wasm import host as _wasm"),
 )

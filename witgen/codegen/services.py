@@ -69,15 +69,18 @@ class Method(Struct):
     result: str  # annotation
     body: list[str] = field(default_factory=list)  # client body, or operation helpers
     signature: str = ""
+    # A provider method returning a stream is a plain `def` (an async generator is no
+    # implementation of `async def m() -> AsyncIterator[T]` for mypy).
+    plain: bool = False
 
     @property
     def defkw(self) -> str:
-        return "async def" if self.is_async else "def"
+        return "async def" if self.is_async and not self.plain else "def"
 
     @property
     def returns(self) -> str:
         """The provider-side return annotation: sync methods may return an awaitable."""
-        if self.is_async:
+        if self.is_async and not self.plain:
             return self.result
         return f"{self.result} | _t.Awaitable[{self.result}]"
 
@@ -194,6 +197,30 @@ class Services:
             return "FUNCTIONS"
         self.em.imports.add(target.dotted)
         return f"{module_token(target.dotted)}.FUNCTIONS"
+
+    def holds(self, ty: m.Type | None, kind: str = "", seen: frozenset[int] = frozenset()) -> bool:
+        """True if `ty` is or holds a future or a stream (`kind="stream"`: a stream)."""
+        if ty is None or isinstance(ty, str) or ty in seen:
+            return False
+        seen = seen | {ty}
+        match self.r.types[ty].kind:
+            case m.Stream():
+                return True
+            case m.Future(t):
+                return kind != "stream" or self.holds(t, kind, seen)
+            case m.Alias(t) | m.Option(t) | m.List(t) | m.FixedList(t, _):
+                return self.holds(t, kind, seen)
+            case m.Map(k, v):
+                return self.holds(k, kind, seen) or self.holds(v, kind, seen)
+            case m.Result(ok, err):
+                return self.holds(ok, kind, seen) or self.holds(err, kind, seen)
+            case m.Tuple(types):
+                return any(self.holds(t, kind, seen) for t in types)
+            case m.Record(fields):
+                return any(self.holds(f.type, kind, seen) for f in fields)
+            case m.Variant(cases):
+                return any(self.holds(c.type, kind, seen) for c in cases)
+        return False
 
     def has_handle(self, ty: m.Type | None, wanted: Callable[[int], bool]) -> bool:
         if ty is None or isinstance(ty, str):
@@ -318,10 +345,15 @@ class Services:
                 for i, (n, prm) in enumerate(zip(names, f.params, strict=True))
                 if not (is_method and i == 0)
             ]
-            res_a = self.convert(f.result, wanted, impl_annot)
+            em.sending = True
+            try:
+                res_a = self.convert(f.result, wanted, impl_annot)
+            finally:
+                em.sending = False
             taken = res_taken.setdefault(rid, set()) if is_method and rid is not None else proto_taken
             name = method_name(member if is_method else py, frozenset(), taken)
             method = Method(wire, name, docstring(f.docs), f.kind.is_async, f.kind.kind, params, res_a)
+            method.plain = self.holds(f.result, "stream")
             method.signature = "".join(f", {n}: {a}" for n, a in params)
             if is_method and rid is not None:
                 res_methods[rid].append(method)
@@ -390,14 +422,23 @@ class Services:
                 rid = _resource_name(r, f.kind.resource)[0] if f.kind.resource is not None else None
                 if is_method and rid not in proxies:
                     continue
-                params = [
-                    (n, self.convert(prm.type, wanted, either_annot))
-                    for i, (n, prm) in enumerate(zip(names, f.params, strict=True))
-                    if not (is_method and i == 0)
-                ]
+                em.sending = True
+                try:
+                    params = [
+                        (n, self.convert(prm.type, wanted, either_annot))
+                        for i, (n, prm) in enumerate(zip(names, f.params, strict=True))
+                        if not (is_method and i == 0)
+                    ]
+                finally:
+                    em.sending = False
                 res_a = self.convert(f.result, wanted, proxy_annot)
-                callee = "await self._call_async" if is_async else "self._call"
                 args: list[str | Arg] = [f'"{wire}"', *(n for n, _ in params)]
+                if any(self.holds(p.type) for p in f.params) or self.holds(f.result):
+                    # Futures and streams flow while the call runs: not bytes in, bytes out.
+                    callee = "await _w.call_async" if is_async else "_w.call"
+                    args.insert(0, "self")
+                else:
+                    callee = "await self._call_async" if is_async else "self._call"
                 if f.result is not None:
                     callee = f"result: {res_a} = {callee}"
                 lines = call(callee, args, 8).split("\n")

@@ -39,6 +39,9 @@ class Emitter:
         self.resolve = layout.resolve
         self.module = module
         self.imports: set[str] = set()  # dotted modules imported under their alias
+        # Annotating what a caller sends (parameters) or a provider returns: an anonymous
+        # future is any awaitable and a stream any (async) iterable there.
+        self.sending = False
 
     # ------------------------------------------------------------------ names
 
@@ -86,9 +89,15 @@ class Emitter:
                     return "tuple[()]"
                 return f"tuple[{', '.join(self.annot(t) for t in types)}]"
             case m.Future(t):
+                if self.sending:
+                    value = self.annot(t)
+                    return f"{value} | _t.Awaitable[{value}]"
                 return f"_v.Future[{self.annot(t)}]"
             case m.Stream(t):
-                return f"_v.Stream[{self.annot(t)}]"
+                item = "bytes" if t is not None and self.resolve.dealias(t) == "u8" else self.annot(t)  # chunks
+                if self.sending:
+                    return f"_t.AsyncIterable[{item}] | _t.Iterable[{item}]"
+                return f"_v.Stream[{item}]"
             case m.Handle(_, resource):
                 return self.annot(resource)
             case m.Alias(t):

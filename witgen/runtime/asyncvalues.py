@@ -193,7 +193,7 @@ class Exchange:
 
 def put_stream(buf: bytearray, v: Any, path: Path, exchange: Exchange | None, t: AsyncType) -> None:
     """Write a stream: a complete `values.Stream` inline, anything iterable as pending."""
-    if type(v) is values.Stream:
+    if type(v) is values.Stream and isinstance(v.items, (list, tuple, bytes, bytearray)):
         buf.append(1)
         items: Any = v.items
         if t.is_bytes and not isinstance(items, (bytes, bytearray)):
@@ -217,14 +217,15 @@ def put_stream(buf: bytearray, v: Any, path: Path, exchange: Exchange | None, t:
 
 
 def put_future(buf: bytearray, v: Any, path: Path, exchange: Exchange | None, t: AsyncType) -> None:
-    """Write a future: a ready `values.Future` inline, any other awaitable as pending."""
+    """Write a future: a ready value inline (a `values.Future`, or a plain value), any
+    awaitable as pending (`values.Future(awaitable)` too)."""
     if type(v) is values.Future:
+        v = v.value
+    if not hasattr(v, "__await__"):  # a value: ready now (no WIT value is awaitable)
         buf.append(1)
         if t.write is not None:
-            t.write(buf, v.value)
+            t.write(buf, v)
         return
-    if not hasattr(v, "__await__"):
-        raise CodecError(f"a {t.wit} takes an awaitable or a values.Future, not {type(v).__name__}")
     if t.nested or t.write is None:
         raise CodecError(f"a pending {t.wit} is not supported: send a ready values.Future")
     if exchange is None:

@@ -651,10 +651,13 @@ class _Builder:
                 tag, n, y, acc = self.tmp(), self.tmp("n"), self.tmp("y"), self.tmp("i")
                 elem_lines = [*self.decode(inner, y), f"{acc}.append({y})"] if inner is not None else [f"{acc}.append(None)"]
                 rt = self.ref(_async_type(t), "A")
+                if isinstance(inner, w.Prim) and inner.name == "u8":  # items are bytes chunks
+                    ready = [*self._bytes(y), f"{x} = _v.Stream([{y}] if {y} else [])"]
+                else:
+                    ready = [*self._count(n, min_size(inner)), f"{acc} = []", f"for _ in range({n}):",
+                             *_ind(elem_lines), f"{x} = _v.Stream({acc})"]  # fmt: skip
                 return [f"{tag} = _c.read_tag(b, p, 'stream')", "p += 1", f"if {tag} == 0:",
-                        f"    {x} = _a.get_stream({self.apath}, X, {rt})", "else:",
-                        *_ind([*self._count(n, min_size(inner)), f"{acc} = []", f"for _ in range({n}):",
-                               *_ind(elem_lines), f"{x} = _v.Stream({acc})"])]  # fmt: skip
+                        f"    {x} = _a.get_stream({self.apath}, X, {rt})", "else:", *_ind(ready)]  # fmt: skip
             case w.Future(inner=inner):
                 tag, y = self.tmp(), self.tmp("y")
                 ready = [*self.decode(inner, y), f"{x} = _v.Future({y})"] if inner is not None else [f"{x} = _v.Future(None)"]

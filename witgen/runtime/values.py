@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar
 
@@ -92,7 +92,8 @@ class ErrorContext(Handle):
 
 
 class Future(Generic[T]):
-    """A WIT `future<T>` whose value is ready (the only form carried inline)."""
+    """A WIT `future<T>`: ready (`value` carried inline), or pending when `value` is an
+    awaitable (sent once it resolves)."""
 
     __slots__ = ("value",)
 
@@ -107,21 +108,30 @@ class Future(Generic[T]):
     def __repr__(self) -> str:
         return f"Future({self.value!r})"
 
-    def __await__(self) -> Generator[Any, None, T]:
+    def result(self, timeout: float | None = None) -> T:
+        """The value (a reader of a pending future waits for it, from another thread)."""
+        if hasattr(self.value, "__await__"):
+            raise RuntimeError("this future's value is an awaitable: await the future instead")
         return self.value
-        yield  # a generator: awaiting a ready future returns its value at once
+
+    def __await__(self) -> Generator[Any, None, T]:
+        value = self.value
+        if hasattr(value, "__await__"):
+            return (yield from value.__await__())  # type: ignore[no-any-return]
+        return value
 
 
 class Stream(Generic[T]):
-    """A WIT `stream<T>` that is complete: all its items, carried inline."""
+    """A WIT `stream<T>`: complete (`items` a list: all its items, carried inline), or
+    pending (`items` any other iterable or async iterable, sent as it is produced)."""
 
     __slots__ = ("items",)
 
-    def __init__(self, items: list[T]) -> None:
-        self.items = items
+    def __init__(self, items: list[T] | Iterable[T] | AsyncIterable[T]) -> None:
+        self.items: Any = items
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Stream) and other.items == self.items
+        return isinstance(other, Stream) and _flat(other.items) == _flat(self.items)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -132,8 +142,22 @@ class Stream(Generic[T]):
         return iter(self.items)
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        for item in self.items:
-            yield item
+        items = self.items
+        if hasattr(items, "__aiter__"):
+            async for item in items:
+                yield item
+        else:
+            for item in items:
+                yield item
+
+
+def _flat(items: object) -> object:
+    """Stream items for comparison: `bytes` chunks as the byte values they hold."""
+    if isinstance(items, (bytes, bytearray)):
+        return list(items)
+    if isinstance(items, list) and items and isinstance(items[0], (bytes, bytearray)):
+        return list(b"".join(items))
+    return items
 
 
 def is_char(value: object) -> bool:

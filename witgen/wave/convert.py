@@ -157,5 +157,8 @@ class Converter:
             case m.Future(t):
                 return None if t is None else self.from_py(py.value, t)
             case m.Stream(t):
-                return [None if t is None else self.from_py(v, t) for v in py.items]
+                items = py.items
+                if items and isinstance(items[0], (bytes, bytearray)):  # stream<u8> chunks
+                    items = list(b"".join(items))
+                return [None if t is None else self.from_py(v, t) for v in items]
         raise TypeError(f"{type(kind).__name__} values cannot be converted")

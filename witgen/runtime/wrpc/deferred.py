@@ -54,6 +54,8 @@ async def _write(sink: ByteSink, data: bytes) -> None:
 
 async def _batches(value: Any) -> AsyncIterator[list[Any]]:
     """The items of a producer, in the chunks they are sent as."""
+    if type(value) is values.Stream:  # a pending `values.Stream`: its source
+        value = value.items
     if hasattr(value, "__aiter__"):
         it = value.__aiter__()
         try:
