@@ -118,7 +118,9 @@ async def pump(producer: Producer, sink: ByteSink, where: str) -> bool:
             await _write(sink, t.message(result))
         else:
             async for batch in _batches(value):
-                await _write(sink, t.chunk(batch))
+                data = t.chunk(batch)
+                if data != b"\x00":  # an empty chunk would end the stream
+                    await _write(sink, data)
             await _write(sink, b"\x00")
         try:
             await sink.close()
@@ -218,6 +220,8 @@ class Lifetime:
         self._watching = True
         if readers is not None:
             readers.on_reader_end = self._reader_ended
+            if readers.cancelled:  # a reader was closed before its end already
+                self.abandoned = True
         self._check()
 
     def _pumped(self, task: asyncio.Task[bool]) -> None:
