@@ -143,6 +143,8 @@ def test_guest_project_of_a_resource(res_dir: Path) -> None:
     assert "bucket.merge" in ast.unparse(methods["merge"]) and "moved=(b,)" in ast.unparse(methods["merge"])
     app = files["bridge_app.py"].decode()
     assert f"def {hook.replace('-', '_')}(self, rep: int) -> None:" in app
+    # imported while componentize-py builds, or the component would not carry the classes
+    assert "\nimport x0  # noqa: E402\n" in app
     types = "".join(files["bridge_types.py"].decode().split()).replace('"', "'")
     assert "wit.resource('bucket')(_adopter('x0','Bucket'))" in types
     assert "'bucket.get':wit.Func('bucket.get',{'self':wit.Borrow(" in types

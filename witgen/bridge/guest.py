@@ -571,6 +571,11 @@ def _app(plan: Plan, names: dict[str, str], settings: Settings) -> str:
         )
         parts.append(f"\n{imports}\nINSTANCES = {{\n{instances},\n}}\nTARGETS = {{\n{targets},\n}}\n")
         parts.append(HANDLER)
+    modules = [names[it.instance] for it in plan.provide if it.resources]
+    if modules:
+        # imported while componentize-py builds, so that the component carries them
+        parts.append("\n\n# The resource classes (they import this module's _call).\n")
+        parts += [f"import {m}  # noqa: E402\n" for m in modules]
     return "".join(parts)
 
 
