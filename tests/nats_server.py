@@ -124,6 +124,8 @@ class Served:
         )
         assert self.proc.stderr is not None
         first = self.proc.stderr.readline()
+        if first.startswith("compiling "):  # `witgen host` on a cold cache says it compiles first
+            first = self.proc.stderr.readline()
         if not first.startswith("serving"):
             self.proc.kill()
             raise RuntimeError(f"{args} did not start: {first}{self.proc.stderr.read()}")
