@@ -174,3 +174,69 @@ def test_go_tcp_client_against_witgen_provider(go_bin: Path, mods: dict[str, Any
     assert "error" not in done.stderr.lower(), done.stderr  # stream errors are only logged there
     check_go_client_output(done.stdout, bus.address)
     assert echo.calls == 1
+
+
+# --------------------------------------------------------------------------- NATS
+
+
+def go_nats(binary: Path, url: str, prefix: str, **popen: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(binary)],
+        env=dict(os.environ, NATS_URL=url, WRPC_PREFIX=prefix),
+        text=True,
+        **popen,
+    )
+
+
+def test_witgen_client_against_go_nats_server(go_bin: Path, mods: dict[str, Any], nats: NatsServer) -> None:
+    from witgen.runtime.nats import NatsBus
+
+    server = go_nats(go_bin / "streams-server-nats", nats.url, "gostreams", stderr=subprocess.PIPE)
+    try:
+        assert server.stderr is not None
+
+        async def go_call() -> tuple[list[int], bytes]:
+            bus = await NatsBus.connect(nats.url, prefix="gostreams")
+            try:
+                client = mods["client"].HandlerAsyncClient(bus)
+                for _ in range(200):  # until the Go server subscribed
+                    try:
+                        return await lockstep(client, mods["handler"])
+                    except Exception as exc:
+                        if "no responders" not in str(exc):
+                            raise
+                        await asyncio.sleep(0.05)
+                raise AssertionError("the Go NATS server never subscribed")
+            finally:
+                await bus.close_async(1)
+
+        assert asyncio.run(go_call()) == (list(range(1, 11)), TEXT)
+    finally:
+        server.send_signal(2)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def test_go_nats_client_against_witgen_provider(go_bin: Path, mods: dict[str, Any], nats: NatsServer) -> None:
+    from witgen.runtime.nats import NatsBus
+
+    echo = Echo()
+    bus = NatsBus.connect_sync(nats.url, prefix="witgenstreams")
+    try:
+        bus.serve(mods["server"].dispatch_table(handler=echo))
+        done = subprocess.run(
+            [str(go_bin / "streams-client-nats"), "witgenstreams"],
+            env=dict(os.environ, NATS_URL=nats.url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        bus.close(2)
+    assert done.returncode == 0, done.stderr
+    assert "error" not in done.stderr.lower(), done.stderr
+    check_go_client_output(done.stdout, "witgenstreams")
+    assert echo.calls == 1

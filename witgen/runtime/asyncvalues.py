@@ -394,7 +394,7 @@ class StreamReader(values.Stream[T]):
                         + (" (inside a chunk)" if path.buf else "")
                     )
             except BaseException:
-                self._end(cancelled=False)
+                self._end(cancelled=True)  # nothing reads on: the producer may stop
                 raise
             if not chunk:
                 self._end(cancelled=False)

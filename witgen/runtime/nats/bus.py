@@ -383,6 +383,15 @@ class NatsBus:
             self.timeout if timeout is None else timeout,
         )
 
+    async def open_call(self, instance: str, function: str) -> tuple[Any, float | None]:
+        """The calling end of an invocation with futures or streams, and its timeout
+        (for `witgen.runtime.wrpc.client`; on the connection's loop)."""
+        link = self._link
+        if link.closed:
+            raise TransportError("the bus is closed", instance, function)
+        subject = invocation_subject(self.prefix, instance, function, WRPC)
+        return link.caller.open(subject, self._headers_for(self.timeout), nested=True), self.timeout
+
     def _headers_for(self, timeout: float | None) -> dict[str, str] | None:
         headers = dict(self._headers)
         if timeout is not None and timeout > 0:

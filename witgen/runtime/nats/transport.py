@@ -20,8 +20,10 @@ dropped without a value).
 Request/reply: the body is the whole parameter tuple; the one reply is `00` + the
 encoded result, or `01` + a UTF-8 error message.
 
-Async values on nested paths (`R_c.results.<i>`, `R_s.params.<i>`) are not carried
-yet: asking for one raises `BusError`.
+Futures and streams travel on nested paths (`R_c.results.<i>.<j>`,
+`R_s.params.<i>`; see paths.py): a call with them is registered (its result paths
+routed) before it is published, and a provider registers the parameter paths of such
+a call before its handshake.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from witgen.runtime.errors import BusError, InvalidPayload, ProviderFailure, TransportError, UnknownOperation
+from witgen.runtime.nats.paths import PathQueue, PathSink, parse_path
 from witgen.runtime.nats.subjects import (
     ERROR_HEADER,
     ERROR_KIND_HEADER,
@@ -44,7 +47,7 @@ from witgen.runtime.nats.subjects import (
     header_size,
     queue_group,
 )
-from witgen.runtime.wrpc.engine import Server
+from witgen.runtime.wrpc.engine import Server, has_values
 from witgen.runtime.wrpc.errors import error_from_kind, error_kind
 from witgen.runtime.wrpc.logs import Throttled, printable
 from witgen.runtime.wrpc.transport import Path
@@ -64,7 +67,7 @@ DEFAULT_MAX_RESULT = 256 * 1024 * 1024
 
 
 def _nested(path: Path) -> BusError:
-    return BusError(f"async values on nested paths ({'.'.join(map(str, path))}) are not supported yet")
+    return BusError(f"this call has no async value at path {'.'.join(map(str, path))}")
 
 
 # --------------------------------------------------------------------------- calling
@@ -73,33 +76,70 @@ def _nested(path: Path) -> BusError:
 class _Exchange:
     """The calling end of one invocation: `Outgoing`, and the `ByteSink` of its parameters."""
 
-    __slots__ = ("caller", "cid", "subject", "headers", "future", "rest", "payload", "chunks", "size")
+    __slots__ = (
+        "caller",
+        "cid",
+        "subject",
+        "headers",
+        "future",
+        "rest",
+        "payload",
+        "chunks",
+        "size",
+        "paths",
+        "params",
+        "gone",
+    )
 
-    def __init__(self, caller: NatsCaller, cid: str, subject: str, headers: dict[str, str] | None) -> None:
+    def __init__(
+        self, caller: NatsCaller, cid: str, subject: str, headers: dict[str, str] | None, nested: bool = False
+    ) -> None:
         self.caller = caller
         self.cid = cid
         self.subject = subject
         self.headers = headers
-        self.future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[bytes] = loop.create_future()
         self.rest = b""  # parameter bytes beyond the server's max payload
         self.payload = b""
         self.chunks: list[bytes] = []
         self.size = 0
+        # Calls with futures or streams: result paths, and `R_s.params` once the handshake told.
+        self.paths: dict[Path, PathQueue] | None = {} if nested else None
+        self.params: asyncio.Future[str] | None = loop.create_future() if nested else None
+        self.gone = False  # the provider abandoned the call
 
-    def sink(self, path: Path) -> _Exchange:
-        if path:
+    def sink(self, path: Path) -> _Exchange | PathSink:
+        if not path:
+            return self
+        params = self.params
+        if params is None:
             raise _nested(path)
-        return self
+        return PathSink(self.caller.nc, path, lambda: params, lambda: self.gone)
 
-    def source(self, path: Path) -> _ResultSource:
-        if path:
+    def source(self, path: Path) -> _ResultSource | PathQueue:
+        if not path:
+            return _ResultSource(self)
+        if self.paths is None:
             raise _nested(path)
-        return _ResultSource(self)
+        found = self.paths.get(path)
+        if found is None:
+            found = self.paths[path] = PathQueue(path)
+        return found
 
     async def aclose(self, error: BusError | None = None) -> None:
         self.caller.pending.pop(self.cid, None)
         if not self.future.done():
             self.future.cancel()
+        params = self.params
+        if params is not None:
+            if error is not None and params.done() and not params.cancelled() and not self.gone:
+                try:  # tell a witgen provider to stop its producers
+                    await self.caller.nc.publish(params.result()[: -len("params")] + "cancel", b"")
+                except Exception as exc:
+                    log.debug("cannot cancel the call: %s", exc)
+            if not params.done():
+                params.cancel()
 
     async def write(self, data: bytes) -> None:
         self.payload = self.payload + data if self.payload else data
@@ -140,7 +180,8 @@ class _ResultSource:
         return await self.exchange.future
 
     def close(self) -> None:
-        self.exchange.caller.pending.pop(self.exchange.cid, None)
+        if self.exchange.paths is None:  # nested paths keep the call registered
+            self.exchange.caller.pending.pop(self.exchange.cid, None)
 
 
 class NatsCaller:
@@ -165,10 +206,11 @@ class NatsCaller:
     def in_flight(self) -> int:
         return len(self.pending)
 
-    def open(self, subject: str, headers: dict[str, str] | None) -> _Exchange:
-        """The calling end of a new invocation of `subject` (registered before it is sent)."""
+    def open(self, subject: str, headers: dict[str, str] | None, *, nested: bool = False) -> _Exchange:
+        """The calling end of a new invocation of `subject` (registered before it is sent;
+        `nested`: it carries futures or streams)."""
         cid = str(next(self._ids))
-        ex = _Exchange(self, cid, subject, headers)
+        ex = _Exchange(self, cid, subject, headers, nested)
         self.pending[cid] = ex
         return ex
 
@@ -181,13 +223,18 @@ class NatsCaller:
     async def _on_message(self, msg: Msg) -> None:
         cid, dot, leg = msg.subject[self._skip :].partition(".")
         ex = self.pending.get(cid)
-        if ex is None or ex.future.done():
+        if ex is None:
             return  # a late message of a call that timed out or was cancelled
+        if ex.paths is not None and dot and leg != "results":
+            _nested_result(ex, leg, msg)
+            return
+        if ex.future.done():
+            return
         if leg == "results":
             _collect(ex, msg)
             return
         if dot:
-            return  # nested result paths (futures, streams) are not used
+            return
         headers = msg.headers
         if headers and headers.get("Status") == "503":
             ex.future.set_exception(
@@ -207,9 +254,36 @@ class NatsCaller:
                 for at in range(0, len(rest), size):
                     await nc.publish(params, rest[at : at + size])
             await nc.publish(params, b"")
+            if ex.params is not None and not ex.params.done():
+                ex.params.set_result(params)
         except Exception as exc:
             if not ex.future.done():
                 ex.future.set_exception(TransportError(f"cannot send the parameters: {_describe(exc)}"))
+
+
+def _nested_result(ex: _Exchange, leg: str, msg: Msg) -> None:
+    """A message on `R_c.results.<path>` or `R_c.cancel` of a call with async values."""
+    assert ex.paths is not None
+    if leg == "cancel":
+        ex.gone = True
+        return
+    head, _, tail = leg.partition(".")
+    path = parse_path(tail) if head == "results" else None
+    if path is None:
+        return
+    queue = ex.paths.get(path)
+    if queue is None:
+        if len(ex.paths) >= 4096:
+            return
+        queue = ex.paths[path] = PathQueue(path)
+    if msg.data:
+        queue.push(msg.data)
+        return
+    headers = msg.headers
+    if headers and ERROR_HEADER in headers:
+        queue.fail(
+            error_from_kind(headers.get(ERROR_KIND_HEADER, ""), printable(headers[ERROR_HEADER], 500), "", "")
+        )
 
 
 def _collect(ex: _Exchange, msg: Msg) -> None:
@@ -293,7 +367,19 @@ class _ResultSink:
 class _Incoming:
     """The serving end of one invocation (`Incoming`)."""
 
-    __slots__ = ("responder", "target", "caller", "headers", "deadline", "results", "sid", "params")
+    __slots__ = (
+        "responder",
+        "target",
+        "caller",
+        "headers",
+        "deadline",
+        "results",
+        "sid",
+        "params",
+        "paths",
+        "lost",
+        "reply",
+    )
 
     def __init__(self, responder: NatsResponder, msg: Msg, target: str) -> None:
         self.responder = responder
@@ -303,26 +389,81 @@ class _Incoming:
         self.caller = headers.get(SOURCE_ID, "") if headers else ""
         self.deadline = _deadline(headers)
         self.results = msg.reply + ".results"
+        self.reply = msg.reply
         self.sid = ""
+        self.paths: dict[Path, PathQueue] | None = None
+        self.lost = asyncio.Event()  # the caller abandoned the call
+        route = responder.server.routes.find(target)
+        if route is not None and has_values(route[1]) is not None:
+            # Parameter paths are routed from now on: before the handshake.
+            self.sid = str(next(responder.ids))
+            self.paths = {}
+            responder.nested[self.sid] = self
         payload = msg.data
         queue: asyncio.Queue[bytes] | None = None
         if not payload or len(payload) >= responder.nc.max_payload - _CUT_SLACK:
             # The parameters may continue on R_s.params: listen before the handshake.
-            self.sid = str(next(responder.ids))
+            self.sid = self.sid or str(next(responder.ids))
             queue = responder.waiting[self.sid] = asyncio.Queue()
         self.params = _ParamSource(self, payload, queue)
 
-    def source(self, path: Path) -> _ParamSource:
-        if path:
+    def source(self, path: Path) -> _ParamSource | PathQueue:
+        if not path:
+            return self.params
+        if self.paths is None:
             raise _nested(path)
-        return self.params
+        found = self.paths.get(path)
+        if found is None:
+            found = self.paths[path] = PathQueue(path)
+        return found
 
-    def sink(self, path: Path) -> _ResultSink:
-        if path:
+    def sink(self, path: Path) -> _ResultSink | PathSink:
+        if not path:
+            return _ResultSink(self.responder.nc, self.results)
+        if self.paths is None:
             raise _nested(path)
-        return _ResultSink(self.responder.nc, self.results)
+        results = self.results
+        return PathSink(self.responder.nc, path, lambda: results, self.lost.is_set)
+
+    def push(self, leg: str, data: bytes, headers: Mapping[str, str] | None) -> None:
+        """A message on `R_s.params.<path>` or `R_s.cancel`."""
+        paths = self.paths
+        if paths is None:
+            return
+        if leg == "cancel":
+            self.lost.set()
+            for waiting in paths.values():
+                waiting.fail(TransportError("the caller abandoned the call"))
+            return
+        head, _, tail = leg.partition(".")
+        path = parse_path(tail) if head == "params" else None
+        if path is None:
+            return
+        queue = paths.get(path)
+        if queue is None:
+            if len(paths) >= 4096:
+                return
+            queue = paths[path] = PathQueue(path)
+        if data:
+            queue.push(data)
+        elif headers and ERROR_HEADER in headers:
+            queue.fail(error_from_kind(headers.get(ERROR_KIND_HEADER, ""), printable(headers[ERROR_HEADER], 500), "", ""))
+
+    async def abandon(self) -> None:
+        """End the call at once (a parameter's reader stopped): tell the caller."""
+        self.release()
+        try:
+            await self.responder.nc.publish(self.reply + ".cancel", b"")
+        except Exception as exc:
+            log.debug("%s: cannot cancel the call: %s", self.target, exc)
+
+    def release(self) -> None:
+        """The call's async values are over: stop routing its paths."""
+        if self.paths is not None:
+            self.responder.nested.pop(self.sid, None)
 
     async def fail(self, error: BusError) -> None:
+        self.release()
         self.params.close()
         headers = {ERROR_HEADER: error.message, ERROR_KIND_HEADER: error_kind(error)}
         await self.responder.nc.publish(self.results, b"", headers=headers)
@@ -348,6 +489,7 @@ class NatsResponder:
         self.inbox = nc.new_inbox()
         self.ids = itertools.count(1)
         self.waiting: dict[str, asyncio.Queue[bytes]] = {}
+        self.nested: dict[str, _Incoming] = {}  # calls with futures or streams, by sid
         self._wrpc = base_subject(prefix, WRPC)
         self._rr = base_subject(prefix, RR)
         self._skip = len(self._wrpc) + 1
@@ -397,8 +539,13 @@ class NatsResponder:
 
     async def _on_params(self, msg: Msg) -> None:
         sid, _, leg = msg.subject[len(self.inbox) + 1 :].partition(".")
+        if leg != "params":
+            incoming = self.nested.get(sid)
+            if incoming is not None:
+                incoming.push(leg, msg.data, msg.headers)
+            return
         queue = self.waiting.get(sid)
-        if queue is not None and leg == "params":
+        if queue is not None:
             queue.put_nowait(msg.data)
 
     async def _on_request(self, msg: Msg) -> None:

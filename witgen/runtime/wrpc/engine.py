@@ -275,10 +275,11 @@ class Server:
             CURRENT.reset(token)
 
         async def release(abandoned: bool) -> None:
-            if abandoned:
-                abandon = getattr(incoming, "abandon", None)
-                if abandon is not None:
-                    await abandon()
+            end = getattr(incoming, "abandon" if abandoned else "release", None)
+            if end is not None:
+                result = end()
+                if asyncio.iscoroutine(result):
+                    await result
 
         life = Lifetime(release, where)
         try:
