@@ -8,6 +8,11 @@ close it, read the result from `source(ROOT)` until `b""`. Server side, one
 `Incoming` per invocation: read the parameters from `source(ROOT)`, write the
 result to `sink(ROOT)` and close it, or `fail(error)` to end the exchange without
 a value. A source raises `BusError` when the exchange failed.
+
+Calls with futures or streams also write and read nested paths: a sink of a nested path
+may have `fail(error)` (end the path with an error the reader sees); an `Incoming` may
+have `lost` (an `asyncio.Event`: the caller went away), `abandon()` (end the call at
+once) and `release()` (its async values are over).
 """
 
 from __future__ import annotations
