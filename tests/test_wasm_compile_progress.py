@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 import wasm_fixtures
-from wasm_fixtures import build_dir, stateful_py_wasm  # noqa: F401
+from wasm_fixtures import build_dir, stateful_py_wasm, stateful_wat_wasm  # noqa: F401
 
 from witgen import cachesign
+from witgen.runtime.wasm.loader import Compiling, engine_for, load
 
 ROOT = Path(__file__).resolve().parent.parent
 STATEFUL_WIT = str(wasm_fixtures.STATEFUL_WIT)
@@ -79,7 +80,12 @@ def test_ctrl_c_during_the_first_compile_stops_at_once_and_caches_nothing(
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stderr is not None
     stderr = proc.stderr
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in stderr], daemon=True)
+
+    def read() -> None:
+        for line in stderr:
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
         first = lines.get(timeout=300)  # said while the compile runs
@@ -112,8 +118,9 @@ def test_ctrl_c_during_the_first_compile_stops_at_once_and_caches_nothing(
 def test_a_terminal_sees_the_seconds_of_the_compile(tmp_path: Path, stateful_py_wasm: Path) -> None:  # noqa: F811
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        call_args(stateful_py_wasm), cwd=ROOT, env=environment(tmp_path), stdin=follower, stdout=follower, stderr=follower
-    )
+        call_args(stateful_py_wasm), cwd=ROOT, env=environment(tmp_path),
+        stdin=follower, stdout=follower, stderr=follower,
+    )  # fmt: skip
     os.close(follower)
     chunks = []
     try:
@@ -137,3 +144,17 @@ def test_a_terminal_sees_the_seconds_of_the_compile(tmp_path: Path, stateful_py_
     progress = re.findall(r"\r\x1b\[K[-|/\\] (\d+) s", text)
     assert progress, text
     assert text.endswith("\r\x1b[K" + RESULT + "\r\n"), text[-200:]  # the progress line cleared
+
+
+def test_load_tells_its_progress_callback_of_a_compile_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stateful_wat_wasm: Path  # noqa: F811
+) -> None:
+    monkeypatch.setenv("WITGEN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    compiled: list[Compiling] = []
+    load(engine_for(), stateful_wat_wasm, progress=compiled.append)
+    assert [c.done for c in compiled] == [False] * (len(compiled) - 1) + [True]
+    assert {(c.where, c.size, c.cached) for c in compiled} == {(str(stateful_wat_wasm), stateful_wat_wasm.stat().st_size, True)}
+    from_cache: list[Compiling] = []
+    load(engine_for(), stateful_wat_wasm, progress=from_cache.append)
+    assert from_cache == []

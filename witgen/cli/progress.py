@@ -34,7 +34,7 @@ def size_text(size: int) -> str:
 
 def notice(compiling: Compiling) -> str:
     """The line that says what is happening and what the next start will do."""
-    after = "the next start uses the cache" if compiling.cached else "the cache is off, so the next start compiles again"
+    after = "the next start uses the cache" if compiling.cached else "the cache is off: the next start compiles again"
     return f"compiling {compiling.where} ({size_text(compiling.size)}) for this machine; {after}"
 
 
