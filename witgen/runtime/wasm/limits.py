@@ -13,9 +13,13 @@ store's epoch deadline is at most `SLICE` ticks ahead; when the epoch reaches it
 calls back (`wasmtime_store_epoch_deadline_callback`), and the callback either grants the
 guest another slice or ends it with an error: its call used up `deadline` seconds of guest
 time (`stopped == DEADLINE`), or the call was cancelled or the host interrupted (`stopped ==
-INTERRUPTED`). Guest time is measured with the monotonic clock from `start`/`resume` to
-`pause`, so time spent in Python imports does not count. `cancel` and `interrupt` advance
-the epoch at once, so a spinning guest stops within a tick.
+INTERRUPTED`). Guest time is the CPU time of the thread running the guest (the call's own
+thread: `start`, `pause`, `resume` and the callback all run there), from `start`/`resume` to
+`pause`, so time spent in Python imports does not count, and neither does time the guest
+waits for a CPU: on a busy machine a call gets the same budget of work as on an idle one.
+A guest that waits instead of computing (WASI sleeps and polls take no CPU time) is stopped
+all the same once `WALL_FACTOR` deadlines of wall time have passed outside its imports.
+`cancel` and `interrupt` advance the epoch at once, so a spinning guest stops within a tick.
 
 The callback is Python called from wasmtime: an exception escaping it would leave wasmtime
 with no answer, so nothing may raise there, a `KeyboardInterrupt` included (the host keeps
@@ -39,11 +43,14 @@ from wasmtime import _ffi
 
 from witgen.runtime.wasm.loader import TICK
 
-__all__ = ["DEADLINE", "DEFAULT_MAX_MEMORY", "INTERRUPTED", "MIB", "SLICE", "Limits", "parse_size", "size_text"]
+__all__ = [
+    "DEADLINE", "DEFAULT_MAX_MEMORY", "INTERRUPTED", "MIB", "SLICE", "WALL_FACTOR", "Limits", "parse_size", "size_text",
+]  # fmt: skip
 
 MIB = 1 << 20
 DEFAULT_MAX_MEMORY = 256 * MIB
 SLICE = 5  # ticks between two checks of a running guest
+WALL_FACTOR = 10  # wall time outside imports, in deadlines, after which a waiting guest is stopped
 DEADLINE = "deadline"
 INTERRUPTED = "interrupted"
 
@@ -58,6 +65,8 @@ _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _CONTINUE = 0  # WASMTIME_UPDATE_DEADLINE_CONTINUE
 _set_deadline = _ffi.wasmtime_context_set_epoch_deadline
 _SLICE_SECONDS = SLICE * TICK
+_thread_time = time.thread_time  # CLOCK_THREAD_CPUTIME_ID: this thread's CPU time
+_monotonic = time.monotonic
 
 
 class Limits:
@@ -76,8 +85,10 @@ class Limits:
         self.interrupted = False  # every call is to stop
         self._budget = math.inf if deadline is None else deadline
         self._first_ticks = self._ticks(self._budget)
-        self._left = math.inf  # seconds of guest time left in the current call
-        self._since = 0.0  # when the guest last started running
+        self._left = math.inf  # seconds of guest CPU time left in the current call
+        self._since = 0.0  # the thread's CPU time when the guest last started running
+        self._wall_left = math.inf  # seconds of wall time (outside imports) left
+        self._wall_since = 0.0  # when the guest last started running
         self._callback = _Callback(self._on_epoch)  # kept alive as long as the stores
 
     def attach(self, store: wasmtime.Store) -> None:
@@ -91,17 +102,21 @@ class Limits:
         self.stopped = None
         self.cancelled = False
         self._left = self._budget
-        self._since = time.monotonic()
+        self._wall_left = self._budget * WALL_FACTOR
+        self._since = _thread_time()
+        self._wall_since = _monotonic()
         _set_deadline(store._context(), self._first_ticks)
 
     def pause(self) -> None:
         """The guest calls the host: the time until `resume` is not the guest's."""
-        self._left -= time.monotonic() - self._since
+        self._left -= _thread_time() - self._since
+        self._wall_left -= _monotonic() - self._wall_since
 
     def resume(self, store: Any) -> None:
         """The guest runs again (`store`: a `Store` or the `StoreContext` of a host function)."""
-        self._since = time.monotonic()
-        left = self._left
+        self._since = _thread_time()
+        self._wall_since = _monotonic()
+        left = self._left  # CPU time never outruns wall time: a check when it could be used up
         _set_deadline(store._context(), SLICE if left > _SLICE_SECONDS else self._ticks(left))
 
     def cancel(self) -> None:
@@ -127,8 +142,8 @@ class Limits:
         try:
             if self.interrupted or self.cancelled:
                 return self._stop(INTERRUPTED)
-            left = self._left - (time.monotonic() - self._since)
-            if left <= 0:
+            left = self._left - (_thread_time() - self._since)
+            if left <= 0 or self._wall_left - (_monotonic() - self._wall_since) <= 0:
                 return self._stop(DEADLINE)
             delta[0] = self._ticks(left)
             kind[0] = _CONTINUE
