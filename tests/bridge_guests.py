@@ -8,6 +8,11 @@ value, `502 error <status-code>: <error-message>`; `/list` lists model names;
 
 `actor_project(stateful_wit, app)`: the stateful sample's actor component
 (`samples/stateful/component/app.py`), exporting `wamli:stateful/state` and `model`.
+
+`kv_app_project(wasi_http, kv_wit)`: an HTTP component importing
+`wasi:keyvalue/store@0.2.0-draft2`: `GET /kv?bucket=B&key=K[&value=V]` opens bucket B,
+sets K to V when a value is given, reads K and drops the bucket before answering
+`200 <value>` (`200 -` when K has none) or, for the WIT error value, `502 error <case>`.
 """
 
 from __future__ import annotations
@@ -66,6 +71,46 @@ class IncomingHandler(exports.IncomingHandler):
 '''
 
 
+KV_APP_WIT = """\
+package test:kvapp;
+
+world kv-app {
+  import wasi:keyvalue/store@0.2.0-draft2;
+  export wasi:http/incoming-handler@0.2.8;
+}
+"""
+
+# the HTTP answer of APP, reused as it is
+RESPOND = APP[APP.index("def _respond") : APP.index("class IncomingHandler")]
+
+KV_APP = '''\
+from urllib.parse import parse_qs, urlparse
+
+from componentize_py_types import Err, Ok
+from wit_world.imports.types import Fields, OutgoingBody, OutgoingResponse, ResponseOutparam
+''' + RESPOND + '''
+from wit_world import exports
+from wit_world.imports import kvstore
+
+
+class IncomingHandler(exports.IncomingHandler):
+    def handle(self, request, response_out):
+        url = urlparse(request.path_with_query() or "/")
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        try:
+            bucket = kvstore.open(query.get("bucket", ""))
+            try:
+                if "value" in query:
+                    bucket.set(query["key"], query["value"].encode())
+                got = bucket.get(query["key"])
+            finally:
+                bucket.__exit__(None, None, None)  # the bridge forwards the drop to the provider
+            status, text = 200, "-" if got is None else got.decode()
+        except Err as exc:
+            status, text = 502, f"error {exc.value}"
+        _respond(response_out, status, text)
+'''
+
 
 def _tree(folder: Path, under: str) -> dict[str, bytes]:
     return {f"{under}/{f.relative_to(folder).as_posix()}": f.read_bytes() for f in sorted(folder.rglob("*.wit"))}
@@ -95,4 +140,16 @@ def actor_project(stateful_wit: Path, app: Path) -> dict[str, bytes]:
     files = _tree(stateful_wit, "wit")
     files["actor_main.py"] = app.read_bytes()
     files["componentize.json"] = _spec("wamli:stateful/actor", "actor_main", {})
+    return files
+
+
+def kv_app_project(wasi_http: Path, kv_wit: Path) -> dict[str, bytes]:
+    """The key-value HTTP app (see the module docstring); `kv_wit` holds the keyvalue package."""
+    files = {"wit/app.wit": KV_APP_WIT.encode(), "kv_main.py": KV_APP.encode()}
+    for f in sorted(wasi_http.glob("*.wit")):
+        files[f"wit/deps/http/{f.name}"] = f.read_bytes()
+    for dep in sorted((wasi_http / "deps").iterdir()):
+        files.update(_tree(dep, f"wit/deps/{dep.name}"))
+    files.update(_tree(kv_wit, "wit/deps/keyvalue"))
+    files["componentize.json"] = _spec("test:kvapp/kv-app", "kv_main", {"wasi:keyvalue/store@0.2.0-draft2": "kvstore"})
     return files
