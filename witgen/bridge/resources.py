@@ -18,7 +18,9 @@ drops an exported resource, so the world exports one hook function per resource,
 (`witgen.bridge.dtors`): its core name is as long as the destructor's
 (`<instance>#[dtor]<resource>`), so the component is patched in place. The hook gets
 the resource's representation, which for componentize-py is the object's `id()`;
-`bridge_types.LIVE` maps it back to the object.
+`bridge_types.LIVE` maps it back to the object. The hook runs when the host runs the
+destructor: wash 2.10 does not for resources it links between components (its import
+side has a destructor that does nothing), so there the provider keeps the handles.
 """
 
 from __future__ import annotations
