@@ -127,6 +127,10 @@ def test_resources_are_refused_where_they_cannot_cross(res_dir: Path) -> None:
     with pytest.raises(BridgeError, match=r"test:res/elsewhere.peek: parameter 'b' holds a resource handle "
                                           r"\(borrow<bucket>\), a resource test:res/elsewhere does not declare"):  # fmt: skip
         plan(load(res_dir), ["test:res/elsewhere"], [])
+    # the guest keeps the provider's handle in `handle`
+    (res_dir / "res.wit").write_text(RESOURCES.replace("merge: static func", "handle: static func"))
+    with pytest.raises(BridgeError, match=r"test:res/store.\[static\]bucket.handle: the bridge keeps"):
+        plan(load(res_dir), ["test:res/store"], [])
 
 
 def test_guest_project_of_a_resource(res_dir: Path) -> None:

@@ -126,6 +126,9 @@ def _iface(resolve: model.Resolve, name: str, *, provided: bool) -> Iface:
             raise BridgeError(f"cannot expose {where}: a resource {kind} cannot be exposed (the bridge's instance "
                               "lives for one message, so the handles it issued would be gone at the next call); "
                               "--provide carries resources")  # fmt: skip
+        if kind in ("method", "static") and func.item_name.partition(".")[2] == "handle":
+            raise BridgeError(f"cannot bridge {where}: the bridge keeps the provider's handle in an attribute "
+                              "named handle, which a member of that name would hide")  # fmt: skip
         allowed = set(own) if provided else None
         for p in func.params:
             _check(resolve, p.type, f"{where}: parameter '{p.name}'", allowed, instance)
