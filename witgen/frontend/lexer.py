@@ -30,7 +30,7 @@ Token values are the text as written (a string literal keeps its quotes).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from msgspec import Struct
 
@@ -90,7 +90,7 @@ _WORD = (
     r"[^\x00-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*"  # and 0-9 -
 )
 _TOKEN = re.compile(
-    r"(?:[ \t\n]|\r\n)*(?:"
+    r"[ \t\n]*+(?:\r\n[ \t\n]*+)*+(?:"  # whitespace, each run in one step
     rf"(?P<ID>{_WORD})"
     r"|(?P<PUNCT>->|[=,:;(){}<>*.@+-]|/(?![/*]))"
     r"|(?P<LINE>//[^\n]*)"
@@ -115,6 +115,23 @@ _KEBAB = re.compile(
 )
 _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
 _VERSION_PART = re.compile(r"(?:[ \t\n]|\r\n)*[\w-]")
+
+
+def _matches_from(text: str, pos: int) -> Callable[[], re.Match[str] | None]:
+    """A function returning the successive matches of `_TOKEN` in `text` from `pos` on."""
+    scanner = getattr(_TOKEN, "scanner", None)  # CPython's and PyPy's, used by `re.Scanner`
+    if scanner is not None:
+        match: Callable[[], re.Match[str] | None] = scanner(text, pos).match
+        return match
+    at = [pos]
+
+    def next_match() -> re.Match[str] | None:
+        m = _TOKEN.match(text, at[0])
+        if m is not None:
+            at[0] = m.end()
+        return m
+
+    return next_match
 
 
 def validate_id(name: str, span: Span) -> None:
@@ -190,15 +207,19 @@ class Scanner:
                 raise WitError(f"Input contains bidirectional override codepoint {escaped}", span)
             raise WitError(f"Control code '\\u{{{ord(ch):x}}}'", span)
         self.start = 1 if text.startswith("\ufeff") else 0
-        self.last_type = self.before_last = ""
-        self.last_start = -1
         self.eof = len(text)
         # identifiers that are not kebab-case, by offset: an error once the parser takes one
         self.invalid: dict[int, WitError] = {}
 
     def previous_type(self, start: int) -> str:
         """The type of the token before the one at `start` (the last one produced, or EOF)."""
-        return self.before_last if start == self.last_start else self.last_type
+        # Only errors ask, so the tokens are read again rather than noted as they go.
+        previous = ""
+        for token in Scanner(self.source).tokens():
+            if token.start_pos >= start:
+                break
+            previous = token.type
+        return previous
 
     def span(self, start: int, end: int) -> Span:
         return Span(self.source, start, end)
@@ -210,13 +231,14 @@ class Scanner:
     def tokens(self) -> Iterator[Token]:
         """Yield the tokens up to the end of the text; raise WitError on bad input."""
         text = self.source.text
-        match = _TOKEN.match
+        # A scanner goes on from where its last match ended, without setting up a match
+        # each time; where a token ends elsewhere (comments, strings), a new one starts.
+        next_match = _matches_from(text, self.start)
         keywords = KEYWORDS
         punctuation = PUNCTUATION
         comments = self.comments
         pending: list[tuple[int, int]] = []
-        pos = self.start
-        prev = ""  # type of the previous token
+        prev = before = ""  # types of the previous token and of the one before it
         type_depth = 0
         package_pending = False
         braces: list[bool] = []  # True for a brace that opens a nested package
@@ -226,32 +248,38 @@ class Scanner:
         version = 0
         version_dots = version_start = version_end = 0
         version_build = False
+        kebab: set[str] = set()  # identifiers seen to be kebab-case
         while True:
-            m = match(text, pos)
+            m = next_match()
             assert m is not None
             kind = m.lastgroup or "EOF"
-            start = m.start(kind)
-            end = pos = m.end()
+            start, end = m.span(kind)  # the token ends where the match does
             if kind == "ID":
-                value = m.group(kind)
+                value = text[start:end]
                 if not value.isascii():
-                    end = pos = _keylike(text, start, end)
+                    word_end = end
+                    end = _keylike(text, start, end)
                     if end == start:
                         ch = text[start]
                         raise WitError(f"unexpected character {rust_char(ch)}", self.point(start))
+                    if end != word_end:
+                        next_match = _matches_from(text, end)
                     value = text[start:end]
                 typ = keywords.get(value, "ID")
                 if typ == "ID":
-                    if prev == "AT" and self.before_last not in ("ID", "EXPLICIT_ID"):
+                    if prev == "AT" and before not in ("ID", "EXPLICIT_ID"):
                         typ = ATTRIBUTES.get(value, "")
                         if not typ:
                             if _KEBAB.fullmatch(value) is None:  # read as an identifier first
                                 validate_id(value, self.point(start))
                             raise WitError(f"unknown attribute `{value}`", self.span(start, end))
-                    elif version != 1 and version != 3 and _KEBAB.fullmatch(value) is None:
-                        self._invalid_id(value, start, end)
+                    elif value not in kebab and version != 1 and version != 3:
+                        if _KEBAB.fullmatch(value) is None:
+                            self._invalid_id(value, start, end)
+                        else:
+                            kebab.add(value)
             elif kind == "PUNCT":
-                value = m.group(kind)
+                value = text[start:end]
                 typ = punctuation[value]
                 if typ == "LT":
                     type_depth += 1
@@ -277,22 +305,31 @@ class Scanner:
                 pending.append((start, end))
                 continue
             elif kind == "BLOCK":
-                pos = self._block_comment(start)
-                pending.append((start, pos))
+                end = self._block_comment(start)
+                pending.append((start, end))
+                next_match = _matches_from(text, end)
                 continue
             elif kind == "INTEGER":
-                value = m.group(kind)
+                value = text[start:end]
                 typ = "INTEGER"
+                if not version and (prev == "AT" or prev == "EQUALS"):
+                    version = 1
+                    version_dots = 0
+                    version_start = start
             elif kind == "EXPLICIT_ID":
                 value = m.group(kind)
                 if not value.isascii():
-                    end = pos = max(_keylike(text, start + 1, end), start + 1)
+                    word_end = end
+                    end = max(_keylike(text, start + 1, end), start + 1)
+                    if end != word_end:
+                        next_match = _matches_from(text, end)
                     value = text[start:end]
                 typ = "EXPLICIT_ID"
                 if _KEBAB.fullmatch(value, 1) is None:
                     self._invalid_id(value[1:], start, end)
             elif kind == "STRING":
-                pos = end = self._string(start)
+                end = self._string(start)
+                next_match = _matches_from(text, end)
                 value = text[start:end]
                 typ = "STRING_LIT"
             elif kind == "EOF":
@@ -305,7 +342,9 @@ class Scanner:
             else:
                 ch = m.group(kind)
                 raise WitError(f"unexpected character {rust_char(ch)}", self.point(start))
-            if version == 1:
+            if not version:
+                pass
+            elif version == 1:
                 if typ == "INTEGER" and version_dots == 2:
                     version = 2
                     version_end = end
@@ -329,35 +368,30 @@ class Scanner:
                     version_build = True
                 elif typ != "VDOT":
                     version_end = end
-            elif typ == "INTEGER" and (prev == "AT" or prev == "EQUALS"):
-                version = 1
-                version_dots = 0
-                version_start = end - len(value)
             if type_depth >= MAX_TYPE_NESTING and (prev == "LT" or prev == "COMMA"):
                 # a type starting inside 100 open `<`s is the 101st level
                 if typ != "GT" and typ != "INTEGER" and typ != "UNDERSCORE":
                     raise WitError("type nesting too deep", self.span(start, end))
-            if prev == "LPAR" and self.before_last in _GATE_KEYS:
-                key = _GATE_KEYS[self.before_last]
+            if prev == "LPAR" and before in _GATE_KEYS:
+                key = _GATE_KEYS[before]
                 name = value[1:] if typ == "EXPLICIT_ID" else value
                 if (typ == "ID" or typ == "EXPLICIT_ID") and name != key:
                     if start in self.invalid:  # read as an identifier first
                         raise self.invalid[start]
                     raise WitError(f"expected `{key}`, found `{name}`", self.span(start, end))
-            if prev == "RPAR" and typ == "PACKAGE" and (not braces or braces[-1]):
-                # at the top level, only an attribute's `)` comes right before `package`
-                message = "cannot place attributes on nested packages"
-                raise WitError(message, self.span(start, end))
             if typ == "PACKAGE":
+                if prev == "RPAR" and (not braces or braces[-1]):
+                    # at the top level, only an attribute's `)` comes right before `package`
+                    message = "cannot place attributes on nested packages"
+                    raise WitError(message, self.span(start, end))
                 if package_depth >= MAX_PACKAGE_NESTING:
                     raise WitError("package nesting too deep", self.span(start, end))
                 package_pending = True
             if pending:
                 comments[start] = pending
                 pending = []
-            self.before_last = self.last_type
-            prev = self.last_type = typ
-            self.last_start = start
+            before = prev
+            prev = typ
             yield Token(typ, value, start, end)
 
     def _invalid_id(self, name: str, start: int, end: int) -> None:

@@ -38,25 +38,29 @@ def normalize_docs(comments: list[str]) -> str | None:
     if not comments:
         return None
     docs: list[str] = []
+    indent = -1  # the smallest leading whitespace of the non-empty ones
     for text in comments:
         if text.startswith("/**"):
             body = text[3:]
-            body = body[:-2] if body.endswith("*/") else body
+            body = (body[:-2] if body.endswith("*/") else body).rstrip()
         else:
-            body = text.lstrip("/")
-        docs.append(body.rstrip())
-    indent = min((len(d) - len(d.lstrip()) for d in docs if d), default=0)
-    if indent:
+            body = text.lstrip("/").rstrip()
+        docs.append(body)
+        if body:
+            lead = len(body) - len(body.lstrip())
+            if lead < indent or indent < 0:
+                indent = lead
+    if indent > 0:
         pad = " " * indent
         docs = [d[indent:] if d.startswith(pad) else d for d in docs]
-    out: list[str] = []
+    lines: list[str] = []
     for doc in docs:
-        if not doc:
-            out.append("\n")
-        else:
+        if "\n" in doc:
             # Rust's `str::lines`: split on `\n` only, drop a `\r` before it
-            out.extend(line.removesuffix("\r") + "\n" for line in doc.split("\n"))
-    return "".join(out).rstrip("\n")
+            lines.extend(line.removesuffix("\r") for line in doc.split("\n"))
+        else:
+            lines.append(doc)  # a line comment (its `\r` went with the trailing whitespace)
+    return "\n".join(lines).rstrip("\n")
 
 
 class _Partial(Struct):

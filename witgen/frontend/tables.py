@@ -17,7 +17,8 @@ per-token bookkeeping the parse does not need.
 from __future__ import annotations
 
 import marshal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from itertools import chain
 from typing import Any, Protocol
 
 from witgen.errors import Source
@@ -221,6 +222,9 @@ def _callback(recipe: Recipe, builder: object) -> Callable[[list[Any]], Any]:
     return reduce
 
 
+_END = Token("$END", "", -1, -1)
+
+
 class Tables:
     """The table, its callbacks bound to a builder, and the parse loop."""
 
@@ -234,38 +238,47 @@ class Tables:
             }
             for state, row in raw.items()
         }
+        # What the parse loop reads: by state, a symbol's next state (an int: a shift or a
+        # goto) or its reduction (symbols popped, callback, rule name).
+        self.actions: list[dict[str, Any]] = [{} for _ in range(max(raw) + 1)]
+        for state, row in self.states.items():
+            self.actions[state] = {term: action[1] for term, action in row.items()}
 
     def parse(self, scanner: Scanner) -> Any:
-        states = self.states
-        stack = [self.start]
+        actions = self.actions
+        state = self.start
+        stack = [state]
         values: list[Any] = []
-        end = Token("$END", "", -1, -1)
-        tokens: Iterator[Token] = scanner.tokens()
+        push_state = stack.append
+        push_value = values.append
+        accept = self.end
         invalid = scanner.invalid
-        while True:
-            token = next(tokens, end)
+        for token in chain(scanner.tokens(), (_END,)):
             typ = token.type
             while True:
-                action = states[stack[-1]].get(typ)
-                if action is None:
-                    raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
-                if action[0]:
+                action = actions[state].get(typ)
+                if action.__class__ is int:  # shift
                     if invalid and token.start_pos in invalid:
                         raise invalid[token.start_pos]
-                    stack.append(action[1])
-                    values.append(token)
+                    push_state(action)
+                    push_value(token)
+                    state = action
                     break
-                size, callback, origin = action[1]
+                if action is None:
+                    raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
+                size, callback, origin = action
                 if size:
                     args = values[-size:]
                     del stack[-size:]
                     del values[-size:]
                 else:
                     args = []
-                values.append(callback(args))
-                stack.append(states[stack[-1]][origin][1])
-                if typ == "$END" and stack[-1] == self.end:
+                push_value(callback(args))
+                state = actions[stack[-1]][origin]
+                push_state(state)
+                if state == accept and typ == "$END":
                     return values[-1]
+        raise AssertionError("the parse ended without accepting")  # pragma: no cover
 
     def expected_at(self, source: Source, bad: Token) -> set[str]:
         """What could stand where `bad` is, before the reductions `bad` set off.
