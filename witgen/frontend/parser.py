@@ -71,24 +71,40 @@ class _Partial(Struct):
     rest: tuple[Any, ...]
 
 
+_NO_DOCS = ast.Docs(None)  # immutable, so shared
+
+
 class _Builder:
     """The parser callbacks; `scanner` is the source being parsed (set under `_LOCK`)."""
 
-    scanner: Scanner
+    _scanner: Scanner
+    source: Source  # the scanner's, read on every span
+
+    @property
+    def scanner(self) -> Scanner:
+        return self._scanner
+
+    @scanner.setter
+    def scanner(self, scanner: Scanner) -> None:
+        self._scanner = scanner
+        self.source = scanner.source
+
+    @scanner.deleter
+    def scanner(self) -> None:
+        del self._scanner, self.source
 
     # ------------------------------------------------------------------ helpers
 
     def _span(self, tok: Token) -> Span:
-        start: int = tok.start_pos
-        return Span(self.scanner.source, start, start + len(tok.value))
+        return Span(self.source, tok.start_pos, tok.end_pos)
 
     def _docs(self, pos: int) -> ast.Docs:
-        found = self.scanner.comments.get(pos)
+        found = self._scanner.comments.get(pos)
         if not found:
-            return ast.Docs(None)
-        text = self.scanner.source.text
+            return _NO_DOCS
+        text = self.source.text
         contents = normalize_docs([text[s:e] for s, e in found])
-        return ast.Docs(contents, Span(self.scanner.source, found[0][0], found[-1][1]))
+        return ast.Docs(contents, Span(self.source, found[0][0], found[-1][1]))
 
     def _item(self, children: list[Any]) -> Any:
         part: _Partial = children[-1]
@@ -99,7 +115,7 @@ class _Builder:
     # ------------------------------------------------------------------ files
 
     def start(self, children: list[Any]) -> ast.File:
-        source = self.scanner.source
+        source = self.source
         package = None
         if children and isinstance(children[0], ast.PackageDecl):
             package = children[0]
@@ -179,7 +195,7 @@ class _Builder:
             if extra:
                 end = extra[-1].end_pos
         # already checked against semver by the scanner, where the version ended
-        return self.scanner.source.text[start:end], start, end
+        return self.source.text[start:end], start, end
 
     def pre_release(self, c: list[Token]) -> list[Token]:
         return c[1:]  # the leading `-` alone does not extend the version
@@ -217,7 +233,7 @@ class _Builder:
         func: Token = c[1] if is_async else c[0]
         rest = c[2:] if is_async else c[1:]
         result = rest[2] if len(rest) == 3 else None
-        span = Span(self.scanner.source, first.start_pos, func.end_pos)
+        span = Span(self.source, first.start_pos, func.end_pos)
         return ast.FuncType(rest[0], result, is_async, span)
 
     def params(self, c: list[Any]) -> tuple[ast.Param, ...]:
@@ -362,7 +378,7 @@ class _Builder:
         name: str = tok.value
         if tok.type == "EXPLICIT_ID":
             name = name[1:]
-        return ast.Id(name, self._span(tok))
+        return ast.Id(name, Span(self.source, tok.start_pos, tok.end_pos))
 
 
 _LOCK = threading.Lock()
