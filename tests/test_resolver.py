@@ -200,17 +200,14 @@ def test_version_debug_matches_rust() -> None:
     )
 
 
-def test_binary_wit_is_refused(tmp_path: Path) -> None:
-    (tmp_path / "pkg.wasm").write_bytes(b"\0asm\x0d\0\x01\0")
-    with pytest.raises(WitError, match="binary WIT packages are not supported"):
-        load(tmp_path / "pkg.wasm")
-    (tmp_path / "deps").mkdir()
-    (tmp_path / "deps" / "dep.wat").write_text("(component)")
-    (tmp_path / "main.wit").write_text("package a:b;\n")
+def test_a_damaged_binary_is_a_clear_error(tmp_path: Path) -> None:
+    # A component header, then a section that claims more bytes than the file holds.
+    (tmp_path / "pkg.wasm").write_bytes(b"\0asm\x0d\0\x01\0\x07\x05")
     with pytest.raises(WitError) as info:
-        load(tmp_path)
-    assert info.value.render().startswith(
-        f"failed to parse dependency directory: {tmp_path / 'deps'}: binary WIT packages"
+        load(tmp_path / "pkg.wasm")
+    assert info.value.render() == (
+        f"failed to decode {tmp_path / 'pkg.wasm'}: section of 5 bytes is out of bounds"
+        " at byte offset 10 (in the header section)"
     )
 
 
