@@ -50,6 +50,8 @@ pytestmark = [
     pytest.mark.timeout(1800),
     # one host for the module: its tests stay in one xdist worker
     pytest.mark.xdist_group("wasmcloud2"),
+    # minutes: three componentize-py builds, then wash compiles them (`-m slow`; CI runs them)
+    pytest.mark.slow,
 ]
 
 PREFIX = "wc2.ollama"  # where the Python provider serves (the --provide leg)

