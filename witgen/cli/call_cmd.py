@@ -6,13 +6,17 @@ import dataclasses
 import logging
 import math
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from witgen.cli.host_cmd import DEFAULT_MAX_MEMORY, memory_size
 from witgen.cli.nats_options import NATS_HELP, servers_option
 from witgen.runtime.urls import redact
+
+if TYPE_CHECKING:
+    from witgen.model import Type
+    from witgen.wave.wire import Wire
 
 MAX_TIMEOUT = 86400.0  # one day
 DROP = "[drop]"  # FUNCTION `iface.[drop]res`: release a handle, as generated clients do
@@ -119,6 +123,10 @@ imports does not count) and Ctrl-C stops the component at once: one line, exit 1
     "--max-memory", metavar="SIZE", callback=_max_memory_option,
     help=f"With --component: cap on each of its linear memories (256MiB, 1GiB, 64MB, bytes) [default: {DEFAULT_MAX_MEMORY}]",
 )  # fmt: skip
+@click.option(
+    "--follow", is_flag=True,
+    help="Print the items of a stream result one line each as they arrive (futures as they resolve).",
+)  # fmt: skip
 @click.argument("function")
 @click.argument("args", nargs=-1)
 def call(
@@ -134,6 +142,7 @@ def call(
     world: str | None,
     imports: tuple[str, ...],
     max_memory: int | None,
+    follow: bool,
     function: str,
     args: tuple[str, ...],
 ) -> None:
@@ -188,12 +197,25 @@ def call(
         raise click.UsageError(
             f"{function} takes {len(target.params)} argument(s) ({names}), {len(args)} given"
         )
+    instance = target.instance(engine.resolve)
+    name = target.function.item_name
+    fc = engine.function_codec()
+    if fc.has_async:
+        if component is not None:
+            _fail(f"{instance}.{name} has streams or futures: call it on a provider over --nats or --tcp")
+        assert url is not None
+        try:
+            values = engine.args_values(args)
+        except WireError as exc:
+            _fail(str(exc))
+        _call_with_values(engine, url, prefix, source_id, timeout, creds, tls_ca, values, follow)
+        return
+    if follow:
+        raise click.UsageError(f"--follow prints streams and futures as they come; {function} has none")
     try:
         payload = engine.encode_args(args)
     except WireError as exc:
         _fail(str(exc))
-    instance = target.instance(engine.resolve)
-    name = target.function.item_name
     if component is not None:
         limits: dict[str, float | int] = {"deadline": timeout}
         if max_memory is not None:  # else the host's default, DEFAULT_MAX_MEMORY
@@ -212,6 +234,73 @@ def call(
     except WireError as exc:
         _fail(f"the result does not decode: {exc}")
     click.echo(text)
+
+
+def _call_with_values(
+    engine: Wire,
+    url: str,
+    prefix: str,
+    source_id: str,
+    timeout: float,
+    creds: str | None,
+    tls_ca: str | None,
+    args: list[Any],
+    follow: bool,
+) -> None:
+    """Call a function with streams or futures and print its result (call_values.py)."""
+    from witgen.cli import call_values
+    from witgen.runtime.bus import BusError, BusTimeout
+    from witgen.wave.printer import to_wave
+
+    target = engine.target
+    assert target.function is not None
+    instance = target.instance(engine.resolve)
+    name = target.function.item_name
+    where = f" at {url[len('tcp://'):]}" if url.startswith("tcp://") else ""
+    bus = _open_bus(url, prefix, source_id, timeout, creds, tls_ca)
+    result = target.function.result
+
+    def show(value: Any, ty: Type) -> str:
+        return to_wave(engine.convert.from_py(value, ty), ty, engine.resolve)
+
+    try:
+        value = call_values.call(bus, instance, name, engine.function_codec(), args, timeout)
+        if result is None:
+            return
+        found = call_values.pending_values(engine.resolve, value, result) if follow else []
+        if found:
+            call_values.follow(bus, found, show, click.echo)
+        else:
+            click.echo(show(value, result))
+    except BusTimeout:
+        _fail(f"timeout: no answer from {instance}.{name}{where} within {timeout:g} s")
+    except BusError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: the call of {instance}.{name} was stopped", err=True)
+        sys.exit(130)
+    finally:
+        bus.close(grace=0)
+
+
+def _open_bus(
+    url: str, prefix: str, source_id: str, timeout: float, creds: str | None, tls_ca: str | None
+) -> Any:
+    """A connected NATS or TCP bus for `url` (`tcp://HOST:PORT`), or exit 1 saying why."""
+    from witgen.runtime.bus import BusError
+
+    try:
+        if url.startswith("tcp://"):
+            from witgen.runtime.tcp import TcpBus
+
+            return TcpBus.connect_sync(url[len("tcp://") :], timeout=timeout)
+        from witgen.runtime.nats import NatsBus
+
+        return NatsBus.connect_sync(url, prefix=prefix, source=source_id, timeout=timeout, creds=creds, tls_ca=tls_ca)
+    except ImportError as exc:
+        _fail(str(exc))
+    except BusError as exc:
+        _fail(f"transport error: {exc}")
 
 
 def _drop_call(wit: str, function: str, args: tuple[str, ...]) -> tuple[str, str, bytes]:

@@ -154,10 +154,10 @@ class Converter:
                 return tuple(self.from_py(v, t) for v, t in zip(py, types))
             case m.Handle():
                 return bytes(py.handle)
-            case m.Future(t):
-                return None if t is None else self.from_py(py.value, t)
+            case m.Future(t):  # a pending one (a reader) is waited for
+                return None if t is None else self.from_py(py.result(), t)
             case m.Stream(t):
-                items = py.items
+                items = list(py)  # a pending one (a reader) is read to its end
                 if items and isinstance(items[0], (bytes, bytearray)):  # stream<u8> chunks
                     items = list(b"".join(items))
                 return [None if t is None else self.from_py(v, t) for v in items]

@@ -431,6 +431,15 @@ class Wire:
         """
         from witgen.runtime.codec import CodecError
 
+        pys = self.args_values(args)
+        try:
+            return self.function_codec().encode_params(*pys)
+        except CodecError as exc:
+            raise WireError(f"cannot encode the arguments: {exc}") from None
+
+    def args_values(self, args: Sequence[str]) -> list[Any]:
+        """A function's arguments as generated Python values, one WAVE text per parameter
+        (a stream's items as a list: a complete `values.Stream`)."""
         t = self.target
         assert t.function is not None and t.mode == "params"
         if len(args) != len(t.params):
@@ -444,10 +453,13 @@ class Wire:
             except WaveError as exc:
                 raise WireError(self._argument_error(p, exc)) from None
             pys.append(self.convert.to_py(value, p.type))
-        try:
-            return self.bindings.function_codec(t.interface, t.function, t.world).encode_params(*pys)
-        except CodecError as exc:
-            raise WireError(f"cannot encode the arguments: {exc}") from None
+        return pys
+
+    def function_codec(self) -> FunctionCodec:
+        """The codec of the selected function's parameters and result."""
+        t = self.target
+        assert t.function is not None
+        return self.bindings.function_codec(t.interface, t.function, t.world)
 
     def _argument_error(self, param: Param, exc: WaveError) -> str:
         """`parameter 'count': expected u32, got "abc"`; other errors keep their place."""

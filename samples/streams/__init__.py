@@ -1,0 +1,1 @@
+"""The `wrpc-examples:streams/handler` server: two streams in, the same two back."""
