@@ -51,7 +51,7 @@ def test_the_projects_sample_bindings_are_fresh() -> None:
     proc = subprocess.run([WITGEN, "check", "--full"], cwd=ROOT, env=env(pin=False, WITGEN_CACHE_DIR=""),
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert [t.name for t in load_config(ROOT / "pyproject.toml")] == ["stateful", "ollama"]
+    assert [t.name for t in load_config(ROOT / "pyproject.toml")] == ["stateful", "ollama", "streams", "keyvalue"]
 
 
 def test_generate_then_check_through_a_wit_change(tmp_path: Path) -> None:
