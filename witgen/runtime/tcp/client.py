@@ -227,7 +227,11 @@ class TcpCall:
             while True:
                 data = await reader.read(READ_SIZE)
                 if not data:
-                    parser.finish()
+                    try:
+                        parser.finish()
+                    except FrameError as exc:  # the provider went away, not a malformed frame
+                        results.fail_all(TransportError(f"the connection to {self.address} was lost: {exc}"))
+                        return
                     break
                 for path, chunk in parser.feed(data):
                     if path[:1] == ERROR_PATH and len(path) > 1 and results.nested:
