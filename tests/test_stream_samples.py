@@ -64,12 +64,12 @@ class Sample:
         self._reader.join(2)
 
 
-def served(module: str, transport: str, nats_url: str, prefix: str) -> tuple[Sample, list[str]]:
+def served(module: str, transport: str, nats_url: str, prefix: str, *extra: str) -> tuple[Sample, list[str]]:
     """The sample started on `transport` and the `witgen call` options that reach it."""
     if transport == "tcp":
-        sample = Sample(module, "--tcp", f"{HOST}:0")
+        sample = Sample(module, "--tcp", f"{HOST}:0", *extra)
         return sample, ["--tcp", sample.address]
-    sample = Sample(module, "--nats", nats_url, "--prefix", prefix)
+    sample = Sample(module, "--nats", nats_url, "--prefix", prefix, *extra)
     return sample, ["--nats", nats_url, "--prefix", prefix]
 
 
@@ -193,3 +193,47 @@ def test_go_keyvalue_client_against_the_keyvalue_sample(go_bin: Path, transport:
             server.send_signal(2)
             server.wait(10)
     assert ours == theirs == "TAG key: foo\n"
+
+
+# --------------------------------------------------------------------------- ollama
+
+
+CHAT = '{model: "reverse:latest", messages: [{role: "user", content: "the quick brown fox"}]}'
+
+
+def test_ollama_streamed_chat_followed_token_by_token(transport: str, nats_url: str) -> None:
+    """`--follow` prints each token while the model is still writing the next ones."""
+    from samples.ollama.provider import tokens
+
+    reply = "the quick brown fox"[::-1]
+    expected = [f'"{t}"' for t in tokens(reply)]
+    assert len(expected) == 4
+    sample, reach = served("samples.ollama.provider", transport, nats_url, "t.ollamastream", "--token-delay", "0.5")
+    with sample:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "witgen", "call", *reach, "--wit", OLLAMA_WIT, "--follow",
+             "ollama:llm/streaming.chat-stream", CHAT],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            # Three more tokens follow, half a second apart: the call is still running.
+            still_running = proc.poll() is None
+            rest, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        assert proc.returncode == 0, err
+        assert [first.rstrip("\n"), *rest.splitlines()] == expected
+        assert still_running
+
+        whole = witgen_call(*reach, "--wit", OLLAMA_WIT, "ollama:llm/streaming.chat-stream", CHAT)
+        assert whole.stdout == f"ok([{', '.join(expected)}])\n", whole.stderr
+        missing = witgen_call(
+            "--follow", *reach, "--wit", OLLAMA_WIT, "ollama:llm/streaming.chat-stream",
+            '{model: "nope:latest", messages: []}',
+        )  # fmt: skip
+        assert missing.returncode == 0, missing.stderr
+        assert missing.stdout.startswith("err({status-code: 404,")

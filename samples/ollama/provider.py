@@ -8,17 +8,24 @@ Both implement the generated provider stub (`LlmProvider`) with plain methods an
 serve sync and asyncio callers alike. Over NATS, `OllamaLlm`'s blocking requests
 run in the runtime's worker threads: `--workers` of them at once, `--queue` more
 waiting, then callers are told the provider is busy.
+
+Both also serve `ollama:llm/streaming`: `chat-stream` gives the reply as a stream of
+tokens while the model writes them (`OllamaLlm` reads Ollama's streamed `/api/chat`).
+The wasmCloud 1.x path (`wasmcloud.py`) serves `llm` alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 from typing import Any
 
-from samples.ollama.bindings.ollama_llm import provider as provider_world
+from samples.ollama.bindings.ollama_llm import streaming_provider
 from samples.ollama.bindings.ollama_llm.llm import (
     ChatRequest,
     ChatResponse,
@@ -57,22 +64,40 @@ def _not_found(name: str) -> StatusError:
     return StatusError(status_code=404, status="404 Not Found", error_message=f"model '{name}' not found")
 
 
+def _builtin_reply(req: ChatRequest) -> tuple[str, str] | StatusError:
+    """(the last user message, the built-in model's reply to it), or why there is none."""
+    if req.model not in _MODELS:
+        return _not_found(req.model)
+    user = [m.content for m in req.messages if m.role == "user"]
+    if not user:
+        return StatusError(400, "400 Bad Request", "no user message to answer")
+    last = user[-1]
+    return last, last[::-1] if req.model.startswith("reverse") else last
+
+
+def tokens(text: str) -> list[str]:
+    """`text` cut into the pieces a model would stream: each word with the spaces after it."""
+    return re.findall(r"\s*\S+\s*", text) if text.strip() else ([text] if text else [])
+
+
 class BuiltinLlm:
     """A deterministic stand-in for a language model: no server, same answers every time.
 
     Its methods compute and never block: marked `nonblocking`, a NATS server runs
-    them inline on its event loop rather than in its worker threads.
+    them inline on its event loop rather than in its worker threads. `chat_stream`
+    yields the reply's tokens, `token_delay` seconds apart (0: at once), as a model
+    that writes them one by one would.
     """
+
+    def __init__(self, token_delay: float = 0.0) -> None:
+        self.token_delay = token_delay
 
     @nonblocking
     def chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
-        if req.model not in _MODELS:
-            return Err(_not_found(req.model))
-        user = [m.content for m in req.messages if m.role == "user"]
-        if not user:
-            return Err(StatusError(400, "400 Bad Request", "no user message to answer"))
-        last = user[-1]
-        reply = last[::-1] if req.model.startswith("reverse") else last
+        found = _builtin_reply(req)
+        if isinstance(found, StatusError):
+            return Err(found)
+        last, reply = found
         return Ok(
             ChatResponse(
                 model=req.model,
@@ -83,6 +108,18 @@ class BuiltinLlm:
                 eval_count=len(reply.split()),
             )
         )
+
+    async def chat_stream(self, req: ChatRequest) -> Ok[AsyncIterator[str]] | Err[StatusError]:
+        found = _builtin_reply(req)
+        if isinstance(found, StatusError):
+            return Err(found)
+        return Ok(self._write(found[1]))
+
+    async def _write(self, reply: str) -> AsyncIterator[str]:
+        for i, token in enumerate(tokens(reply)):
+            if i and self.token_delay:
+                await asyncio.sleep(self.token_delay)
+            yield token
 
     @nonblocking
     def show(self, req: ShowRequest) -> Ok[ShowResponse] | Err[StatusError]:
@@ -129,6 +166,20 @@ class OllamaLlm:
         self.timeout = timeout
 
     def _request(self, path: str, body: dict[str, Any] | None = None) -> Ok[Any] | Err[StatusError]:
+        opened = self._open(path, body)
+        if isinstance(opened, Err):
+            return opened
+        try:
+            with opened.value as response:
+                return Ok(json.loads(response.read()))
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return Err(StatusError(503, "503 Service Unavailable", f"ollama unreachable: {reason}"))
+        except ValueError as exc:
+            return Err(StatusError(502, "502 Bad Gateway", f"ollama sent invalid JSON: {exc}"))
+
+    def _open(self, path: str, body: dict[str, Any] | None = None) -> Ok[Any] | Err[StatusError]:
+        """The open HTTP response of `path`, or the error status the call ends with."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.url + path,
@@ -137,8 +188,7 @@ class OllamaLlm:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return Ok(json.loads(response.read()))
+            return Ok(urllib.request.urlopen(request, timeout=self.timeout))
         except urllib.error.HTTPError as exc:
             try:
                 message = str(json.loads(exc.read()).get("error", exc.reason))
@@ -161,6 +211,33 @@ class OllamaLlm:
 
     def list_(self) -> Ok[ListResponse] | Err[StatusError]:
         return self._list()
+
+    async def chat_stream(self, req: ChatRequest) -> Ok[AsyncIterator[str]] | Err[StatusError]:
+        """`POST /api/chat` with `stream: true`: each line of the answer is one token."""
+        body = {
+            "model": req.model,
+            "messages": [{"role": m.role, "content": m.content} for m in req.messages],
+            "stream": True,
+        }
+        opened = await asyncio.to_thread(self._open, "/api/chat", body)
+        if isinstance(opened, Err):
+            return opened
+        return Ok(self._tokens(opened.value))
+
+    async def _tokens(self, response: Any) -> AsyncIterator[str]:
+        try:
+            while line := await asyncio.to_thread(response.readline):
+                try:
+                    part = json.loads(line)
+                    content = str(part["message"]["content"])
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise ValueError(f"unexpected line from /api/chat: {exc!r}") from None
+                if content:
+                    yield content
+                if part.get("done"):
+                    break
+        finally:
+            response.close()
 
     def _chat(self, req: ChatRequest) -> Ok[ChatResponse] | Err[StatusError]:
         body = {
@@ -242,13 +319,16 @@ def _bad_shape(path: str, exc: Exception) -> StatusError:
 
 
 
-def dispatch_table(url: str | None = None) -> DispatchTable:
-    """The provider's export `llm`: built-in, or forwarding to the Ollama server at `url`."""
-    return provider_world.dispatch_table(llm=BuiltinLlm() if url is None else OllamaLlm(url))
+def dispatch_table(url: str | None = None, token_delay: float = 0.0) -> DispatchTable:
+    """The provider's exports `llm` and `streaming`: built-in (streaming its tokens
+    `token_delay` seconds apart), or forwarding to the Ollama server at `url`."""
+    model = BuiltinLlm(token_delay) if url is None else OllamaLlm(url)
+    return streaming_provider.dispatch_table(llm=model, streaming=model)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m samples.ollama.provider --nats URL --prefix P`: serve `llm` over NATS.
+    """`python -m samples.ollama.provider (--nats URL --prefix P | --tcp HOST:PORT)`: serve
+    `llm` and `streaming` over NATS or TCP.
 
     `--wasmcloud` (or no options with stdin not a terminal, as a wasmCloud 1.x host
     starts it): read HostData from stdin and run under that host.
@@ -263,6 +343,13 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m samples.ollama.provider", description=main.__doc__)
     parser.add_argument("--ollama-url", help="forward to this Ollama server instead of the built-in model")
+    parser.add_argument(
+        "--token-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="the built-in model's pause between the tokens of a streamed reply (default 0)",
+    )
     try:
         from witgen.runtime.nats.main import add_arguments, limits, serve_forever
     except ImportError as exc:
@@ -271,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser, required=True)
     args = parser.parse_args(argv)
     return serve_forever(
-        [dispatch_table(args.ollama_url)],
+        [dispatch_table(args.ollama_url, args.token_delay)],
         args.nats,
         prefix=args.prefix,
         creds=args.creds,

@@ -67,6 +67,11 @@ Resources: a handle belongs to the caller it was issued to: give the same
 Using a dropped handle fails with an invalid-handle error.
 
 \b
+Streams and futures (over --nats or --tcp): a stream argument is the WAVE
+list of its items; a result is printed once its streams ended and its futures
+resolved, or with --follow item by item, one line each, as they arrive.
+
+\b
 The result is printed as WAVE (nothing for a function without a result), exit 0,
 also for an err(..) result. Exit 1: bad WAVE, a timeout, no responders, a
 transport error; exit 2: usage (a wrong number of arguments, a bad --nats URL,
