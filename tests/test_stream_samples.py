@@ -5,13 +5,15 @@ samples what they print against their Go servers."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -237,3 +239,61 @@ def test_ollama_streamed_chat_followed_token_by_token(transport: str, nats_url: 
         )  # fmt: skip
         assert missing.returncode == 0, missing.stderr
         assert missing.stdout.startswith("err({status-code: 404,")
+
+
+class StreamingOllama(ThreadingHTTPServer):
+    """Answers a streamed `POST /api/chat` as Ollama does: one JSON object per line, the
+    last with `done: true`; an unknown model is a 404 with an `error` field."""
+
+    def __init__(self) -> None:
+        super().__init__((HOST, 0), _ChatHandler)
+        self.bodies: list[dict[str, Any]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.server_address[1]}"
+
+
+class _ChatHandler(BaseHTTPRequestHandler):
+    server: StreamingOllama
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.server.bodies.append(body)
+        if body["model"] != "llama3:latest":
+            data = json.dumps({"error": f"model '{body['model']}' not found"}).encode()
+            self.send_response(404, "Not Found")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.end_headers()
+        for token in ["Hello", ", ", "world"]:
+            line = {"model": body["model"], "message": {"role": "assistant", "content": token}, "done": False}
+            self.wfile.write(json.dumps(line).encode() + b"\n")
+            self.wfile.flush()
+        last = {"model": body["model"], "message": {"role": "assistant", "content": ""}, "done": True}
+        self.wfile.write(json.dumps(last).encode() + b"\n")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_ollama_streamed_chat_forwarded_to_ollama() -> None:
+    ollama = StreamingOllama()
+    threading.Thread(target=ollama.serve_forever, daemon=True).start()
+    try:
+        sample, reach = served("samples.ollama.provider", "tcp", "", "", "--ollama-url", ollama.url)
+        with sample:
+            chat = '{model: "llama3:latest", messages: [{role: "user", content: "hi"}]}'
+            done = witgen_call("--follow", *reach, "--wit", OLLAMA_WIT, "ollama:llm/streaming.chat-stream", chat)
+            missing = witgen_call(*reach, "--wit", OLLAMA_WIT, "ollama:llm/streaming.chat-stream", CHAT)
+    finally:
+        ollama.shutdown()
+        ollama.server_close()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ['"Hello"', '", "', '"world"']
+    assert ollama.bodies[0] == {"model": "llama3:latest", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+    assert missing.stdout.startswith('err({status-code: 404, status: "404 Not Found", error-message: "model'), missing
