@@ -297,3 +297,29 @@ def test_ollama_streamed_chat_forwarded_to_ollama() -> None:
     assert done.stdout.splitlines() == ['"Hello"', '", "', '"world"']
     assert ollama.bodies[0] == {"model": "llama3:latest", "messages": [{"role": "user", "content": "hi"}], "stream": True}
     assert missing.stdout.startswith('err({status-code: 404, status: "404 Not Found", error-message: "model'), missing
+
+
+def test_witgen_call_prints_the_same_against_the_go_streams_server(go_bin: Path, transport: str, nats_url: str) -> None:
+    args = ["--wit", STREAMS_WIT, ECHO, "{numbers: [1, 2, 3], bytes: [104, 105]}"]
+    sample, reach = served("samples.streams.server", transport, nats_url, "t.callstreams")
+    with sample:
+        ours = witgen_call(*reach, *args).stdout
+    if transport == "tcp":
+        with GoServer(go_bin / "streams-server-tcp") as go:
+            theirs = witgen_call("--tcp", go.address, *args)
+    else:
+        server = subprocess.Popen(
+            [str(go_bin / "streams-server-nats")],
+            env=dict(os.environ, NATS_URL=nats_url, WRPC_PREFIX="t.gostreamscall"),
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(100):  # until the Go server subscribed
+                theirs = witgen_call("--nats", nats_url, "--prefix", "t.gostreamscall", "--timeout", "1", *args)
+                if "no responders" not in theirs.stderr:
+                    break
+        finally:
+            server.send_signal(2)
+            server.wait(10)
+    assert theirs.returncode == 0, theirs.stderr
+    assert ours == theirs.stdout == "([1, 2, 3], [104, 105])\n"
