@@ -260,7 +260,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.bodies.append(body)
-        if body["model"] != "llama3:latest":
+        if body["model"] not in ("llama3:latest", "broken:latest"):
             data = json.dumps({"error": f"model '{body['model']}' not found"}).encode()
             self.send_response(404, "Not Found")
             self.send_header("Content-Length", str(len(data)))
@@ -274,6 +274,9 @@ class _ChatHandler(BaseHTTPRequestHandler):
             line = {"model": body["model"], "message": {"role": "assistant", "content": token}, "done": False}
             self.wfile.write(json.dumps(line).encode() + b"\n")
             self.wfile.flush()
+            if body["model"] == "broken:latest":
+                self.wfile.write(b"{not json\n")
+                return
         last = {"model": body["model"], "message": {"role": "assistant", "content": ""}, "done": True}
         self.wfile.write(json.dumps(last).encode() + b"\n")
 
@@ -290,6 +293,10 @@ def test_ollama_streamed_chat_forwarded_to_ollama() -> None:
             chat = '{model: "llama3:latest", messages: [{role: "user", content: "hi"}]}'
             done = witgen_call("--follow", *reach, "--wit", OLLAMA_WIT, "ollama:llm/streaming.chat-stream", chat)
             missing = witgen_call(*reach, "--wit", OLLAMA_WIT, "ollama:llm/streaming.chat-stream", CHAT)
+            broken = witgen_call(
+                "--follow", *reach, "--wit", OLLAMA_WIT, "ollama:llm/streaming.chat-stream",
+                chat.replace("llama3", "broken"),
+            )  # fmt: skip
     finally:
         ollama.shutdown()
         ollama.server_close()
@@ -297,6 +304,9 @@ def test_ollama_streamed_chat_forwarded_to_ollama() -> None:
     assert done.stdout.splitlines() == ['"Hello"', '", "', '"world"']
     assert ollama.bodies[0] == {"model": "llama3:latest", "messages": [{"role": "user", "content": "hi"}], "stream": True}
     assert missing.stdout.startswith('err({status-code: 404, status: "404 Not Found", error-message: "model'), missing
+    # A stream that fails midway: the tokens before, then one error line.
+    assert (broken.returncode, broken.stdout) == (1, '"Hello"\n'), broken.stderr
+    assert broken.stderr.startswith("error: ") and len(broken.stderr.splitlines()) == 1, broken.stderr
 
 
 def test_witgen_call_prints_the_same_against_the_go_streams_server(go_bin: Path, transport: str, nats_url: str) -> None:
