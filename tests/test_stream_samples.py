@@ -5,6 +5,7 @@ samples what they print against their Go servers."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -333,3 +334,41 @@ def test_witgen_call_prints_the_same_against_the_go_streams_server(go_bin: Path,
             server.wait(10)
     assert theirs.returncode == 0, theirs.stderr
     assert ours == theirs.stdout == "([1, 2, 3], [104, 105])\n"
+
+
+# --------------------------------------------------------------------------- futures, nested streams
+
+
+def test_call_futures_and_streams_in_records(tmp_path: Path) -> None:
+    """A future result printed once it resolves; a stream in a record followed with its
+    field's name; a future argument given as its value."""
+    import test_wrpc_streams as flows
+    from tcp_support import generate
+
+    from witgen.runtime.tcp import TcpBus
+
+    wit = tmp_path / "flowsamples.wit"  # where generate() writes the WIT
+    generate(flows.FLOWS, "flowsamples", tmp_path)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        base = "flowsamples.witgen_test_flows"
+        types = importlib.import_module(f"{base}.flows")
+        table = importlib.import_module(f"{base}.provider").dispatch_table(flows=flows.Flows(types))
+    finally:
+        sys.path.remove(str(tmp_path))
+    bus = TcpBus.connect_sync(f"{HOST}:0")
+    try:
+        bus.serve(table)
+        reach = ["--tcp", bus.address, "--wit", str(wit)]
+        later = witgen_call(*reach, "witgen-test:flows/flows.later", '"soon"')
+        followed = witgen_call(*reach, "--follow", "witgen-test:flows/flows.later", '"soon"')
+        length = witgen_call(*reach, "witgen-test:flows/flows.length", '"four"')
+        bundle = witgen_call(*reach, "witgen-test:flows/flows.bundle", "3")
+        items = witgen_call(*reach, "--follow", "witgen-test:flows/flows.bundle", "3")
+    finally:
+        bus.close(2)
+    assert (later.returncode, later.stdout) == (0, '"soon"\n'), later.stderr
+    assert (followed.returncode, followed.stdout) == (0, '"soon"\n'), followed.stderr
+    assert (length.returncode, length.stdout) == (0, "4\n"), length.stderr
+    assert (bundle.returncode, bundle.stdout) == (0, '{name: "b", items: [0, 1, 2]}\n'), bundle.stderr
+    assert (items.returncode, items.stdout) == (0, "items: 0\nitems: 1\nitems: 2\n"), items.stderr
