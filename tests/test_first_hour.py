@@ -120,12 +120,6 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-@pytest.fixture(scope="module")
-def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One pre-commit cache for the module: the hook's virtualenv is built once per revision."""
-    return tmp_path_factory.mktemp("pre-commit-home")
-
-
 def pre_commit(repo: Path, home: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess[str]:
     """The real pre-commit in `repo`, with its own cache and without this test's virtualenv on PATH."""
     if path is None:

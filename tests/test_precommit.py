@@ -61,7 +61,7 @@ def head_with_hooks() -> str:
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pre_commit_home: Path) -> Path:
     if shutil.which("git") is None or not PRE_COMMIT.exists():
         pytest.fail("git and pre-commit (the test extra) are needed")
     rev = head_with_hooks()
@@ -77,7 +77,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     git(repo, "config", "user.email", "dev@example.com")
     git(repo, "config", "user.name", "Dev")
     git(repo, "config", "commit.gpgsign", "false")
-    monkeypatch.setenv("PRE_COMMIT_HOME", str(tmp_path / "pre-commit-home"))
+    monkeypatch.setenv("PRE_COMMIT_HOME", str(pre_commit_home))  # the run's (conftest)
     monkeypatch.setenv("NO_COLOR", "1")
     # The hook must not see this test environment's witgen: only its own virtualenv's.
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
