@@ -318,7 +318,7 @@ def test_a_planted_compiled_component_is_never_deserialized(
     assert _exports_state(loader.load(engine, stateful_wat_wasm))
     (artifact,) = (tmp_path / "cache" / "wasm").glob("*.cwasm")
     assert artifact.name == loader.cache_key(stateful_wat_wasm.read_bytes()) + ".cwasm"
-    other = bytes(loader._compile(engine, echoer_wasm.read_bytes(), "echoer").serialize())
+    other = bytes(loader._compile(engine, echoer_wasm.read_bytes(), "echoer", None, cached=False).serialize())
     assert not _exports_state(loader.Component.deserialize(engine, other))  # it would be noticed
     if style == "checksum":  # the content digest anyone can compute
         bad = hashlib.sha256(other).digest() + other
