@@ -245,12 +245,12 @@ class NatsBus:
         except ValueError as exc:
             raise BusError(str(exc)) from None
         shown = describe(servers)
-        links: list[_Link] = []
+        link: _Link | None = None
 
         def lost() -> None:
             # Answers published while the connection was down are gone: end those calls now
             # rather than at their timeout (they are not retried: they may have run).
-            for link in links:
+            if link is not None:
                 link.caller.fail_all(f"the connection to {shown} was lost during the call")
 
         nc = await open_connection(
@@ -265,7 +265,6 @@ class NatsBus:
             disconnected=lost,
         )
         link = _Link(nc, shown, limits)
-        links.append(link)
         await link.caller.start()
         return cls(link, prefix=prefix, source=source, link_name=link_name, timeout=timeout)
 

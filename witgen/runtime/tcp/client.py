@@ -31,12 +31,11 @@ from witgen.runtime.tcp.frames import (
     FrameError,
     FrameParser,
     decode_error,
-    encode_error,
     encode_frame,
     encode_preamble,
 )
-from witgen.runtime.tcp.paths import HIGH_WATER, Demux, PathSource, show_path
-from witgen.runtime.wrpc.errors import error_from_kind, error_kind
+from witgen.runtime.tcp.paths import HIGH_WATER, Demux, PathSink, PathSource, show_path
+from witgen.runtime.wrpc.errors import error_from_kind
 from witgen.runtime.wrpc.logs import printable
 from witgen.runtime.wrpc.transport import ROOT, Path
 
@@ -78,33 +77,6 @@ class _RootSink:
 
     async def fail(self, error: BusError) -> None:
         await self.close()
-
-
-class _PathSink:
-    """A pending parameter's path: each write one frame; closing it may shut the write side."""
-
-    __slots__ = ("call", "path", "closed")
-
-    def __init__(self, call: TcpCall, path: Path) -> None:
-        self.call = call
-        self.path = path
-        self.closed = False
-
-    async def write(self, data: bytes) -> None:
-        if data:
-            await self.call.send(encode_frame(self.path, data))
-
-    async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.call.path_closed()
-
-    async def fail(self, error: BusError) -> None:
-        if not self.closed:
-            try:
-                await self.call.send(encode_error(error_kind(error), error.message, self.path))
-            finally:
-                await self.close()
 
 
 class TcpCall:
@@ -155,13 +127,13 @@ class TcpCall:
     def address(self) -> str:
         return format_address(self.host, self.port)
 
-    def sink(self, path: Path) -> _RootSink | _PathSink:
+    def sink(self, path: Path) -> _RootSink | PathSink:
         if not path:
             return self._root
         if not self.results.nested:
             raise BusError(f"this call has no async value at path {show_path(path)}")
         self._open += 1
-        return _PathSink(self, path)
+        return PathSink(self, path)
 
     async def send(self, frame: bytes) -> None:
         """Write one frame, waiting while the provider is behind."""
@@ -175,7 +147,7 @@ class TcpCall:
         except OSError as exc:
             raise TransportError(f"the connection to {self.address} was lost: {describe_os_error(exc)}") from None
 
-    def path_closed(self) -> None:
+    def path_ended(self) -> None:
         self._open -= 1
         if self._open == 0 and self._root.closed:
             self._shut()

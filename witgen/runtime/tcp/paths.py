@@ -17,15 +17,51 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Iterable
+from typing import Protocol
 
 from witgen.runtime.errors import BusError
-from witgen.runtime.tcp.frames import FrameError
+from witgen.runtime.tcp.frames import FrameError, encode_error, encode_frame
+from witgen.runtime.wrpc.errors import error_kind
 from witgen.runtime.wrpc.transport import ROOT, Path
 
-__all__ = ["HIGH_WATER", "MAX_PATHS", "Demux", "PathSource", "show_path"]
+__all__ = ["HIGH_WATER", "MAX_PATHS", "Demux", "PathSink", "PathSource", "show_path"]
 
 HIGH_WATER = 1024 * 1024  # bytes buffered on a connection's paths before reading pauses
 MAX_PATHS = 4096  # paths one direction of a call may open
+
+
+class _SendingEnd(Protocol):
+    async def send(self, frame: bytes) -> None: ...
+
+    def path_ended(self) -> None: ...
+
+
+class PathSink:
+    """A pending value's path in the sending direction: each write one frame; closing it
+    tells its end (which shuts the write side once every path has ended)."""
+
+    __slots__ = ("end", "path", "closed")
+
+    def __init__(self, end: _SendingEnd, path: Path) -> None:
+        self.end = end
+        self.path = path
+        self.closed = False
+
+    async def write(self, data: bytes) -> None:
+        if data:
+            await self.end.send(encode_frame(self.path, data))
+
+    async def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.end.path_ended()
+
+    async def fail(self, error: BusError) -> None:
+        if not self.closed:
+            try:
+                await self.end.send(encode_error(error_kind(error), error.message, self.path))
+            finally:
+                await self.close()
 
 
 def show_path(path: Path) -> str:

@@ -36,7 +36,7 @@ from witgen.runtime.tcp.frames import (
     encode_error,
     encode_frame,
 )
-from witgen.runtime.tcp.paths import HIGH_WATER, Demux, PathSource, show_path
+from witgen.runtime.tcp.paths import HIGH_WATER, Demux, PathSink, PathSource, show_path
 from witgen.runtime.wrpc.engine import Server, has_values
 from witgen.runtime.wrpc.errors import error_from_kind, error_kind
 from witgen.runtime.wrpc.logs import Throttled, printable
@@ -68,33 +68,6 @@ class _ResultSink:
             await self.incoming.send(encode_frame(ROOT, b""))
         self.incoming.root_done = True
         self.incoming.path_closed()
-
-
-class _PathSink:
-    """A pending result's path: each write one frame (its end chunk ends it, not a frame)."""
-
-    __slots__ = ("incoming", "path", "closed")
-
-    def __init__(self, incoming: TcpIncoming, path: Path) -> None:
-        self.incoming = incoming
-        self.path = path
-        self.closed = False
-
-    async def write(self, data: bytes) -> None:
-        if data:
-            await self.incoming.send(encode_frame(self.path, data))
-
-    async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.incoming.open_paths -= 1
-            self.incoming.path_closed()
-
-    async def fail(self, error: BusError) -> None:
-        try:
-            await self.incoming.send(encode_error(error_kind(error), error.message, self.path))
-        finally:
-            await self.close()
 
 
 class TcpIncoming:
@@ -132,13 +105,18 @@ class TcpIncoming:
     def source(self, path: Path) -> PathSource:
         return self.params.source(path)
 
-    def sink(self, path: Path) -> _ResultSink | _PathSink:
+    def sink(self, path: Path) -> _ResultSink | PathSink:
         if not path:
             return _ResultSink(self)
         if not self.params.nested:
             raise BusError(f"this call has no async value at path {show_path(path)}")
         self.open_paths += 1
-        return _PathSink(self, path)
+        return PathSink(self, path)
+
+    def path_ended(self) -> None:
+        """A pending result's path ended."""
+        self.open_paths -= 1
+        self.path_closed()
 
     def path_closed(self) -> None:
         if self.root_done and self.open_paths == 0:
