@@ -353,7 +353,7 @@ def _call_provider(
     if url.startswith("tcp://"):
         return _call_tcp(url[len("tcp://") :], timeout, instance, name, payload)
     try:
-        from witgen.runtime.bus import BusError, BusTimeout
+        from witgen.runtime.bus import BusError
         from witgen.runtime.nats import NatsBus
     except ImportError as exc:
         _fail(str(exc))
@@ -363,26 +363,24 @@ def _call_provider(
         )
     except BusError as exc:
         _fail(f"transport error: {exc}")
-    try:
-        data = bus.invoke(instance, name, payload, timeout=timeout)
-    except BusTimeout:
-        _fail(f"timeout: no answer from {instance}.{name} within {timeout:g} s")
-    except BusError as exc:
-        _fail(str(exc))
-    finally:
-        bus.close(grace=0)
-    return data
+    return _invoke(bus, instance, name, payload, timeout, "")
 
 
 def _call_tcp(address: str, timeout: float, instance: str, name: str, payload: bytes) -> bytes:
-    from witgen.runtime.bus import BusError, BusTimeout
     from witgen.runtime.tcp import TcpBus
 
     bus = TcpBus.connect_sync(address, timeout=timeout)
+    return _invoke(bus, instance, name, payload, timeout, f" at {address}")
+
+
+def _invoke(bus: Any, instance: str, name: str, payload: bytes, timeout: float, where: str) -> bytes:
+    """One call on `bus`, closed after it; a timeout or a failed call is one error line."""
+    from witgen.runtime.bus import BusError, BusTimeout
+
     try:
-        data = bus.invoke(instance, name, payload, timeout=timeout)
+        data: bytes = bus.invoke(instance, name, payload, timeout=timeout)
     except BusTimeout:
-        _fail(f"timeout: no answer from {instance}.{name} at {address} within {timeout:g} s")
+        _fail(f"timeout: no answer from {instance}.{name}{where} within {timeout:g} s")
     except BusError as exc:
         _fail(str(exc))
     finally:
