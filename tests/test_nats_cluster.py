@@ -124,8 +124,15 @@ class Outcome:
     replica: int = 0
 
 
+# How long a load worker waits after "no responders", as docs/operations/clustering.md tells
+# callers to: it answers at once, so without a pause the rest of the load would be spent
+# in the instant before the replicas reconnect (up to nats-py's reconnect wait, 1 s).
+NO_RESPONDERS_PAUSE = 0.1
+
+
 async def load(echo: Any, calls: int, in_flight: int, at: int = -1, action: Any = None) -> list[Outcome]:
-    """`calls` echo calls, `in_flight` at a time; `action()` runs once `at` calls have ended."""
+    """`calls` echo calls, `in_flight` at a time; `action()` runs once `at` calls have ended.
+    A worker whose call found no responders pauses before its next call, as callers should."""
     outcomes: list[Outcome] = []
     gate = asyncio.Semaphore(in_flight)
 
@@ -137,6 +144,8 @@ async def load(echo: Any, calls: int, in_flight: int, at: int = -1, action: Any 
                 answer = await echo.echo(n, text)
             except BusError as exc:
                 outcomes.append(Outcome(n, started, time.monotonic(), error=exc))
+                if isinstance(exc, UnknownOperation):
+                    await asyncio.sleep(NO_RESPONDERS_PAUSE)
             else:
                 assert (answer.n, answer.text) == (n, text), f"call {n} got the answer to {answer.n}"
                 outcomes.append(Outcome(n, started, time.monotonic(), replica=answer.replica))
