@@ -355,9 +355,7 @@ def test_failing_producer_ends_the_stream_with_an_error(
     assert "the source ran dry" in caplog.text  # the details stay in the producer's log
 
 
-def test_slow_reader_holds_a_fast_producer_back(
-    transport: Any, mods: dict[str, Any], request: pytest.FixtureRequest
-) -> None:
+def test_slow_reader_holds_a_fast_producer_back(transport: Any, mods: dict[str, Any]) -> None:
     async def go() -> None:
         impl = Flows(mods["flows"])
         async with transport(impl) as bus:
@@ -369,15 +367,6 @@ def test_slow_reader_holds_a_fast_producer_back(
             # The reader pauses: the producer may run ahead only as far as the buffers go.
             for _ in range(50):
                 await asyncio.sleep(0.02)
-            if request.node.callspec.params["transport"] == "nats":
-                # NATS has no flow control: what waits for the reader is capped instead,
-                # and past the cap the stream fails clearly and its producer is stopped.
-                with pytest.raises(TransportError, match="fell more than 16777216 bytes behind"):
-                    async for _ in stream:
-                        read += 1
-                assert read < 5 + 16 * 1024 * 1024 // (64 * 1024) + 1
-                await asyncio.wait_for(impl.closed.wait(), 20)
-                return
             ahead = impl.produced - read
             assert ahead < 500, f"{ahead} items produced ahead of a reader that stopped"
             async for _ in stream:  # then it catches up: nothing was lost

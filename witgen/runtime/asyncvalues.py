@@ -313,8 +313,17 @@ class _PathBytes:
         self.over = True
         self.buf.clear()
         source, self.source = self.source, None
+        if source is None and cancelled and self.exchange.opener is not None:
+            try:  # never read: its producer is stopped too
+                source = self.exchange.open(self.path)
+            except Exception:
+                source = None
         if source is not None:
-            source.close()
+            stop = getattr(source, "stop", None) if cancelled else None
+            if stop is not None:
+                stop()  # the transport tells this path's producer to stop
+            else:
+                source.close()
         self.exchange.ended(cancelled)
 
 

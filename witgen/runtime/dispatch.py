@@ -209,7 +209,7 @@ async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
 class BoundOperation:
     """An operation bound to its implementation."""
 
-    __slots__ = ("instance", "name", "decode", "fn", "encode", "is_async", "func")
+    __slots__ = ("instance", "name", "decode", "fn", "encode", "is_async", "awaits", "func")
 
     def __init__(self, instance: str, op: Operation, fn: Callable[..., Any]) -> None:
         self.instance = instance
@@ -217,7 +217,10 @@ class BoundOperation:
         self.decode = op.decode
         self.fn = fn
         self.encode = op.encode
-        self.is_async = inspect.iscoroutinefunction(fn)
+        # `awaits`: calling it gives a coroutine; `is_async`: it runs on the event loop
+        # (coroutines, and async generators, whose items the loop produces).
+        self.awaits = inspect.iscoroutinefunction(fn)
+        self.is_async = self.awaits or inspect.isasyncgenfunction(fn)
         self.func = op.func
 
 
@@ -335,7 +338,7 @@ class DispatchTable:
             value = bound.fn(*args)
         except HANDLER_ERRORS as exc:
             raise _failure(bound, exc) from None
-        if bound.is_async or (type(value) not in _PLAIN and inspect.isawaitable(value)):
+        if bound.awaits or (type(value) not in _PLAIN and inspect.isawaitable(value)):
             try:
                 value = _LoopThread.run(value, timeout)
             except HANDLER_ERRORS as exc:
@@ -355,7 +358,7 @@ class DispatchTable:
             raise _decode_error(bound, exc) from None
         try:
             value = bound.fn(*args)
-            if bound.is_async or (type(value) not in _PLAIN and inspect.isawaitable(value)):
+            if bound.awaits or (type(value) not in _PLAIN and inspect.isawaitable(value)):
                 value = await value
         except HANDLER_ERRORS as exc:
             raise _failure(bound, exc) from None

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from witgen.runtime.errors import BusError, InvalidPayload, ProviderFailure, TransportError, UnknownOperation
-from witgen.runtime.nats.paths import PathQueue, PathSink, parse_path
+from witgen.runtime.nats.paths import STREAMS_HEADER, NestedPaths, PathQueue, PathSink
 from witgen.runtime.nats.subjects import (
     ERROR_HEADER,
     ERROR_KIND_HEADER,
@@ -86,9 +86,7 @@ class _Exchange:
         "payload",
         "chunks",
         "size",
-        "paths",
-        "params",
-        "gone",
+        "nested",
     )
 
     def __init__(
@@ -104,42 +102,41 @@ class _Exchange:
         self.payload = b""
         self.chunks: list[bytes] = []
         self.size = 0
-        # Calls with futures or streams: result paths, and `R_s.params` once the handshake told.
-        self.paths: dict[Path, PathQueue] | None = {} if nested else None
-        self.params: asyncio.Future[str] | None = loop.create_future() if nested else None
-        self.gone = False  # the provider abandoned the call
+        # Calls with futures or streams: their paths; `R_s` once the handshake told.
+        self.nested = (
+            NestedPaths(caller.nc, caller.reply + cid, "results", "params") if nested else None
+        )
+        if nested:
+            self.headers = {**(headers or {}), STREAMS_HEADER: "1"}
 
     def sink(self, path: Path) -> _Exchange | PathSink:
         if not path:
             return self
-        params = self.params
-        if params is None:
+        if self.nested is None:
             raise _nested(path)
-        return PathSink(self.caller.nc, path, lambda: params, lambda: self.gone)
+        return self.nested.sink(path)
 
     def source(self, path: Path) -> _ResultSource | PathQueue:
         if not path:
             return _ResultSource(self)
-        if self.paths is None:
+        if self.nested is None:
             raise _nested(path)
-        found = self.paths.get(path)
-        if found is None:
-            found = self.paths[path] = PathQueue(path)
-        return found
+        return self.nested.queue(path)
 
     async def aclose(self, error: BusError | None = None) -> None:
         self.caller.pending.pop(self.cid, None)
         if not self.future.done():
             self.future.cancel()
-        params = self.params
-        if params is not None:
-            if error is not None and params.done() and not params.cancelled() and not self.gone:
+        nested = self.nested
+        if nested is not None:
+            other = nested.other
+            if error is not None and other.done() and not other.cancelled() and not nested.gone:
                 try:  # tell a witgen provider to stop its producers
-                    await self.caller.nc.publish(params.result()[: -len("params")] + "cancel", b"")
+                    await self.caller.nc.publish(other.result() + ".cancel", b"")
                 except Exception as exc:
                     log.debug("cannot cancel the call: %s", exc)
-            if not params.done():
-                params.cancel()
+            if not other.done():
+                other.cancel()
 
     async def write(self, data: bytes) -> None:
         self.payload = self.payload + data if self.payload else data
@@ -180,7 +177,7 @@ class _ResultSource:
         return await self.exchange.future
 
     def close(self) -> None:
-        if self.exchange.paths is None:  # nested paths keep the call registered
+        if self.exchange.nested is None:  # nested paths keep the call registered
             self.exchange.caller.pending.pop(self.exchange.cid, None)
 
 
@@ -223,10 +220,16 @@ class NatsCaller:
     async def _on_message(self, msg: Msg) -> None:
         cid, dot, leg = msg.subject[self._skip :].partition(".")
         ex = self.pending.get(cid)
+        if leg == "ping":  # a witgen provider asks whether this call is still here
+            await _answer_ping(self.nc, msg, ex is not None)
+            return
         if ex is None:
             return  # a late message of a call that timed out or was cancelled
-        if ex.paths is not None and dot and leg != "results":
-            _nested_result(ex, leg, msg)
+        if ex.nested is not None and dot and leg != "results":
+            if leg == "cancel":
+                ex.nested.abandoned()
+            else:
+                ex.nested.deliver(leg, msg)
             return
         if ex.future.done():
             return
@@ -246,6 +249,7 @@ class NatsCaller:
             return
         # The handshake: send what did not fit, then close the parameter stream.
         params = reply + ".params"
+        witgen = bool(headers and headers.get(STREAMS_HEADER) == "1")
         nc = self.nc
         try:
             if ex.rest:
@@ -254,36 +258,21 @@ class NatsCaller:
                 for at in range(0, len(rest), size):
                     await nc.publish(params, rest[at : at + size])
             await nc.publish(params, b"")
-            if ex.params is not None and not ex.params.done():
-                ex.params.set_result(params)
+            if ex.nested is not None:
+                ex.nested.known(reply, witgen)
         except Exception as exc:
             if not ex.future.done():
                 ex.future.set_exception(TransportError(f"cannot send the parameters: {_describe(exc)}"))
 
 
-def _nested_result(ex: _Exchange, leg: str, msg: Msg) -> None:
-    """A message on `R_c.results.<path>` or `R_c.cancel` of a call with async values."""
-    assert ex.paths is not None
-    if leg == "cancel":
-        ex.gone = True
+async def _answer_ping(nc: NATS, msg: Msg, known: bool) -> None:
+    """Answer a peer's probe: empty while the call is known here, `gone` after."""
+    if not msg.reply:
         return
-    head, _, tail = leg.partition(".")
-    path = parse_path(tail) if head == "results" else None
-    if path is None:
-        return
-    queue = ex.paths.get(path)
-    if queue is None:
-        if len(ex.paths) >= 4096:
-            return
-        queue = ex.paths[path] = PathQueue(path)
-    if msg.data:
-        queue.push(msg.data)
-        return
-    headers = msg.headers
-    if headers and ERROR_HEADER in headers:
-        queue.fail(
-            error_from_kind(headers.get(ERROR_KIND_HEADER, ""), printable(headers[ERROR_HEADER], 500), "", "")
-        )
+    try:
+        await nc.publish(msg.reply, b"" if known else b"gone")
+    except Exception as exc:
+        log.debug("cannot answer a probe: %s", exc)
 
 
 def _collect(ex: _Exchange, msg: Msg) -> None:
@@ -376,7 +365,7 @@ class _Incoming:
         "results",
         "sid",
         "params",
-        "paths",
+        "nested",
         "lost",
         "reply",
     )
@@ -391,13 +380,15 @@ class _Incoming:
         self.results = msg.reply + ".results"
         self.reply = msg.reply
         self.sid = ""
-        self.paths: dict[Path, PathQueue] | None = None
-        self.lost = asyncio.Event()  # the caller abandoned the call
+        self.nested: NestedPaths | None = None
+        self.lost = asyncio.Event()  # the caller abandoned the call, or went away
         route = responder.server.routes.find(target)
         if route is not None and has_values(route[1]) is not None:
             # Parameter paths are routed from now on: before the handshake.
             self.sid = str(next(responder.ids))
-            self.paths = {}
+            self.nested = NestedPaths(responder.nc, f"{responder.inbox}.{self.sid}", "params", "results")
+            self.nested.known(msg.reply, bool(headers and headers.get(STREAMS_HEADER) == "1"))
+            self.lost = self.nested.ended
             responder.nested[self.sid] = self
         payload = msg.data
         queue: asyncio.Queue[bytes] | None = None
@@ -407,47 +398,35 @@ class _Incoming:
             queue = responder.waiting[self.sid] = asyncio.Queue()
         self.params = _ParamSource(self, payload, queue)
 
+    @property
+    def handshake_headers(self) -> dict[str, str] | None:
+        """`witgen-streams: 1` back to a caller that offered it."""
+        nested = self.nested
+        return {STREAMS_HEADER: "1"} if nested is not None and nested.witgen else None
+
     def source(self, path: Path) -> _ParamSource | PathQueue:
         if not path:
             return self.params
-        if self.paths is None:
+        if self.nested is None:
             raise _nested(path)
-        found = self.paths.get(path)
-        if found is None:
-            found = self.paths[path] = PathQueue(path)
-        return found
+        return self.nested.queue(path)
 
     def sink(self, path: Path) -> _ResultSink | PathSink:
         if not path:
             return _ResultSink(self.responder.nc, self.results)
-        if self.paths is None:
+        if self.nested is None:
             raise _nested(path)
-        results = self.results
-        return PathSink(self.responder.nc, path, lambda: results, self.lost.is_set)
+        return self.nested.sink(path)
 
-    def push(self, leg: str, data: bytes, headers: Mapping[str, str] | None) -> None:
-        """A message on `R_s.params.<path>` or `R_s.cancel`."""
-        paths = self.paths
-        if paths is None:
+    def push(self, leg: str, msg: Msg) -> None:
+        """A message on `R_s.params.<path>`, `R_s.cancel` or another nested leg."""
+        nested = self.nested
+        if nested is None:
             return
         if leg == "cancel":
-            self.lost.set()
-            for waiting in paths.values():
-                waiting.fail(TransportError("the caller abandoned the call"))
+            nested.abandoned()
             return
-        head, _, tail = leg.partition(".")
-        path = parse_path(tail) if head == "params" else None
-        if path is None:
-            return
-        queue = paths.get(path)
-        if queue is None:
-            if len(paths) >= 4096:
-                return
-            queue = paths[path] = PathQueue(path)
-        if data:
-            queue.push(data)
-        elif headers and ERROR_HEADER in headers:
-            queue.fail(error_from_kind(headers.get(ERROR_KIND_HEADER, ""), printable(headers[ERROR_HEADER], 500), "", ""))
+        nested.deliver(leg, msg)
 
     async def abandon(self) -> None:
         """End the call at once (a parameter's reader stopped): tell the caller."""
@@ -459,7 +438,7 @@ class _Incoming:
 
     def release(self) -> None:
         """The call's async values are over: stop routing its paths."""
-        if self.paths is not None:
+        if self.nested is not None:
             self.responder.nested.pop(self.sid, None)
 
     async def fail(self, error: BusError) -> None:
@@ -528,7 +507,9 @@ class NatsResponder:
             return
         incoming = _Incoming(self, msg, msg.subject[self._skip :])
         try:
-            await self.nc.publish(reply, b"", reply=f"{self.inbox}.{incoming.sid or '0'}")
+            await self.nc.publish(
+                reply, b"", reply=f"{self.inbox}.{incoming.sid or '0'}", headers=incoming.handshake_headers
+            )
         except Exception as exc:
             incoming.params.close()
             log.warning("%s: cannot answer the handshake: %s", printable(msg.subject), exc)
@@ -541,8 +522,10 @@ class NatsResponder:
         sid, _, leg = msg.subject[len(self.inbox) + 1 :].partition(".")
         if leg != "params":
             incoming = self.nested.get(sid)
-            if incoming is not None:
-                incoming.push(leg, msg.data, msg.headers)
+            if leg == "ping":  # a witgen caller asks whether this call is still here
+                await _answer_ping(self.nc, msg, incoming is not None or sid in self.waiting)
+            elif incoming is not None:
+                incoming.push(leg, msg)
             return
         queue = self.waiting.get(sid)
         if queue is not None:

@@ -8,8 +8,9 @@ and readers (to feed) of paths; this module moves their bytes over a transport's
   it may block, in-memory sequences in chunks of up to `CHUNK_ITEMS`), then the end
   chunk `00`; a future's value once. A sink that waits while the peer is behind is what
   bounds a fast producer. A producer that raises ends its path with a failure the reader
-  sees as an error; a path whose peer went away closes the producer (`aclose()` for
-  async generators, `close()` otherwise).
+  sees as an error; a path whose peer went away, or whose reader stopped it alone (a
+  sink's `stop_with`), closes the producer (`aclose()` for async generators, `close()`
+  otherwise).
 - `Lifetime` keeps the transport of one call until its async values are over: every
   pump done and every reader ended; a reader closed before its end cancels the call's
   other end (the transport is closed as abandoned).
@@ -23,7 +24,7 @@ import asyncio
 import inspect
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from typing import Any, TypeVar
 
 from witgen.runtime import values
@@ -52,7 +53,7 @@ async def _write(sink: ByteSink, data: bytes) -> None:
         raise _Gone(exc) from None
 
 
-async def _batches(value: Any) -> AsyncIterator[list[Any]]:
+async def _batches(value: Any) -> AsyncGenerator[list[Any], None]:
     """The items of a producer, in the chunks they are sent as."""
     if type(value) is values.Stream:  # a pending `values.Stream`: its source
         value = value.items
@@ -117,10 +118,14 @@ async def pump(producer: Producer, sink: ByteSink, where: str) -> bool:
             assert t.message is not None
             await _write(sink, t.message(result))
         else:
-            async for batch in _batches(value):
-                data = t.chunk(batch)
-                if data != b"\x00":  # an empty chunk would end the stream
-                    await _write(sink, data)
+            batches = _batches(value)
+            try:
+                async for batch in batches:
+                    data = t.chunk(batch)
+                    if data != b"\x00":  # an empty chunk would end the stream
+                        await _write(sink, data)
+            finally:
+                await batches.aclose()  # closes the producer at once, even when cancelled
             await _write(sink, b"\x00")
         try:
             await sink.close()
@@ -213,6 +218,9 @@ class Lifetime:
         task = asyncio.get_running_loop().create_task(pump(producer, sink, self.where))
         self.tasks.add(task)
         task.add_done_callback(self._pumped)
+        stop_with = getattr(sink, "stop_with", None)
+        if stop_with is not None:  # the reader of this path may stop it alone
+            stop_with(task.cancel)
 
     def watch(self, readers: Exchange | None) -> None:
         """Count the readers of `readers` too; the lifetime may end from now on."""
