@@ -387,7 +387,9 @@ def already_black(text: str) -> str | None:
         return None
     lines = text.split("\n")
     limit = LINE_LENGTH
-    if any(len(line) > limit for line in lines) and not _only_unsplittable_lines_long(lines):
+    if any(len(line) > limit for line in lines) and not (
+        _only_unsplittable_lines_long(lines) or _only_string_statements_long(text, lines)
+    ):
         return None
     return text.rstrip("\n") + "\n" if text.strip() else ""
 
@@ -406,6 +408,96 @@ def _only_unsplittable_lines_long(lines: list[str]) -> bool:
         if len(line) > limit and not line.lstrip().startswith("# "):
             return False
     return True
+
+
+# A statement `name: annotation = callee(` opening an exploded call (one argument a line).
+_ASSIGNED_CALL = re.compile(r"( *)([A-Za-z_]\w*: ([\w.\[\] |,]*\[[\w.\[\] |,]*) = )((?:await )?[A-Za-z_][\w.]*)\($")
+
+
+def wrap_long_assigned_calls(text: str) -> str:
+    """Annotated assignments of an exploded call whose first line is too long, as black
+    lays them out: the call in parentheses after `=`, one level deeper.
+
+    Black splits such a line at the parentheses it puts around an assignment's right-hand
+    side when the annotation holds brackets, `name: annotation = (` fits, and the first
+    line of the call would not (`_prefer_split_rhs_oop_over_rhs` in black's linegen); the
+    call keeps its exploded layout (its arguments end with a comma). Text that does not
+    take this shape is returned as it is, and lines still too long go to black.
+    """
+    lines = text.split("\n")
+    out: list[str] = []
+    statements: set[int] | None = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        found = _ASSIGNED_CALL.fullmatch(line) if len(line) > LINE_LENGTH else None
+        if found is not None:
+            indent, lead, annot, callee = found.group(1, 2, 3, 4)
+            close = indent + ")"
+            end = lines.index(close, i + 1) if close in lines[i + 1 :] else -1
+            args = lines[i + 1 : end]
+            if statements is None:
+                statements = _annotated_assignment_lines(text)
+            if (
+                end > i + 1
+                and len(indent) + len(lead) + 1 <= LINE_LENGTH
+                and ",]" not in annot
+                and args[-1].endswith(",")
+                and all(a.startswith(indent + "    ") for a in args)
+                and i + 1 in statements
+            ):
+                deeper = indent + "    "
+                out += [indent + lead + "(", deeper + callee + "(", *("    " + a for a in args), deeper + ")", close]
+                i = end + 1
+                continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def _annotated_assignment_lines(text: str) -> set[int]:
+    """The first lines (1-based) of the annotated assignments to a plain name in `text`."""
+    try:
+        tree = pyast.parse(text)
+    except SyntaxError:
+        return set()
+    return {
+        node.lineno
+        for node in pyast.walk(tree)
+        if isinstance(node, pyast.AnnAssign) and isinstance(node.target, pyast.Name) and node.value is not None
+    }
+
+
+def _only_string_statements_long(text: str, lines: list[str]) -> bool:
+    """Whether every line over the limit is a full-line comment or belongs to a statement
+    that is a lone string: black never splits a string, and moves closing quotes only
+    of a multi-line docstring (the first statement of a module or block), whose lines
+    `_only_unsplittable_lines_long` judges."""
+    try:
+        tree = pyast.parse(text)
+    except SyntaxError:
+        return False
+    free: set[int] = set()  # 1-based numbers of lines black leaves as they are
+    for node in pyast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if not isinstance(body, list):
+                continue
+            for k, stmt in enumerate(body):
+                if not (
+                    isinstance(stmt, pyast.Expr)
+                    and isinstance(stmt.value, pyast.Constant)
+                    and isinstance(stmt.value.value, str)
+                    and stmt.end_lineno is not None
+                ):
+                    continue
+                if k == 0 and stmt.end_lineno != stmt.lineno:
+                    continue  # a multi-line docstring
+                free.update(range(stmt.lineno, stmt.end_lineno + 1))
+    return all(
+        len(line) <= LINE_LENGTH or n in free or line.lstrip().startswith("# ")
+        for n, line in enumerate(lines, 1)
+    )
 
 
 def black_class_members(text: str) -> str | None:
@@ -485,7 +577,8 @@ def assemble(pieces: list[str], what: str) -> str:
                     else None
                 )
                 if out is None:
-                    out = already_black(block_text) or black_class_members(block_text)
+                    out = already_black(block_text) or already_black(wrap_long_assigned_calls(block_text))
+                    out = out or black_class_members(block_text)
                     if out is None:
                         import black
                         import black.parsing
