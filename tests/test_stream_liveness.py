@@ -57,10 +57,10 @@ def mods(bindings: Path) -> Iterator[dict[str, Any]]:
 class Process:
     """A support script process; its stdout lines arrive on `lines`; killed on exit."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, script: Path = SUPPORT) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
         self.proc = subprocess.Popen(
-            [sys.executable, str(SUPPORT), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [sys.executable, str(script), *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.log: list[str] = []
@@ -198,7 +198,7 @@ async def over_nats(url: str, mods: dict[str, Any], impl: Live) -> AsyncIterator
         await server.close_async(1)
 
 
-@pytest.fixture(params=["inprocess", "tcp", "nats"])
+@pytest.fixture(params=["inprocess", "nats"])
 def transport(request: pytest.FixtureRequest, mods: dict[str, Any]) -> Callable[[Live], Any]:
     if request.param == "inprocess":
         return lambda impl: inprocess(mods, impl)
