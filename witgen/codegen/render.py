@@ -195,7 +195,14 @@ def render_chunk(template: str, **context: Any) -> str:
             compile(text, f"<{template}>", "exec", dont_inherit=True)
         except SyntaxError as exc:
             raise CodegenError(f"template {template} produced invalid Python: {exc}") from None
+        if len(_compiled) > 4096:  # chunks rendered but never assembled
+            _compiled.clear()
+        _compiled.add(text)
     return text
+
+
+# Chunks `render_chunk` compiled: a piece black leaves as it is needs no second compile.
+_compiled: set[str] = set()
 
 
 def indent_docstrings(text: str) -> str:
@@ -592,8 +599,10 @@ def assemble(pieces: list[str], what: str) -> str:
             cached = fresh[text] = "\n\n".join(out for out in outs if out)
         if cached:
             formatted.append(cached)
-    for out in fresh.values():
-        _compile(out, what)
+    for text, out in fresh.items():
+        if not (text in _compiled and out == text + "\n"):
+            _compile(out, what)
+        _compiled.discard(text)
     if format_cache is not None:
         for text, out in fresh.items():
             format_cache[text] = out
