@@ -37,7 +37,7 @@ MB = 1_000_000
 MiB = 1 << 20
 TOTAL = 100 * MB
 CHUNK = 64 * 1024
-NATS_CAP = 16 * MiB  # what may wait unread on one path over NATS
+NATS_CAP = 16 * MiB  # what may wait unread on one path over NATS without credit (Go peers)
 
 
 @pytest.fixture(scope="module")
@@ -192,12 +192,12 @@ def test_hundred_megabytes_into_a_provider_over_tcp(bindings: Path, mods: dict[s
 
 
 @pytest.mark.slow
-def test_nats_fails_clearly_past_its_cap_and_memory_stays_bounded(
+def test_nats_paused_reader_holds_the_producer_back_and_memory_stays_bounded(
     bindings: Path, mods: dict[str, Any], nats: NatsServer
 ) -> None:
-    """NATS cannot hold a producer back: a reader that pauses lets at most the cap wait,
-    then the stream fails with one clear error and the producer is stopped. A reader
-    that keeps up takes the 100 MB through."""
+    """Between witgen peers NATS carries credit: a reader that pauses holds the producer
+    back (what waits stays far below the cap), then reads on; closing it stops the
+    producer. A reader that keeps up takes the 100 MB through."""
     from witgen.runtime.nats import NatsBus
 
     with Process("serve", str(bindings), "nats", nats.url) as provider:
@@ -211,12 +211,12 @@ def test_nats_fails_clearly_past_its_cap_and_memory_stays_bounded(
                 stream = await client.endless(CHUNK)
                 await stream.__anext__()
                 grown = 0
-                for _ in range(300):  # the reader pauses; the producer does not
+                for _ in range(300):  # the reader pauses; the producer waits for credit
                     await asyncio.sleep(0.01)
                     grown = max(grown, (memory_kib("VmRSS") - start) * 1024)  # what waits unread
-                with pytest.raises(TransportError, match=rf"fell more than {NATS_CAP} bytes behind"):
-                    async for _ in stream:
-                        pass
+                for _ in range(2 * NATS_CAP // CHUNK):  # past the old cap: read on
+                    assert len(await stream.__anext__()) == CHUNK
+                await stream.aclose()
                 stopped = await asyncio.to_thread(provider.expect, "closed endless")
                 assert stopped == "closed endless"
                 read, keeping_up = await drain(await client.source(TOTAL, CHUNK))
@@ -225,7 +225,7 @@ def test_nats_fails_clearly_past_its_cap_and_memory_stays_bounded(
                 await bus.close_async(1)
 
         paused_grown, read, keeping_up, _ = run(go())
-    assert paused_grown < 4 * NATS_CAP, f"a paused reader grew by {paused_grown} bytes"
+    assert paused_grown < NATS_CAP, f"a paused reader grew by {paused_grown} bytes"
     assert keeping_up < TOTAL // 10, f"a reader keeping up grew by {keeping_up} bytes"
     assert read == TOTAL
 
