@@ -17,7 +17,11 @@ It mirrors the reference tokenizer (wit-parser's `lex.rs`):
   does (integers, identifiers, `-`, and a `.` only if one of those follows:
   such a `.` is a VDOT) and checked against semver where it ends;
 * type nesting (`<`) and package nesting (`package .. {`) are bounded as in
-  the reference parser.
+  the reference parser;
+* a plain `@since(version = X.Y.Z)` or `@deprecated(version = X.Y.Z)` (spaces and tabs
+  only, a version without pre-release or build) is one GATE token whose value is the
+  version: the eleven tokens it stands for need none of the checks above. The parser
+  reads a file again with `fast_gates=False` when it stops at a GATE.
 
 As in the reference, an error of the tokenizer proper (a bad character,
 identifier, string or comment) is at a position (`Scanner.point`, a one-character
@@ -113,6 +117,13 @@ _ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
 _KEBAB = re.compile(
     r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*"
 )
+# A gate in one token: `@since` or `@deprecated` and a version that is valid semver (at most
+# 19 digits a number, below u64::MAX) with nothing after its patch number.
+_PLAIN_NUMBER = r"(?:0|[1-9][0-9]{0,18})"
+_FAST_GATE = re.compile(
+    r"@(?:since|deprecated)\([ \t]*version[ \t]*=[ \t]*"
+    rf"({_PLAIN_NUMBER}\.{_PLAIN_NUMBER}\.{_PLAIN_NUMBER})[ \t]*\)"
+)
 _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
 _VERSION_PART = re.compile(r"(?:[ \t\n]|\r\n)*[\w-]")
 
@@ -192,8 +203,9 @@ class Token(Struct, frozen=True, gc=False):
 class Scanner:
     """Tokenizes one source; `comments` maps a token's start offset to the comments before it."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, fast_gates: bool = True) -> None:
         self.source = source
+        self.fast_gates = fast_gates
         self.comments: dict[int, list[tuple[int, int]]] = {}
         text = source.text
         bad = _INVALID.search(text)
@@ -215,11 +227,11 @@ class Scanner:
         """The type of the token before the one at `start` (the last one produced, or EOF)."""
         # Only errors ask, so the tokens are read again rather than noted as they go.
         previous = ""
-        for token in Scanner(self.source).tokens():
+        for token in Scanner(self.source, self.fast_gates).tokens():
             if token.start_pos >= start:
                 break
             previous = token.type
-        return previous
+        return "RPAR" if previous == "GATE" else previous
 
     def span(self, start: int, end: int) -> Span:
         return Span(self.source, start, end)
@@ -249,6 +261,7 @@ class Scanner:
         version_dots = version_start = version_end = 0
         version_build = False
         kebab: set[str] = set()  # identifiers seen to be kebab-case
+        fast_gate = _FAST_GATE.match if self.fast_gates else None
         while True:
             m = next_match()
             assert m is not None
@@ -301,6 +314,14 @@ class Scanner:
                         version_dots += 1
                     elif version == 3 and _VERSION_PART.match(text, end):
                         typ = "VDOT"
+                elif typ == "AT" and fast_gate is not None and prev != "ID" and prev != "EXPLICIT_ID":
+                    gate = fast_gate(text, start)
+                    # (a gate where a type must start is left to the checks token by token)
+                    if gate is not None and not (type_depth >= MAX_TYPE_NESTING and (prev == "LT" or prev == "COMMA")):
+                        typ = "GATE"
+                        value = gate.group(1)
+                        end = gate.end()
+                        next_match = _matches_from(text, end)
             elif kind == "LINE":
                 pending.append((start, end))
                 continue
@@ -390,8 +411,11 @@ class Scanner:
             if pending:
                 comments[start] = pending
                 pending = []
-            before = prev
-            prev = typ
+            if typ == "GATE":  # as after the tokens it stands for: `1.2.3` `)`
+                before, prev = "INTEGER", "RPAR"
+            else:
+                before = prev
+                prev = typ
             yield Token(typ, value, start, end)
 
     def _invalid_id(self, name: str, start: int, end: int) -> None:

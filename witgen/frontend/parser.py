@@ -172,6 +172,12 @@ class _Builder:
     # ------------------------------------------------------------------ attributes
 
     def attr(self, c: list[Any]) -> tuple[int, ast.Attribute]:
+        if len(c) == 1:  # a GATE: `@since(version = 1.2.3)`, its value the version
+            gate: Token = c[0]
+            sign = gate.start_pos
+            if self.source.text.startswith("@s", sign):
+                return sign, ast.Since(gate.value, Span(self.source, sign + 1, sign + 6))
+            return sign, ast.Deprecated(gate.value, Span(self.source, sign + 1, sign + 11))
         kind: Token = c[1]
         span = self._span(kind)
         at: int = c[0].start_pos
@@ -405,7 +411,13 @@ def parse_file(source: Source, wat: bool = False) -> ast.File:
         scanner = Scanner(source)
         builder.scanner = scanner
         try:
-            result = table.parse(scanner)
+            try:
+                result = table.parse(scanner)
+            except tables.StoppedAtGate:
+                # say what is wrong as the tokens a GATE stands for would have it
+                scanner = Scanner(source, fast_gates=False)
+                builder.scanner = scanner
+                result = table.parse(scanner)
         finally:
             del builder.scanner
     assert isinstance(result, ast.File)

@@ -225,6 +225,10 @@ def _callback(recipe: Recipe, builder: object) -> Callable[[list[Any]], Any]:
 _END = Token("$END", "", -1, -1)
 
 
+class StoppedAtGate(Exception):
+    """The parse stopped at a GATE token: the file is to be read again token by token."""
+
+
 class Tables:
     """The table, its callbacks bound to a builder, and the parse loop."""
 
@@ -265,6 +269,8 @@ class Tables:
                     state = action
                     break
                 if action is None:
+                    if typ == "GATE":
+                        raise StoppedAtGate
                     raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
                 size, callback, origin = action
                 if size:
@@ -290,7 +296,7 @@ class Tables:
         """
         states = self.states
         stack = [self.start]
-        for token in Scanner(source).tokens():
+        for token in Scanner(source, fast_gates=False).tokens():
             if token.start_pos == bad.start_pos:
                 break
             while True:
@@ -311,8 +317,8 @@ class Tables:
         states = self.states
         found = set()
         for term in states[stack[-1]]:
-            if not term.isupper() and term != "$END":
-                continue
+            if (not term.isupper() and term != "$END") or term == "GATE":
+                continue  # a rule, or what the scanner makes of a whole attribute
             st = list(stack)
             while True:
                 action = states[st[-1]].get(term)
