@@ -10,7 +10,9 @@ result to `sink(ROOT)` and close it, or `fail(error)` to end the exchange withou
 a value. A source raises `BusError` when the exchange failed.
 
 Calls with futures or streams also write and read nested paths: a sink of a nested path
-may have `fail(error)` (end the path with an error the reader sees); an `Incoming` may
+may have `fail(error)` (end the path with an error the reader sees) and `stop_with(cb)`
+(`cb()` runs when the reader stops that path alone); a source may have `stop()` (stop
+reading before the end and tell that path's producer); an `Incoming` may
 have `lost` (an `asyncio.Event`: the caller went away), `abandon()` (end the call at
 once) and `release()` (its async values are over).
 """
