@@ -37,6 +37,7 @@ from witgen.resolver import loader
 from witgen.resolver.loader import Parse
 from witgen.workflow.digest import file_hash, generator_fingerprint
 from witgen.workflow.formatcache import prune_lru, read_entry, write_entry
+from witgen.workflow.pack import Pack, pack_path
 
 LIMIT = 4000  # files: a large tree of packages has a few hundred
 
@@ -85,9 +86,12 @@ class _Pickler(pickle.Pickler):
 class AstCache:
     """Parsed files by a digest of their path, text, parse options and the front end."""
 
-    def __init__(self, folder: Path, namespace: str | None = None) -> None:
+    def __init__(self, folder: Path, namespace: str | None = None, scope: str | None = None) -> None:
+        """Entries are files in `folder/ast`, or, with a `scope`, one pack of that scope
+        there (`witgen.workflow.pack`), written when the cache is pruned."""
         self.folder = folder / "ast"
         self._namespace = namespace
+        self.pack = Pack(pack_path(self.folder, scope)) if scope is not None else None
         self.hits = 0
         self.stored = 0
 
@@ -102,26 +106,35 @@ class AstCache:
         return file_hash(head + source.text.encode("utf-8", "surrogatepass"))
 
     def get(self, key: str) -> ast.File | None:
-        found = self._load(self.folder / key, ast.File)
+        found = self._load(key, ast.File)
         if found is not None:
             self.hits += 1
         return found
 
     def put(self, key: str, file: ast.File) -> None:
-        self._store(self.folder / key, file)
+        self._store(key, file)
 
     def get_group(self, key: str) -> loader.Group | None:
         """A package's stage-A result (`witgen.resolver.loader.group_cache`)."""
-        return self._load(self.folder / self._derived("group", key), loader.Group)
+        return self._load(self._derived("group", key), loader.Group)
 
     def put_group(self, key: str, group: loader.Group) -> None:
-        self._store(self.folder / self._derived("group", key), group)
+        self._store(self._derived("group", key), group)
 
-    @staticmethod
-    def _load(path: Path, cls: type[T]) -> T | None:
-        """The `cls` pickled at `path`; None when absent, damaged, unsigned or of another
-        version (`read_entry` checks the signature before anything is unpickled)."""
-        body = read_entry(path)
+    def _read(self, name: str) -> bytes | None:
+        """The body of entry `name`, None when absent, damaged or unsigned."""
+        return self.pack.get(name) if self.pack is not None else read_entry(self.folder / name)
+
+    def _write(self, name: str, body: bytes) -> bool:
+        if self.pack is not None:
+            self.pack.put(name, body)
+            return True
+        return write_entry(self.folder / name, body)
+
+    def _load(self, name: str, cls: type[T]) -> T | None:
+        """The `cls` pickled as entry `name`; None when absent, damaged, unsigned or of
+        another version (the signature is checked before anything is unpickled)."""
+        body = self._read(name)
         if body is None:
             return None
         try:
@@ -130,21 +143,21 @@ class AstCache:
             return None
         return found if isinstance(found, cls) else None
 
-    def _store(self, path: Path, obj: object) -> None:
+    def _store(self, name: str, obj: object) -> None:
         try:
             buffer = io.BytesIO()
             _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
         except (pickle.PicklingError, RecursionError):  # a cache that cannot be written is only slower
             return
-        if write_entry(path, buffer.getvalue()):
+        if self._write(name, buffer.getvalue()):
             self.stored += 1
 
     def get_tables(self, key: str) -> bytes | None:
         """The parser's table (`witgen.frontend.tables`), kept beside the files it parsed."""
-        return read_entry(self.folder / self._derived("tables", key))
+        return self._read(self._derived("tables", key))
 
     def put_tables(self, key: str, data: bytes) -> None:
-        if write_entry(self.folder / self._derived("tables", key), data):
+        if self._write(self._derived("tables", key), data):
             self.stored += 1
 
     def _derived(self, kind: str, key: str) -> str:
@@ -166,8 +179,11 @@ class AstCache:
         return cached
 
     def prune(self, limit: int = LIMIT) -> None:
-        """Remove the least recently used entries beyond `limit`, if this run stored any."""
-        if self.stored:
+        """Write the pack, or remove the least recently used entries beyond `limit`, if
+        this run stored any."""
+        if self.pack is not None:
+            self.pack.flush()
+        elif self.stored:
             prune_lru(self.folder, limit)
 
 

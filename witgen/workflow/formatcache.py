@@ -23,6 +23,9 @@ from pathlib import Path
 
 from witgen import cachesign
 from witgen.workflow.digest import file_hash
+from witgen.workflow.pack import Pack, pack_path, prune_lru, read_entry
+
+__all__ = ["FormatCache", "PackedFormatCache", "default_folder", "prune_lru", "read_entry", "write_entry"]
 
 LIMIT = 20000  # chunks: a large package has a few hundred
 
@@ -34,32 +37,6 @@ def default_folder() -> Path | None:
         return Path(configured) if configured else None
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "witgen"
-
-
-def prune_lru(folder: Path, limit: int) -> None:
-    """Remove the least recently used entries of a cache folder beyond `limit` (best effort)."""
-    try:
-        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
-        if len(entries) <= limit:
-            return
-        entries.sort(key=lambda e: e.stat().st_mtime_ns)
-        for entry in entries[: len(entries) - limit]:
-            os.unlink(entry.path)
-    except OSError:
-        pass
-
-
-def read_entry(path: Path) -> bytes | None:
-    """The body of a cache entry, or None when it is absent, unreadable, damaged or not
-    signed with this user's key (`witgen.cachesign`); reading one marks it recently used."""
-    body = cachesign.read_entry(path)
-    if body is None:
-        return None
-    try:
-        os.utime(path)  # recently used: pruned last
-    except OSError:
-        pass
-    return body
 
 
 def write_entry(path: Path, body: bytes) -> bool:
@@ -120,3 +97,44 @@ class FormatCache(MutableMapping[str, str]):
         """Remove the least recently used entries beyond `limit`, if this run stored any."""
         if self.stored:
             prune_lru(self.folder, limit)
+
+
+class PackedFormatCache(MutableMapping[str, str]):
+    """Unformatted chunk text -> formatted text, kept in one pack per scope
+    (`witgen.workflow.pack`): read once when created, written once by `flush`.
+
+    Keys are digests of black's version and mode with the text, as in `FormatCache`.
+    Text that formatting left as it was (with its final newline added) is stored as an
+    empty value, so that the pack holds each such chunk once.
+    """
+
+    def __init__(self, folder: Path, scope: str, namespace: str | None = None) -> None:
+        self._cache = FormatCache(folder, namespace)
+        self.pack = Pack(pack_path(self._cache.folder, scope))
+
+    def _key(self, text: str) -> str:
+        return file_hash(self._cache.namespace + b"\0" + text.encode())
+
+    def __getitem__(self, text: str) -> str:
+        value = self.pack.get(self._key(text))
+        if value is None:
+            raise KeyError(text)
+        return text + "\n" if not value else value[1:].decode()
+
+    def __setitem__(self, text: str, formatted: str) -> None:
+        value = b"" if formatted == text + "\n" else b"=" + formatted.encode()
+        self.pack.put(self._key(text), value)
+
+    def __delitem__(self, text: str) -> None:
+        if not self.pack.discard(self._key(text)):
+            raise KeyError(text)
+
+    def __iter__(self) -> Iterator[str]:
+        raise TypeError("a PackedFormatCache cannot list its keys (it stores digests of them)")
+
+    def __len__(self) -> int:
+        return len(self.pack)
+
+    def flush(self) -> None:
+        """Write what this run stored (best effort: a cache that cannot be written is only slower)."""
+        self.pack.flush()

@@ -26,6 +26,14 @@ def input_names(target: Target) -> tuple[str, ...]:
     return tuple(names)
 
 
+def pack_scope(target: Target) -> str:
+    """What names a target's cache packs (`witgen.workflow.pack`): its output folder.
+
+    The scope decides only which entries are kept together; every entry is keyed by a
+    digest of what decides its value."""
+    return f"target\0{target.out.resolve()}"
+
+
 def render_target(target: Target) -> dict[str, str]:
     """Render a target's bindings in memory: relative POSIX path -> file text."""
     from witgen.errors import WitError
@@ -36,15 +44,15 @@ def render_target(target: Target) -> dict[str, str]:
     from witgen.codegen import render as codegen_render
     from witgen.resolver import load
     from witgen.workflow.astcache import AstCache, installed
-    from witgen.workflow.formatcache import FormatCache, default_folder
+    from witgen.workflow.formatcache import PackedFormatCache, default_folder
 
     folder = default_folder()
-    cache = FormatCache(folder) if folder is not None else None
+    cache = PackedFormatCache(folder, pack_scope(target)) if folder is not None else None
     codegen_render.format_cache = cache
     codegen_render.module_salt = generator_fingerprint() if cache is not None else None
     codegen_render.use_template_cache(folder / "templates" if folder is not None else None)
     try:
-        with installed(AstCache(folder) if folder is not None else None):
+        with installed(AstCache(folder, scope=pack_scope(target)) if folder is not None else None):
             resolve = load(target.wit, features=target.features, all_features=target.all_features)
         return render_bindings(
             resolve,
@@ -63,4 +71,4 @@ def render_target(target: Target) -> dict[str, str]:
         codegen_render.module_salt = None
         codegen_render.use_template_cache(None)
         if cache is not None:
-            cache.prune()
+            cache.flush()
