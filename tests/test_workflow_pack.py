@@ -72,6 +72,21 @@ def test_unused_entries_are_kept_up_to_a_bound(tmp_path: Path) -> None:
     assert f"old{pack._SPARE * 3 - 1}" in kept and "old0" not in kept  # the most recent stay
 
 
+def test_unused_entries_are_kept_up_to_a_quarter_of_the_used_size(tmp_path: Path) -> None:
+    path = pack_path(tmp_path / "ast", "x")
+    first = Pack(path)
+    big = b"o" * pack._SPARE_BYTES
+    for i in range(6):
+        first.put(f"old{i}", big)
+    assert first.flush()
+    second = Pack(path)
+    for i in range(8):
+        second.put(f"new{i}", big)
+    assert second.flush()
+    kept = Pack(path).keys()
+    assert kept == {*(f"new{i}" for i in range(8)), "old5", "old4"}
+
+
 def test_an_unwritable_pack_only_costs_time(tmp_path: Path) -> None:
     (tmp_path / "format").write_text("a file where the cache folder goes")
     cache = PackedFormatCache(tmp_path, "out", namespace="n")

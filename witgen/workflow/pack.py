@@ -9,10 +9,10 @@ write, reads as empty, and the run stores everything anew.
 
 Keys are digests of everything that decides their value, chosen by the caller; the
 pack only decides which of them are kept. When a run stored something, the pack is
-written again with the entries that run used or stored, then, up to as many again,
-the entries it did not use (the most recently stored first), so that switching
-back and forth between two versions of an input stays warm while a pack never
-grows without bound.
+written again with the entries that run used or stored, then, up to as many again
+and a quarter of their size, the entries it did not use (the most recently stored
+first), so that switching back and forth between two versions of an input stays
+warm while a pack never grows without bound.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from witgen import cachesign
 from witgen.workflow.digest import file_hash
 
 LIMIT = 1000  # packs per kind of cache: one per output folder or command
-_SPARE = 256  # unused entries kept beyond twice the used ones, at least
+_SPARE = 256  # unused entries kept: as many as the used ones, at least this many,
+_SPARE_BYTES = 1 << 16  # and of at most a quarter of their size, at least this
 
 _decoder = msgspec.msgpack.Decoder(dict[str, bytes])
 _encoder = msgspec.msgpack.Encoder()
@@ -111,13 +112,16 @@ class Pack:
         if not self.stored:
             return True
         keep = dict(self._used)
-        room = max(len(keep), _SPARE)
+        count = max(len(keep), _SPARE)
+        size = max(sum(map(len, keep.values())) // 4, _SPARE_BYTES)
         for key in reversed(self._old):  # the most recently stored last in the old pack
-            if room <= 0:
+            value = self._old[key]
+            if count <= 0 or size < len(value):
                 break
             if key not in keep:
-                keep[key] = self._old[key]
-                room -= 1
+                keep[key] = value
+                count -= 1
+                size -= len(value)
         ordered = {k: keep[k] for k in reversed(keep) if k not in self._used}
         ordered.update(self._used)
         written = cachesign.write_entry(self.path, _encoder.encode(ordered))
