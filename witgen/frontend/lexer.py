@@ -5,7 +5,8 @@ It mirrors the reference tokenizer (wit-parser's `lex.rs`):
 * the whole text is first checked for control codes and bidirectional overrides;
 * whitespace and comments are skipped; the comments right before a token are
   kept in `Scanner.comments`, keyed by that token's start offset, so that the
-  parser can attach them as docs to the item the token starts;
+  parser can attach them as docs to the item the token starts (a run of line
+  comments is kept as one range: its lines are the comments);
 * an identifier is a run of `[letter_][letter digit _ -]*`; the words of
   `KEYWORDS` become keyword tokens, anything else is an `ID` that must be
   kebab-case: a bad one is noted in `Scanner.invalid` and raised only if the
@@ -97,7 +98,7 @@ _TOKEN = re.compile(
     r"[ \t\n]*+(?:\r\n[ \t\n]*+)*+(?:"  # whitespace, each run in one step
     rf"(?P<ID>{_WORD})"
     r"|(?P<PUNCT>->|[=,:;(){}<>*.@+-]|/(?![/*]))"
-    r"|(?P<LINE>//[^\n]*)"
+    r"|(?P<LINE>//[^\n]*(?:[ \t\n]*+(?:\r\n[ \t\n]*+)*+//[^\n]*)*+)"  # a run of them
     r"|(?P<BLOCK>/\*)"
     r"|(?P<INTEGER>[0-9]+)"
     rf"|(?P<EXPLICIT_ID>%(?:{_WORD})?)"
@@ -222,6 +223,7 @@ class Scanner:
         self.eof = len(text)
         # identifiers that are not kebab-case, by offset: an error once the parser takes one
         self.invalid: dict[int, WitError] = {}
+        self.versions: set[str] = set()  # the versions found to be semver
 
     def previous_type(self, start: int) -> str:
         """The type of the token before the one at `start` (the last one produced, or EOF)."""
@@ -426,7 +428,10 @@ class Scanner:
             self.invalid[start] = exc
 
     def _check_version(self, start: int, end: int) -> None:
-        check_version(self.source.text[start:end], self.span(start, end))
+        text = self.source.text[start:end]
+        if text not in self.versions:
+            check_version(text, self.span(start, end))
+            self.versions.add(text)
 
     def _block_comment(self, start: int) -> int:
         """The end offset of the (nested) block comment opened at `start`."""

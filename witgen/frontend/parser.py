@@ -11,6 +11,7 @@ Docs: every comment right before an item's first token (its first attribute's
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import cache
 from typing import Any
@@ -25,6 +26,7 @@ from witgen.frontend import tables
 __all__ = ["parse_file", "normalize_docs"]
 
 _U32_MAX = 2**32 - 1
+_LINE_COMMENT = re.compile(r"//[^\n]*")
 
 
 def normalize_docs(comments: list[str]) -> str | None:
@@ -37,30 +39,25 @@ def normalize_docs(comments: list[str]) -> str | None:
     """
     if not comments:
         return None
-    docs: list[str] = []
-    indent = -1  # the smallest leading whitespace of the non-empty ones
-    for text in comments:
-        if text.startswith("/**"):
-            body = text[3:]
-            body = (body[:-2] if body.endswith("*/") else body).rstrip()
-        else:
-            body = text.lstrip("/").rstrip()
-        docs.append(body)
-        if body:
-            lead = len(body) - len(body.lstrip())
-            if lead < indent or indent < 0:
-                indent = lead
+    docs = [
+        text.lstrip("/").rstrip() if not text.startswith("/**") else _block_body(text)
+        for text in comments
+    ]
+    indent = min([len(d) - len(d.lstrip()) for d in docs if d], default=0)
     if indent > 0:
         pad = " " * indent
         docs = [d[indent:] if d.startswith(pad) else d for d in docs]
-    lines: list[str] = []
-    for doc in docs:
-        if "\n" in doc:
-            # Rust's `str::lines`: split on `\n` only, drop a `\r` before it
-            lines.extend(line.removesuffix("\r") for line in doc.split("\n"))
-        else:
-            lines.append(doc)  # a line comment (its `\r` went with the trailing whitespace)
-    return "\n".join(lines).rstrip("\n")
+    joined = "\n".join(docs)
+    if "\r" in joined:
+        # Rust's `str::lines` on a block comment: a line loses the `\r` before its `\n`
+        joined = joined.replace("\r\n", "\n")
+    return joined.rstrip("\n")
+
+
+def _block_body(text: str) -> str:
+    """A `/** .. */` comment without its delimiters and trailing whitespace."""
+    body = text[3:]
+    return (body[:-2] if body.endswith("*/") else body).rstrip()
 
 
 class _Partial(Struct):
@@ -103,7 +100,13 @@ class _Builder:
         if not found:
             return _NO_DOCS
         text = self.source.text
-        contents = normalize_docs([text[s:e] for s, e in found])
+        pieces: list[str] = []
+        for s, e in found:
+            if text.startswith("//", s):  # a run of line comments
+                pieces += _LINE_COMMENT.findall(text, s, e)
+            else:
+                pieces.append(text[s:e])
+        contents = normalize_docs(pieces)
         return ast.Docs(contents, Span(self.source, found[0][0], found[-1][1]))
 
     def _item(self, children: list[Any]) -> Any:

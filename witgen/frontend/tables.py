@@ -194,13 +194,37 @@ def build(grammar: str, builder: object) -> TableData:
 
 
 def _callback(recipe: Recipe, builder: object) -> Callable[[list[Any]], Any]:
-    """The function one reduction calls with its children, as Lark would build it."""
+    """The function one reduction calls with its children, as Lark would build it.
+
+    A repetition Lark adds for `x*` (a rule named `__...` without a method) is a plain
+    list of its items: the rules that take it in splice that list.
+    """
     name, include, expand1, method = recipe
+    repetition = not method and name.startswith("__")
     make: Callable[[list[Any]], Any] = (
         getattr(builder, name) if method else (lambda children: Node(name, children))
     )
     if include is None and not expand1:
-        return make
+        return _same if repetition else make
+    if include is not None and not expand1 and len(include) == 2 and include[0] == (0, True):
+        # `x* x`: the repetition grows by one on the left; its list is used once, here,
+        # so it takes the item rather than being copied on every item
+        last, splice = include[1]
+        if not splice:
+            if repetition:
+                def grow(children: list[Any]) -> Any:
+                    items: list[Any] = children[0]
+                    items.append(children[last])
+                    return items
+
+                return grow
+
+            def grow_into(children: list[Any]) -> Any:
+                items: list[Any] = children[0]
+                items.append(children[last])
+                return make(items)
+
+            return grow_into
 
     def reduce(children: list[Any]) -> Any:
         if include is not None:
@@ -209,17 +233,19 @@ def _callback(recipe: Recipe, builder: object) -> Callable[[list[Any]], Any]:
                 if not splice:
                     kept.append(children[i])
                 elif kept:
-                    kept.extend(children[i].children)
+                    kept.extend(children[i])
                 else:
-                    # A repetition (`x*`) grows by one on the left: take over its list
-                    # (the node is used once, here) rather than copy it on every item.
-                    kept = children[i].children
+                    kept = children[i]  # a repetition's list, used once: taken over
             children = kept
         if expand1 and len(children) == 1:
             return children[0]
-        return make(children)
+        return _same(children) if repetition else make(children)
 
     return reduce
+
+
+def _same(children: list[Any]) -> list[Any]:
+    return children
 
 
 _END = Token("$END", "", -1, -1)
@@ -243,10 +269,24 @@ class Tables:
             for state, row in raw.items()
         }
         # What the parse loop reads: by state, a symbol's next state (an int: a shift or a
-        # goto) or its reduction (symbols popped, callback, rule name).
+        # goto) or its reduction (symbols popped, callback, rule name); the callback is None
+        # for a `?rule` of one symbol, whose child stands for it.
         self.actions: list[dict[str, Any]] = [{} for _ in range(max(raw) + 1)]
-        for state, row in self.states.items():
-            self.actions[state] = {term: action[1] for term, action in row.items()}
+        for state, row in raw.items():
+            self.actions[state] = {
+                term: action[1] if action[0] else self._reduction(action[1], recipes, callbacks)
+                for term, action in row.items()
+            }
+
+    @staticmethod
+    def _reduction(
+        reduce: tuple[int, int, str], recipes: list[Recipe], callbacks: list[Callable[[list[Any]], Any]]
+    ) -> tuple[int, Callable[[list[Any]], Any] | None, str]:
+        size, index, origin = reduce
+        _, include, expand1, _ = recipes[index]
+        if size == 1 and expand1 and include is None:
+            return size, None, origin
+        return size, callbacks[index], origin
 
     def parse(self, scanner: Scanner) -> Any:
         actions = self.actions
@@ -273,6 +313,11 @@ class Tables:
                         raise StoppedAtGate
                     raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
                 size, callback, origin = action
+                if callback is None:  # the child stands for the rule
+                    del stack[-1]
+                    state = actions[stack[-1]][origin]
+                    push_state(state)
+                    continue
                 if size:
                     args = values[-size:]
                     del stack[-size:]
