@@ -209,7 +209,7 @@ async def _as_coroutine(awaitable: Awaitable[Any]) -> Any:
 class BoundOperation:
     """An operation bound to its implementation."""
 
-    __slots__ = ("instance", "name", "decode", "fn", "encode", "is_async", "awaits", "func")
+    __slots__ = ("instance", "name", "decode", "fn", "encode", "is_async", "awaits", "func", "async_codec")
 
     def __init__(self, instance: str, op: Operation, fn: Callable[..., Any]) -> None:
         self.instance = instance
@@ -222,6 +222,9 @@ class BoundOperation:
         self.awaits = inspect.iscoroutinefunction(fn)
         self.is_async = self.awaits or inspect.isasyncgenfunction(fn)
         self.func = op.func
+        # The function codec when the values hold futures or streams, else None; False
+        # until the wRPC engine first asks.
+        self.async_codec: Any = False
 
 
 class DispatchTable:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from witgen.runtime.bus import BusError, TransportError
 from witgen.runtime.dispatch import DispatchTable
+from witgen.runtime.nats.client import check_subject, header_block
 from witgen.runtime.nats.connection import open_connection, watch
 from witgen.runtime.nats.subjects import (
     LINK_NAME,
@@ -199,7 +200,8 @@ class NatsBus:
             sent[LINK_NAME] = link_name
         self._headers = sent
         self._subjects: dict[tuple[str, str], str] = {}
-        self._timed: dict[float | None, dict[str, str] | None] = {}
+        # Per timeout: the headers of a call and their block as sent.
+        self._timed: dict[float | None, tuple[dict[str, str] | None, bytes | None]] = {}
 
     def __repr__(self) -> str:
         return f"<NatsBus {self._link.url} prefix={self.prefix!r} source={self._source!r}>"
@@ -366,16 +368,20 @@ class NatsBus:
             payload = bytes(payload)
         subject = self._subjects.get((instance, function))
         if subject is None:
-            subject = invocation_subject(self.prefix, instance, function, WRPC)
+            subject = self._subject(instance, function)
             if len(self._subjects) < 4096:
                 self._subjects[(instance, function)] = subject
-        headers = self._timed.get(timeout)
-        if headers is None and timeout not in self._timed:
+        timed = self._timed.get(timeout)
+        if timed is None:
             headers = self._headers_for(self.timeout if timeout is None else timeout)
+            try:
+                timed = (headers, header_block(headers) if headers else None)
+            except Exception as exc:
+                raise TransportError(f"cannot send the call's headers: {exc}", instance, function) from None
             if len(self._timed) < 64:
-                self._timed[timeout] = headers
+                self._timed[timeout] = timed
         return await engine.call(
-            link.caller.open(subject, headers),
+            link.caller.open(subject, timed[0], block=timed[1]),
             instance,
             function,
             payload,
@@ -388,8 +394,15 @@ class NatsBus:
         link = self._link
         if link.closed:
             raise TransportError("the bus is closed", instance, function)
-        subject = invocation_subject(self.prefix, instance, function, WRPC)
+        subject = self._subject(instance, function)
         return link.caller.open(subject, self._headers_for(self.timeout), nested=True), self.timeout
+
+    def _subject(self, instance: str, function: str) -> str:
+        subject = invocation_subject(self.prefix, instance, function, WRPC)
+        try:
+            return check_subject(subject)
+        except Exception:
+            raise TransportError(f"cannot call {subject!r}: not a valid NATS subject", instance, function) from None
 
     def _headers_for(self, timeout: float | None) -> dict[str, str] | None:
         headers = dict(self._headers)

@@ -5,8 +5,8 @@ nats-py's header parser raises on a malformed header block (an empty block, or
 process stays up, deaf, until the stale-connection check reconnects minutes
 later. Connections witgen opens parse header blocks defensively (a malformed
 block is dropped, the message delivered without headers, one throttled log
-line), and a watchdog restarts a read loop that ended while connected: the
-client reconnects within a second and goes on.
+line; client.py), and a watchdog restarts a read loop that ended while connected:
+the client reconnects within a second and goes on.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from witgen.runtime.errors import TransportError
-from witgen.runtime.wrpc.logs import Throttled
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NATS
@@ -28,30 +27,14 @@ __all__ = ["WATCH_INTERVAL", "client_class", "open_connection", "watch"]
 log = logging.getLogger("witgen.runtime.nats")
 
 WATCH_INTERVAL = 0.5
-_MALFORMED = Throttled(log, "malformed header blocks")
 
 
 def client_class() -> type[NATS]:
-    """nats-py's client with a header parser that cannot end its read loop."""
-    from nats.aio.client import Client
+    """nats-py's client with a header parser that cannot end its read loop, and direct
+    subscriptions and publishing for witgen's own use (client.py)."""
+    from witgen.runtime.nats.client import WitgenClient
 
-    class DefensiveClient(Client):
-        """A nats-py client whose header parser cannot end its read loop."""
-
-        async def _process_headers(self, headers: Any) -> dict[str, str] | None:
-            try:
-                found: dict[str, str] | None = await super()._process_headers(headers)
-            except Exception as exc:
-                _MALFORMED.warning(
-                    "nats: a message with a malformed header block (%d bytes: %s) was delivered"
-                    " without headers",
-                    len(headers) if headers else 0,
-                    type(exc).__name__,
-                )
-                return None
-            return found
-
-    return DefensiveClient
+    return WitgenClient
 
 
 async def watch(nc: NATS, interval: float = WATCH_INTERVAL) -> None:

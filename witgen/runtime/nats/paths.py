@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from witgen.runtime.errors import BusError, TransportError
+from witgen.runtime.nats.client import outbox
 from witgen.runtime.nats.subjects import ERROR_HEADER, ERROR_KIND_HEADER
 from witgen.runtime.wrpc.errors import error_from_kind, error_kind
 from witgen.runtime.wrpc.logs import printable
@@ -121,7 +122,7 @@ class NestedPaths:
         found = self.sinks[path] = PathSink(self, path)
         return found
 
-    def deliver(self, leg: str, msg: Any) -> None:
+    def deliver(self, leg: str, data: bytes, headers: Mapping[str, str] | None) -> None:
         """A message on `<own>.<leg>`: a path's chunk, a credit, a cancel or a ping."""
         head, _, tail = leg.partition(".")
         path = parse_path(tail) if tail else None
@@ -133,10 +134,9 @@ class NestedPaths:
                 if len(self.queues) >= _MAX_PATHS:
                     return
                 queue = self.queue(path)
-            if msg.data:
-                queue.push(msg.data)
+            if data:
+                queue.push(data)
                 return
-            headers = msg.headers
             if headers and ERROR_HEADER in headers:
                 queue.fail(_error(headers))
             return
@@ -144,7 +144,7 @@ class NestedPaths:
         if sink is None:
             return
         if head == "credit":
-            text = msg.data.decode("ascii", "replace")
+            text = data.decode("ascii", "replace")
             if text.isdigit() and len(text) <= 12:
                 sink.grant(int(text))
         elif head == "cancel":
@@ -174,7 +174,7 @@ class NestedPaths:
         if not self.witgen or not self.other.done() or self.other.cancelled():
             return
         try:
-            await self.nc.publish(f"{self.other.result()}.{leg}", data)
+            outbox(self.nc).send(f"{self.other.result()}.{leg}", data)
         except Exception as exc:
             log.debug("cannot send %s: %s", leg, exc)
 
@@ -383,6 +383,9 @@ class PathSink:
         paths = self.paths
         subject = await self._subject()
         nc = paths.nc
+        box = outbox(nc)
+        if box.waiting:  # what the call sent before (its root result) goes first
+            await box.drained()
         size = nc.max_payload
         for at in range(0, len(data), size):
             if paths.gone or self.stopped:
@@ -418,7 +421,7 @@ class PathSink:
 
     async def fail(self, error: BusError) -> None:
         headers = {ERROR_HEADER: error.message, ERROR_KIND_HEADER: error_kind(error)}
-        await self.paths.nc.publish(await self._subject(), b"", headers=headers)
+        outbox(self.paths.nc).send(await self._subject(), b"", headers=headers)
 
     def _wake(self) -> None:
         waiter = self._waiter

@@ -20,6 +20,12 @@ dropped without a value).
 Request/reply: the body is the whole parameter tuple; the one reply is `00` + the
 encoded result, or `01` + a UTF-8 error message.
 
+Messages arrive through direct subscriptions (a plain callback from the read loop)
+and leave through the connection's `Outbox` (appended at once, in order; see
+client.py). A call whose parameters all came with the invocation and whose method
+is sync is served without a task: the handshake, the result and the end of results
+are sent together once it ran (`Server.serve_now`).
+
 Futures and streams travel on nested paths (`R_c.results.<i>.<j>`,
 `R_s.params.<i>`; see paths.py): a call with them is registered (its result paths
 routed) before it is published, and a provider registers the parameter paths of such
@@ -35,6 +41,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from witgen.runtime.errors import BusError, InvalidPayload, ProviderFailure, TransportError, UnknownOperation
+from witgen.runtime.nats.client import BACKLOG_LIMIT, Outbox, outbox, subscribe
 from witgen.runtime.nats.paths import STREAMS_HEADER, NestedPaths, PathQueue, PathSink
 from witgen.runtime.nats.subjects import (
     ERROR_HEADER,
@@ -54,7 +61,6 @@ from witgen.runtime.wrpc.transport import Path
 
 if TYPE_CHECKING:
     from nats.aio.client import Client as NATS
-    from nats.aio.msg import Msg
 
 __all__ = ["DEFAULT_MAX_RESULT", "NatsCaller", "NatsResponder"]
 
@@ -81,6 +87,7 @@ class _Exchange:
         "cid",
         "subject",
         "headers",
+        "block",
         "future",
         "rest",
         "payload",
@@ -90,12 +97,19 @@ class _Exchange:
     )
 
     def __init__(
-        self, caller: NatsCaller, cid: str, subject: str, headers: dict[str, str] | None, nested: bool = False
+        self,
+        caller: NatsCaller,
+        cid: str,
+        subject: str,
+        headers: dict[str, str] | None,
+        nested: bool = False,
+        block: bytes | None = None,
     ) -> None:
         self.caller = caller
         self.cid = cid
         self.subject = subject
         self.headers = headers
+        self.block = block  # `headers` as sent, when the caller has it already
         loop = asyncio.get_running_loop()
         self.future: asyncio.Future[bytes] = loop.create_future()
         self.rest = b""  # parameter bytes beyond the server's max payload
@@ -108,6 +122,7 @@ class _Exchange:
         )
         if nested:
             self.headers = {**(headers or {}), STREAMS_HEADER: "1"}
+            self.block = None
 
     def sink(self, path: Path) -> _Exchange | PathSink:
         if not path:
@@ -123,16 +138,20 @@ class _Exchange:
             raise _nested(path)
         return self.nested.queue(path)
 
-    async def aclose(self, error: BusError | None = None) -> None:
+    def release(self) -> None:
+        """The call is over (a call without nested paths)."""
         self.caller.pending.pop(self.cid, None)
         if not self.future.done():
             self.future.cancel()
+
+    async def aclose(self, error: BusError | None = None) -> None:
+        self.release()
         nested = self.nested
         if nested is not None:
             other = nested.other
             if error is not None and other.done() and not other.cancelled() and not nested.gone:
                 try:  # tell a witgen provider to stop its producers
-                    await self.caller.nc.publish(other.result() + ".cancel", b"")
+                    self.caller.outbox.send(other.result() + ".cancel", b"")
                 except Exception as exc:
                     log.debug("cannot cancel the call: %s", exc)
             if not other.done():
@@ -144,17 +163,31 @@ class _Exchange:
     async def close(self) -> None:
         """Publish the invocation: the parameters up to max payload (the rest follows
         the handshake)."""
+        payload, self.payload = self.payload, b""
+        self._send(payload)
+        outbox = self.caller.outbox
+        if outbox.backlog > BACKLOG_LIMIT:
+            await outbox.drained()
+
+    def start(self, payload: bytes) -> asyncio.Future[bytes]:
+        """Publish the invocation of `payload` at once; the future of the whole result."""
+        self._send(payload)
+        return self.future
+
+    def _send(self, payload: bytes) -> None:
         caller = self.caller
-        nc = caller.nc
-        payload = self.payload
-        cut = nc.max_payload - header_size(self.headers)
+        block = self.block
+        cut = caller.nc.max_payload - (len(block) if block is not None else header_size(self.headers))
         if len(payload) > cut:
             payload, self.rest = payload[:cut], payload[cut:]
-        self.payload = b""
         try:
-            await nc.publish(self.subject, payload, reply=caller.reply + self.cid, headers=self.headers)
+            caller.outbox.send(self.subject, payload, caller.reply + self.cid, self.headers, block, self._unsent)
         except Exception as exc:
             raise TransportError(f"cannot publish the call: {_describe(exc)}") from None
+
+    def _unsent(self, exc: BaseException) -> None:
+        if not self.future.done():
+            self.future.set_exception(TransportError(f"cannot publish the call: {_describe(exc)}"))
 
 
 class _ResultSource:
@@ -186,6 +219,7 @@ class NatsCaller:
 
     def __init__(self, nc: NATS, max_result: int = DEFAULT_MAX_RESULT) -> None:
         self.nc = nc
+        self.outbox: Outbox = outbox(nc)
         self.max_result = max_result
         self.inbox = nc.new_inbox()
         self.reply = self.inbox + "."
@@ -195,19 +229,19 @@ class NatsCaller:
         self._sub: Any = None
 
     async def start(self) -> None:
-        self._sub = await self.nc.subscribe(
-            self.inbox + ".>", cb=self._on_message, pending_msgs_limit=-1, pending_bytes_limit=-1
-        )
+        self._sub = await subscribe(self.nc, self.inbox + ".>", self._on_message)
 
     @property
     def in_flight(self) -> int:
         return len(self.pending)
 
-    def open(self, subject: str, headers: dict[str, str] | None, *, nested: bool = False) -> _Exchange:
+    def open(
+        self, subject: str, headers: dict[str, str] | None, *, nested: bool = False, block: bytes | None = None
+    ) -> _Exchange:
         """The calling end of a new invocation of `subject` (registered before it is sent;
-        `nested`: it carries futures or streams)."""
+        `nested`: it carries futures or streams; `block`: `headers` as sent, if known)."""
         cid = str(next(self._ids))
-        ex = _Exchange(self, cid, subject, headers, nested)
+        ex = _Exchange(self, cid, subject, headers, nested, block)
         self.pending[cid] = ex
         return ex
 
@@ -217,11 +251,11 @@ class NatsCaller:
             if not ex.future.done():
                 ex.future.set_exception(TransportError(error))
 
-    async def _on_message(self, msg: Msg) -> None:
-        cid, dot, leg = msg.subject[self._skip :].partition(".")
+    def _on_message(self, subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
+        cid, dot, leg = subject[self._skip :].partition(".")
         ex = self.pending.get(cid)
         if leg == "ping":  # a witgen provider asks whether this call is still here
-            await _answer_ping(self.nc, msg, ex is not None)
+            _answer_ping(self.outbox, reply, ex is not None)
             return
         if ex is None:
             return  # a late message of a call that timed out or was cancelled
@@ -229,35 +263,33 @@ class NatsCaller:
             if leg == "cancel":
                 ex.nested.abandoned()
             else:
-                ex.nested.deliver(leg, msg)
+                ex.nested.deliver(leg, data, headers)
             return
         if ex.future.done():
             return
         if leg == "results":
-            _collect(ex, msg)
+            _collect(ex, data, headers)
             return
         if dot:
             return
-        headers = msg.headers
         if headers and headers.get("Status") == "503":
             ex.future.set_exception(
                 UnknownOperation("no responders: nothing on the lattice serves this operation")
             )
             return
-        reply = msg.reply
         if not reply:
             return
         # The handshake: send what did not fit, then close the parameter stream.
         params = reply + ".params"
         witgen = bool(headers and headers.get(STREAMS_HEADER) == "1")
-        nc = self.nc
+        box = self.outbox
         try:
             if ex.rest:
                 rest, ex.rest = ex.rest, b""
-                size = nc.max_payload
+                size = self.nc.max_payload
                 for at in range(0, len(rest), size):
-                    await nc.publish(params, rest[at : at + size])
-            await nc.publish(params, b"")
+                    box.send(params, rest[at : at + size], failed=ex._unsent)
+            box.send(params, b"", failed=ex._unsent)
             if ex.nested is not None:
                 ex.nested.known(reply, witgen)
         except Exception as exc:
@@ -265,18 +297,17 @@ class NatsCaller:
                 ex.future.set_exception(TransportError(f"cannot send the parameters: {_describe(exc)}"))
 
 
-async def _answer_ping(nc: NATS, msg: Msg, known: bool) -> None:
+def _answer_ping(box: Outbox, reply: str, known: bool) -> None:
     """Answer a peer's probe: empty while the call is known here, `gone` after."""
-    if not msg.reply:
+    if not reply:
         return
     try:
-        await nc.publish(msg.reply, b"" if known else b"gone")
+        box.send(reply, b"" if known else b"gone")
     except Exception as exc:
         log.debug("cannot answer a probe: %s", exc)
 
 
-def _collect(ex: _Exchange, msg: Msg) -> None:
-    data = msg.data
+def _collect(ex: _Exchange, data: bytes, headers: dict[str, str] | None) -> None:
     if data:
         ex.chunks.append(data)
         ex.size += len(data)
@@ -286,7 +317,6 @@ def _collect(ex: _Exchange, msg: Msg) -> None:
                 InvalidPayload(f"the result exceeds the limit of {ex.caller.max_result} bytes")
             )
         return
-    headers = msg.headers
     if headers and ERROR_HEADER in headers:
         ex.future.set_exception(
             error_from_kind(
@@ -300,6 +330,8 @@ def _collect(ex: _Exchange, msg: Msg) -> None:
         ex.future.set_result(ex.chunks[0])
     else:
         ex.future.set_result(b"".join(ex.chunks))
+    if ex.nested is None:  # over: later messages of this call are dropped
+        ex.caller.pending.pop(ex.cid, None)
 
 
 # --------------------------------------------------------------------------- serving
@@ -334,23 +366,25 @@ class _ParamSource:
 class _ResultSink:
     """The results of one invocation: chunks of at most max payload, then the empty end."""
 
-    __slots__ = ("nc", "subject")
+    __slots__ = ("box", "subject")
 
-    def __init__(self, nc: NATS, subject: str) -> None:
-        self.nc = nc
+    def __init__(self, box: Outbox, subject: str) -> None:
+        self.box = box
         self.subject = subject
 
     async def write(self, data: bytes) -> None:
-        nc = self.nc
-        size = nc.max_payload
+        box = self.box
+        size = box.nc.max_payload
         if len(data) <= size:
-            await nc.publish(self.subject, data)
-            return
-        for at in range(0, len(data), size):
-            await nc.publish(self.subject, data[at : at + size])
+            box.send(self.subject, data)
+        else:
+            for at in range(0, len(data), size):
+                box.send(self.subject, data[at : at + size])
+        if box.backlog > BACKLOG_LIMIT:
+            await box.drained()
 
     async def close(self) -> None:
-        await self.nc.publish(self.subject, b"")
+        self.box.send(self.subject, b"")
 
 
 class _Incoming:
@@ -370,15 +404,16 @@ class _Incoming:
         "reply",
     )
 
-    def __init__(self, responder: NatsResponder, msg: Msg, target: str) -> None:
+    def __init__(
+        self, responder: NatsResponder, target: str, reply: str, payload: bytes, headers: dict[str, str] | None
+    ) -> None:
         self.responder = responder
         self.target = target
-        headers = msg.headers
         self.headers = headers
         self.caller = headers.get(SOURCE_ID, "") if headers else ""
         self.deadline = _deadline(headers)
-        self.results = msg.reply + ".results"
-        self.reply = msg.reply
+        self.results = reply + ".results"
+        self.reply = reply
         self.sid = ""
         self.nested: NestedPaths | None = None
         self.lost = asyncio.Event()  # the caller abandoned the call, or went away
@@ -387,10 +422,9 @@ class _Incoming:
             # Parameter paths are routed from now on: before the handshake.
             self.sid = str(next(responder.ids))
             self.nested = NestedPaths(responder.nc, f"{responder.inbox}.{self.sid}", "params", "results")
-            self.nested.known(msg.reply, bool(headers and headers.get(STREAMS_HEADER) == "1"))
+            self.nested.known(reply, bool(headers and headers.get(STREAMS_HEADER) == "1"))
             self.lost = self.nested.ended
             responder.nested[self.sid] = self
-        payload = msg.data
         queue: asyncio.Queue[bytes] | None = None
         if not payload or len(payload) >= responder.nc.max_payload - _CUT_SLACK:
             # The parameters may continue on R_s.params: listen before the handshake.
@@ -413,12 +447,12 @@ class _Incoming:
 
     def sink(self, path: Path) -> _ResultSink | PathSink:
         if not path:
-            return _ResultSink(self.responder.nc, self.results)
+            return _ResultSink(self.responder.outbox, self.results)
         if self.nested is None:
             raise _nested(path)
         return self.nested.sink(path)
 
-    def push(self, leg: str, msg: Msg) -> None:
+    def push(self, leg: str, data: bytes, headers: dict[str, str] | None) -> None:
         """A message on `R_s.params.<path>`, `R_s.cancel` or another nested leg."""
         nested = self.nested
         if nested is None:
@@ -426,13 +460,13 @@ class _Incoming:
         if leg == "cancel":
             nested.abandoned()
             return
-        nested.deliver(leg, msg)
+        nested.deliver(leg, data, headers)
 
     async def abandon(self) -> None:
         """End the call at once (a parameter's reader stopped): tell the caller."""
         self.release()
         try:
-            await self.responder.nc.publish(self.reply + ".cancel", b"")
+            self.responder.outbox.send(self.reply + ".cancel", b"")
         except Exception as exc:
             log.debug("%s: cannot cancel the call: %s", self.target, exc)
 
@@ -444,8 +478,11 @@ class _Incoming:
     async def fail(self, error: BusError) -> None:
         self.release()
         self.params.close()
-        headers = {ERROR_HEADER: error.message, ERROR_KIND_HEADER: error_kind(error)}
-        await self.responder.nc.publish(self.results, b"", headers=headers)
+        self.responder.outbox.send(self.results, b"", headers=_error_headers(error))
+
+
+def _error_headers(error: BusError) -> dict[str, str]:
+    return {ERROR_HEADER: error.message, ERROR_KIND_HEADER: error_kind(error)}
 
 
 def _deadline(headers: Mapping[str, str] | None) -> float | None:
@@ -463,9 +500,11 @@ class NatsResponder:
 
     def __init__(self, nc: NATS, prefix: str, server: Server) -> None:
         self.nc = nc
+        self.outbox: Outbox = outbox(nc)
         self.prefix = prefix
         self.server = server
         self.inbox = nc.new_inbox()
+        self._quiet_reply = f"{self.inbox}.0"  # the handshake's reply when nothing may follow
         self.ids = itertools.count(1)
         self.waiting: dict[str, asyncio.Queue[bytes]] = {}
         self.nested: dict[str, _Incoming] = {}  # calls with futures or streams, by sid
@@ -478,11 +517,10 @@ class NatsResponder:
     async def start(self) -> None:
         group = queue_group(self.prefix)
         nc = self.nc
-        unlimited: dict[str, Any] = {"pending_msgs_limit": -1, "pending_bytes_limit": -1}
         self._subs = [
-            await nc.subscribe(self._wrpc + ".>", queue=group, cb=self._on_invocation, **unlimited),
-            await nc.subscribe(self._rr + ".>", queue=group, cb=self._on_request, **unlimited),
-            await nc.subscribe(self.inbox + ".>", cb=self._on_params, **unlimited),
+            await subscribe(nc, self._wrpc + ".>", self._on_invocation, group),
+            await subscribe(nc, self._rr + ".>", self._on_request, group),
+            await subscribe(nc, self.inbox + ".>", self._on_params),
         ]
 
     async def stop(self, grace: float = 10.0, *, cancel: bool = False) -> None:
@@ -500,58 +538,85 @@ class NatsResponder:
         for sub in subs[2:]:
             await _unsubscribe(sub)
 
-    async def _on_invocation(self, msg: Msg) -> None:
-        reply = msg.reply
+    def _on_invocation(self, subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
         if not reply:
-            _BAD.warning("%s: an invocation without a reply subject, ignored", printable(msg.subject))
+            _BAD.warning("%s: an invocation without a reply subject, ignored", printable(subject))
             return
-        incoming = _Incoming(self, msg, msg.subject[self._skip :])
+        target = subject[self._skip :]
+        if len(data) < self.nc.max_payload - _CUT_SLACK:
+            caller = headers.get(SOURCE_ID, "") if headers else ""
+
+            def answer(result: bytes | None, error: BusError | None) -> None:
+                self._answer(target, reply, result, error)
+
+            if self.server.serve_now(target, data, caller, headers, _deadline(headers), answer):
+                return
+        incoming = _Incoming(self, target, reply, data, headers)
         try:
-            await self.nc.publish(
-                reply, b"", reply=f"{self.inbox}.{incoming.sid or '0'}", headers=incoming.handshake_headers
+            self.outbox.send(
+                reply, b"", f"{self.inbox}.{incoming.sid or '0'}", headers=incoming.handshake_headers
             )
         except Exception as exc:
             incoming.params.close()
-            log.warning("%s: cannot answer the handshake: %s", printable(msg.subject), exc)
+            log.warning("%s: cannot answer the handshake: %s", printable(subject), exc)
             return
         inline = self.server.accept(incoming)
         if inline is not None:
-            await inline
+            self.server.spawn(inline)
 
-    async def _on_params(self, msg: Msg) -> None:
-        sid, _, leg = msg.subject[len(self.inbox) + 1 :].partition(".")
+    def _answer(self, target: str, reply: str, result: bytes | None, error: BusError | None) -> None:
+        """The handshake, then the result and the end of results (or the failure), at once."""
+        box = self.outbox
+        results = reply + ".results"
+        try:
+            box.send(reply, b"", self._quiet_reply)
+            if error is not None:
+                box.send(results, b"", headers=_error_headers(error))
+                return
+            if result:
+                size = self.nc.max_payload
+                if len(result) <= size:
+                    box.send(results, result)
+                else:
+                    for at in range(0, len(result), size):
+                        box.send(results, result[at : at + size])
+            box.send(results, b"")
+        except Exception as exc:
+            log.warning("%s: cannot send the results: %s", printable(target), exc)
+
+    def _on_params(self, subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
+        sid, _, leg = subject[len(self.inbox) + 1 :].partition(".")
         if leg != "params":
             incoming = self.nested.get(sid)
             if leg == "ping":  # a witgen caller asks whether this call is still here
-                await _answer_ping(self.nc, msg, incoming is not None or sid in self.waiting)
+                _answer_ping(self.outbox, reply, incoming is not None or sid in self.waiting)
             elif incoming is not None:
-                incoming.push(leg, msg)
+                incoming.push(leg, data, headers)
             return
         queue = self.waiting.get(sid)
         if queue is not None:
-            queue.put_nowait(msg.data)
+            queue.put_nowait(data)
 
-    async def _on_request(self, msg: Msg) -> None:
-        if not msg.reply:
-            _BAD.warning("%s: a request without a reply subject, ignored", printable(msg.subject))
+    def _on_request(self, subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
+        if not reply:
+            _BAD.warning("%s: a request without a reply subject, ignored", printable(subject))
             return
         if len(self._requests) >= self.server.max_tasks:
             busy = f"the provider is busy ({len(self._requests)} requests in flight): try again later"
             try:
-                await self.nc.publish(msg.reply, b"\x01" + busy.encode())
+                self.outbox.send(reply, b"\x01" + busy.encode())
             except Exception as exc:
-                log.warning("%s: cannot reply: %s", printable(msg.subject), exc)
+                log.warning("%s: cannot reply: %s", printable(subject), exc)
             return
-        task = asyncio.get_running_loop().create_task(self._request(msg))
+        task = asyncio.get_running_loop().create_task(self._request(subject, reply, data, headers))
         self._requests.add(task)
         task.add_done_callback(self._requests.discard)
 
-    async def _request(self, msg: Msg) -> None:
-        headers = msg.headers
+    async def _request(self, subject: str, reply: str, data: bytes, headers: dict[str, str] | None) -> None:
         caller = headers.get(SOURCE_ID, "") if headers else ""
-        target = msg.subject[len(self._rr) + 1 :]
+        target = subject[len(self._rr) + 1 :]
         try:
-            result = await self.server.request(target, msg.data, caller, headers)
+            result = await self.server.request(target, data, caller, headers)
             if len(result) + 1 > self.nc.max_payload:
                 raise ProviderFailure(f"the result ({len(result)} bytes) exceeds the max payload: use wRPC")
             answer = b"\x00" + result
@@ -560,9 +625,9 @@ class NatsResponder:
                 _BAD.warning("%s", printable(str(exc), 500))
             answer = b"\x01" + str(exc).encode()
         try:
-            await self.nc.publish(msg.reply, answer)
+            self.outbox.send(reply, answer)
         except Exception as exc:
-            log.warning("%s: cannot reply: %s", printable(msg.subject), exc)
+            log.warning("%s: cannot reply: %s", printable(subject), exc)
 
 
 async def _unsubscribe(sub: Any) -> None:

@@ -3,11 +3,15 @@
 Client: `call(outgoing, payload, timeout, ...)` writes the parameter tuple on the
 root path, reads the result until the path ends, and maps what went wrong to one
 `BusError` (a timeout, an exchange that ended without a value, a lost transport).
+An `Outgoing` that can send at once (`start`) is awaited on one future with one timer.
 
 Server: a transport hands every invocation to `Server.accept`. The server finds the
 operation, reads the parameters (at most `max_params` bytes, continued parameters
 included), runs the provider method under the thread policy below, writes the
-result, or closes the exchange with a failure. The policy:
+result, or closes the exchange with a failure. A transport that can answer without
+waiting offers the call to `Server.serve_now` first: an inline method then runs to
+its end at once, and a worker thread's result is answered from one callback, with
+no task or coroutine for the call. The policy:
 - `async def` methods run on the event loop, cancelled when their caller's deadline
   passes; at most `max_tasks` at once, beyond that `ProviderBusy`;
 - methods marked `witgen.runtime.dispatch.nonblocking` run inline on the loop;
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from witgen.runtime import codec, context
@@ -47,7 +51,7 @@ from witgen.runtime.wrpc.routes import Route, Routes
 from witgen.runtime.wrpc.transport import ROOT, Incoming, Outgoing
 from witgen.runtime.wrpc.workers import Workers
 
-__all__ = ["DEFAULT_MAX_PARAMS", "DEFAULT_MAX_TASKS", "Server", "call", "call_values", "has_values"]
+__all__ = ["DEFAULT_MAX_PARAMS", "DEFAULT_MAX_TASKS", "Answer", "Server", "call", "call_values", "has_values"]
 
 log = logging.getLogger("witgen.runtime.wrpc")
 
@@ -63,6 +67,9 @@ async def call(
     timeout: float | None,
 ) -> bytes:
     """One exchange on `outgoing`: the encoded result, or a `BusError`."""
+    start = getattr(outgoing, "start", None)
+    if start is not None:
+        return await _call_started(outgoing, start, instance, function, payload, timeout)
     try:
         async with asyncio.timeout(timeout):
             sink = outgoing.sink(ROOT)
@@ -89,13 +96,40 @@ async def call(
         await outgoing.aclose()
 
 
+async def _call_started(
+    outgoing: Any, start: Any, instance: str, function: str, payload: bytes, timeout: float | None
+) -> bytes:
+    """`call` on an `Outgoing` whose `start(payload)` sends at once and returns the
+    future of the whole result."""
+    timer: asyncio.TimerHandle | None = None
+    try:
+        future: asyncio.Future[bytes] = start(payload)
+        if timeout is not None:
+            timer = future.get_loop().call_later(timeout, _expire, future, timeout)
+        return await future
+    except BusError as exc:
+        if not (exc.instance or exc.function):
+            exc.instance, exc.function = instance, function
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        outgoing.release()
+
+
+def _expire(future: asyncio.Future[bytes], timeout: float) -> None:
+    if not future.done():
+        future.set_exception(BusTimeout(f"no result within {timeout:g} s"))
+
+
 def has_values(bound: BoundOperation) -> codec.FunctionCodec | None:
     """The function codec of `bound` when its parameters or result hold async values."""
-    func = bound.func
-    if func is None:
-        return None
-    fc = codec.function(func)
-    return fc if fc.has_async else None
+    found = bound.async_codec
+    if found is False:
+        func = bound.func
+        fc = codec.function(func) if func is not None else None
+        found = bound.async_codec = fc if fc is not None and fc.has_async else None
+    return found if found else None
 
 
 async def call_values(
@@ -175,11 +209,13 @@ class Server:
         # How long a caller that states no deadline is taken to wait.
         self.assumed_timeout = assumed_timeout
         self._tasks: set[asyncio.Task[None]] = set()
+        self._started: set[_Started] = set()  # calls in worker threads, answered by callback
+        self._idle: asyncio.Future[None] | None = None  # set when `_started` empties
         self._takes_params: dict[BoundOperation, bool] = {}
 
     @property
     def in_flight(self) -> int:
-        return len(self._tasks)
+        return len(self._tasks) + len(self._started)
 
     def accept(self, incoming: Incoming) -> Coroutine[Any, Any, None] | None:
         """Start serving `incoming`: a coroutine to await at once when it never waits
@@ -192,17 +228,117 @@ class Server:
             and incoming.source(ROOT).complete
         ):
             return self.exchange(incoming, route)
-        if len(self._tasks) >= self.max_tasks:
+        if self.in_flight >= self.max_tasks:
             return self._refuse(incoming, route)
-        task = asyncio.get_running_loop().create_task(self.exchange(incoming, route))
+        self.spawn(self.exchange(incoming, route))
+        return None
+
+    def spawn(self, exchange: Coroutine[Any, Any, None]) -> None:
+        """Serve an exchange (what `accept` returned, say) in a task of its own."""
+        task = asyncio.get_running_loop().create_task(exchange)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return None
+
+    def serve_now(
+        self,
+        target: str,
+        payload: bytes,
+        caller: str,
+        headers: Mapping[str, str] | None,
+        deadline: float | None,
+        answer: Answer,
+    ) -> bool:
+        """Serve a call whose parameters are all in `payload` without a task, when its
+        method is sync and has no async values: `answer(result, None)` or `answer(None,
+        error)` is called once, at once for an inline method, from the loop when a worker
+        thread is done. False (nothing done) when the call needs `accept`."""
+        route = self.routes.find(target)
+        if route is None:
+            return False
+        table, bound = route
+        if bound.is_async or has_values(bound) is not None or (not payload and self._has_params(bound)):
+            return False
+        if is_nonblocking(bound):
+            token = context.enter(headers)
+            try:
+                result = table.run(bound, payload, caller)
+            except BusError as exc:
+                _log_failure(exc)
+                answer(None, exc)
+            else:
+                answer(result, None)
+            finally:
+                context.leave(token)
+            return True
+        if self.in_flight >= self.max_tasks:
+            busy = ProviderBusy(
+                f"the provider is busy ({self.in_flight} calls in flight): try again later", bound.instance, bound.name
+            )
+            _log_failure(busy)
+            answer(None, busy)
+            return True
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self.assumed_timeout
+        started = _Started(bound, answer)
+
+        def work() -> bytes:
+            token = context.enter(headers)
+            try:
+                return table.run(bound, payload, caller)
+            finally:
+                context.leave(token)
+
+        try:
+            started.job = self.workers.submit(work, lambda result, exc: self._finish(started, result, exc), deadline)
+        except BusError as exc:
+            exc.instance, exc.function = bound.instance, bound.name
+            _log_failure(exc)
+            answer(None, exc)
+            return True
+        if not started.done:
+            self._started.add(started)
+        return True
+
+    def _finish(self, started: _Started, result: Any, exc: BaseException | None) -> None:
+        """A worker thread's call ended (or its deadline passed while it waited)."""
+        self._started.discard(started)
+        if not self._started and self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+        if started.done:
+            return
+        started.done = True
+        bound = started.bound
+        if exc is None:
+            started.answer(result, None)
+        elif isinstance(exc, BusError):
+            if not (exc.instance or exc.function):
+                exc.instance, exc.function = bound.instance, bound.name
+            _log_failure(exc)
+            started.answer(None, exc)
+        else:
+            log.warning("%s.%s: exchange abandoned: %s", bound.instance, bound.name, exc)
+            started.answer(None, TransportError("the provider could not read the call"))
 
     async def stop(self, grace: float, *, cancel: bool = False) -> None:
         """Let the exchanges in flight finish (at most `grace` s); with `cancel`, end the rest."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace)
+        if self._tasks or self._started:
+            waits: set[asyncio.Future[Any]] = set(self._tasks)
+            if self._started:
+                if self._idle is None or self._idle.done():
+                    self._idle = asyncio.get_running_loop().create_future()
+                waits.add(self._idle)
+            await asyncio.wait(waits, timeout=grace)
+        if cancel and self._started:
+            for started in list(self._started):
+                self._started.discard(started)
+                if started.job is not None:
+                    self.workers.drop(started.job)
+                if not started.done:
+                    started.done = True
+                    bound = started.bound
+                    stopped = TransportError("the provider stopped before answering", bound.instance, bound.name)
+                    _log_failure(stopped)
+                    started.answer(None, stopped)
         if cancel and self._tasks:
             left = set(self._tasks)
             for task in left:
@@ -398,12 +534,11 @@ class Server:
 
     def _refuse(self, incoming: Incoming, route: Route | None) -> Coroutine[Any, Any, None]:
         instance, function = (route[1].instance, route[1].name) if route else self.routes.split(incoming.target)
-        busy = ProviderBusy(f"the provider is busy ({len(self._tasks)} calls in flight): try again later", instance, function)
+        busy = ProviderBusy(f"the provider is busy ({self.in_flight} calls in flight): try again later", instance, function)
         return self._fail(incoming, busy)
 
     async def _fail(self, incoming: Incoming, exc: BusError) -> None:
-        if not isinstance(exc, ProviderFailure):  # the dispatch table logged that one
-            _FAILED.warning("%s", printable(str(exc), 500))
+        _log_failure(exc)
         try:
             await incoming.fail(exc)
         except Exception as err:
@@ -411,6 +546,26 @@ class Server:
 
 
 _FAILED = Throttled(log, "failed calls")
+
+Answer = Callable[[bytes | None, BusError | None], None]
+"""How a transport answers a call `Server.serve_now` ran: (result, None) or (None, error)."""
+
+
+def _log_failure(exc: BusError) -> None:
+    if not isinstance(exc, ProviderFailure):  # the dispatch table logged that one
+        _FAILED.warning("%s", printable(str(exc), 500))
+
+
+class _Started:
+    """A call `serve_now` handed to a worker thread, until it is answered."""
+
+    __slots__ = ("bound", "answer", "job", "done")
+
+    def __init__(self, bound: BoundOperation, answer: Answer) -> None:
+        self.bound = bound
+        self.answer = answer
+        self.job: Any = None
+        self.done = False
 
 
 class _NoCall:

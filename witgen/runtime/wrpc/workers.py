@@ -26,16 +26,27 @@ DEFAULT_WORKERS = 16
 DEFAULT_QUEUE = 256
 
 
-class _Job:
-    __slots__ = ("work", "future", "deadline", "timer", "running", "abandoned")
+Finish = Callable[[Any, "BaseException | None"], None]
 
-    def __init__(self, work: Callable[[], Any], future: asyncio.Future[Any], deadline: float | None) -> None:
+
+class _Job:
+    __slots__ = ("work", "finish", "deadline", "timer", "running", "abandoned", "finished")
+
+    def __init__(self, work: Callable[[], Any], finish: Finish, deadline: float | None) -> None:
         self.work = work
-        self.future = future
+        self.finish = finish  # called once on the loop: (result, None) or (None, exception)
         self.deadline = deadline
         self.timer: asyncio.TimerHandle | None = None
         self.running = False
         self.abandoned = False
+        self.finished = False
+
+    def end(self, result: Any, exc: BaseException | None) -> None:
+        if not self.finished:
+            self.finished = True
+            if self.timer is not None:
+                self.timer.cancel()
+            self.finish(result, exc)
 
 
 class Workers:
@@ -63,7 +74,29 @@ class Workers:
     async def run(self, work: Callable[[], Any], deadline: float | None = None) -> Any:
         """`work()` in a worker thread, in this task's context; its result or exception."""
         loop = asyncio.get_running_loop()
-        job = _Job(_in_context(work), loop.create_future(), deadline)
+        future: asyncio.Future[Any] = loop.create_future()
+
+        def finish(result: Any, exc: BaseException | None) -> None:
+            if future.done():
+                return
+            if exc is None:
+                future.set_result(result)
+            else:
+                future.set_exception(exc)
+
+        job = self.submit(_in_context(work), finish, deadline)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            self.drop(job)
+            raise
+
+    def submit(self, work: Callable[[], Any], finish: Finish, deadline: float | None = None) -> _Job:
+        """Run `work()` in a worker thread (in that thread's context); `finish(result, exc)`
+        is called on this loop when it ends or its deadline passes while it waits.
+        `ProviderBusy` at once when the queue is full."""
+        loop = asyncio.get_running_loop()
+        job = _Job(work, finish, deadline)
         if self._live < self.limit and self._threads < self.max_threads:
             self._start(job, loop)
         elif len(self._waiting) < self.queue:
@@ -73,24 +106,22 @@ class Workers:
                 f"the provider is busy ({self._live} calls running, {len(self._waiting)} waiting):"
                 " try again later"
             )
-        if deadline is not None:
+        if deadline is not None and not job.finished:
             job.timer = loop.call_at(deadline, self._expire, job, loop)
-        try:
-            return await job.future
-        except asyncio.CancelledError:
-            if not job.running:
-                self._discard(job)
-            raise
-        finally:
-            if job.timer is not None:
-                job.timer.cancel()
+        return job
+
+    def drop(self, job: _Job) -> None:
+        """Nobody waits for `job` any more: it never starts if it has not (`finish` is not called)."""
+        job.finished = True
+        if job.timer is not None:
+            job.timer.cancel()
+        if not job.running:
+            self._discard(job)
 
     def shutdown(self) -> None:
         """Refuse what waits; let running threads end on their own."""
         while self._waiting:
-            job = self._waiting.popleft()
-            if not job.future.done():
-                job.future.set_exception(ProviderBusy("the provider is stopping"))
+            self._waiting.popleft().end(None, ProviderBusy("the provider is stopping"))
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ internals
@@ -115,25 +146,21 @@ class Workers:
             self._live -= 1
             self._threads -= 1
             job.running = False
-            job.future.set_exception(ProviderBusy("the provider is stopping"))
+            job.end(None, ProviderBusy("the provider is stopping"))
 
     def _done(self, job: _Job, result: Any, exc: BaseException | None, loop: asyncio.AbstractEventLoop) -> None:
         self._threads -= 1
         if not job.abandoned:
             self._live -= 1
-        if not job.future.done():
-            if exc is None:
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(exc)
+        job.end(result, exc)
         self._pump(loop)
 
     def _expire(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
-        if job.future.done():
+        if job.finished:
             return
         if not job.running:
             self._discard(job)
-            job.future.set_exception(
+            job.end(None, 
                 BusTimeout("the caller's deadline passed before a worker was free: the provider is busy")
             )
         elif not job.abandoned:
@@ -150,7 +177,7 @@ class Workers:
     def _pump(self, loop: asyncio.AbstractEventLoop) -> None:
         while self._waiting and self._live < self.limit and self._threads < self.max_threads:
             job = self._waiting.popleft()
-            if not job.future.done():
+            if not job.finished:
                 self._start(job, loop)
 
 
