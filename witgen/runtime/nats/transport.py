@@ -169,7 +169,7 @@ class _Exchange:
         if outbox.backlog > BACKLOG_LIMIT:
             await outbox.drained()
 
-    def start(self, payload: bytes) -> asyncio.Future[bytes]:
+    def send_now(self, payload: bytes) -> asyncio.Future[bytes]:
         """Publish the invocation of `payload` at once; the future of the whole result."""
         self._send(payload)
         return self.future

@@ -3,7 +3,7 @@
 Client: `call(outgoing, payload, timeout, ...)` writes the parameter tuple on the
 root path, reads the result until the path ends, and maps what went wrong to one
 `BusError` (a timeout, an exchange that ended without a value, a lost transport).
-An `Outgoing` that can send at once (`start`) is awaited on one future with one timer.
+An `Outgoing` that can send at once (`send_now`) is awaited on one future with one timer.
 
 Server: a transport hands every invocation to `Server.accept`. The server finds the
 operation, reads the parameters (at most `max_params` bytes, continued parameters
@@ -67,9 +67,9 @@ async def call(
     timeout: float | None,
 ) -> bytes:
     """One exchange on `outgoing`: the encoded result, or a `BusError`."""
-    start = getattr(outgoing, "start", None)
-    if start is not None:
-        return await _call_started(outgoing, start, instance, function, payload, timeout)
+    send_now = getattr(outgoing, "send_now", None)
+    if send_now is not None:
+        return await _call_sent(outgoing, send_now, instance, function, payload, timeout)
     try:
         async with asyncio.timeout(timeout):
             sink = outgoing.sink(ROOT)
@@ -96,14 +96,14 @@ async def call(
         await outgoing.aclose()
 
 
-async def _call_started(
-    outgoing: Any, start: Any, instance: str, function: str, payload: bytes, timeout: float | None
+async def _call_sent(
+    outgoing: Any, send_now: Any, instance: str, function: str, payload: bytes, timeout: float | None
 ) -> bytes:
-    """`call` on an `Outgoing` whose `start(payload)` sends at once and returns the
-    future of the whole result."""
+    """`call` on an `Outgoing` whose `send_now(payload)` sends the parameters at once and
+    returns the future of the whole result; `release()` ends the exchange."""
     timer: asyncio.TimerHandle | None = None
     try:
-        future: asyncio.Future[bytes] = start(payload)
+        future: asyncio.Future[bytes] = send_now(payload)
         if timeout is not None:
             timer = future.get_loop().call_later(timeout, _expire, future, timeout)
         return await future
