@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import ast as pyast
 import dataclasses
-import hashlib
 import re
 from collections.abc import MutableMapping
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jinja2
-import jinja2.bccache
 import msgspec
 
 import witgen
-from witgen import cachesign
+from witgen.codegen import templating
 from witgen.codegen.layout import CodegenError
+from witgen.codegen.templateruntime import block as block
+from witgen.codegen.templating import environment as environment
+from witgen.codegen.templating import use_template_cache as use_template_cache
 from witgen.codegen.shapes import MODULE_TOKEN
-from witgen.paths import data_dir
 
 LINE_LENGTH = 100
 TARGET_VERSION = "PY311"
@@ -99,54 +97,9 @@ CACHE_NAMESPACE = (
 )
 
 
-@cache
-def environment() -> jinja2.Environment:
-    folder = data_dir("templates")
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(folder)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters["block"] = block
-    return env
-
-
-class _TemplateCache(jinja2.BytecodeCache):
-    """Compiled templates on disk (keyed by name and source), signed with this user's key
-    (`witgen.cachesign`): a compiled template is code that runs, so an entry that is
-    damaged or that this user's witgen did not write is a miss, compiled again."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def _path(self, bucket: jinja2.bccache.Bucket) -> Path:
-        return self.folder / f"__jinja2_{bucket.key}.cache"
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = cachesign.read_entry(self._path(bucket))
-        if data is None:
-            return
-        try:
-            bucket.bytecode_from_string(data)
-        except Exception:  # another Python's or jinja's: compile the template again
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        cachesign.write_entry(self._path(bucket), bucket.bytecode_to_string())  # best effort
-
-
-def use_template_cache(folder: Path | None) -> None:
-    """Keep compiled templates in `folder` across runs (None: compile them in memory)."""
-    environment().bytecode_cache = _TemplateCache(folder) if folder is not None else None
-
-
-def block(lines: list[str], indent: int) -> str:
-    """Lines of code indented by `indent` spaces, joined (no trailing newline)."""
-    pad = " " * indent
-    return "\n".join(pad + line for line in lines)
+def _render(template: str, context: dict[str, Any]) -> str:
+    """A template rendered by its translation when current, else by Jinja (`environment`)."""
+    return templating.render(template, context, lambda: environment())
 
 
 # A chunk before rendering: its template and the context the template is given.
@@ -175,7 +128,7 @@ def module_key(made_of: object) -> str | None:
         data = msgspec.msgpack.encode(made_of)
     except (TypeError, msgspec.EncodeError):
         return None
-    return f"module {module_salt} {hashlib.blake2b(data, digest_size=32).hexdigest()}"
+    return f"module {module_salt} {templating.digest(data)}"
 
 
 def render_chunk(template: str, **context: Any) -> str:
@@ -186,7 +139,7 @@ def render_chunk(template: str, **context: Any) -> str:
     naming other modules (`shapes.module_token`) is checked once its module fills in
     their names: `assemble` compiles every piece that is not in the cache.
     """
-    text = indent_docstrings(environment().get_template(template).render(**context).strip("\n"))
+    text = indent_docstrings(_render(template, context).strip("\n"))
     if MODULE_TOKEN in text:
         return text
     cached = _lookup(text)
@@ -281,13 +234,12 @@ def module_text(template: str, *, format: bool = True, **context: Any) -> str:
     then each further chunk after two blank lines, as `module.py.jinja` lays them
     out. `format=False` returns the compiled module as rendered, without black.
     """
-    tpl = environment().get_template(template)
     if not format:
-        text = tpl.render(**context)
+        text = _render(template, context)
         _compile(text, template)
         return text
     chunks: list[str] = context.pop("chunks", [])
-    head = tpl.render(chunks=[], **context)
+    head = _render(template, {**context, "chunks": []})
     if not chunks:
         return assemble([head], template)
     # After the imports black puts two blank lines before a definition, one before any
