@@ -125,6 +125,8 @@ _FAST_GATE = re.compile(
     r"@(?:since|deprecated)\([ \t]*version[ \t]*=[ \t]*"
     rf"({_PLAIN_NUMBER}\.{_PLAIN_NUMBER}\.{_PLAIN_NUMBER})[ \t]*\)"
 )
+# the punctuation the scanner keeps count of (nesting, packages, versions, gates)
+_PUNCT_TRACKED = frozenset({"LT", "GT", "LBRACE", "RBRACE", "SEMI", "DOT", "AT"})
 _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
 _VERSION_PART = re.compile(r"(?:[ \t\n]|\r\n)*[\w-]")
 
@@ -264,6 +266,7 @@ class Scanner:
         version_build = False
         kebab: set[str] = set()  # identifiers seen to be kebab-case
         fast_gate = _FAST_GATE.match if self.fast_gates else None
+        max_type_nesting = MAX_TYPE_NESTING
         while True:
             m = next_match()
             assert m is not None
@@ -296,7 +299,9 @@ class Scanner:
             elif kind == "PUNCT":
                 value = text[start:end]
                 typ = punctuation[value]
-                if typ == "LT":
+                if typ not in _PUNCT_TRACKED:
+                    pass
+                elif typ == "LT":
                     type_depth += 1
                 elif typ == "GT":
                     type_depth = max(type_depth - 1, 0)
@@ -391,7 +396,7 @@ class Scanner:
                     version_build = True
                 elif typ != "VDOT":
                     version_end = end
-            if type_depth >= MAX_TYPE_NESTING and (prev == "LT" or prev == "COMMA"):
+            if type_depth >= max_type_nesting and (prev == "LT" or prev == "COMMA"):
                 # a type starting inside 100 open `<`s is the 101st level
                 if typ != "GT" and typ != "INTEGER" and typ != "UNDERSCORE":
                     raise WitError("type nesting too deep", self.span(start, end))

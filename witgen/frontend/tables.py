@@ -251,6 +251,10 @@ def _same(children: list[Any]) -> list[Any]:
 _END = Token("$END", "", -1, -1)
 
 
+# Rules of one token whose builder methods never raise (see `Tables.__init__`).
+_TOKEN_RULES = frozenset({"id", "primitive"})
+
+
 class StoppedAtGate(Exception):
     """The parse stopped at a GATE token: the file is to be read again token by token."""
 
@@ -277,6 +281,25 @@ class Tables:
                 term: action[1] if action[0] else self._reduction(action[1], recipes, callbacks)
                 for term, action in row.items()
             }
+        # A token that is a rule by itself (`id: ID`, `primitive: U8`): where the state it
+        # is shifted to can only reduce that rule, it is shifted and reduced in one step,
+        # (-1, callback, the state after the rule). The token after it is checked in that
+        # state; the table has no action for it there either when it is wrong (an LR parser
+        # never shifts a wrong token), and the builder's `id` and `primitive` never raise.
+        for state, row in raw.items():
+            for term, (shift, target) in row.items():
+                if not shift or not term.isupper():
+                    continue
+                reductions = {action for action in raw[target].values()}
+                if len(reductions) != 1:
+                    continue
+                ((shifts, reduction),) = reductions
+                if shifts:
+                    continue
+                size, index, origin = reduction
+                if size != 1 or recipes[index][0] not in _TOKEN_RULES:
+                    continue
+                self.actions[state][term] = (-1, callbacks[index], self.actions[state][origin])
 
     @staticmethod
     def _reduction(
@@ -313,6 +336,13 @@ class Tables:
                         raise StoppedAtGate
                     raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
                 size, callback, origin = action
+                if size < 0:  # a token that is a rule by itself
+                    if invalid and token.start_pos in invalid:
+                        raise invalid[token.start_pos]
+                    push_value(callback([token]))
+                    state = origin
+                    push_state(state)
+                    break
                 if callback is None:  # the child stands for the rule
                     del stack[-1]
                     state = actions[stack[-1]][origin]
