@@ -99,20 +99,28 @@ def render_bindings(
     package as `exports.py` (or `imports.py`); with them, `worlds` empty selects no other
     world.
     """
+    from witgen.codegen.inputkeys import module_input_keys
     from witgen.codegen.modules import render_module, render_package_init, render_root_init
+    from witgen.codegen.render import cached_text, store_text
     from witgen.codegen.services import world_chunks
 
     unknown = set(parts) - set(PARTS)
     if unknown:
         raise CodegenError(f"unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     resolve, world_ids = selected_worlds(resolve, worlds, exports, imports)
-    layout = Layout(resolve, world_ids, root_package(resolve))
+    root = root_package(resolve)
+    layout = Layout(resolve, world_ids, root)
     ins = list(inputs)
     files: dict[str, str] = {"__init__.py": render_root_init(layout, ins, format=format)}
     for package in layout.package_modules():
         files[f"{package}/__init__.py"] = render_package_init(layout, package, ins, format=format)
+    keys = module_input_keys(layout, world_ids, root, parts, ins) if format else None
     for dotted in sorted(layout.modules):
         mod = layout.modules[dotted]
+        key = keys[dotted] if keys is not None else None
+        if key is not None and (known := cached_text(key)) is not None:
+            files[mod.file] = known  # same inputs as an earlier run: no view is built
+            continue
         if mod.kind == "world":
             svc, chunks = world_chunks(layout, mod, parts)
             if "host" in parts:
@@ -122,4 +130,6 @@ def render_bindings(
             files[mod.file] = render_module(layout, mod, ins, chunks, svc.em, format=format)
         else:
             files[mod.file] = render_module(layout, mod, ins, format=format)
+        if key is not None:
+            store_text(key, files[mod.file])
     return dict(sorted(files.items()))
