@@ -474,9 +474,9 @@ def go_missing() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small run: 4 MiB, 20,000 items, 2 rounds")
+    parser.add_argument("--quick", action="store_true", help="a small run: 4 MiB, 5,000 items, 2 rounds")
     parser.add_argument("--mib", type=int, help="MiB per stream<u8> run (default 64)")
-    parser.add_argument("--items", type=int, help="items per stream<u64> run (default 1,000,000)")
+    parser.add_argument("--items", type=int, help="items per stream<u64> run (default 50,000)")
     parser.add_argument("--rounds", type=int, help="alternating rounds (default 5)")
     parser.add_argument("--verbose", action="store_true", help="each run's time on stderr as it ends")
     parser.add_argument("--raw-echo", metavar="URL", help=argparse.SUPPRESS)
@@ -484,7 +484,7 @@ def main() -> int:
     if args.raw_echo:
         return asyncio.run(raw_echo(args.raw_echo))
     volume = (args.mib or (4 if args.quick else 64)) * 2**20
-    items = args.items or (20_000 if args.quick else 1_000_000)
+    items = args.items or (5_000 if args.quick else 50_000)
     rounds = args.rounds or (2 if args.quick else 5)
 
     from nats_server import NatsServer
