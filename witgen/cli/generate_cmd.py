@@ -267,11 +267,13 @@ def generate(
 
 def report_plan(printer: Printer, target: Target, plan: writer.Plan, dry_run: bool) -> None:
     verb = ("would write", "would delete") if dry_run else ("written", "deleted")
-    for rel in plan.write:
+    if printer.quiet:
+        return
+    for rel in plan.write if printer.verbose else ():
         printer.detail(f"  {verb[0]}: {show(target.out / rel)}", fg="yellow")
-    for rel in plan.delete:
+    for rel in plan.delete if printer.verbose else ():
         printer.detail(f"  {verb[1]}: {show(target.out / rel)}", fg="red")
-    for rel in plan.unchanged:
+    for rel in plan.unchanged if printer.verbose else ():
         printer.detail(f"  unchanged: {show(target.out / rel)}")
     summary = f"{len(plan.write)} {verb[0]}, {len(plan.unchanged)} unchanged"
     if plan.delete:
