@@ -11,9 +11,12 @@ Per transport (framed TCP, NATS), in the same run:
   witgen  witgen's generated client -> `python -m samples.streams.server`;
   Go      witgen's generated client -> the wRPC project's Go streams server
           (../shared/peers/wrpc-go beside the project; skipped, saying so, without it).
-Bytes: M MiB in 64 KiB chunks, the sender at most 8 MiB ahead of what came back (NATS
-has no flow control). u64: N items (0, 1, 2, ...) sent as one list, which the client
-sends in chunks of the runtime's `CHUNK_ITEMS`; the raw peers move those chunks' bytes.
+Bytes: M MiB (default 64) in 64 KiB chunks. u64: N items (default 50,000), 0, 1, 2 ...
+from an async generator, which the runtime sends one item a chunk; the raw peers move
+those chunks' bytes (`01` and the item, LEB128). Every sender stays at most 32 chunks
+ahead of what came back: NATS has no flow control, and the Go TCP server aborts a call
+once 64 frames wait on one path. A Go row whose server logs an error stops there and
+prints that error (the Go TCP server misreads data frames that arrive back to back).
 The rows run in alternating rounds (raw, witgen, Go, raw, witgen, Go ...); printed: the
 median of each, in MB/s (10^6 bytes) or items/s, and each row's ratio to its raw transport.
 Every server listens on 127.0.0.1 (free ports) and is stopped at the end, even on Ctrl-C.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import itertools
 import os
 import re
@@ -158,7 +162,11 @@ class Process:
         return found.group(1)
 
     def stop(self) -> None:
-        for send, wait in ((self.proc.send_signal, 5), (lambda _: self.proc.terminate(), 5), (lambda _: self.proc.kill(), 10)):
+        for send, wait in (
+            (self.proc.send_signal, 5),
+            (lambda _: self.proc.terminate(), 5),
+            (lambda _: self.proc.kill(), 10),
+        ):
             if self.proc.poll() is not None:
                 return
             send(signal.SIGINT)
@@ -388,20 +396,19 @@ async def bench(
 
         def runners(kind: str, transport: str) -> list[tuple[str, Runner]]:
             chunks = chunks_of[kind]
-            raw: Runner
+            out: list[tuple[str, Runner]] = []
             if transport == "tcp":
-                raw = lambda: raw_tcp(addresses["raw"], chunks)  # noqa: E731
+                out.append(("raw", functools.partial(raw_tcp, addresses["raw"], chunks)))
             else:
-                raw = lambda: raw_nats(nc, chunks)  # noqa: E731
-            out = [("raw", raw)]
+                out.append(("raw", functools.partial(raw_nats, nc, chunks)))
             for row in ("witgen", "Go"):
                 client = clients.get((row, transport))
                 if client is None:
                     continue
                 if kind == "bytes":
-                    out.append((row, lambda c=client: witgen_bytes(c, chunks)))
+                    out.append((row, functools.partial(witgen_bytes, client, chunks)))
                 else:
-                    out.append((row, lambda c=client: witgen_items(c, items)))
+                    out.append((row, functools.partial(witgen_items, client, items)))
             return out
 
         times: dict[Key, list[float]] = {}
@@ -432,7 +439,9 @@ async def bench(
         await nc.close()
 
 
-def report(times: dict[Key, list[float]], failed: dict[Key, str], volume: int, items: int, rounds: int, go_reason: str) -> None:
+def report(
+    times: dict[Key, list[float]], failed: dict[Key, str], volume: int, items: int, rounds: int, go_reason: str
+) -> None:
     print(
         f"streams echo, medians of {rounds} alternating rounds, senders at most {AHEAD} chunks ahead; "
         f"stream<u8>: {volume // 2**20} MiB in {CHUNK // 1024} KiB chunks; stream<u64>: {items:,} items, "

