@@ -27,6 +27,10 @@ __all__ = ["parse_file", "normalize_docs"]
 
 _U32_MAX = 2**32 - 1
 _LINE_COMMENT = re.compile(r"//[^\n]*")
+# a line comment's body: without its `/`s and its trailing whitespace
+_LINE_BODY = re.compile(r"//+((?:[^\n]*\S)?)")
+# the leading whitespace of a line (after its `\n`) that has more than whitespace
+_LEAD = re.compile(r"\n([^\S\n]*)\S")
 
 
 def normalize_docs(comments: list[str]) -> str | None:
@@ -101,6 +105,18 @@ class _Builder:
             return _NO_DOCS
         text = self.source.text
         pieces: list[str] = []
+        for s, e in found:
+            if not text.startswith("//", s):
+                break
+            pieces += _LINE_BODY.findall(text, s, e)
+        else:  # line comments only: `normalize_docs`, each line a comment, in a few passes
+            lines = "\n" + "\n".join(pieces)
+            leads = _LEAD.findall(lines)
+            indent = min(map(len, leads)) if leads else 0
+            if indent:
+                lines = lines.replace("\n" + " " * indent, "\n")
+            return ast.Docs(lines[1:].rstrip("\n"), Span(self.source, found[0][0], found[-1][1]))
+        pieces = []
         for s, e in found:
             if text.startswith("//", s):  # a run of line comments
                 pieces += _LINE_COMMENT.findall(text, s, e)
