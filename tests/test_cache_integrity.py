@@ -154,7 +154,8 @@ def pack_keys(folder: Path) -> list[str]:
 
     keys: list[str] = []
     for path in sorted(folder.glob("pack-*")):
-        keys.extend(msgspec.msgpack.decode(path.read_bytes()[65:], type=dict[str, bytes]))
+        entries, _slots = msgspec.msgpack.decode(path.read_bytes()[65:])
+        keys.extend(entries)
     return keys
 
 
@@ -162,7 +163,7 @@ def packed(path: Path, value: bytes) -> bytes:
     """A pack with the keys of the one at `path`, each holding `value`, unsigned."""
     import msgspec
 
-    return msgspec.msgpack.encode(dict.fromkeys(pack_keys(path.parent), value))
+    return msgspec.msgpack.encode([dict.fromkeys(pack_keys(path.parent), value), {}])
 
 
 def plant(folder: Path, body: Callable[[Path], bytes]) -> dict[Path, bytes]:

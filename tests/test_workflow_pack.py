@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from witgen import cachesign
 from witgen.workflow import pack
 from witgen.workflow.formatcache import PackedFormatCache
@@ -58,33 +60,40 @@ def test_nothing_is_written_when_nothing_was_stored(tmp_path: Path) -> None:
     assert second.flush() and (path.stat().st_ino, path.read_bytes()) == written
 
 
-def test_unused_entries_are_kept_up_to_a_bound(tmp_path: Path) -> None:
+def test_unused_entries_are_kept_up_to_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pack, "MIN_BYTES", 1000)
     path = pack_path(tmp_path / "ast", "x")
     first = Pack(path)
-    for i in range(pack._SPARE * 3):
-        first.put(f"old{i}", b"o")
+    for i in range(30):
+        first.put(f"old{i}", b"o" * 100)
     assert first.flush()
     second = Pack(path)
-    second.put("new", b"n")
+    second.put("new", b"n" * 200)  # used: 200 bytes; unused ones kept up to max(4 * 200, 1000)
     assert second.flush()
     kept = Pack(path).keys()
-    assert "new" in kept and len(kept) == pack._SPARE + 1
-    assert f"old{pack._SPARE * 3 - 1}" in kept and "old0" not in kept  # the most recent stay
+    assert kept == {"new", *(f"old{i}" for i in range(20, 30))}  # the most recent stay
 
 
-def test_unused_entries_are_kept_up_to_a_quarter_of_the_used_size(tmp_path: Path) -> None:
-    path = pack_path(tmp_path / "ast", "x")
+def test_an_entry_stored_in_a_slot_supersedes_the_earlier_ones(tmp_path: Path) -> None:
+    """A module's new text replaces its old ones; entries of other slots, and entries this
+    run used, stay."""
+    path = pack_path(tmp_path / "format", "x")
     first = Pack(path)
-    big = b"o" * pack._SPARE_BYTES
-    for i in range(6):
-        first.put(f"old{i}", big)
+    first.put("a1", b"module a, first", slot="a")
+    first.put("a1-view", b"module a, first (by its views)", slot="a")
+    first.put("b1", b"module b", slot="b")
+    first.put("chunk", b"a chunk")
     assert first.flush()
     second = Pack(path)
-    for i in range(8):
-        second.put(f"new{i}", big)
+    assert second.get("a1-view") is not None  # used: stays
+    second.put("a2", b"module a, second", slot="a")
     assert second.flush()
-    kept = Pack(path).keys()
-    assert kept == {*(f"new{i}" for i in range(8)), "old5", "old4"}
+    assert Pack(path).keys() == {"a1-view", "a2", "b1", "chunk"}
+    third = Pack(path)
+    assert third.get("b1") is not None  # a lookup fills no slot
+    third.put("c", b"module c", slot="c")
+    assert third.flush()
+    assert Pack(path).keys() == {"a1-view", "a2", "b1", "chunk", "c"}
 
 
 def test_an_unwritable_pack_only_costs_time(tmp_path: Path) -> None:

@@ -131,5 +131,5 @@ def render_bindings(
         else:
             files[mod.file] = render_module(layout, mod, ins, format=format)
         if key is not None:
-            store_text(key, files[mod.file])
+            store_text(key, files[mod.file], slot=f"module {mod.file}")
     return dict(sorted(files.items()))

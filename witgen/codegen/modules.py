@@ -121,7 +121,7 @@ def render_module(
         format=format,
     )
     if key is not None:
-        store_text(key, text)
+        store_text(key, text, slot=f"module {mod.file}")
     return text
 
 

@@ -272,8 +272,15 @@ def cached_text(key: str) -> str | None:
     return format_cache.get(key) if format_cache is not None else None
 
 
-def store_text(key: str, text: str) -> None:
-    if format_cache is not None:
+def store_text(key: str, text: str, slot: str | None = None) -> None:
+    """Keep a whole module's text under `key`; `slot` names the module, for a cache that
+    keeps one text per module (`witgen.workflow.formatcache.PackedFormatCache.store`)."""
+    if format_cache is None:
+        return
+    store = getattr(format_cache, "store", None)
+    if slot is not None and store is not None:
+        store(key, text, slot)
+    else:
         format_cache[key] = text
 
 

@@ -111,23 +111,24 @@ class AstCache:
             self.hits += 1
         return found
 
-    def put(self, key: str, file: ast.File) -> None:
-        self._store(key, file)
+    def put(self, key: str, file: ast.File, slot: str | None = None) -> None:
+        """Keep a parsed file; `slot` (its path) supersedes the earlier parses of it in a pack."""
+        self._store(key, file, slot)
 
     def get_group(self, key: str) -> loader.Group | None:
         """A package's stage-A result (`witgen.resolver.loader.group_cache`)."""
         return self._load(self._derived("group", key), loader.Group)
 
     def put_group(self, key: str, group: loader.Group) -> None:
-        self._store(self._derived("group", key), group)
+        self._store(self._derived("group", key), group, f"group {group.main.name}")
 
     def _read(self, name: str) -> bytes | None:
         """The body of entry `name`, None when absent, damaged or unsigned."""
         return self.pack.get(name) if self.pack is not None else read_entry(self.folder / name)
 
-    def _write(self, name: str, body: bytes) -> bool:
+    def _write(self, name: str, body: bytes, slot: str | None = None) -> bool:
         if self.pack is not None:
-            self.pack.put(name, body)
+            self.pack.put(name, body, slot)
             return True
         return write_entry(self.folder / name, body)
 
@@ -143,13 +144,13 @@ class AstCache:
             return None
         return found if isinstance(found, cls) else None
 
-    def _store(self, name: str, obj: object) -> None:
+    def _store(self, name: str, obj: object, slot: str | None = None) -> None:
         try:
             buffer = io.BytesIO()
             _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
         except (pickle.PicklingError, RecursionError):  # a cache that cannot be written is only slower
             return
-        if self._write(name, buffer.getvalue()):
+        if self._write(name, buffer.getvalue(), slot):
             self.stored += 1
 
     def get_tables(self, key: str) -> bytes | None:
@@ -157,7 +158,7 @@ class AstCache:
         return self._read(self._derived("tables", key))
 
     def put_tables(self, key: str, data: bytes) -> None:
-        if self._write(self._derived("tables", key), data):
+        if self._write(self._derived("tables", key), data, "tables"):
             self.stored += 1
 
     def _derived(self, kind: str, key: str) -> str:
@@ -173,7 +174,7 @@ class AstCache:
             if found is not None:
                 return found
             file = parse(source, wat)
-            self.put(key, file)
+            self.put(key, file, f"file {source.path}")
             return file
 
         return cached

@@ -122,8 +122,12 @@ class PackedFormatCache(MutableMapping[str, str]):
         return text + "\n" if not value else value[1:].decode()
 
     def __setitem__(self, text: str, formatted: str) -> None:
+        self.store(text, formatted)
+
+    def store(self, text: str, formatted: str, slot: str | None = None) -> None:
+        """Store an entry, superseding what earlier runs stored in `slot` (`witgen.workflow.pack`)."""
         value = b"" if formatted == text + "\n" else b"=" + formatted.encode()
-        self.pack.put(self._key(text), value)
+        self.pack.put(self._key(text), value, slot)
 
     def __delitem__(self, text: str) -> None:
         if not self.pack.discard(self._key(text)):

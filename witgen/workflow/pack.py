@@ -8,11 +8,13 @@ msgpack map of key -> bytes, signed as a whole with this user's key
 write, reads as empty, and the run stores everything anew.
 
 Keys are digests of everything that decides their value, chosen by the caller; the
-pack only decides which of them are kept. When a run stored something, the pack is
-written again with the entries that run used or stored, then, up to as many again
-and a quarter of their size, the entries it did not use (the most recently stored
-first), so that switching back and forth between two versions of an input stays
-warm while a pack never grows without bound.
+pack only decides which of them are kept. An entry may name a slot (the module or the
+file it is the text of): storing an entry in a slot supersedes the entries an earlier
+run stored there, which are dropped when the pack is written, unless this run used
+them too. Every other entry the run did not use is kept, the most recently stored
+first, while the pack stays within four times the size of what the run used (and
+`MIN_BYTES`), so that entries of modules and files that did not change stay warm and a
+pack never grows without bound.
 """
 
 from __future__ import annotations
@@ -26,10 +28,17 @@ from witgen import cachesign
 from witgen.workflow.digest import file_hash
 
 LIMIT = 1000  # packs per kind of cache: one per output folder or command
-_SPARE = 256  # unused entries kept: as many as the used ones, at least this many,
-_SPARE_BYTES = 1 << 16  # and of at most a quarter of their size, at least this
+MIN_BYTES = 4 << 20  # a pack keeps entries the run did not use up to this size, at least
 
-_decoder = msgspec.msgpack.Decoder(dict[str, bytes])
+
+class _Body(msgspec.Struct, array_like=True):
+    """A pack's contents: key -> value, oldest first, and the slot of each slotted key."""
+
+    entries: dict[str, bytes]
+    slots: dict[str, str]
+
+
+_decoder = msgspec.msgpack.Decoder(_Body)
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -69,40 +78,50 @@ class Pack:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._old: dict[str, bytes] = {}
+        self._old = _Body({}, {})
         body = read_entry(path)
         if body is not None:
             try:
                 self._old = _decoder.decode(body)
             except msgspec.DecodeError:  # written by another version: empty
-                self._old = {}
+                pass
         self._used: dict[str, bytes] = {}  # entries looked up or stored by this run
+        self._slots: dict[str, str] = {}  # slot of each entry this run used or stored
+        self._filled: set[str] = set()  # slots this run stored into
         self.stored = 0
 
     def get(self, key: str) -> bytes | None:
         found = self._used.get(key)
         if found is None:
-            found = self._old.get(key)
+            found = self._old.entries.get(key)
             if found is not None:
                 self._used[key] = found
+                if key in self._old.slots:
+                    self._slots[key] = self._old.slots[key]
         return found
 
-    def put(self, key: str, value: bytes) -> None:
+    def put(self, key: str, value: bytes, slot: str | None = None) -> None:
+        """Store `value` under `key`, superseding what earlier runs stored in `slot`."""
         if self.get(key) != value:
             self._used[key] = value
             self.stored += 1
+        if slot is not None:
+            self._filled.add(slot)
+            if self._slots.get(key) != slot:
+                self._slots[key] = slot
+                self.stored += 1
 
     def discard(self, key: str) -> bool:
         """Forget `key`; whether it was there."""
         found = self._used.pop(key, None) is not None
-        found = self._old.pop(key, None) is not None or found
+        found = self._old.entries.pop(key, None) is not None or found
         if found:
             self.stored += 1
         return found
 
     def keys(self) -> set[str]:
         """Every key the pack holds now."""
-        return self._used.keys() | self._old.keys()
+        return self._used.keys() | self._old.entries.keys()
 
     def __len__(self) -> int:
         return len(self.keys())
@@ -111,21 +130,25 @@ class Pack:
         """Write the pack if this run stored anything; False when it could not be written."""
         if not self.stored:
             return True
-        keep = dict(self._used)
-        count = max(len(keep), _SPARE)
-        size = max(sum(map(len, keep.values())) // 4, _SPARE_BYTES)
-        for key in reversed(self._old):  # the most recently stored last in the old pack
-            value = self._old[key]
-            if count <= 0 or size < len(value):
+        superseded = self._filled
+        room = max(4 * sum(map(len, self._used.values())), MIN_BYTES)
+        kept: list[str] = []
+        old = self._old
+        for key in reversed(old.entries):  # the most recently stored last in the old pack
+            value = old.entries[key]
+            if key in self._used or old.slots.get(key) in superseded:
+                continue
+            if room < len(value):
                 break
-            if key not in keep:
-                keep[key] = value
-                count -= 1
-                size -= len(value)
-        ordered = {k: keep[k] for k in reversed(keep) if k not in self._used}
-        ordered.update(self._used)
-        written = cachesign.write_entry(self.path, _encoder.encode(ordered))
+            kept.append(key)
+            room -= len(value)
+        entries = {key: old.entries[key] for key in reversed(kept)}
+        entries.update(self._used)
+        slots = {key: old.slots[key] for key in kept if key in old.slots}
+        slots.update(self._slots)
+        body = _Body(entries, slots)
+        written = cachesign.write_entry(self.path, _encoder.encode(body))
         if written:
-            self._old, self._used, self.stored = ordered, {}, 0
+            self._old, self._used, self._slots, self._filled, self.stored = body, {}, {}, set(), 0
             prune_lru(self.path.parent, LIMIT)
         return written
