@@ -5,7 +5,8 @@ Headers: nats-py's parser raises on a malformed header block (an empty block, or
 malformed block is dropped and the message delivered without headers (one
 throttled log line).
 
-In: nats-py delivers each message by building a `Msg`, putting it on its
+In: `MSG` and `HMSG` lines are read without regular expressions (other protocol
+lines go to nats-py's parser). nats-py delivers each message by building a `Msg`, putting it on its
 subscription's queue and awaiting the callback in the subscription's task. A
 subscription made with `subscribe` (below) on this client is delivered from the
 read loop straight to a plain function `deliver(subject, reply, data, headers)`:
@@ -30,13 +31,14 @@ import logging
 import re
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from nats import errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.protocol.parser import AWAITING_CONTROL_LINE, AWAITING_MSG_PAYLOAD, Parser
 
 from witgen.runtime.wrpc.logs import Throttled
 
@@ -54,6 +56,9 @@ __all__ = [
 
 log = logging.getLogger("witgen.runtime.nats")
 
+Message = tuple[str, bytes, str, "bytes | None"]
+"""(subject, payload, reply, header block or None)."""
+
 Deliver = Callable[[str, str, bytes, "dict[str, str] | None"], None]
 """`deliver(subject, reply, data, headers)`: one message of a direct subscription."""
 
@@ -63,14 +68,24 @@ _FAILED = Throttled(log, "failed deliveries")
 _HEADER_LINE = b"NATS/1.0"
 _CRLF = b"\r\n"
 _VALUE_NEWLINES = str.maketrans({"\r": " ", "\n": " "})
+# Header blocks parsed lately: at most this many, of at most this many bytes each.
+_SEEN: dict[bytes, dict[str, str]] = {}
+_SEEN_COUNT = 256
+_SEEN_SIZE = 512
 _SPACE = re.compile(r"\s")
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 def parse_headers(raw: bytes) -> dict[str, str] | None:
-    """A header block as nats-py reads it (status line included); None when malformed."""
+    """A header block as nats-py reads it (status line included); None when malformed.
+
+    Callers send the same few blocks again and again: small ones are remembered
+    (a copy is returned)."""
+    found = _SEEN.get(raw)
+    if found is not None:
+        return dict(found)
     try:
-        return _parse(raw)
+        parsed = _parse(raw)
     except Exception as exc:
         _MALFORMED.warning(
             "nats: a message with a malformed header block (%d bytes: %s) was delivered without headers",
@@ -78,6 +93,12 @@ def parse_headers(raw: bytes) -> dict[str, str] | None:
             type(exc).__name__,
         )
         return None
+    if parsed is not None and len(raw) <= _SEEN_SIZE:
+        if len(_SEEN) >= _SEEN_COUNT:
+            _SEEN.clear()
+        _SEEN[raw] = parsed
+        return dict(parsed)
+    return parsed
 
 
 def _parse(raw: bytes) -> dict[str, str] | None:
@@ -143,6 +164,7 @@ class WitgenClient(Client):
 
     def __init__(self) -> None:
         super().__init__()
+        self._ps = _Parser(self)
         self._direct: dict[int, Deliver] = {}
         self.outbox = Outbox(self)
 
@@ -185,8 +207,13 @@ class WitgenClient(Client):
 
         Raises what `publish` raises at once (a closed or draining connection, a
         payload over max payload). `subject` and `reply` are not checked: they come
-        from the wire or were checked once (`check_subject`).
+        from the wire or were checked once (`check_subject`); `block` is a header
+        block (`header_block`).
         """
+        return self.publish_all_now(((subject, payload, reply, block),))
+
+    def publish_all_now(self, messages: Sequence[Message]) -> bool:
+        """`publish_now` for several messages, in order: all of them, or none (False)."""
         status = self._status
         if status != Client.CONNECTED and status != Client.DRAINING_SUBS:
             if status == Client.CLOSED:
@@ -194,33 +221,115 @@ class WitgenClient(Client):
             if status == Client.DRAINING_PUBS:
                 raise errors.ConnectionDrainingError
             return False
-        size = len(payload)
-        if size > self._max_payload:
-            raise errors.MaxPayloadError
-        if block:
-            line = f"HPUB {subject} {reply} {len(block)} {len(block) + size}\r\n".encode()
-            total = len(line) + len(block) + size + 2
-        else:
-            line = f"PUB {subject} {reply} {size}\r\n".encode()
-            total = len(line) + size + 2
-        pending_size = self._pending_data_size + total
         flusher = self._flusher_task
-        if (0 < self._max_pending_size < pending_size) or flusher is None or flusher.done():
+        if flusher is None or flusher.done():
             return False
-        pending = self._pending
-        pending.append(line)
-        if block:
-            pending.append(block)
-        pending.append(payload)
-        pending.append(_CRLF)
+        pieces: list[bytes] = []
+        total = sent = 0
+        limit = self._max_payload
+        for subject, payload, reply, block in messages:
+            size = len(payload)
+            if size > limit:
+                raise errors.MaxPayloadError
+            if block:
+                line = f"HPUB {subject} {reply} {len(block)} {len(block) + size}\r\n".encode()
+                pieces += (line, block, payload, _CRLF)
+                total += len(line) + len(block) + size + 2
+            else:
+                line = f"PUB {subject} {reply} {size}\r\n".encode()
+                pieces += (line, payload, _CRLF)
+                total += len(line) + size + 2
+            sent += size
+        pending_size = self._pending_data_size + total
+        if 0 < self._max_pending_size < pending_size:
+            return False
+        self._pending += pieces
         self._pending_data_size = pending_size
         stats = self.stats
-        stats["out_msgs"] += 1
-        stats["out_bytes"] += size
+        stats["out_msgs"] += len(messages)
+        stats["out_bytes"] += sent
         queue = self._flush_queue
         if queue is not None and queue.empty():
             queue.put_nowait(asyncio.get_running_loop().create_future())
         return True
+
+
+class _Parser(Parser):
+    """nats-py's protocol parser, reading `MSG` and `HMSG` lines itself."""
+
+    async def parse(self, data: bytes = b"") -> None:
+        buf = self.buf
+        buf.extend(data)
+        at = 0
+        try:
+            while at < len(buf):
+                if self.state == AWAITING_MSG_PAYLOAD:
+                    needed = self.needed
+                    if len(buf) - at < needed + 2:
+                        break
+                    split = self.header_needed
+                    if split > 0:
+                        headers: bytes | None = bytes(buf[at : at + split])
+                        payload = bytes(buf[at + split : at + needed])
+                        self.header_needed = 0
+                    else:
+                        headers = None
+                        payload = bytes(buf[at : at + needed])
+                    at += needed + 2
+                    self.state = AWAITING_CONTROL_LINE
+                    arg = self.msg_arg
+                    await self.nc._process_msg(arg["sid"], arg["subject"], arg["reply"], payload, headers)
+                    if self.buf is not buf:  # the connection was reset meanwhile
+                        return
+                    continue
+                end = buf.find(_CRLF, at)
+                if end < 0:
+                    break
+                if buf.startswith(b"MSG", at) or buf.startswith(b"HMSG", at):
+                    self._control(bytes(buf[at:end]))
+                    at = end + 2
+                    continue
+                # Another operation (PING, PONG, INFO, +OK, -ERR): nats-py's parser reads it.
+                line = bytearray(buf[at : end + 2])
+                at = end + 2
+                self.buf = line
+                try:
+                    await super().parse()
+                finally:
+                    reset = self.buf is not line
+                    if not reset:
+                        self.buf = buf
+                if reset:
+                    return
+        finally:
+            if self.buf is buf and at:
+                del buf[:at]
+
+    def _control(self, line: bytes) -> None:
+        """`MSG <subject> <sid> [reply] <size>` or `HMSG <subject> <sid> [reply] <header size> <size>`."""
+        parts = line.split()
+        try:
+            if parts[0] == b"MSG" and 4 <= len(parts) <= 5:
+                header_size = 0
+            elif parts[0] == b"HMSG" and 5 <= len(parts) <= 6:
+                header_size = int(parts[-2])
+            else:
+                raise ValueError(line[:40])
+            size = int(parts[-1])
+            short = len(parts) == (4 if parts[0] == b"MSG" else 5)
+            if size < 0 or header_size < 0 or not parts[-1].isdigit() or not parts[2].isdigit():
+                raise ValueError(line[:40])
+            arg = self.msg_arg
+            arg["subject"] = parts[1]
+            arg["sid"] = int(parts[2])
+            arg["reply"] = b"" if short else parts[3]
+        except (ValueError, IndexError):
+            from nats.errors import ProtocolError
+
+            raise ProtocolError("nats: malformed MSG") from None
+        self.needed = size
+        self.header_needed = header_size
+        self.state = AWAITING_MSG_PAYLOAD
 
 
 async def _never(msg: Msg) -> None:  # pragma: no cover - direct subscriptions have no task
@@ -299,6 +408,15 @@ class Outbox:
         self.backlog += len(payload) + 64
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._publish())
+
+    def send_all(self, messages: Sequence[tuple[str, bytes, str, Mapping[str, str] | None]]) -> None:
+        """`send` each of (subject, payload, reply, headers), in order; at once together if they can."""
+        if not self.waiting and self.direct:
+            blocks = [(s, p, r, header_block(h) if h else None) for s, p, r, h in messages]
+            if self.nc.publish_all_now(blocks):  # type: ignore[attr-defined]
+                return
+        for subject, payload, reply, headers in messages:
+            self.send(subject, payload, reply, headers)
 
     async def drained(self) -> None:
         """Until what waits was handed to nats-py."""

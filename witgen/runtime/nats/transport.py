@@ -549,7 +549,10 @@ class NatsResponder:
             def answer(result: bytes | None, error: BusError | None) -> None:
                 self._answer(target, reply, result, error)
 
-            if self.server.serve_now(target, data, caller, headers, _deadline(headers), answer):
+            def deadline() -> float | None:
+                return _deadline(headers)
+
+            if self.server.serve_now(target, data, caller, headers, deadline, answer):
                 return
         incoming = _Incoming(self, target, reply, data, headers)
         try:
@@ -566,21 +569,20 @@ class NatsResponder:
 
     def _answer(self, target: str, reply: str, result: bytes | None, error: BusError | None) -> None:
         """The handshake, then the result and the end of results (or the failure), at once."""
-        box = self.outbox
         results = reply + ".results"
-        try:
-            box.send(reply, b"", self._quiet_reply)
-            if error is not None:
-                box.send(results, b"", headers=_error_headers(error))
-                return
+        messages: list[tuple[str, bytes, str, dict[str, str] | None]] = [(reply, b"", self._quiet_reply, None)]
+        if error is not None:
+            messages.append((results, b"", "", _error_headers(error)))
+        else:
             if result:
                 size = self.nc.max_payload
                 if len(result) <= size:
-                    box.send(results, result)
+                    messages.append((results, result, "", None))
                 else:
-                    for at in range(0, len(result), size):
-                        box.send(results, result[at : at + size])
-            box.send(results, b"")
+                    messages += ((results, result[at : at + size], "", None) for at in range(0, len(result), size))
+            messages.append((results, b"", "", None))
+        try:
+            self.outbox.send_all(messages)
         except Exception as exc:
             log.warning("%s: cannot send the results: %s", printable(target), exc)
 

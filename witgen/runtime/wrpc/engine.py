@@ -245,13 +245,14 @@ class Server:
         payload: bytes,
         caller: str,
         headers: Mapping[str, str] | None,
-        deadline: float | None,
+        deadline: Callable[[], float | None],
         answer: Answer,
     ) -> bool:
         """Serve a call whose parameters are all in `payload` without a task, when its
         method is sync and has no async values: `answer(result, None)` or `answer(None,
         error)` is called once, at once for an inline method, from the loop when a worker
-        thread is done. False (nothing done) when the call needs `accept`."""
+        thread is done; `deadline()` tells when its caller stops waiting, if it said. False
+        (nothing done) when the call needs `accept`."""
         route = self.routes.find(target)
         if route is None:
             return False
@@ -277,8 +278,9 @@ class Server:
             _log_failure(busy)
             answer(None, busy)
             return True
-        if deadline is None:
-            deadline = asyncio.get_running_loop().time() + self.assumed_timeout
+        when = deadline()
+        if when is None:
+            when = asyncio.get_running_loop().time() + self.assumed_timeout
         started = _Started(bound, answer)
 
         def work() -> bytes:
@@ -289,7 +291,7 @@ class Server:
                 context.leave(token)
 
         try:
-            started.job = self.workers.submit(work, lambda result, exc: self._finish(started, result, exc), deadline)
+            started.job = self.workers.submit(work, lambda result, exc: self._finish(started, result, exc), when)
         except BusError as exc:
             exc.instance, exc.function = bound.instance, bound.name
             _log_failure(exc)
