@@ -7,15 +7,21 @@ passes is dropped without running (`BusTimeout`), and one still running then is
 *abandoned*: a Python thread cannot be stopped, but it no longer counts against
 `limit`, so it does not hold up the calls behind it. At most `limit` abandoned
 threads may exist besides; while that many are stuck, new calls queue.
+
+The threads take jobs from one queue and hand results back in batches: a thread
+wakes the event loop only when no result of an earlier wake-up is still waiting to
+be collected. Threads are daemons: a stuck provider method does not hold up the
+process's exit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+from queue import SimpleQueue
+import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from witgen.runtime.errors import BusTimeout, ProviderBusy
@@ -61,7 +67,13 @@ class Workers:
         self._live = 0  # running calls that count against `limit`
         self._threads = 0  # threads busy, abandoned ones included
         self._waiting: deque[_Job] = deque()
-        self._pool = ThreadPoolExecutor(self.max_threads, thread_name_prefix="witgen-provider")
+        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()  # to the threads
+        self._spawned = 0  # threads started (each takes jobs until it gets None)
+        self._stopped = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # Results from the threads, collected on the loop; `_posted`: a collection is scheduled.
+        self._results: deque[tuple[_Job, Any, BaseException | None]] = deque()
+        self._posted = False
 
     @property
     def running(self) -> int:
@@ -120,49 +132,74 @@ class Workers:
 
     def shutdown(self) -> None:
         """Refuse what waits; let running threads end on their own."""
+        self._stopped = True
         while self._waiting:
             self._waiting.popleft().end(None, ProviderBusy("the provider is stopping"))
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for _ in range(self._spawned):
+            self._jobs.put(None)
+        self._spawned = 0
 
     # ------------------------------------------------------------------ internals
 
     def _start(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
+        if self._stopped:
+            job.end(None, ProviderBusy("the provider is stopping"))
+            return
+        if self._loop is None:
+            self._loop = loop
         job.running = True
         self._live += 1
         self._threads += 1
-        done = self._done
+        if self._threads > self._spawned:  # every busy thread slot has a thread
+            self._spawned += 1
+            name = f"witgen-provider_{self._spawned - 1}"
+            threading.Thread(target=self._serve, args=(loop,), name=name, daemon=True).start()
+        self._jobs.put(job)
 
-        def thread() -> None:
+    def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A worker thread: run jobs until told to stop (None)."""
+        jobs = self._jobs
+        results = self._results
+        while (job := jobs.get()) is not None:
             try:
-                result = job.work()
-            except BaseException as exc:  # handed to the awaiting task, never raised here
-                loop.call_soon_threadsafe(done, job, None, exc, loop)
-            else:
-                loop.call_soon_threadsafe(done, job, result, None, loop)
+                outcome: tuple[_Job, Any, BaseException | None] = (job, job.work(), None)
+            except BaseException as exc:  # handed to the loop, never raised here
+                outcome = (job, None, exc)
+            del job
+            try:
+                if loop is self._loop:
+                    results.append(outcome)
+                    if not self._posted:
+                        self._posted = True
+                        loop.call_soon_threadsafe(self._collect)
+                else:
+                    loop.call_soon_threadsafe(self._done, *outcome)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                return
+            del outcome
 
-        try:
-            self._pool.submit(thread)
-        except RuntimeError:  # shut down
-            self._live -= 1
-            self._threads -= 1
-            job.running = False
-            job.end(None, ProviderBusy("the provider is stopping"))
+    def _collect(self) -> None:
+        """On the loop: what the threads finished since the last collection."""
+        self._posted = False
+        results = self._results
+        while results:
+            self._done(*results.popleft())
 
-    def _done(self, job: _Job, result: Any, exc: BaseException | None, loop: asyncio.AbstractEventLoop) -> None:
+    def _done(self, job: _Job, result: Any, exc: BaseException | None) -> None:
         self._threads -= 1
         if not job.abandoned:
             self._live -= 1
         job.end(result, exc)
-        self._pump(loop)
+        loop = self._loop
+        if loop is not None:
+            self._pump(loop)
 
     def _expire(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
         if job.finished:
             return
         if not job.running:
             self._discard(job)
-            job.end(None, 
-                BusTimeout("the caller's deadline passed before a worker was free: the provider is busy")
-            )
+            job.end(None, BusTimeout("the caller's deadline passed before a worker was free: the provider is busy"))
         elif not job.abandoned:
             job.abandoned = True
             self._live -= 1
