@@ -524,17 +524,23 @@ def assemble(pieces: list[str], what: str) -> str:
     Black puts exactly two blank lines between top-level blocks, and formats each one
     the same alone as in the module, so the joined text equals black's on the whole
     `"\\n\\n\\n".join(pieces)`. Each piece formatted here is compiled before it enters
-    the cache, so every piece of the module has compiled once in its formatted form.
+    the cache, so every piece of the module has compiled once in its formatted form: a
+    piece (or a block of one) that `render_chunk` compiled and that formatting leaves as
+    it is is not compiled again, and a piece cut into blocks compiles when each block does.
     """
     formatted: list[str] = []
     fresh: dict[str, str] = {}
+    checked: set[str] = set()  # fresh texts whose output is known to compile
     for text in pieces:
         if text in _looked_up:
             cached = _looked_up.pop(text)
         else:
             cached = format_cache.get(text) if format_cache is not None else None
+        if cached is None and (whole := already_black(text)) is not None:
+            cached = fresh[text] = whole  # in black's style as it is: no block to cut
         if cached is None:
             blocks = _blocks(text) if format_cache is not None else [text]
+            compiled = text in _compiled
             outs = []
             for block_text in blocks:
                 out = (
@@ -554,12 +560,16 @@ def assemble(pieces: list[str], what: str) -> str:
                         except black.parsing.InvalidInput as exc:
                             raise CodegenError(f"{what} produced invalid Python: {exc}") from None
                     fresh[block_text] = out
+                    if compiled and out == block_text + "\n":
+                        checked.add(block_text)  # part of the piece that compiled, unchanged
                 outs.append(out)
             cached = fresh[text] = "\n\n".join(out for out in outs if out)
+            if len(blocks) > 1:
+                checked.add(text)  # top-level blocks that each compile (or came from the cache)
         if cached:
             formatted.append(cached)
     for text, out in fresh.items():
-        if not (text in _compiled and out == text + "\n"):
+        if text not in checked and not (text in _compiled and out == text + "\n"):
             _compile(out, what)
         _compiled.discard(text)
     if format_cache is not None:
