@@ -35,6 +35,7 @@ class Remap:
         self.worlds: list[int | None] = []
         self.own_handles: dict[int, int] = {}
         self.borrow_cache: dict[int, bool] = {}
+        self.by_value: dict[int, int] = {}  # local type id -> global id of its use by value
 
     # ------------------------------------------------------------------ id maps
 
@@ -60,7 +61,14 @@ class Remap:
         """Map a type used by value: a resource becomes an `own` handle."""
         if isinstance(ty, str):
             return ty
+        known = self.by_value.get(ty)
+        if known is not None:
+            return known
         tid = self.map_type(ty, span)
+        self.by_value[ty] = mapped = self._by_value(tid)
+        return mapped
+
+    def _by_value(self, tid: int) -> int:
         types = self.g.types
         cur = tid
         while True:
@@ -145,8 +153,11 @@ class Remap:
         kind = f.kind
         if kind.resource is not None:
             kind = model.FunctionKind(kind.kind, self.map_type(kind.resource, span))
-        params = tuple(model.Param(p.name, self.ty(p.type, span)) for p in f.params)
-        result = self.opt(f.result, span)
+        ty = self.ty
+        params = tuple(
+            [p if p.type.__class__ is str else model.Param(p.name, ty(p.type, span)) for p in f.params]
+        )
+        result = None if f.result is None else ty(f.result, span)
         if self.has_borrow(result):
             raise WitError(
                 f"function `{f.name}` returns a type which contains a `borrow<T>` "
