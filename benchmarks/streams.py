@@ -358,7 +358,7 @@ async def watched(run: Runner, server: Process | None) -> float:
     finally:
         if not task.done():
             task.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
 
