@@ -19,9 +19,12 @@ import witgen
 from witgen.paths import data_dir
 from witgen.workflow.config import Target
 
-# Parts of the package that do not shape generated text; templates and grammars
-# are walked as roots of their own (an editable install maps them elsewhere).
-_NOT_GENERATOR = {"cli", "workflow", "runtime", "__pycache__", "templates", "grammars"}
+# Parts of the package that do not shape generated text (generating never imports them,
+# which a test checks); templates and grammars are walked as roots of their own (an
+# editable install maps them elsewhere).
+_NOT_GENERATOR = {
+    "cli", "workflow", "runtime", "bridge", "provider", "wave", "witout", "__pycache__", "templates", "grammars"
+}
 _GENERATOR_SUFFIXES = (".py", ".lark", ".jinja")
 
 
