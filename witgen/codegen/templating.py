@@ -68,9 +68,10 @@ def translated(name: str) -> Rendering | None:
     digest, function = entry
     try:
         source = (data_dir("templates") / name).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        current = template_digest(name, source)
+    except (OSError, UnicodeDecodeError):  # a template or the translator's source unreadable
         return None
-    return function if template_digest(name, source) == digest else None
+    return function if current == digest else None
 
 
 def render(name: str, context: dict[str, Any], environment: Callable[[], jinja2.Environment]) -> str:
