@@ -85,6 +85,8 @@ _TYPE_DECLS = (
 class PackageResolver(BodyResolver):
     """Collects the files of one package, then resolves them (`resolve()`)."""
 
+    path_lists: list[list[_Path]]  # by file, its path mentions (set by `resolve`)
+
     # ------------------------------------------------------------------ files
 
     def push(self, header: ast.PackageDecl | None, items: tuple[ast.TopLevelItem, ...]) -> None:
@@ -115,6 +117,8 @@ class PackageResolver(BodyResolver):
         if self.name is None:
             return None
         self.pkg = UnresolvedPackage(self.name[0], self.name[1], self.docs)
+        # each file's path mentions, read by three of the passes below
+        self.path_lists = [list(_paths(items)) for items in self.decl_lists]
         self._foreign_deps()
         iface_order, world_order = self._ast_items()
         self._foreign_types()
@@ -146,8 +150,8 @@ class PackageResolver(BodyResolver):
 
     def _foreign_deps(self) -> None:
         deps = self.pkg.foreign_deps
-        for items in self.decl_lists:
-            for p in _paths(items):
+        for paths in self.path_lists:
+            for p in paths:
                 if not isinstance(p.path, ast.PackagePath):
                     continue
                 pname = package_name(p.path.package)
@@ -179,7 +183,7 @@ class PackageResolver(BodyResolver):
                         raise WitError(f"duplicate item named `{item.name.name}`", item.name.span)
                     names[item.name.name] = item
                     order[item.name.name] = []
-        for items in self.decl_lists:
+        for file_index, items in enumerate(self.decl_lists):
             # this file's namespace: name -> declaring Id (local) or None (foreign)
             ns: dict[str, ast.Id | None] = {}
             for item in items:
@@ -196,7 +200,7 @@ class PackageResolver(BodyResolver):
                 if key.name in ns:
                     raise WitError(f"duplicate name `{key.name}` in this file", key.span)
                 ns[key.name] = target
-            for p in _paths(items):
+            for p in self.path_lists[file_index]:
                 if p.owner is None or not isinstance(p.path, ast.LocalPath):
                     continue
                 ident = p.path.name
@@ -252,9 +256,9 @@ class PackageResolver(BodyResolver):
         return iface_order, world_order
 
     def _foreign_types(self) -> None:
-        for i, items in enumerate(self.decl_lists):
+        for i, paths in enumerate(self.path_lists):
             self.cur = i
-            for p in _paths(items):
+            for p in paths:
                 if p.names is None:
                     continue
                 stab = stability(p.attributes)[0]
