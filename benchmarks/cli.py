@@ -14,7 +14,9 @@
    Target: witgen within 2.5x.
 
 Every figure is the median of N runs (21 by default) of a fresh process, the commands
-compared taking turns; the spread printed is the lowest and highest run. Python runs with its bytecode cache, as an installed package does
+compared taking turns; the spread printed is the lowest and highest run, then the
+median CPU time (user and system) of the same runs and its ratio, which a busy machine
+moves less than wall time (the targets are judged on wall time). Python runs with its bytecode cache, as an installed package does
 (in a private PYTHONPYCACHEPREFIX, warmed first, even when the environment sets
 PYTHONDONTWRITEBYTECODE); with `--no-bytecode` none is written, so that modules
 without one (a source checkout's) compile from source on every run. The witgen caches (formatted chunks, parsed WIT
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,6 +50,7 @@ Case = tuple[list[str], tuple[Callable[[int], None], ...]]
 
 
 SPREADS: dict[int, tuple[float, float]] = {}  # id of a median -> (lowest, highest) run
+CPU: dict[int, float] = {}  # id of a median -> median CPU time (user + system) of the same runs
 
 
 def medians(cwd: Path, runs: int, *cases: Case) -> list[float]:
@@ -56,20 +60,25 @@ def medians(cwd: Path, runs: int, *cases: Case) -> list[float]:
     weighs on each alike; a case's `before(i)` steps run untimed before it.
     """
     times: list[list[float]] = [[] for _ in cases]
+    cpu: list[list[float]] = [[] for _ in cases]
     for i in range(runs):
-        for (cmd, before), sink in zip(cases, times):
+        for (cmd, before), sink, cpu_sink in zip(cases, times, cpu):
             for step in before:
                 step(i)
+            used = resource.getrusage(resource.RUSAGE_CHILDREN)
             start = time.perf_counter()
             proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=ENV)
             sink.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu_sink.append(after.ru_utime - used.ru_utime + after.ru_stime - used.ru_stime)
             if proc.returncode != 0:
                 raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
     out = []
-    for t in times:
+    for t, c in zip(times, cpu):
         median = statistics.median(t)
         out.append(median)
         SPREADS[id(median)] = (min(t), max(t))
+        CPU[id(median)] = statistics.median(c)
     return out
 
 
@@ -97,7 +106,9 @@ def row(label: str, seconds: float, floor: float, target: float | None) -> str:
     verdict = "" if target is None else ("  (target <= %.1fx: %s)" % (target, "met" if ratio <= target else "MISSED"))
     low, high = SPREADS.get(id(seconds), (seconds, seconds))
     spread = f"[{low * 1000:.0f}-{high * 1000:.0f}]"
-    return f"  {label:<44} {seconds * 1000:8.1f} ms {spread:>13}  {ratio:5.2f}x{verdict}"
+    cpu, cpu_floor = CPU.get(id(seconds)), CPU.get(id(floor))
+    used = "" if cpu is None or not cpu_floor else f"  cpu {cpu * 1000:6.1f} ms {cpu / cpu_floor:5.2f}x"
+    return f"  {label:<44} {seconds * 1000:8.1f} ms {spread:>13}  {ratio:5.2f}x{used}{verdict}"
 
 
 def main() -> None:

@@ -380,3 +380,22 @@ print("\\n".join(sorted(m for m in sys.modules if m.startswith("witgen."))))
     outside = {"cli", "workflow", "cachesign"}  # no part of the generated text
     left_out = set(digest._NOT_GENERATOR) - outside
     assert [m for m in imported if m.split(".")[1] in left_out] == []
+
+
+def test_input_names_follow_a_linked_file_and_keep_the_others_relative(tmp_path: Path) -> None:
+    from witgen.workflow.render import input_names
+
+    project = tmp_path / "project"
+    (project / "wit" / "deps" / "a").mkdir(parents=True)
+    (project / "wit" / "main.wit").write_text("package x:y;\n")
+    (project / "wit" / "deps" / "a" / "a.wit").write_text("package x:a;\n")
+    (project / "shared").mkdir()
+    (project / "shared" / "b.wit").write_text("package x:b;\n")
+    (project / "wit" / "deps" / "b.wit").symlink_to(project / "shared" / "b.wit")
+    outside = tmp_path / "outside.wit"
+    outside.write_text("package x:c;\n")
+    (project / "wit" / "deps" / "c.wit").symlink_to(outside)
+    target = Target("t", project / "wit", project / "out", root=project)
+    assert input_names(target) == ("wit/main.wit", "shared/b.wit", "wit/deps/c.wit", "wit/deps/a/a.wit")
+    single = Target("t", project / "wit" / "main.wit", project / "out", root=project)
+    assert input_names(single) == ("wit/main.wit",)

@@ -7,6 +7,8 @@ jinja2 or black.
 
 from __future__ import annotations
 
+import os
+
 from witgen.workflow.config import Target
 from witgen.workflow.digest import generator_fingerprint, wit_files
 
@@ -18,9 +20,12 @@ class RenderError(Exception):
 def input_names(target: Target) -> tuple[str, ...]:
     """The WIT files of a target as the generated header names them: POSIX, relative."""
     base = target.root.resolve()
+    folder = target.wit.resolve() if target.wit.is_dir() else None
     names = []
     for path in wit_files(target.wit):
-        full = path.resolve()
+        # Below a folder, the walk enters no linked folder: only a linked file resolves elsewhere.
+        linked = os.path.islink(path)
+        full = path.resolve() if folder is None or linked else folder / path.relative_to(target.wit)
         rel = full.relative_to(base) if full.is_relative_to(base) else path.relative_to(target.wit.parent)
         names.append(rel.as_posix())
     return tuple(names)
