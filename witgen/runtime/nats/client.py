@@ -187,6 +187,13 @@ class WitgenClient(Client):
         if deliver is None:
             await super()._process_msg(sid, subject, reply, data, headers)
             return
+        self.deliver(deliver, sid, subject, reply, data, headers)
+        box = self.outbox
+        if box.backlog > BACKLOG_LIMIT:
+            await box.drained()
+
+    def deliver(self, deliver: Deliver, sid: int, subject: bytes, reply: bytes, data: bytes, headers: Any) -> None:
+        """One message of a direct subscription, to its function."""
         stats = self.stats
         stats["in_msgs"] += 1
         stats["in_bytes"] += len(data)
@@ -198,9 +205,6 @@ class WitgenClient(Client):
             deliver(subject.decode(), reply.decode(), data, parse_headers(headers) if headers else None)
         except Exception as exc:
             _FAILED.warning("nats: a message to %s was not handled: %s", subject[:200], exc)
-        box = self.outbox
-        if box.backlog > BACKLOG_LIMIT:
-            await box.drained()
 
     def publish_now(self, subject: str, payload: bytes, reply: str = "", block: bytes | None = None) -> bool:
         """Append a message to the pending buffer if `publish` would not wait; False if it would.
@@ -210,10 +214,34 @@ class WitgenClient(Client):
         from the wire or were checked once (`check_subject`); `block` is a header
         block (`header_block`).
         """
-        return self.publish_all_now(((subject, payload, reply, block),))
+        if not self._writable():
+            return False
+        size = len(payload)
+        if size > self._max_payload:
+            raise errors.MaxPayloadError
+        if block:
+            line = f"HPUB {subject} {reply} {len(block)} {len(block) + size}\r\n".encode()
+            pieces: tuple[bytes, ...] = (line, block, payload, _CRLF)
+            total = len(line) + len(block) + size + 2
+        else:
+            line = f"PUB {subject} {reply} {size}\r\n".encode()
+            pieces = (line, payload, _CRLF)
+            total = len(line) + size + 2
+        pending_size = self._pending_data_size + total
+        if 0 < self._max_pending_size < pending_size:
+            return False
+        self._pending += pieces
+        self._pending_data_size = pending_size
+        stats = self.stats
+        stats["out_msgs"] += 1
+        stats["out_bytes"] += size
+        queue = self._flush_queue
+        if queue is not None and queue.empty():
+            queue.put_nowait(asyncio.get_running_loop().create_future())
+        return True
 
-    def publish_all_now(self, messages: Sequence[Message]) -> bool:
-        """`publish_now` for several messages, in order: all of them, or none (False)."""
+    def _writable(self) -> bool:
+        """Whether a message can be appended now (raises when `publish` would at once)."""
         status = self._status
         if status != Client.CONNECTED and status != Client.DRAINING_SUBS:
             if status == Client.CLOSED:
@@ -222,7 +250,11 @@ class WitgenClient(Client):
                 raise errors.ConnectionDrainingError
             return False
         flusher = self._flusher_task
-        if flusher is None or flusher.done():
+        return flusher is not None and not flusher.done()
+
+    def publish_all_now(self, messages: Sequence[Message]) -> bool:
+        """`publish_now` for several messages, in order: all of them, or none (False)."""
+        if not self._writable():
             return False
         pieces: list[bytes] = []
         total = sent = 0
@@ -255,81 +287,109 @@ class WitgenClient(Client):
 
 
 class _Parser(Parser):
-    """nats-py's protocol parser, reading `MSG` and `HMSG` lines itself."""
+    """nats-py's protocol parser, reading `MSG` and `HMSG` lines itself and handing the
+    messages of direct subscriptions over without a coroutine."""
+
+    def __init__(self, nc: WitgenClient) -> None:
+        super().__init__(nc)
+        self.wanted: tuple[int, bytes, bytes] = (0, b"", b"")  # sid, subject, reply of the payload awaited
 
     async def parse(self, data: bytes = b"") -> None:
         buf = self.buf
         buf.extend(data)
+        nc: WitgenClient = self.nc
+        direct = nc._direct
         at = 0
+        size = len(buf)  # the buffer grows only between calls
         try:
-            while at < len(buf):
+            while at < size:
                 if self.state == AWAITING_MSG_PAYLOAD:
                     needed = self.needed
-                    if len(buf) - at < needed + 2:
+                    if size - at < needed + 2:
                         break
+                    sid, subject, reply = self.wanted
                     split = self.header_needed
-                    if split > 0:
-                        headers: bytes | None = bytes(buf[at : at + split])
-                        payload = bytes(buf[at + split : at + needed])
-                        self.header_needed = 0
-                    else:
-                        headers = None
-                        payload = bytes(buf[at : at + needed])
-                    at += needed + 2
                     self.state = AWAITING_CONTROL_LINE
-                    arg = self.msg_arg
-                    await self.nc._process_msg(arg["sid"], arg["subject"], arg["reply"], payload, headers)
-                    if self.buf is not buf:  # the connection was reset meanwhile
-                        return
-                    continue
-                end = buf.find(_CRLF, at)
-                if end < 0:
-                    break
-                if buf.startswith(b"MSG", at) or buf.startswith(b"HMSG", at):
-                    self._control(bytes(buf[at:end]))
+                else:
+                    end = buf.find(_CRLF, at)
+                    if end < 0:
+                        break
+                    if buf[at] != 77 and buf[at] != 72:  # not M(SG) or H(MSG)
+                        # PING, PONG, INFO, +OK, -ERR: nats-py's parser reads them.
+                        line = bytearray(buf[at : end + 2])
+                        at = end + 2
+                        self.buf = line
+                        try:
+                            await super().parse()
+                        finally:
+                            reset = self.buf is not line
+                            if not reset:
+                                self.buf = buf
+                        if reset:
+                            return
+                        continue
+                    sid, subject, reply, split, needed = _control(buf[at:end])
                     at = end + 2
-                    continue
-                # Another operation (PING, PONG, INFO, +OK, -ERR): nats-py's parser reads it.
-                line = bytearray(buf[at : end + 2])
-                at = end + 2
-                self.buf = line
-                try:
-                    await super().parse()
-                finally:
-                    reset = self.buf is not line
-                    if not reset:
-                        self.buf = buf
-                if reset:
+                    if size - at < needed + 2:  # the payload is not all here yet
+                        self.wanted = (sid, subject, reply)
+                        self.needed, self.header_needed = needed, split
+                        self.state = AWAITING_MSG_PAYLOAD
+                        break
+                if split > 0:
+                    headers: bytes | None = bytes(buf[at : at + split])
+                    payload = bytes(buf[at + split : at + needed])
+                else:
+                    headers = None
+                    payload = bytes(buf[at : at + needed])
+                at += needed + 2
+                deliver = direct.get(sid)
+                if deliver is not None:
+                    nc.deliver(deliver, sid, subject, reply, payload, headers)
+                    if nc.outbox.backlog <= BACKLOG_LIMIT:
+                        continue
+                    await nc.outbox.drained()
+                else:
+                    await nc._process_msg(sid, subject, reply, payload, headers)
+                if self.buf is not buf:  # the connection was reset meanwhile
                     return
         finally:
             if self.buf is buf and at:
                 del buf[:at]
 
-    def _control(self, line: bytes) -> None:
-        """`MSG <subject> <sid> [reply] <size>` or `HMSG <subject> <sid> [reply] <header size> <size>`."""
-        parts = line.split()
-        try:
-            if parts[0] == b"MSG" and 4 <= len(parts) <= 5:
-                header_size = 0
-            elif parts[0] == b"HMSG" and 5 <= len(parts) <= 6:
-                header_size = int(parts[-2])
-            else:
-                raise ValueError(line[:40])
-            size = int(parts[-1])
-            short = len(parts) == (4 if parts[0] == b"MSG" else 5)
-            if size < 0 or header_size < 0 or not parts[-1].isdigit() or not parts[2].isdigit():
-                raise ValueError(line[:40])
-            arg = self.msg_arg
-            arg["subject"] = parts[1]
-            arg["sid"] = int(parts[2])
-            arg["reply"] = b"" if short else parts[3]
-        except (ValueError, IndexError):
-            from nats.errors import ProtocolError
 
-            raise ProtocolError("nats: malformed MSG") from None
-        self.needed = size
-        self.header_needed = header_size
-        self.state = AWAITING_MSG_PAYLOAD
+def _control(line: bytearray) -> tuple[int, bytes, bytes, int, int]:
+    """`MSG <subject> <sid> [reply] <size>` or `HMSG <subject> <sid> [reply] <header size> <size>`:
+    (sid, subject, reply, header size, size)."""
+    parts = bytes(line).split()
+    count = len(parts)
+    try:
+        if parts[0] == b"MSG":
+            header_size = 0
+            if count == 4:
+                reply = b""
+            elif count == 5:
+                reply = parts[3]
+            else:
+                raise ValueError
+        elif parts[0] == b"HMSG":
+            header_size = int(parts[-2])
+            if count == 5:
+                reply = b""
+            elif count == 6:
+                reply = parts[3]
+            else:
+                raise ValueError
+        else:
+            raise ValueError
+        sid = int(parts[2])
+        size = int(parts[-1])
+        if size < 0 or header_size < 0 or sid < 0:
+            raise ValueError
+    except (ValueError, IndexError):
+        from nats.errors import ProtocolError
+
+        raise ProtocolError("nats: malformed MSG") from None
+    return sid, parts[1], reply, header_size, size
 
 
 async def _never(msg: Msg) -> None:  # pragma: no cover - direct subscriptions have no task

@@ -68,8 +68,21 @@ async def call(
 ) -> bytes:
     """One exchange on `outgoing`: the encoded result, or a `BusError`."""
     send_now = getattr(outgoing, "send_now", None)
-    if send_now is not None:
-        return await _call_sent(outgoing, send_now, instance, function, payload, timeout)
+    if send_now is not None:  # one future, one timer
+        timer: asyncio.TimerHandle | None = None
+        try:
+            future: asyncio.Future[bytes] = send_now(payload)
+            if timeout is not None:
+                timer = future.get_loop().call_later(timeout, _expire, future, timeout)
+            return await future
+        except BusError as exc:
+            if not (exc.instance or exc.function):
+                exc.instance, exc.function = instance, function
+            raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+            outgoing.release()  # type: ignore[attr-defined]
     try:
         async with asyncio.timeout(timeout):
             sink = outgoing.sink(ROOT)
@@ -94,27 +107,6 @@ async def call(
         raise
     finally:
         await outgoing.aclose()
-
-
-async def _call_sent(
-    outgoing: Any, send_now: Any, instance: str, function: str, payload: bytes, timeout: float | None
-) -> bytes:
-    """`call` on an `Outgoing` whose `send_now(payload)` sends the parameters at once and
-    returns the future of the whole result; `release()` ends the exchange."""
-    timer: asyncio.TimerHandle | None = None
-    try:
-        future: asyncio.Future[bytes] = send_now(payload)
-        if timeout is not None:
-            timer = future.get_loop().call_later(timeout, _expire, future, timeout)
-        return await future
-    except BusError as exc:
-        if not (exc.instance or exc.function):
-            exc.instance, exc.function = instance, function
-        raise
-    finally:
-        if timer is not None:
-            timer.cancel()
-        outgoing.release()
 
 
 def _expire(future: asyncio.Future[bytes], timeout: float) -> None:
@@ -212,6 +204,8 @@ class Server:
         self._started: set[_Started] = set()  # calls in worker threads, answered by callback
         self._idle: asyncio.Future[None] | None = None  # set when `_started` empties
         self._takes_params: dict[BoundOperation, bool] = {}
+        self._plans: dict[str, tuple[DispatchTable | None, BoundOperation | None, bool]] = {}
+        self._plans_made = -1  # the routes' generation the plans were made for
 
     @property
     def in_flight(self) -> int:
@@ -253,13 +247,19 @@ class Server:
         error)` is called once, at once for an inline method, from the loop when a worker
         thread is done; `deadline()` tells when its caller stops waiting, if it said. False
         (nothing done) when the call needs `accept`."""
-        route = self.routes.find(target)
-        if route is None:
+        routes = self.routes
+        if self._plans_made != routes.generation:
+            self._plans.clear()
+            self._plans_made = routes.generation
+        plan = self._plans.get(target)
+        if plan is None:
+            plan = self._plan(target)
+            if len(self._plans) < 4096:
+                self._plans[target] = plan
+        table, bound, inline = plan
+        if table is None or bound is None or (not payload and self._has_params(bound)):
             return False
-        table, bound = route
-        if bound.is_async or has_values(bound) is not None or (not payload and self._has_params(bound)):
-            return False
-        if is_nonblocking(bound):
+        if inline:
             token = context.enter(headers)
             try:
                 result = table.run(bound, payload, caller)
@@ -300,6 +300,16 @@ class Server:
         if not started.done:
             self._started.add(started)
         return True
+
+    def _plan(self, target: str) -> tuple[DispatchTable | None, BoundOperation | None, bool]:
+        """How `serve_now` serves `target`: (table, operation, inline), or Nones when it does not."""
+        route = self.routes.find(target)
+        if route is None:
+            return None, None, False
+        table, bound = route
+        if bound.is_async or has_values(bound) is not None:
+            return None, None, False
+        return table, bound, is_nonblocking(bound)
 
     def _finish(self, started: _Started, result: Any, exc: BaseException | None) -> None:
         """A worker thread's call ended (or its deadline passed while it waited)."""

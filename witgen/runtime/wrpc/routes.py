@@ -19,6 +19,7 @@ class Routes:
     def __init__(self) -> None:
         self.tables: list[DispatchTable] = []
         self._exact: dict[str, Route] = {}
+        self.generation = 0  # changes whenever a table is added or removed
 
     def add(self, table: DispatchTable) -> None:
         if table in self.tables:
@@ -35,11 +36,13 @@ class Routes:
             exact[tail] = (table, bound)
         self.tables.append(table)
         self._exact = exact  # readers never see a half-built map
+        self.generation += 1
 
     def remove(self, table: DispatchTable) -> None:
         if table in self.tables:
             self.tables.remove(table)
             self._exact = {k: r for k, r in self._exact.items() if r[0] is not table}
+            self.generation += 1
 
     def find(self, tail: str) -> Route | None:
         return self._exact.get(tail)
