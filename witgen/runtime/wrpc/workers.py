@@ -10,7 +10,9 @@ threads may exist besides; while that many are stuck, new calls queue.
 
 The threads take jobs from one queue and hand results back in batches: a thread
 wakes the event loop only when no result of an earlier wake-up is still waiting to
-be collected. Threads are daemons: a stuck provider method does not hold up the
+be collected. A thread that finished a call takes the next waiting one itself (the
+loop learns of it with the result), so a full queue drains without a loop round trip
+per call. Threads are daemons: a stuck provider method does not hold up the
 process's exit.
 """
 
@@ -33,13 +35,17 @@ DEFAULT_QUEUE = 256
 
 
 Finish = Callable[[Any, "BaseException | None"], None]
+_Outcome = tuple["_Job", Any, "BaseException | None", "_Job | None"]  # job, result, error, the next one taken
 
 
 class _Job:
-    __slots__ = ("work", "finish", "deadline", "timer", "running", "abandoned", "finished")
+    __slots__ = ("work", "finish", "deadline", "loop", "timer", "running", "abandoned", "finished")
 
-    def __init__(self, work: Callable[[], Any], finish: Finish, deadline: float | None) -> None:
+    def __init__(
+        self, work: Callable[[], Any], finish: Finish, deadline: float | None, loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.work = work
+        self.loop = loop
         self.finish = finish  # called once on the loop: (result, None) or (None, exception)
         self.deadline = deadline
         self.timer: asyncio.TimerHandle | None = None
@@ -72,7 +78,7 @@ class Workers:
         self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None = None
         # Results from the threads, collected on the loop; `_posted`: a collection is scheduled.
-        self._results: deque[tuple[_Job, Any, BaseException | None]] = deque()
+        self._results: deque[_Outcome] = deque()
         self._posted = False
 
     @property
@@ -108,7 +114,7 @@ class Workers:
         is called on this loop when it ends or its deadline passes while it waits.
         `ProviderBusy` at once when the queue is full."""
         loop = asyncio.get_running_loop()
-        job = _Job(work, finish, deadline)
+        job = _Job(work, finish, deadline, loop)
         if self._live < self.limit and self._threads < self.max_threads:
             self._start(job, loop)
         elif len(self._waiting) < self.queue:
@@ -127,8 +133,7 @@ class Workers:
         job.finished = True
         if job.timer is not None:
             job.timer.cancel()
-        if not job.running:
-            self._discard(job)
+        self._discard(job)
 
     def shutdown(self) -> None:
         """Refuse what waits; let running threads end on their own."""
@@ -160,23 +165,33 @@ class Workers:
         """A worker thread: run jobs until told to stop (None)."""
         jobs = self._jobs
         results = self._results
-        while (job := jobs.get()) is not None:
+        waiting = self._waiting
+        job = jobs.get()
+        while job is not None:
             try:
-                outcome: tuple[_Job, Any, BaseException | None] = (job, job.work(), None)
-            except BaseException as exc:  # handed to the loop, never raised here
-                outcome = (job, None, exc)
-            del job
+                result, exc = job.work(), None
+            except BaseException as error:  # handed to the loop, never raised here
+                result, exc = None, error
+            following: _Job | None = None
+            if not job.abandoned and job.loop is self._loop and not self._stopped:
+                try:  # the next waiting call, taken here (atomic: the loop may take it too)
+                    following = waiting.popleft()
+                except IndexError:
+                    pass
+                else:
+                    following.running = True
             try:
-                if loop is self._loop:
-                    results.append(outcome)
+                if job.loop is self._loop:
+                    results.append((job, result, exc, following))
                     if not self._posted:
                         self._posted = True
-                        loop.call_soon_threadsafe(self._collect)
+                        job.loop.call_soon_threadsafe(self._collect)
                 else:
-                    loop.call_soon_threadsafe(self._done, *outcome)
+                    job.loop.call_soon_threadsafe(self._done, job, result, exc, None)
             except RuntimeError:  # the loop is closed: nobody waits any more
                 return
-            del outcome
+            del result, exc
+            job = following if following is not None else jobs.get()
 
     def _collect(self) -> None:
         """On the loop: what the threads finished since the last collection."""
@@ -185,7 +200,10 @@ class Workers:
         while results:
             self._done(*results.popleft())
 
-    def _done(self, job: _Job, result: Any, exc: BaseException | None) -> None:
+    def _done(self, job: _Job, result: Any, exc: BaseException | None, following: _Job | None) -> None:
+        if following is not None:  # its thread went on with the next waiting call
+            self._live += 1
+            self._threads += 1
         self._threads -= 1
         if not job.abandoned:
             self._live -= 1
@@ -197,23 +215,27 @@ class Workers:
     def _expire(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
         if job.finished:
             return
-        if not job.running:
-            self._discard(job)
+        if self._discard(job):  # still waiting (a thread that takes it first runs it)
             job.end(None, BusTimeout("the caller's deadline passed before a worker was free: the provider is busy"))
         elif not job.abandoned:
             job.abandoned = True
             self._live -= 1
             self._pump(loop)
 
-    def _discard(self, job: _Job) -> None:
+    def _discard(self, job: _Job) -> bool:
+        """Take `job` out of the waiting line; False when it was not there (a thread has it)."""
         try:
             self._waiting.remove(job)
         except ValueError:
-            pass
+            return False
+        return True
 
     def _pump(self, loop: asyncio.AbstractEventLoop) -> None:
         while self._waiting and self._live < self.limit and self._threads < self.max_threads:
-            job = self._waiting.popleft()
+            try:
+                job = self._waiting.popleft()
+            except IndexError:  # a thread took the last one
+                return
             if not job.finished:
                 self._start(job, loop)
 
