@@ -173,9 +173,15 @@ class WitgenClient(Client):
 
     async def subscribe_direct(self, subject: str, deliver: Deliver, queue: str = "") -> Subscription:
         """Subscribe `deliver`, called from the read loop for every message."""
-        sub = await self.subscribe(subject, queue=queue, cb=_never)
-        sub._stop_processing()  # no task: messages never reach its queue
-        self._direct[sub._id] = deliver
+        sid = self._sid + 1  # the id `subscribe` gives it: delivered here from its first message
+        self._direct[sid] = deliver
+        try:
+            sub = await self.subscribe(subject, queue=queue)  # no callback: no task; its queue stays empty
+        except BaseException:
+            self._direct.pop(sid, None)
+            raise
+        if sub._id != sid:  # pragma: no cover - nats-py numbers subscriptions in order
+            self._direct[sub._id] = self._direct.pop(sid)
         return sub
 
     def _remove_sub(self, sid: int, max_msgs: int = 0) -> None:
@@ -390,10 +396,6 @@ def _control(line: bytearray) -> tuple[int, bytes, bytes, int, int]:
 
         raise ProtocolError("nats: malformed MSG") from None
     return sid, parts[1], reply, header_size, size
-
-
-async def _never(msg: Msg) -> None:  # pragma: no cover - direct subscriptions have no task
-    """The callback nats-py requires of a subscription it never runs here."""
 
 
 def check_subject(subject: str) -> str:
