@@ -15,8 +15,9 @@ folder) is a miss, and the file is parsed. The parser's table and the stage-A pa
 are signed alike. Syntax errors are never cached: a file that fails to parse fails
 again, with the same message.
 
-Entries live in `<cache folder>/ast` (see `witgen.workflow.formatcache`); the
-least recently used beyond `LIMIT` are removed.
+Entries live in `<cache folder>/ast` (see `witgen.workflow.formatcache`): one file each
+(the least recently used beyond `LIMIT` are removed), or, for a render of a target, one
+pack for the target (`witgen.workflow.pack`), where a file's new parse supersedes its old.
 """
 
 from __future__ import annotations

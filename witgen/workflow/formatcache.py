@@ -12,7 +12,9 @@ Location: `$WITGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/witgen`, else
 `~/.cache/witgen`; `WITGEN_CACHE_DIR=""` turns the cache off. Entries are written
 atomically and signed with this user's key (`witgen.cachesign`): formatted text becomes
 generated code, so an entry that is damaged, or that this user's witgen did not write,
-is a miss. The least recently used entries beyond `LIMIT` are removed.
+is a miss. `FormatCache` keeps one file per entry (the least recently used beyond `LIMIT`
+are removed); `PackedFormatCache`, which rendering a target uses, keeps a target's entries
+in one pack (`witgen.workflow.pack`).
 """
 
 from __future__ import annotations
