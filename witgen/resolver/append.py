@@ -20,6 +20,10 @@ from witgen.resolver.worlds import check_case_insensitive, elaborate_world, incl
 _EXCLUDED = "found a reference to a {} which is excluded due to its feature not being activated"
 
 
+# kinds that refer to no other type: copied as they are
+_LEAF_KINDS = frozenset({model.Enum, model.Flags, model.Resource})
+
+
 def _err(kind: str, span: Span | None, extra: str = "") -> WitError:
     return WitError(_EXCLUDED.format(kind) + extra, span)
 
@@ -90,6 +94,9 @@ class Remap:
         return None if ty is None else self.ty(ty, span)
 
     def kind(self, kind: model.TypeKind, span: Span, parts: tuple[Span, ...]) -> model.TypeKind:
+        if kind.__class__ in _LEAF_KINDS:
+            return kind
+
         def at(i: int) -> Span:
             return parts[i] if i < len(parts) else span
 
@@ -97,7 +104,7 @@ class Remap:
             case model.Handle(mode, r):
                 return model.Handle(mode, self.map_type(r, span))
             case model.Alias(t):
-                return model.Alias(self.map_type(t, span) if isinstance(t, int) else t)
+                return model.Alias(self.map_type(t, span)) if isinstance(t, int) else kind
             case model.Record(fields):
                 return model.Record(
                     tuple(replace(f, type=self.ty(f.type, at(i))) for i, f in enumerate(fields))

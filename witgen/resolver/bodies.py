@@ -28,6 +28,8 @@ def name_key(name: str) -> tuple[str, str]:
     """The uniqueness key of a name: kebab names are case-insensitive, `[method]r.m`
     and `[static]r.m` are the same name, and `[method]r.r` is the same as `r`."""
     low = name.lower()
+    if not low.startswith("["):
+        return ("label", low)
     if low.startswith("[constructor]"):
         return ("constructor", low[13:])
     for prefix in ("[method]", "[static]"):
