@@ -276,3 +276,23 @@ def test_a_waiting_call_past_its_deadline_is_dropped_without_running() -> None:
         workers.shutdown()
 
     asyncio.run(main())
+
+
+def test_a_bus_on_a_plain_nats_py_client_still_calls_and_serves(nats: NatsServer) -> None:
+    import nats as nats_py
+
+    def echo(payload: bytes) -> bytes:
+        return payload[::-1]
+
+    async def main() -> None:
+        nc = await nats_py.connect(nats.url)  # not witgen's client: the ordinary nats-py paths
+        assert not isinstance(nc, WitgenClient)
+        bus = await NatsBus.attach(nc, prefix="plain")
+        await bus.serve_async(_table(echo))
+        results = await asyncio.gather(*(bus.invoke_async("test:fast/ops", "echo", b"p%d" % i) for i in range(50)))
+        assert results == [(b"p%d" % i)[::-1] for i in range(50)]
+        big = bytes(range(256)) * 8192  # 2 MiB: continued parameters, results in pieces
+        assert await bus.invoke_async("test:fast/ops", "echo", big) == big[::-1]
+        await bus.close_async()
+
+    asyncio.run(main())

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from queue import SimpleQueue
 import threading
 from collections import deque
@@ -29,6 +30,8 @@ from typing import Any
 from witgen.runtime.errors import BusTimeout, ProviderBusy
 
 __all__ = ["DEFAULT_QUEUE", "DEFAULT_WORKERS", "Workers"]
+
+log = logging.getLogger("witgen.runtime.wrpc")
 
 DEFAULT_WORKERS = 16
 DEFAULT_QUEUE = 256
@@ -58,7 +61,10 @@ class _Job:
             self.finished = True
             if self.timer is not None:
                 self.timer.cancel()
-            self.finish(result, exc)
+            try:
+                self.finish(result, exc)
+            except Exception as error:  # the other results still reach their callers
+                log.warning("a worker thread's result could not be handed over: %s", error)
 
 
 class Workers:
