@@ -161,7 +161,11 @@ class Client:
         except codec.CodecError as exc:
             raise InvalidPayload(f"parameters do not encode: {exc}", self._instance, function) from None
         result = await self._bus.invoke_async(self._instance, function, payload)
-        return self._result(fc, conv, function, result)
+        try:
+            value = fc.decode_result(result)
+        except Exception as exc:
+            raise InvalidPayload(f"undecodable result: {exc}", self._instance, function) from None
+        return value if conv is None else conv(self, value)
 
     def _result(self, fc: codec.FunctionCodec, conv: Converter | None, function: str, data: bytes) -> Any:
         try:

@@ -570,6 +570,16 @@ class NatsResponder:
     def _answer(self, target: str, reply: str, result: bytes | None, error: BusError | None) -> None:
         """The handshake, then the result and the end of results (or the failure), at once."""
         results = reply + ".results"
+        box = self.outbox
+        if error is None and result and len(result) <= self.nc.max_payload and box.direct and not box.waiting:
+            try:  # the usual answer: handshake, result, end in one append
+                if self.nc.publish_all_now(  # type: ignore[attr-defined]
+                    ((reply, b"", self._quiet_reply, None), (results, result, "", None), (results, b"", "", None))
+                ):
+                    return
+            except Exception as exc:
+                log.warning("%s: cannot send the results: %s", printable(target), exc)
+                return
         messages: list[tuple[str, bytes, str, dict[str, str] | None]] = [(reply, b"", self._quiet_reply, None)]
         if error is not None:
             messages.append((results, b"", "", _error_headers(error)))
@@ -582,7 +592,7 @@ class NatsResponder:
                     messages += ((results, result[at : at + size], "", None) for at in range(0, len(result), size))
             messages.append((results, b"", "", None))
         try:
-            self.outbox.send_all(messages)
+            box.send_all(messages)
         except Exception as exc:
             log.warning("%s: cannot send the results: %s", printable(target), exc)
 
