@@ -19,12 +19,13 @@ from __future__ import annotations
 import marshal
 from collections.abc import Callable
 from itertools import chain
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from witgen.errors import Source
-from witgen.frontend.lexer import Scanner, Token
-from witgen.frontend.syntax_errors import syntax_error
 from witgen.paths import data_dir
+
+if TYPE_CHECKING:  # the tokenizer is imported with the builder, on a first parse
+    from witgen.frontend.lexer import Scanner, Token
 
 try:  # hashlib's import loads OpenSSL, which start-up avoids
     from _blake2 import blake2b
@@ -248,9 +249,6 @@ def _same(children: list[Any]) -> list[Any]:
     return children
 
 
-_END = Token("$END", "", -1, -1)
-
-
 # Rules of one token whose builder methods never raise (see `Tables.__init__`).
 _TOKEN_RULES = frozenset({"id", "primitive"})
 
@@ -263,6 +261,9 @@ class Tables:
     """The table, its callbacks bound to a builder, and the parse loop."""
 
     def __init__(self, data: TableData, builder: object) -> None:
+        from witgen.frontend.lexer import Token
+
+        self.end_token = Token("$END", "", -1, -1)
         self.start, self.end, raw, recipes = data
         callbacks = [_callback(recipe, builder) for recipe in recipes]
         self.states: dict[int, Row] = {
@@ -320,7 +321,7 @@ class Tables:
         push_value = values.append
         accept = self.end
         invalid = scanner.invalid
-        for token in chain(scanner.tokens(), (_END,)):
+        for token in chain(scanner.tokens(), (self.end_token,)):
             typ = token.type
             while True:
                 action = actions[state].get(typ)
@@ -334,6 +335,8 @@ class Tables:
                 if action is None:
                     if typ == "GATE":
                         raise StoppedAtGate
+                    from witgen.frontend.syntax_errors import syntax_error
+
                     raise syntax_error(token, self.expected_at(scanner.source, token), scanner)
                 size, callback, origin = action
                 if size < 0:  # a token that is a rule by itself
@@ -369,6 +372,8 @@ class Tables:
         reference parser reports from. So the tokens up to `bad` are run again,
         without callbacks, and the stack is taken just before `bad` comes in.
         """
+        from witgen.frontend.lexer import Scanner
+
         states = self.states
         stack = [self.start]
         for token in Scanner(source, fast_gates=False).tokens():

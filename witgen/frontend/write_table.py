@@ -3,7 +3,7 @@ or the parser's builder changed (a test says when it no longer fits)."""
 
 from __future__ import annotations
 
-from witgen.frontend.parser import _Builder
+from witgen.frontend.builder import _Builder
 from witgen.frontend.tables import write_shipped
 
 if __name__ == "__main__":

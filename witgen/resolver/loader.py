@@ -8,12 +8,16 @@ packages it depends on (wit-resolution.md §1).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Collection
 from typing import Protocol
 
 from msgspec import Struct
+
+try:  # hashlib's import loads OpenSSL, which a run from the caches does not need
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - an interpreter built without it
+    from hashlib import blake2b
 
 from witgen import model
 from witgen.frontend import ast
@@ -59,7 +63,7 @@ group_cache: GroupCache | None = None
 
 def group_key(sources: list[Source], wat: bool) -> str:
     """What a group is a function of: its files' paths and texts, in order, and `wat`."""
-    h = hashlib.blake2b(f"wat={wat}".encode(), digest_size=32)
+    h = blake2b(f"wat={wat}".encode(), digest_size=32)
     for source in sources:
         h.update(f"\0{len(source.path)}:{source.path}\0{len(source.text)}:".encode())
         h.update(source.text.encode("utf-8", "surrogatepass"))
