@@ -3,7 +3,8 @@
 The parser (`witgen.frontend.parser`) turns one `.wit` file into a `File`; the resolver
 (`witgen.resolver`) turns the files of a package group into the `witgen.model`.
 Nothing here is resolved: names are plain identifiers (`%` escapes removed) and
-paths are as written.
+paths are as written. A tree holds no cycles, so its nodes are not tracked by the
+garbage collector (`gc=False`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from msgspec import Struct
 from witgen.errors import Span
 
 
-class Id(Struct, frozen=True):
+class Id(Struct, frozen=True, gc=False):
     """An identifier as written, without its `%` escape; `span` covers the token."""
 
     name: str
     span: Span
 
 
-class Docs(Struct, frozen=True):
+class Docs(Struct, frozen=True, gc=False):
     """The comments before an item, joined and normalized as wasm-tools does (None if none)."""
 
     contents: str | None
@@ -32,22 +33,22 @@ class Docs(Struct, frozen=True):
 # --------------------------------------------------------------------------- attributes
 
 
-class Since(Struct, frozen=True):
+class Since(Struct, frozen=True, gc=False):
     version: str
     span: Span  # the `since` token
 
 
-class Unstable(Struct, frozen=True):
+class Unstable(Struct, frozen=True, gc=False):
     feature: str
     span: Span  # the `unstable` token
 
 
-class Deprecated(Struct, frozen=True):
+class Deprecated(Struct, frozen=True, gc=False):
     version: str
     span: Span  # the `deprecated` token
 
 
-class ExternalId(Struct, frozen=True):
+class ExternalId(Struct, frozen=True, gc=False):
     value: str
     span: Span
 
@@ -58,7 +59,7 @@ Attribute: TypeAlias = Since | Unstable | Deprecated | ExternalId
 # --------------------------------------------------------------------------- names and paths
 
 
-class PackageName(Struct, frozen=True):
+class PackageName(Struct, frozen=True, gc=False):
     """`ns:name[@version]`; `span` covers the whole name."""
 
     namespace: Id
@@ -67,13 +68,13 @@ class PackageName(Struct, frozen=True):
     span: Span
 
 
-class LocalPath(Struct, frozen=True):
+class LocalPath(Struct, frozen=True, gc=False):
     """A path naming an item of the current package (or a top-level `use` alias)."""
 
     name: Id
 
 
-class PackagePath(Struct, frozen=True):
+class PackagePath(Struct, frozen=True, gc=False):
     """`ns:pkg/name[@version]`: `package` has the version; `name` is the item."""
 
     package: PackageName
@@ -87,64 +88,64 @@ UsePath: TypeAlias = LocalPath | PackagePath
 # --------------------------------------------------------------------------- type expressions
 
 
-class Primitive(Struct, frozen=True):
+class Primitive(Struct, frozen=True, gc=False):
     """bool, u8..u64, s8..s64, f32, f64, char, string, error-context."""
 
     name: str
     span: Span
 
 
-class Named(Struct, frozen=True):
+class Named(Struct, frozen=True, gc=False):
     """A reference to a type by name."""
 
     name: Id
 
 
-class ListType(Struct, frozen=True):
+class ListType(Struct, frozen=True, gc=False):
     element: TypeExpr
     span: Span
 
 
-class FixedListType(Struct, frozen=True):
+class FixedListType(Struct, frozen=True, gc=False):
     element: TypeExpr
     size: int
     span: Span
 
 
-class MapType(Struct, frozen=True):
+class MapType(Struct, frozen=True, gc=False):
     key: TypeExpr
     value: TypeExpr
     span: Span  # the `map` keyword
 
 
-class OptionType(Struct, frozen=True):
+class OptionType(Struct, frozen=True, gc=False):
     element: TypeExpr
     span: Span
 
 
-class ResultType(Struct, frozen=True):
+class ResultType(Struct, frozen=True, gc=False):
     ok: TypeExpr | None
     err: TypeExpr | None
     span: Span
 
 
-class TupleType(Struct, frozen=True):
+class TupleType(Struct, frozen=True, gc=False):
     types: tuple[TypeExpr, ...]
     span: Span
 
 
-class HandleType(Struct, frozen=True):
+class HandleType(Struct, frozen=True, gc=False):
     mode: Literal["own", "borrow"]
     resource: Id
     span: Span
 
 
-class FutureType(Struct, frozen=True):
+class FutureType(Struct, frozen=True, gc=False):
     element: TypeExpr | None
     span: Span
 
 
-class StreamType(Struct, frozen=True):
+class StreamType(Struct, frozen=True, gc=False):
     element: TypeExpr | None
     span: Span
 
@@ -167,13 +168,13 @@ TypeExpr: TypeAlias = (
 # --------------------------------------------------------------------------- declarations
 
 
-class FieldDecl(Struct, frozen=True):
+class FieldDecl(Struct, frozen=True, gc=False):
     docs: Docs
     name: Id
     type: TypeExpr
 
 
-class CaseDecl(Struct, frozen=True):
+class CaseDecl(Struct, frozen=True, gc=False):
     """A variant case (with an optional payload), an enum case or a flag."""
 
     docs: Docs
@@ -181,47 +182,47 @@ class CaseDecl(Struct, frozen=True):
     type: TypeExpr | None = None
 
 
-class Param(Struct, frozen=True):
+class Param(Struct, frozen=True, gc=False):
     name: Id
     type: TypeExpr
 
 
-class FuncType(Struct, frozen=True):
+class FuncType(Struct, frozen=True, gc=False):
     params: tuple[Param, ...]
     result: TypeExpr | None
     is_async: bool
     span: Span
 
 
-class RecordDecl(Struct, frozen=True):
+class RecordDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     fields: tuple[FieldDecl, ...]
 
 
-class VariantDecl(Struct, frozen=True):
+class VariantDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     cases: tuple[CaseDecl, ...]
 
 
-class EnumDecl(Struct, frozen=True):
+class EnumDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     cases: tuple[CaseDecl, ...]
 
 
-class FlagsDecl(Struct, frozen=True):
+class FlagsDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     flags: tuple[CaseDecl, ...]
 
 
-class ResourceFunc(Struct, frozen=True):
+class ResourceFunc(Struct, frozen=True, gc=False):
     """A member of a resource; for a constructor `name` is the `constructor` token."""
 
     docs: Docs
@@ -231,14 +232,14 @@ class ResourceFunc(Struct, frozen=True):
     func: FuncType
 
 
-class ResourceDecl(Struct, frozen=True):
+class ResourceDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     funcs: tuple[ResourceFunc, ...]
 
 
-class TypeAliasDecl(Struct, frozen=True):
+class TypeAliasDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
@@ -248,19 +249,19 @@ class TypeAliasDecl(Struct, frozen=True):
 TypeDecl: TypeAlias = RecordDecl | VariantDecl | EnumDecl | FlagsDecl | ResourceDecl | TypeAliasDecl
 
 
-class FuncDecl(Struct, frozen=True):
+class FuncDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
     func: FuncType
 
 
-class UseName(Struct, frozen=True):
+class UseName(Struct, frozen=True, gc=False):
     name: Id
     alias: Id | None  # `as` name
 
 
-class UseDecl(Struct, frozen=True):
+class UseDecl(Struct, frozen=True, gc=False):
     """`use path.{a, b as c};` inside an interface or a world."""
 
     docs: Docs
@@ -272,7 +273,7 @@ class UseDecl(Struct, frozen=True):
 InterfaceItem: TypeAlias = TypeDecl | FuncDecl | UseDecl
 
 
-class InterfaceDecl(Struct, frozen=True):
+class InterfaceDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
@@ -282,14 +283,14 @@ class InterfaceDecl(Struct, frozen=True):
 # ------------------------------------------------------------------ worlds
 
 
-class ExternFunc(Struct, frozen=True):
+class ExternFunc(Struct, frozen=True, gc=False):
     """`import name: func(..);`"""
 
     name: Id
     func: FuncType
 
 
-class ExternInterface(Struct, frozen=True):
+class ExternInterface(Struct, frozen=True, gc=False):
     """`import name: interface { .. }`; `span` covers the `interface` keyword."""
 
     name: Id
@@ -297,13 +298,13 @@ class ExternInterface(Struct, frozen=True):
     span: Span
 
 
-class ExternPath(Struct, frozen=True):
+class ExternPath(Struct, frozen=True, gc=False):
     """`import path;`"""
 
     path: UsePath
 
 
-class ExternNamedPath(Struct, frozen=True):
+class ExternNamedPath(Struct, frozen=True, gc=False):
     """`import label: path;`"""
 
     name: Id
@@ -313,24 +314,24 @@ class ExternNamedPath(Struct, frozen=True):
 ExternKind: TypeAlias = ExternFunc | ExternInterface | ExternPath | ExternNamedPath
 
 
-class ImportDecl(Struct, frozen=True):
+class ImportDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     kind: ExternKind
 
 
-class ExportDecl(Struct, frozen=True):
+class ExportDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     kind: ExternKind
 
 
-class IncludeName(Struct, frozen=True):
+class IncludeName(Struct, frozen=True, gc=False):
     name: Id
     alias: Id
 
 
-class IncludeDecl(Struct, frozen=True):
+class IncludeDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     path: UsePath
@@ -340,7 +341,7 @@ class IncludeDecl(Struct, frozen=True):
 WorldItem: TypeAlias = ImportDecl | ExportDecl | IncludeDecl | UseDecl | TypeDecl
 
 
-class WorldDecl(Struct, frozen=True):
+class WorldDecl(Struct, frozen=True, gc=False):
     docs: Docs
     attributes: tuple[Attribute, ...]
     name: Id
@@ -350,7 +351,7 @@ class WorldDecl(Struct, frozen=True):
 # ------------------------------------------------------------------ files
 
 
-class TopLevelUse(Struct, frozen=True):
+class TopLevelUse(Struct, frozen=True, gc=False):
     """`use ns:pkg/iface[@v] [as name];` or `use iface as name;` at the top of a file."""
 
     docs: Docs
@@ -360,7 +361,7 @@ class TopLevelUse(Struct, frozen=True):
     span: Span | None = None  # the `use` keyword
 
 
-class PackageDecl(Struct, frozen=True):
+class PackageDecl(Struct, frozen=True, gc=False):
     """`package ns:name[@version];` at the top of a file."""
 
     docs: Docs
@@ -368,7 +369,7 @@ class PackageDecl(Struct, frozen=True):
     name: PackageName
 
 
-class NestedPackage(Struct, frozen=True):
+class NestedPackage(Struct, frozen=True, gc=False):
     """`package ns:name[@version] { .. }`: a separate package inside a file."""
 
     docs: Docs
@@ -379,7 +380,7 @@ class NestedPackage(Struct, frozen=True):
 TopLevelItem: TypeAlias = InterfaceDecl | WorldDecl | TopLevelUse | NestedPackage
 
 
-class File(Struct, frozen=True):
+class File(Struct, frozen=True, gc=False):
     """One parsed `.wit` file."""
 
     source: Span  # covers the whole file; `source.source` is the file

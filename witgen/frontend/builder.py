@@ -27,7 +27,7 @@ from witgen.frontend import tables
 _U32_MAX = 2**32 - 1
 
 
-class _Partial(Struct):
+class _Partial(Struct, gc=False):
     """An item body waiting for its docs and attributes."""
 
     pos: int  # offset of its first token
