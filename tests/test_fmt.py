@@ -26,7 +26,7 @@ from witgen.frontend.lexer import Scanner
 from witgen.frontend.parser import parse_file
 from witgen.resolver import load
 from witgen.witout.files import _syntax_key
-from witgen.witout.formatter import format_source
+from witgen.witout.formatter import each_comment, format_source
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
 UI = SHARED / "corpus" / "wit-parser-ui" / "ui"
@@ -57,25 +57,25 @@ def _ids(files: list[Path]) -> list[str]:
 
 
 def comments(text: str) -> list[str]:
-    scanner = Scanner(Source("x.wit", text))
+    scanner = Scanner(Source("x.wit", text), fast_gates=False)
     list(scanner.tokens())
     return [
         text[a:b].replace("\r\n", "\n").rstrip()
         for key in sorted(scanner.comments)
-        for a, b in scanner.comments[key]
+        for a, b in each_comment(text, scanner.comments[key])
     ]
 
 
 def mutate(text: str, rng: random.Random) -> str:
     """The same tokens and comments, other whitespace: gaps between two tokens or
     comments rewritten (a gap after a `//` comment keeps a newline)."""
-    scanner = Scanner(Source("x.wit", text))
+    scanner = Scanner(Source("x.wit", text), fast_gates=False)
     pieces: list[tuple[int, int, bool]] = []  # (start, end, is line comment)
     for tok in scanner.tokens():
-        for a, b in scanner.comments.get(tok.start_pos, ()):
+        for a, b in each_comment(text, scanner.comments.get(tok.start_pos, ())):
             pieces.append((a, b, text.startswith("//", a)))
         pieces.append((tok.start_pos, tok.end_pos, False))
-    for a, b in scanner.comments.get(scanner.eof, ()):
+    for a, b in each_comment(text, scanner.comments.get(scanner.eof, ())):
         pieces.append((a, b, text.startswith("//", a)))
     out: list[str] = []
     for n, (a, b, line) in enumerate(pieces):

@@ -28,6 +28,7 @@ Style (the reference printer's wherever it makes a choice):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from witgen.errors import Source
@@ -108,10 +109,26 @@ def _items(tokens: list[Token]) -> tuple[dict[int, str], list[int]]:
     return kinds, owner
 
 
+def each_comment(text: str, ranges: Iterable[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """The comments in the scanner's `ranges` of `text` one by one (a run of line comments
+    is one range there)."""
+    for start, end in ranges:
+        if not text.startswith("//", start) or text.find("\n", start, end) < 0:
+            yield start, end
+            continue
+        while start >= 0:
+            nl = text.find("\n", start, end)
+            if nl < 0:
+                yield start, end
+                break
+            yield start, nl
+            start = text.find("//", nl, end)
+
+
 class _Formatter:
     def __init__(self, source: Source) -> None:
         self.text = source.text
-        scanner = Scanner(source)
+        scanner = Scanner(source, fast_gates=False)  # the tokens as written, a gate included
         self.tokens = list(scanner.tokens())
         self.comments = scanner.comments
         self.eof = scanner.eof
@@ -193,15 +210,19 @@ class _Formatter:
                 ):
                     self.force_blank = True
                 self.prev_item = kind
-            for start, end in self.comments.get(tok.start_pos, ()):
+            for start, end in self._comments_before(tok.start_pos):
                 self.comment(start, end)
             self.token(i, tok)
-        for start, end in self.comments.get(self.eof, ()):
+        for start, end in self._comments_before(self.eof):
             self.comment(start, end)
         self.flush()
         while self.out and self.out[-1] == "":
             self.out.pop()
         return "\n".join(self.out) + "\n" if self.out else ""
+
+    def _comments_before(self, pos: int) -> Iterator[tuple[int, int]]:
+        """Each comment before the token at `pos`, a run of line comments line by line."""
+        return each_comment(self.text, self.comments.get(pos, ()))
 
     def _package_level(self) -> bool:
         return all(o.kind == "package" for o in self.stack)
