@@ -6,7 +6,7 @@ import gc
 
 from msgspec import Struct
 
-from witgen.errors import Source
+from witgen.errors import Source, Span
 from witgen.frontend import ast
 from witgen.frontend.parser import parse_file
 
@@ -52,3 +52,10 @@ def test_parsed_nodes_are_not_tracked() -> None:
     kinds = {type(node).__name__ for node in nodes}
     assert {"File", "InterfaceDecl", "RecordDecl", "ResourceDecl", "WorldDecl", "Id", "Docs"} <= kinds
     assert [type(node).__name__ for node in nodes if gc.is_tracked(node)] == []
+
+
+def test_spans_of_a_parsed_tree_are_not_tracked() -> None:
+    tree = parse_file(Source("shop.wit", WIT))
+    spans = [node.span for node in _nodes(tree) if isinstance(getattr(node, "span", None), Span)]
+    assert len(spans) > 20
+    assert [span for span in spans if gc.is_tracked(span)] == []

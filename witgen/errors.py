@@ -51,8 +51,12 @@ class Source:
         return text.removesuffix("\r")
 
 
-class Span(Struct, frozen=True):
-    """A half-open range of character offsets in one source."""
+class Span(Struct, frozen=True, gc=False):
+    """A half-open range of character offsets in one source.
+
+    Not tracked by the garbage collector: a span refers only to its source, which
+    refers to no span, so spans are never part of a cycle.
+    """
 
     source: Source
     start: int

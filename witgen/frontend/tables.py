@@ -245,12 +245,23 @@ def _callback(recipe: Recipe, builder: object) -> Callable[[list[Any]], Any]:
     return reduce
 
 
+def _compose(outer: Callable[[list[Any]], Any], inner: Callable[[list[Any]], Any]) -> Callable[[list[Any]], Any]:
+    """The callback of a rule of one symbol (`outer`) over the node `inner` makes."""
+
+    def both(children: list[Any]) -> Any:
+        return outer([inner(children)])
+
+    return both
+
+
 def _same(children: list[Any]) -> list[Any]:
     return children
 
 
 # Rules of one token whose builder methods never raise (see `Tables.__init__`).
 _TOKEN_RULES = frozenset({"id", "primitive"})
+# Rules of one symbol that may follow a token rule in the same step (their methods never raise).
+_CHAINED_RULES = frozenset({"named_type"})
 
 
 class StoppedAtGate(Exception):
@@ -300,7 +311,38 @@ class Tables:
                 size, index, origin = reduction
                 if size != 1 or recipes[index][0] not in _TOKEN_RULES:
                     continue
-                self.actions[state][term] = (-1, callbacks[index], self.actions[state][origin])
+                self.actions[state][term] = self._chained(state, callbacks[index], origin, raw, recipes, callbacks)
+
+    def _chained(
+        self,
+        state: int,
+        callback: Callable[[list[Any]], Any],
+        origin: str,
+        raw: dict[int, Row],
+        recipes: list[Recipe],
+        callbacks: list[Callable[[list[Any]], Any]],
+    ) -> tuple[int, Callable[[list[Any]], Any], int]:
+        """The one step that shifts a token rule's token in `state` and reduces it: where the
+        state after the rule can only reduce it further to a rule of one symbol (`?ty` of a
+        primitive, a named type), that is done in the same step."""
+        while True:
+            after = self.actions[state][origin]
+            reductions = set(raw[after].values())
+            if len(reductions) != 1:
+                break
+            ((shifts, reduction),) = reductions
+            if shifts or reduction[0] != 1:
+                break
+            _, index, next_origin = reduction
+            name, include, expand1, _ = recipes[index]
+            if expand1 and include is None:
+                pass  # the child stands for the rule
+            elif name in _CHAINED_RULES:
+                callback = _compose(callbacks[index], callback)
+            else:
+                break
+            origin = next_origin
+        return -1, callback, self.actions[state][origin]
 
     @staticmethod
     def _reduction(
