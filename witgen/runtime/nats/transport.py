@@ -38,6 +38,7 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from witgen.runtime.errors import BusError, InvalidPayload, ProviderFailure, TransportError, UnknownOperation
@@ -545,14 +546,7 @@ class NatsResponder:
         target = subject[self._skip :]
         if len(data) < self.nc.max_payload - _CUT_SLACK:
             caller = headers.get(SOURCE_ID, "") if headers else ""
-
-            def answer(result: bytes | None, error: BusError | None) -> None:
-                self._answer(target, reply, result, error)
-
-            def deadline() -> float | None:
-                return _deadline(headers)
-
-            if self.server.serve_now(target, data, caller, headers, deadline, answer):
+            if self.server.serve_now(target, data, caller, headers, _deadline, partial(self._answer, target, reply)):
                 return
         incoming = _Incoming(self, target, reply, data, headers)
         try:

@@ -49,7 +49,7 @@ from witgen.runtime.wrpc.deferred import Lifetime, decode_with, read_root
 from witgen.runtime.wrpc.logs import Throttled, printable
 from witgen.runtime.wrpc.routes import Route, Routes
 from witgen.runtime.wrpc.transport import ROOT, Incoming, Outgoing
-from witgen.runtime.wrpc.workers import Workers
+from witgen.runtime.wrpc.workers import Job, Workers
 
 __all__ = ["DEFAULT_MAX_PARAMS", "DEFAULT_MAX_TASKS", "Answer", "Server", "call", "call_values", "has_values"]
 
@@ -239,13 +239,13 @@ class Server:
         payload: bytes,
         caller: str,
         headers: Mapping[str, str] | None,
-        deadline: Callable[[], float | None],
+        deadline: Callable[[Mapping[str, str] | None], float | None],
         answer: Answer,
     ) -> bool:
         """Serve a call whose parameters are all in `payload` without a task, when its
         method is sync and has no async values: `answer(result, None)` or `answer(None,
         error)` is called once, at once for an inline method, from the loop when a worker
-        thread is done; `deadline()` tells when its caller stops waiting, if it said. False
+        thread is done; `deadline(headers)` tells when its caller stops waiting, if it said. False
         (nothing done) when the call needs `accept`."""
         routes = self.routes
         if self._plans_made != routes.generation:
@@ -278,26 +278,18 @@ class Server:
             _log_failure(busy)
             answer(None, busy)
             return True
-        when = deadline()
+        when = deadline(headers)
         if when is None:
             when = asyncio.get_running_loop().time() + self.assumed_timeout
-        started = _Started(bound, answer)
-
-        def work() -> bytes:
-            token = context.enter(headers)
-            try:
-                return table.run(bound, payload, caller)
-            finally:
-                context.leave(token)
-
+        started = _Started(self, table, bound, payload, caller, headers, answer)
         try:
-            started.job = self.workers.submit(work, lambda result, exc: self._finish(started, result, exc), when)
+            self.workers.start(started, when)
         except BusError as exc:
             exc.instance, exc.function = bound.instance, bound.name
             _log_failure(exc)
             answer(None, exc)
             return True
-        if not started.done:
+        if not started.answered:
             self._started.add(started)
         return True
 
@@ -316,9 +308,9 @@ class Server:
         self._started.discard(started)
         if not self._started and self._idle is not None and not self._idle.done():
             self._idle.set_result(None)
-        if started.done:
+        if started.answered:
             return
-        started.done = True
+        started.answered = True
         bound = started.bound
         if exc is None:
             started.answer(result, None)
@@ -343,10 +335,9 @@ class Server:
         if cancel and self._started:
             for started in list(self._started):
                 self._started.discard(started)
-                if started.job is not None:
-                    self.workers.drop(started.job)
-                if not started.done:
-                    started.done = True
+                self.workers.drop(started)
+                if not started.answered:
+                    started.answered = True
                     bound = started.bound
                     stopped = TransportError("the provider stopped before answering", bound.instance, bound.name)
                     _log_failure(stopped)
@@ -568,16 +559,41 @@ def _log_failure(exc: BusError) -> None:
         _FAILED.warning("%s", printable(str(exc), 500))
 
 
-class _Started:
-    """A call `serve_now` handed to a worker thread, until it is answered."""
+class _Started(Job):
+    """A call `serve_now` handed to a worker thread, until it is answered: the one object
+    the call keeps while it waits and runs."""
 
-    __slots__ = ("bound", "answer", "job", "done")
+    __slots__ = ("server", "table", "bound", "payload", "caller", "headers", "answer", "answered")
 
-    def __init__(self, bound: BoundOperation, answer: Answer) -> None:
+    def __init__(
+        self,
+        server: Server,
+        table: DispatchTable,
+        bound: BoundOperation,
+        payload: bytes,
+        caller: str,
+        headers: Mapping[str, str] | None,
+        answer: Answer,
+    ) -> None:
+        super().__init__()
+        self.server = server
+        self.table = table
         self.bound = bound
+        self.payload = payload
+        self.caller = caller
+        self.headers = headers
         self.answer = answer
-        self.job: Any = None
-        self.done = False
+        self.answered = False
+
+    def run(self) -> bytes:
+        token = context.enter(self.headers)
+        try:
+            return self.table.run(self.bound, self.payload, self.caller)
+        finally:
+            context.leave(token)
+
+    def finish(self, result: Any, exc: BaseException | None) -> None:
+        self.server._finish(self, result, exc)
 
 
 class _NoCall:

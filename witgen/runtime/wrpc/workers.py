@@ -29,7 +29,7 @@ from typing import Any
 
 from witgen.runtime.errors import BusTimeout, ProviderBusy
 
-__all__ = ["DEFAULT_QUEUE", "DEFAULT_WORKERS", "Workers"]
+__all__ = ["DEFAULT_QUEUE", "DEFAULT_WORKERS", "Job", "Workers"]
 
 log = logging.getLogger("witgen.runtime.wrpc")
 
@@ -38,23 +38,30 @@ DEFAULT_QUEUE = 256
 
 
 Finish = Callable[[Any, "BaseException | None"], None]
-_Outcome = tuple["_Job", Any, "BaseException | None", "_Job | None"]  # job, result, error, the next one taken
+_Outcome = tuple["Job", Any, "BaseException | None", "Job | None"]  # job, result, error, the next one taken
 
 
-class _Job:
-    __slots__ = ("work", "finish", "deadline", "loop", "timer", "running", "abandoned", "finished")
+class Job:
+    """One call for a worker thread: `run()` there, then `finish(result, exc)` once on the
+    loop. Subclasses carry what the call needs (one object a call, no closures)."""
 
-    def __init__(
-        self, work: Callable[[], Any], finish: Finish, deadline: float | None, loop: asyncio.AbstractEventLoop
-    ) -> None:
-        self.work = work
-        self.loop = loop
-        self.finish = finish  # called once on the loop: (result, None) or (None, exception)
-        self.deadline = deadline
+    __slots__ = ("deadline", "loop", "timer", "running", "abandoned", "finished")
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.running = False
         self.abandoned = False
         self.finished = False
+
+    def run(self) -> Any:
+        """The call itself, in a worker thread."""
+        raise NotImplementedError
+
+    def finish(self, result: Any, exc: BaseException | None) -> None:
+        """On the loop, once: (result, None) or (None, exception)."""
+        raise NotImplementedError
 
     def end(self, result: Any, exc: BaseException | None) -> None:
         if not self.finished:
@@ -65,6 +72,23 @@ class _Job:
                 self.finish(result, exc)
             except Exception as error:  # the other results still reach their callers
                 log.warning("a worker thread's result could not be handed over: %s", error)
+
+
+class _Job(Job):
+    """A job of two callables (`Workers.submit`)."""
+
+    __slots__ = ("work", "done")
+
+    def __init__(self, work: Callable[[], Any], done: Finish) -> None:
+        super().__init__()
+        self.work = work
+        self.done = done
+
+    def run(self) -> Any:
+        return self.work()
+
+    def finish(self, result: Any, exc: BaseException | None) -> None:
+        self.done(result, exc)
 
 
 class Workers:
@@ -78,14 +102,19 @@ class Workers:
         self.max_threads = 2 * limit
         self._live = 0  # running calls that count against `limit`
         self._threads = 0  # threads busy, abandoned ones included
-        self._waiting: deque[_Job] = deque()
-        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()  # to the threads
+        self._waiting: deque[Job] = deque()
+        self._jobs: SimpleQueue[Job | None] = SimpleQueue()  # to the threads
         self._spawned = 0  # threads started (each takes jobs until it gets None)
         self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None = None
         # Results from the threads, collected on the loop; `_posted`: a collection is scheduled.
         self._results: deque[_Outcome] = deque()
         self._posted = False
+        # Jobs with a deadline, in the order of their deadlines (the usual case: callers
+        # wait alike), swept by one timer at the first one's; a job whose deadline is
+        # earlier than the last one's gets a timer of its own.
+        self._timed: deque[Job] = deque()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     @property
     def running(self) -> int:
@@ -115,12 +144,17 @@ class Workers:
             self.drop(job)
             raise
 
-    def submit(self, work: Callable[[], Any], finish: Finish, deadline: float | None = None) -> _Job:
+    def submit(self, work: Callable[[], Any], finish: Finish, deadline: float | None = None) -> Job:
         """Run `work()` in a worker thread (in that thread's context); `finish(result, exc)`
         is called on this loop when it ends or its deadline passes while it waits.
         `ProviderBusy` at once when the queue is full."""
+        return self.start(_Job(work, finish), deadline)
+
+    def start(self, job: Job, deadline: float | None = None) -> Job:
+        """`submit` for a `Job` object: `job.run()` in a thread, `job.finish` on this loop."""
         loop = asyncio.get_running_loop()
-        job = _Job(work, finish, deadline, loop)
+        job.loop = loop
+        job.deadline = deadline
         if self._live < self.limit and self._threads < self.max_threads:
             self._start(job, loop)
         elif len(self._waiting) < self.queue:
@@ -131,10 +165,18 @@ class Workers:
                 " try again later"
             )
         if deadline is not None and not job.finished:
-            job.timer = loop.call_at(deadline, self._expire, job, loop)
+            timed = self._timed
+            if not timed or deadline >= timed[-1].deadline:  # type: ignore[operator]
+                timed.append(job)
+                if self._sweeper is None:
+                    self._sweeper = loop.call_at(deadline, self._sweep, loop)
+                elif len(timed) > 64 + 2 * (self._threads + len(self._waiting)):
+                    self._timed = deque(j for j in timed if not j.finished)  # drop the finished ones
+            else:
+                job.timer = loop.call_at(deadline, self._expire, job, loop)
         return job
 
-    def drop(self, job: _Job) -> None:
+    def drop(self, job: Job) -> None:
         """Nobody waits for `job` any more: it never starts if it has not (`finish` is not called)."""
         job.finished = True
         if job.timer is not None:
@@ -152,7 +194,7 @@ class Workers:
 
     # ------------------------------------------------------------------ internals
 
-    def _start(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
+    def _start(self, job: Job, loop: asyncio.AbstractEventLoop) -> None:
         if self._stopped:
             job.end(None, ProviderBusy("the provider is stopping"))
             return
@@ -175,10 +217,10 @@ class Workers:
         job = jobs.get()
         while job is not None:
             try:
-                result, exc = job.work(), None
+                result, exc = job.run(), None
             except BaseException as error:  # handed to the loop, never raised here
                 result, exc = None, error
-            following: _Job | None = None
+            following: Job | None = None
             if not job.abandoned and job.loop is self._loop and not self._stopped:
                 try:  # the next waiting call, taken here (atomic: the loop may take it too)
                     following = waiting.popleft()
@@ -191,9 +233,9 @@ class Workers:
                     results.append((job, result, exc, following))
                     if not self._posted:
                         self._posted = True
-                        job.loop.call_soon_threadsafe(self._collect)
+                        job.loop.call_soon_threadsafe(self._collect)  # type: ignore[union-attr]
                 else:
-                    job.loop.call_soon_threadsafe(self._done, job, result, exc, None)
+                    job.loop.call_soon_threadsafe(self._done, job, result, exc, None)  # type: ignore[union-attr]
             except RuntimeError:  # the loop is closed: nobody waits any more
                 return
             del result, exc
@@ -206,7 +248,7 @@ class Workers:
         while results:
             self._done(*results.popleft())
 
-    def _done(self, job: _Job, result: Any, exc: BaseException | None, following: _Job | None) -> None:
+    def _done(self, job: Job, result: Any, exc: BaseException | None, following: Job | None) -> None:
         if following is not None:  # its thread went on with the next waiting call
             self._live += 1
             self._threads += 1
@@ -214,11 +256,27 @@ class Workers:
         if not job.abandoned:
             self._live -= 1
         job.end(result, exc)
+        timed = self._timed
+        while timed and timed[0].finished:
+            timed.popleft()
         loop = self._loop
         if loop is not None:
             self._pump(loop)
 
-    def _expire(self, job: _Job, loop: asyncio.AbstractEventLoop) -> None:
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The first deadline of `_timed` came: expire what is due, wait for the next."""
+        self._sweeper = None
+        timed = self._timed
+        now = loop.time()
+        while timed:
+            job = timed[0]
+            if not job.finished and job.deadline > now:  # type: ignore[operator]
+                self._sweeper = loop.call_at(job.deadline, self._sweep, loop)  # type: ignore[arg-type]
+                return
+            timed.popleft()
+            self._expire(job, loop)
+
+    def _expire(self, job: Job, loop: asyncio.AbstractEventLoop) -> None:
         if job.finished:
             return
         if self._discard(job):  # still waiting (a thread that takes it first runs it)
@@ -228,7 +286,7 @@ class Workers:
             self._live -= 1
             self._pump(loop)
 
-    def _discard(self, job: _Job) -> bool:
+    def _discard(self, job: Job) -> bool:
         """Take `job` out of the waiting line; False when it was not there (a thread has it)."""
         try:
             self._waiting.remove(job)
