@@ -157,12 +157,12 @@ class Client:
         """`_call` for asyncio callers."""
         fc, conv = self._plan(function)
         try:
-            payload = fc.encode_params(*args)
+            payload = fc.encode_args(args)
         except codec.CodecError as exc:
             raise InvalidPayload(f"parameters do not encode: {exc}", self._instance, function) from None
         result = await self._bus.invoke_async(self._instance, function, payload)
         try:
-            value = fc.decode_result(result)
+            value = fc.decode_value(result)
         except Exception as exc:
             raise InvalidPayload(f"undecodable result: {exc}", self._instance, function) from None
         return value if conv is None else conv(self, value)

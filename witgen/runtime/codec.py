@@ -89,7 +89,7 @@ class FunctionCodec:
     travel on paths: parameter `i` at `(i, ...)`, the result at `(0, ...)`.
     """
 
-    __slots__ = ("func", "params", "result", "has_async", "_result_at")
+    __slots__ = ("func", "params", "result", "has_async", "_result_at", "encode_args", "encode_value", "decode_value")
 
     def __init__(self, func: wit.Func) -> None:
         self.func = func
@@ -100,6 +100,12 @@ class FunctionCodec:
         self._result_at: Codec[tuple[Any]] | None = (
             of(wit.Tuple(func.result)) if func.result is not None and has_async(func.result) else None
         )
+        # The fastest function for each direction, one Python call a message: `encode_args(args)`
+        # (the parameter tuple), `encode_value(value)` and `decode_value(data)` (the result).
+        self.encode_args: Callable[[tuple[Any, ...]], bytes] = self.params.encode
+        plain = self.result is not None and self._result_at is None
+        self.encode_value: Callable[[Any], bytes] = self.result.encode if plain else self.encode_result  # type: ignore[union-attr]
+        self.decode_value: Callable[[bytes], Any] = self.result.decode if plain else self.decode_result  # type: ignore[union-attr]
 
     def encode_params(self, *args: Any) -> bytes:
         """The parameters as they travel (no parameters: no bytes)."""

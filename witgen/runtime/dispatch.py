@@ -489,7 +489,7 @@ def _operation(func: wit.Func, name: str, local: set[wit.Type]) -> Operation:
     params = [converter(t, wanted, _to_object) for _, t in func.params]
     result = converter(func.result, wanted, _to_handle)
     decode_params = fc.params.decode
-    encode_result = fc.encode_result
+    encode_result = fc.encode_value
     if any(params):
 
         def decode(call: Call, payload: bytes) -> tuple[Any, ...]:

@@ -258,6 +258,30 @@ class WitgenClient(Client):
         flusher = self._flusher_task
         return flusher is not None and not flusher.done()
 
+    def publish_answer_now(self, reply: str, handshake_reply: str, results: str, result: bytes) -> bool:
+        """`publish_all_now` of the usual answer to a call: the handshake (empty, replying
+        to `handshake_reply`) on `reply`, then `result` and the end of results (empty) on
+        `results`, as three messages in one append."""
+        if not self._writable():
+            return False
+        size = len(result)
+        if size > self._max_payload:
+            raise errors.MaxPayloadError
+        head = f"PUB {reply} {handshake_reply} 0\r\n\r\nPUB {results}  {size}\r\n".encode()
+        tail = f"\r\nPUB {results}  0\r\n\r\n".encode()
+        pending_size = self._pending_data_size + len(head) + size + len(tail)
+        if 0 < self._max_pending_size < pending_size:
+            return False
+        self._pending += (head, result, tail)
+        self._pending_data_size = pending_size
+        stats = self.stats
+        stats["out_msgs"] += 3
+        stats["out_bytes"] += size
+        queue = self._flush_queue
+        if queue is not None and queue.empty():
+            queue.put_nowait(asyncio.get_running_loop().create_future())
+        return True
+
     def publish_all_now(self, messages: Sequence[Message]) -> bool:
         """`publish_now` for several messages, in order: all of them, or none (False)."""
         if not self._writable():

@@ -567,9 +567,7 @@ class NatsResponder:
         box = self.outbox
         if error is None and result and len(result) <= self.nc.max_payload and box.direct and not box.waiting:
             try:  # the usual answer: handshake, result, end in one append
-                if self.nc.publish_all_now(  # type: ignore[attr-defined]
-                    ((reply, b"", self._quiet_reply, None), (results, result, "", None), (results, b"", "", None))
-                ):
+                if self.nc.publish_answer_now(reply, self._quiet_reply, results, result):  # type: ignore[attr-defined]
                     return
             except Exception as exc:
                 log.warning("%s: cannot send the results: %s", printable(target), exc)
