@@ -2,8 +2,8 @@
 
 Caches hold things that run (pickled syntax trees, compiled templates, compiled Wasm) or
 that become generated code (formatted text). A cache folder can be shared, restored by CI
-or written by someone else, so an entry is used only when its tag, an HMAC-SHA256 of its
-name and body, matches under this user's key. An entry without a valid tag (damaged,
+or written by someone else, so an entry is used only when its tag, a keyed BLAKE2b (a MAC of its own, without
+OpenSSL's import) of its name and body, matches under this user's key. An entry without a valid tag (damaged,
 written by an older witgen, or planted) reads as absent: the caller computes the value
 again and writes the entry anew.
 
@@ -17,10 +17,15 @@ no key can be had, nothing is read from or written to the cache.
 
 from __future__ import annotations
 
-import hmac
 import os
 import stat
+from _operator import _compare_digest as compare_digest  # hmac's, without importing hmac
 from pathlib import Path
+
+try:  # hashlib's import loads OpenSSL, a noticeable share of a short run
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - an interpreter built without it
+    from hashlib import blake2b
 
 __all__ = ["KEY_SIZE", "cache_key", "key_path", "read_entry", "tag", "write_entry"]
 
@@ -65,7 +70,8 @@ def cache_key(folder: Path) -> bytes | None:
 def tag(key: bytes, name: str, body: bytes) -> bytes:
     """The keyed digest of an entry: its name (which binds it to its place) and body."""
     head = name.encode()
-    h = hmac.new(key, len(head).to_bytes(4, "big") + head, "sha256")
+    h = blake2b(len(head).to_bytes(4, "big"), digest_size=_TAG_HEX // 2, key=key, person=b"witgen cache")
+    h.update(head)
     h.update(body)
     return h.hexdigest().encode()
 
@@ -84,7 +90,7 @@ def read_entry(path: Path) -> bytes | None:
     if len(data) <= _TAG_HEX or data[_TAG_HEX] != 0x0A:
         return None
     body = data[_TAG_HEX + 1 :]
-    if not hmac.compare_digest(data[:_TAG_HEX], tag(key, f"{path.parent.name}/{path.name}", body)):
+    if not compare_digest(data[:_TAG_HEX], tag(key, f"{path.parent.name}/{path.name}", body)):
         return None
     return body
 
