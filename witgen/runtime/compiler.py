@@ -554,7 +554,16 @@ class _Builder:
                 return [f"buf.append({e})"]
             case "s8" | "f32" | "char":
                 return [f"_c.write_{name}(buf, {e})"]
-            case "u16" | "u32" | "u64" | "s16" | "s32" | "s64":
+            case "u32" | "u64":  # inline up to three bytes (values below 2**21)
+                t = self.tmp()
+                return [f"{t} = {e}", f"if 0 <= {t} < 0x80:", f"    buf.append({t})",
+                        f"elif 0x80 <= {t} < 0x4000 and {t}.__class__ is int:",
+                        f"    buf.append({t} & 0x7F | 0x80)", f"    buf.append({t} >> 7)",
+                        f"elif 0x4000 <= {t} < 0x200000 and {t}.__class__ is int:",
+                        f"    buf.append({t} & 0x7F | 0x80)", f"    buf.append({t} >> 7 & 0x7F | 0x80)",
+                        f"    buf.append({t} >> 14)", "else:",
+                        f"    _c.write_{name}(buf, {t})"]  # fmt: skip
+            case "u16" | "s16" | "s32" | "s64":
                 t = self.tmp()
                 top = "0x80" if name[0] == "u" else "0x40"
                 return [f"{t} = {e}", f"if 0 <= {t} < {top}:", f"    buf.append({t})", "else:",
@@ -692,8 +701,15 @@ class _Builder:
                 return [f"{x} = b[p]", "p += 1"]
             case "s8" | "char":
                 return [f"{x}, p = _c.read_{name}(b, p)"]
-            case "u16" | "u32" | "u64":
+            case "u16":
                 return self._uleb(x, f"_c.read_{name}")
+            case "u32" | "u64":  # inline up to three bytes (values below 2**21)
+                h, h2 = self.tmp("h"), self.tmp("h")
+                return [f"{x} = b[p]", f"if {x} < 0x80:", "    p += 1", "else:", f"    {h} = b[p + 1]",
+                        f"    if {h} < 0x80:", f"        {x} = {x} & 0x7F | {h} << 7", "        p += 2",
+                        "    else:", f"        {h2} = b[p + 2]", f"        if {h2} < 0x80:",
+                        f"            {x} = {x} & 0x7F | ({h} & 0x7F) << 7 | {h2} << 14", "            p += 3",
+                        "        else:", f"            {x}, p = _c.read_{name}(b, p)"]  # fmt: skip
             case "s16" | "s32" | "s64":
                 return self._uleb(x, f"_c.read_{name}", "0x40")
             case "f32" | "f64":
