@@ -59,12 +59,23 @@ def wit_files(wit: Path) -> list[Path]:
     return found
 
 
-def _tree_files(folder: Path, skip: set[str]) -> list[Path]:
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in skip)
-        found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(_GENERATOR_SUFFIXES))
-    return found
+def _tree_files(folder: str, prefix: str, skip: set[str], found: list[tuple[str, str]]) -> None:
+    """Append (name below `prefix`, path) of every generator source under `folder`: its
+    files by name, then its folders by name (not those in `skip`, nor linked ones)."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:  # as os.walk: a folder that cannot be listed holds nothing
+        return
+    folders = []
+    for entry in entries:
+        if entry.is_dir():
+            if entry.name not in skip and not entry.is_symlink():
+                folders.append(entry)
+        elif entry.name.endswith(_GENERATOR_SUFFIXES):
+            found.append((prefix + entry.name, entry.path))
+    for entry in folders:
+        _tree_files(entry.path, f"{prefix}{entry.name}/", skip, found)
 
 
 _fingerprint: str | None = None
@@ -77,16 +88,18 @@ def generator_fingerprint() -> str:
         h = blake2b(f"witgen {witgen.__version__}\nblack {black_version()}\n".encode(), digest_size=32)
         # Named the same whether an installed wheel carries the data folders inside the
         # package or a checkout keeps them beside it.
-        roots = [(Path(witgen.__file__).parent, "")]
-        roots.extend((data_dir(name), f"{name}/") for name in ("templates", "grammars"))
+        found: list[tuple[str, str]] = []
+        _tree_files(os.path.dirname(witgen.__file__), "", _NOT_GENERATOR, found)
+        for name in ("templates", "grammars"):
+            _tree_files(str(data_dir(name)), f"{name}/", _NOT_GENERATOR, found)
         seen: set[str] = set()
-        for root, prefix in roots:
-            for path in _tree_files(root, _NOT_GENERATOR):
-                rel = prefix + path.relative_to(root).as_posix()
-                if rel not in seen:
-                    seen.add(rel)
-                    h.update(f"{rel}\0".encode())
-                    h.update(file_hash(path.read_bytes()).encode())
+        for rel, path in found:
+            if rel not in seen:
+                seen.add(rel)
+                with open(path, "rb") as f:
+                    data = f.read()
+                h.update(f"{rel}\0".encode())
+                h.update(file_hash(data).encode())
         _fingerprint = h.hexdigest()
     return _fingerprint
 
