@@ -54,3 +54,6 @@ def test_one_changed_file_loads_no_openssl(tmp_path: Path) -> None:
     assert "witgen.codegen.render" in modules  # the run rendered
     # Cache entries are signed with keyed BLAKE2b: neither hmac nor OpenSSL is loaded.
     assert not {"hmac", "hashlib", "_hashlib"} & modules
+    # msgspec reads type hints with `typing`, as where typing_extensions is not installed.
+    assert "msgspec" in modules
+    assert "typing_extensions" not in modules
