@@ -114,3 +114,21 @@ def test_a_job_object_runs_in_a_thread_and_finishes_on_the_loop() -> None:
 
     done = asyncio.Event()
     asyncio.run(main())
+
+
+def test_a_short_deadline_after_longer_ones_ended_is_kept() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        workers = Workers(limit=1, queue=10)
+        assert await workers.run(lambda: 1, loop.time() + 30) == 1  # its deadline's timer outlives it
+        release = threading.Event()
+        blocker = asyncio.ensure_future(workers.run(lambda: release.wait(10)))
+        await asyncio.sleep(0)
+        waiting = asyncio.ensure_future(workers.run(lambda: 2, loop.time() + 0.05))
+        with pytest.raises(BusTimeout):
+            await asyncio.wait_for(waiting, 5)
+        release.set()
+        assert await blocker is True
+        workers.shutdown()
+
+    asyncio.run(main())

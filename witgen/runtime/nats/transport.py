@@ -55,6 +55,7 @@ from witgen.runtime.nats.subjects import (
     header_size,
     queue_group,
 )
+from witgen.runtime.wrpc.deadlines import Deadlines
 from witgen.runtime.wrpc.engine import Server, has_values
 from witgen.runtime.wrpc.errors import error_from_kind, error_kind
 from witgen.runtime.wrpc.logs import Throttled, printable
@@ -141,9 +142,11 @@ class _Exchange:
 
     def release(self) -> None:
         """The call is over (a call without nested paths)."""
-        self.caller.pending.pop(self.cid, None)
+        caller = self.caller
+        caller.pending.pop(self.cid, None)
         if not self.future.done():
             self.future.cancel()
+        caller.deadlines.settle()
 
     async def aclose(self, error: BusError | None = None) -> None:
         self.release()
@@ -170,9 +173,12 @@ class _Exchange:
         if outbox.backlog > BACKLOG_LIMIT:
             await outbox.drained()
 
-    def send_now(self, payload: bytes) -> asyncio.Future[bytes]:
-        """Publish the invocation of `payload` at once; the future of the whole result."""
+    def send_now(self, payload: bytes, timeout: float | None = None) -> asyncio.Future[bytes]:
+        """Publish the invocation of `payload` at once; the future of the whole result
+        (a `BusTimeout` after `timeout` seconds, unless None)."""
         self._send(payload)
+        if timeout is not None:
+            self.caller.deadlines.add(self.future, timeout)
         return self.future
 
     def _send(self, payload: bytes) -> None:
@@ -226,6 +232,7 @@ class NatsCaller:
         self.reply = self.inbox + "."
         self._skip = len(self.reply)
         self.pending: dict[str, _Exchange] = {}
+        self.deadlines = Deadlines()  # of the calls awaited on one future (`send_now`)
         self._ids = itertools.count(1)
         self._sub: Any = None
 

@@ -3,7 +3,8 @@
 Client: `call(outgoing, payload, timeout, ...)` writes the parameter tuple on the
 root path, reads the result until the path ends, and maps what went wrong to one
 `BusError` (a timeout, an exchange that ended without a value, a lost transport).
-An `Outgoing` that can send at once (`send_now`) is awaited on one future with one timer.
+An `Outgoing` that can send at once (`send_now`) is awaited on one future, which the
+transport fails with `BusTimeout` when the time is up.
 
 Server: a transport hands every invocation to `Server.accept`. The server finds the
 operation, reads the parameters (at most `max_params` bytes, continued parameters
@@ -68,20 +69,14 @@ async def call(
 ) -> bytes:
     """One exchange on `outgoing`: the encoded result, or a `BusError`."""
     send_now = getattr(outgoing, "send_now", None)
-    if send_now is not None:  # one future, one timer
-        timer: asyncio.TimerHandle | None = None
+    if send_now is not None:  # one future, failed by the transport when the time is up
         try:
-            future: asyncio.Future[bytes] = send_now(payload)
-            if timeout is not None:
-                timer = future.get_loop().call_later(timeout, _expire, future, timeout)
-            return await future
+            return await send_now(payload, timeout)  # type: ignore[no-any-return]
         except BusError as exc:
             if not (exc.instance or exc.function):
                 exc.instance, exc.function = instance, function
             raise
         finally:
-            if timer is not None:
-                timer.cancel()
             outgoing.release()  # type: ignore[attr-defined]
     try:
         async with asyncio.timeout(timeout):
@@ -107,11 +102,6 @@ async def call(
         raise
     finally:
         await outgoing.aclose()
-
-
-def _expire(future: asyncio.Future[bytes], timeout: float) -> None:
-    if not future.done():
-        future.set_exception(BusTimeout(f"no result within {timeout:g} s"))
 
 
 def has_values(bound: BoundOperation) -> codec.FunctionCodec | None:

@@ -9,9 +9,10 @@ close it, read the result from `source(ROOT)` until `b""`. Server side, one
 result to `sink(ROOT)` and close it, or `fail(error)` to end the exchange without
 a value. A source raises `BusError` when the exchange failed.
 
-A transport whose sends never wait may also offer, on an `Outgoing`, `send_now(payload)
--> asyncio.Future[bytes]` (send the whole parameter tuple at once; the future of the whole
-result) and `release()` (the call is over): `engine.call` then awaits one future.
+A transport whose sends never wait may also offer, on an `Outgoing`, `send_now(payload,
+timeout) -> asyncio.Future[bytes]` (send the whole parameter tuple at once; the future of
+the whole result, failed with `BusTimeout` after `timeout` seconds unless None) and
+`release()` (the call is over): `engine.call` then awaits one future.
 
 Calls with futures or streams also write and read nested paths: a sink of a nested path
 may have `fail(error)` (end the path with an error the reader sees) and `stop_with(cb)`

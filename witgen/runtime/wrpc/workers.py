@@ -168,7 +168,10 @@ class Workers:
             timed = self._timed
             if not timed or deadline >= timed[-1].deadline:  # type: ignore[operator]
                 timed.append(job)
-                if self._sweeper is None:
+                sweeper = self._sweeper
+                if sweeper is None or deadline < sweeper.when():  # the queue was empty: an earlier timer
+                    if sweeper is not None:
+                        sweeper.cancel()
                     self._sweeper = loop.call_at(deadline, self._sweep, loop)
                 elif len(timed) > 64 + 2 * (self._threads + len(self._waiting)):
                     self._timed = deque(j for j in timed if not j.finished)  # drop the finished ones
