@@ -94,41 +94,20 @@ _WORD = (
     r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"  # A-Z a-z _ or non-ASCII
     r"[^\x00-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*"  # and 0-9 -
 )
-# Each kind of token is one group: `lastindex` says which (`_KINDS`). Each punctuation mark
-# has its own, an empty group after the mark (an alternative that starts with its character is
-# passed over at once when the text does not), so that its type needs no look-up of its text.
-_PUNCT_MARKS = ("->", "=", ",", ":", ";", "(", ")", "{", "}", "<", ">", "*", ".", "@", "+", "-")
 _TOKEN = re.compile(
     r"[ \t\n]*+(?:\r\n[ \t\n]*+)*+(?:"  # whitespace, each run in one step
-    rf"({_WORD})"
-    + "".join(f"|{re.escape(mark)}()" for mark in _PUNCT_MARKS)
-    + r"|/(?![/*])()"
-    r"|(//[^\n]*(?:[ \t\n]*+(?:\r\n[ \t\n]*+)*+//[^\n]*)*+)"  # a run of line comments
-    r"|(/\*)"
-    r"|([0-9]+)"
-    rf"|(%(?:{_WORD})?)"
-    r"|(\")"
-    r"|(\Z)"
-    r"|(.)"
+    rf"(?P<ID>{_WORD})"
+    r"|(?P<PUNCT>->|[=,:;(){}<>*.@+-]|/(?![/*]))"
+    r"|(?P<LINE>//[^\n]*(?:[ \t\n]*+(?:\r\n[ \t\n]*+)*+//[^\n]*)*+)"  # a run of them
+    r"|(?P<BLOCK>/\*)"
+    r"|(?P<INTEGER>[0-9]+)"
+    rf"|(?P<EXPLICIT_ID>%(?:{_WORD})?)"
+    r"|(?P<STRING>\")"
+    r"|(?P<EOF>\Z)"
+    r"|(?P<BAD>.)"
     r")",
     re.S,
 )
-# by group: the token's kind (a punctuation mark's type), and a punctuation mark's text
-_KINDS: tuple[str, ...] = (
-    "",
-    "ID",
-    *(PUNCTUATION[mark] for mark in _PUNCT_MARKS),
-    "SLASH",
-    "LINE",
-    "BLOCK",
-    "INTEGER",
-    "EXPLICIT_ID",
-    "STRING",
-    "EOF",
-    "BAD",
-)
-_LAST_PUNCT = len(_PUNCT_MARKS) + 2  # the group of `/`
-_PUNCT_TEXTS: tuple[str, ...] = ("", "", *_PUNCT_MARKS, "/")
 _BLOCK_DELIM = re.compile(r"/\*|\*/")
 _STRING_STOP = re.compile(r'["\\\x00-\x1f\x7f]')
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -275,8 +254,7 @@ class Scanner:
         # each time; where a token ends elsewhere (comments, strings), a new one starts.
         next_match = _matches_from(text, self.start)
         keywords = KEYWORDS
-        kinds, last_punct, punct_texts, tracked = _KINDS, _LAST_PUNCT, _PUNCT_TEXTS, _PUNCT_TRACKED
-        make_token = Token
+        punctuation = PUNCTUATION
         comments = self.comments
         pending: list[tuple[int, int]] = []
         prev = before = ""  # types of the previous token and of the one before it
@@ -295,9 +273,9 @@ class Scanner:
         while True:
             m = next_match()
             assert m is not None
-            group = m.lastindex or 0  # (every alternative has a group)
-            start, end = m.span(group)  # the token ends where the match does
-            if group == 1:  # an identifier or a keyword
+            kind = m.lastgroup or "EOF"
+            start, end = m.span(kind)  # the token ends where the match does
+            if kind == "ID":
                 value = text[start:end]
                 if not value.isascii():
                     word_end = end
@@ -321,11 +299,10 @@ class Scanner:
                             self._invalid_id(value, start, end)
                         else:
                             kebab.add(value)
-            elif group <= last_punct:
-                typ = kinds[group]
-                value = punct_texts[group]
-                start = end - len(value)  # (the group is the empty one after the mark)
-                if typ not in tracked:
+            elif kind == "PUNCT":
+                value = text[start:end]
+                typ = punctuation[value]
+                if typ not in _PUNCT_TRACKED:
                     pass
                 elif typ == "LT":
                     type_depth += 1
@@ -355,7 +332,7 @@ class Scanner:
                         value = gate.group(1)
                         end = gate.end()
                         next_match = _matches_from(text, end)
-            elif (kind := kinds[group]) == "LINE":
+            elif kind == "LINE":
                 pending.append((start, end))
                 continue
             elif kind == "BLOCK":
@@ -371,7 +348,7 @@ class Scanner:
                     version_dots = 0
                     version_start = start
             elif kind == "EXPLICIT_ID":
-                value = m.group(group)
+                value = m.group(kind)
                 if not value.isascii():
                     word_end = end
                     end = max(_keylike(text, start + 1, end), start + 1)
@@ -394,7 +371,7 @@ class Scanner:
                 self.eof = start
                 return
             else:
-                ch = m.group(group)
+                ch = m.group(kind)
                 raise WitError(f"unexpected character {rust_char(ch)}", self.point(start))
             if not version:
                 pass
@@ -449,7 +426,7 @@ class Scanner:
             else:
                 before = prev
                 prev = typ
-            yield make_token(typ, value, start, end)
+            yield Token(typ, value, start, end)
 
     def _invalid_id(self, name: str, start: int, end: int) -> None:
         """Note why an identifier is not kebab-case; the parser raises it if it uses the token."""
