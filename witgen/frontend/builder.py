@@ -92,7 +92,7 @@ class _Builder:
         part: _Partial = children[-1]
         attrs = children[:-1]
         pos = attrs[0][0] if attrs else part.pos
-        return part.cls(self._docs(pos), tuple(a[1] for a in attrs), *part.rest)
+        return part.cls(self._docs(pos), tuple([a[1] for a in attrs]) if attrs else (), *part.rest)
 
     # ------------------------------------------------------------------ files
 
@@ -206,7 +206,7 @@ class _Builder:
         return _Partial(c[0].start_pos, ast.UseDecl, (c[1], c[4]))
 
     def use_names(self, c: list[Any]) -> tuple[ast.UseName, ...]:
-        return tuple(x for x in c if isinstance(x, ast.UseName))
+        return tuple(c[::2])  # names and the commas between them
 
     def use_name(self, c: list[Any]) -> ast.UseName:
         return ast.UseName(c[0], c[2] if len(c) == 3 else None)
@@ -225,7 +225,7 @@ class _Builder:
         return ast.FuncType(rest[0], result, is_async, span)
 
     def params(self, c: list[Any]) -> tuple[ast.Param, ...]:
-        return tuple(x for x in c if isinstance(x, ast.Param))
+        return tuple(c[1:-1:2])  # `(`, parameters and the commas between them, `)`
 
     def param(self, c: list[Any]) -> ast.Param:
         return ast.Param(c[0], c[2])
@@ -249,7 +249,7 @@ class _Builder:
         return _Partial(c[0].span.start, ast.ResourceFunc, ("static", c[0], c[3]))
 
     def record_decl(self, c: list[Any]) -> _Partial:
-        fields = tuple(x for x in c[3:-1] if isinstance(x, ast.FieldDecl))
+        fields = tuple(c[3:-1:2])  # fields and the commas between them
         return _Partial(c[0].start_pos, ast.RecordDecl, (c[1], fields))
 
     def field(self, c: list[Any]) -> ast.FieldDecl:
@@ -257,10 +257,9 @@ class _Builder:
         return ast.FieldDecl(self._docs(name.span.start), name, c[2])
 
     def _cases(self, c: list[Any]) -> tuple[ast.CaseDecl, ...]:
-        return tuple(
-            ast.CaseDecl(self._docs(x.span.start), x) if isinstance(x, ast.Id) else x
-            for x in c[3:-1]
-            if not isinstance(x, Token)
+        docs = self._docs
+        return tuple(  # cases and the commas between them
+            [x if x.__class__ is ast.CaseDecl else ast.CaseDecl(docs(x.span.start), x) for x in c[3:-1:2]]
         )
 
     def flags_decl(self, c: list[Any]) -> _Partial:
@@ -307,7 +306,7 @@ class _Builder:
         return _Partial(c[0].start_pos, ast.IncludeDecl, (c[1], names))
 
     def include_names(self, c: list[Any]) -> tuple[ast.IncludeName, ...]:
-        return tuple(x for x in c if isinstance(x, ast.IncludeName))
+        return tuple(c[::2])  # names and the commas between them
 
     def include_name(self, c: list[Any]) -> ast.IncludeName:
         return ast.IncludeName(c[0], c[2])
@@ -321,7 +320,7 @@ class _Builder:
         return ast.Named(c[0])
 
     def tuple_type(self, c: list[Any]) -> ast.TupleType:
-        types = tuple(x for x in c[2:-1] if not isinstance(x, Token))
+        types = tuple(c[2:-1:2])  # types and the commas between them
         return ast.TupleType(types, self._span(c[0]))
 
     def list_type(self, c: list[Any]) -> ast.ListType:
