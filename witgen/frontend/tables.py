@@ -312,6 +312,8 @@ class Tables:
                 if size != 1 or recipes[index][0] not in _TOKEN_RULES:
                     continue
                 self.actions[state][term] = self._chained(state, callbacks[index], origin, raw, recipes, callbacks)
+        # by state: the look-up of a symbol's action there
+        self.lookups: list[Callable[[str], Any]] = [row.get for row in self.actions]
 
     def _chained(
         self,
@@ -356,6 +358,7 @@ class Tables:
 
     def parse(self, scanner: Scanner) -> Any:
         actions = self.actions
+        lookups = self.lookups
         state = self.start
         stack = [state]
         values: list[Any] = []
@@ -366,7 +369,7 @@ class Tables:
         for token in chain(scanner.tokens(), (self.end_token,)):
             typ = token.type
             while True:
-                action = actions[state].get(typ)
+                action = lookups[state](typ)
                 if action.__class__ is int:  # shift
                     if invalid and token.start_pos in invalid:
                         raise invalid[token.start_pos]
@@ -389,17 +392,14 @@ class Tables:
                     push_state(state)
                     break
                 if callback is None:  # the child stands for the rule
-                    del stack[-1]
-                    state = actions[stack[-1]][origin]
-                    push_state(state)
+                    stack[-1] = state = actions[stack[-2]][origin]
                     continue
                 if size:
                     args = values[-size:]
+                    values[-size:] = [callback(args)]
                     del stack[-size:]
-                    del values[-size:]
                 else:
-                    args = []
-                push_value(callback(args))
+                    push_value(callback([]))
                 state = actions[stack[-1]][origin]
                 push_state(state)
                 if state == accept and typ == "$END":
