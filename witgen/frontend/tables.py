@@ -42,7 +42,7 @@ Row = dict[str, tuple[bool, Any]]
 # start state, end state, rows by state, recipes by index
 TableData = tuple[int, int, dict[int, Row], list[Recipe]]
 
-FORMAT = 1  # of the marshalled data
+FORMAT = 1  # of the data (a table kept in the cache is marshalled with its rows: `load`)
 
 
 class TableCache(Protocol):
@@ -92,13 +92,18 @@ def load(builder: object) -> Tables:
         blob = cache.get_tables(key)
         if blob is not None:
             try:
-                return Tables(marshal.loads(blob), builder)
+                # the rows the parse loop reads, and the table itself left marshalled:
+                # only a syntax error reads it (`Tables.states`)
+                start, end, states, recipes, rows = marshal.loads(blob)
+                return Tables((start, end, states, recipes), builder, rows)
             except Exception:  # unreadable: build it again
                 pass
     data = shipped(key, builder) or build(grammar, builder)
+    rows = parse_rows(data)
     if cache is not None:
-        cache.put_tables(key, marshal.dumps(data))
-    return Tables(data, builder)
+        start, end, states, recipes = data
+        cache.put_tables(key, marshal.dumps((start, end, marshal.dumps(states), recipes, rows)))
+    return Tables(data, builder, rows)
 
 
 def shipped(key: str, builder: object) -> TableData | None:
@@ -264,6 +269,82 @@ _TOKEN_RULES = frozenset({"id", "primitive"})
 _CHAINED_RULES = frozenset({"named_type"})
 
 
+# A step of the parse loop other than a shift: (symbols popped, the recipes whose callbacks
+# make the node, the rule's name) for a reduction, with no recipe for a `?rule` of one
+# symbol, whose child stands for it; or (-1, the recipes composed, the state after) for
+# a token shifted and reduced at once (see `parse_rows`).
+Step = tuple[int, tuple[int, ...], Any]
+# By state, each symbol's next state (an int >= 0) or step (~ its index); the steps.
+Rows = tuple[list[dict[str, int]], list[Step]]
+
+
+def parse_rows(data: TableData) -> Rows:
+    """The rows the parse loop reads, worked out from the table once (they are kept with it).
+
+    A token that is a rule by itself (`id: ID`, `primitive: U8`): where the state it
+    is shifted to can only reduce that rule, it is shifted and reduced in one step. The
+    token after it is checked in the state after the rule; the table has no action for it
+    there either when it is wrong (an LR parser never shifts a wrong token), and the
+    builder's `id` and `primitive` never raise. Where that state can only reduce it further
+    to a rule of one symbol (`?ty` of a primitive, a named type), that is done in the same step.
+    """
+    _, _, raw, recipes = data
+    steps: list[Step] = []
+    numbers: dict[Step, int] = {}
+
+    def code(step: Step) -> int:
+        number = numbers.get(step)
+        if number is None:
+            number = numbers[step] = len(steps)
+            steps.append(step)
+        return ~number
+
+    rows: list[dict[str, int]] = [{} for _ in range(max(raw) + 1)]
+    for state, row in raw.items():
+        codes = rows[state]
+        for term, (shift, arg) in row.items():
+            if shift:
+                codes[term] = arg
+                continue
+            size, index, origin = arg
+            _, include, expand1, _ = recipes[index]
+            alone = size == 1 and expand1 and include is None
+            codes[term] = code((size, () if alone else (index,), origin))
+    for state, row in raw.items():
+        for term, (shift, target) in row.items():
+            if not shift or not term.isupper():
+                continue
+            reductions = set(raw[target].values())
+            if len(reductions) != 1:
+                continue
+            ((shifts, reduction),) = reductions
+            if shifts:
+                continue
+            size, index, origin = reduction
+            if size != 1 or recipes[index][0] not in _TOKEN_RULES:
+                continue
+            composed = [index]
+            while True:
+                after = rows[state][origin]
+                reductions = set(raw[after].values())
+                if len(reductions) != 1:
+                    break
+                ((shifts, reduction),) = reductions
+                if shifts or reduction[0] != 1:
+                    break
+                _, index, next_origin = reduction
+                name, include, expand1, _ = recipes[index]
+                if expand1 and include is None:
+                    pass  # the child stands for the rule
+                elif name in _CHAINED_RULES:
+                    composed.append(index)
+                else:
+                    break
+                origin = next_origin
+            rows[state][term] = code((-1, tuple(composed), rows[state][origin]))
+    return rows, steps
+
+
 class StoppedAtGate(Exception):
     """The parse stopped at a GATE token: the file is to be read again token by token."""
 
@@ -271,90 +352,41 @@ class StoppedAtGate(Exception):
 class Tables:
     """The table, its callbacks bound to a builder, and the parse loop."""
 
-    def __init__(self, data: TableData, builder: object) -> None:
+    def __init__(self, data: TableData, builder: object, rows: Rows | None = None) -> None:
+        """`rows`: what `parse_rows(data)` gives, when it was kept (it is worked out otherwise,
+        and the table's rows may then be left marshalled)."""
         from witgen.frontend.lexer import Token
 
         self.end_token = Token("$END", "", -1, -1)
         self.start, self.end, raw, recipes = data
+        self._states: dict[int, Row] | bytes = raw
+        codes, steps = rows if rows is not None else parse_rows(data)
         callbacks = [_callback(recipe, builder) for recipe in recipes]
-        self.states: dict[int, Row] = {
-            state: {
-                term: action if action[0] else (False, (action[1][0], callbacks[action[1][1]], action[1][2]))
-                for term, action in row.items()
-            }
-            for state, row in raw.items()
-        }
+        bound: list[tuple[int, Callable[[list[Any]], Any] | None, Any]] = []
+        for size, indices, last in steps:
+            if size < 0:
+                callback = callbacks[indices[0]]
+                for index in indices[1:]:
+                    callback = _compose(callbacks[index], callback)
+                bound.append((size, callback, last))
+            else:
+                bound.append((size, callbacks[indices[0]] if indices else None, last))
         # What the parse loop reads: by state, a symbol's next state (an int: a shift or a
-        # goto) or its reduction (symbols popped, callback, rule name); the callback is None
-        # for a `?rule` of one symbol, whose child stands for it.
-        self.actions: list[dict[str, Any]] = [{} for _ in range(max(raw) + 1)]
-        for state, row in raw.items():
-            self.actions[state] = {
-                term: action[1] if action[0] else self._reduction(action[1], recipes, callbacks)
-                for term, action in row.items()
-            }
-        # A token that is a rule by itself (`id: ID`, `primitive: U8`): where the state it
-        # is shifted to can only reduce that rule, it is shifted and reduced in one step,
-        # (-1, callback, the state after the rule). The token after it is checked in that
-        # state; the table has no action for it there either when it is wrong (an LR parser
-        # never shifts a wrong token), and the builder's `id` and `primitive` never raise.
-        for state, row in raw.items():
-            for term, (shift, target) in row.items():
-                if not shift or not term.isupper():
-                    continue
-                reductions = {action for action in raw[target].values()}
-                if len(reductions) != 1:
-                    continue
-                ((shifts, reduction),) = reductions
-                if shifts:
-                    continue
-                size, index, origin = reduction
-                if size != 1 or recipes[index][0] not in _TOKEN_RULES:
-                    continue
-                self.actions[state][term] = self._chained(state, callbacks[index], origin, raw, recipes, callbacks)
+        # goto) or its step (see `parse_rows`) with the builder's callbacks.
+        self.actions: list[dict[str, Any]] = [
+            {term: code if code >= 0 else bound[~code] for term, code in row.items()} for row in codes
+        ]
         # by state: the look-up of a symbol's action there
         self.lookups: list[Callable[[str], Any]] = [row.get for row in self.actions]
 
-    def _chained(
-        self,
-        state: int,
-        callback: Callable[[list[Any]], Any],
-        origin: str,
-        raw: dict[int, Row],
-        recipes: list[Recipe],
-        callbacks: list[Callable[[list[Any]], Any]],
-    ) -> tuple[int, Callable[[list[Any]], Any], int]:
-        """The one step that shifts a token rule's token in `state` and reduces it: where the
-        state after the rule can only reduce it further to a rule of one symbol (`?ty` of a
-        primitive, a named type), that is done in the same step."""
-        while True:
-            after = self.actions[state][origin]
-            reductions = set(raw[after].values())
-            if len(reductions) != 1:
-                break
-            ((shifts, reduction),) = reductions
-            if shifts or reduction[0] != 1:
-                break
-            _, index, next_origin = reduction
-            name, include, expand1, _ = recipes[index]
-            if expand1 and include is None:
-                pass  # the child stands for the rule
-            elif name in _CHAINED_RULES:
-                callback = _compose(callbacks[index], callback)
-            else:
-                break
-            origin = next_origin
-        return -1, callback, self.actions[state][origin]
-
-    @staticmethod
-    def _reduction(
-        reduce: tuple[int, int, str], recipes: list[Recipe], callbacks: list[Callable[[list[Any]], Any]]
-    ) -> tuple[int, Callable[[list[Any]], Any] | None, str]:
-        size, index, origin = reduce
-        _, include, expand1, _ = recipes[index]
-        if size == 1 and expand1 and include is None:
-            return size, None, origin
-        return size, callbacks[index], origin
+    @property
+    def states(self) -> dict[int, Row]:
+        """The table as built (what error messages walk, without callbacks)."""
+        states = self._states
+        if isinstance(states, bytes):
+            states = self._states = marshal.loads(states)
+        assert isinstance(states, dict)
+        return states
 
     def parse(self, scanner: Scanner) -> Any:
         actions = self.actions
