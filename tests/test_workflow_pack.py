@@ -102,3 +102,24 @@ def test_an_unwritable_pack_only_costs_time(tmp_path: Path) -> None:
     cache["a"] = "b"
     cache.flush()
     assert PackedFormatCache(tmp_path, "out", namespace="n").get("a") is None
+
+
+def test_the_folder_keeps_the_most_recent_packs_up_to_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new pack prunes the least recently used ones; rewriting a pack adds none."""
+    import os
+
+    monkeypatch.setattr(pack, "LIMIT", 3)
+    folder = tmp_path / "ast"
+    for i in range(4):
+        p = Pack(pack_path(folder, f"scope{i}"))
+        p.put("k", b"v")
+        assert p.flush()
+        os.utime(p.path, ns=(i * 10**9, i * 10**9))
+    names = {pack_path(folder, f"scope{i}").name for i in range(4)}
+    assert {e.name for e in folder.iterdir()} == names - {pack_path(folder, "scope0").name}
+    again = Pack(pack_path(folder, "scope1"))
+    again.put("k2", b"v2")
+    assert again.flush()
+    assert len(list(folder.iterdir())) == 3 and Pack(pack_path(folder, "scope1")).get("k2") == b"v2"

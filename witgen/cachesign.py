@@ -96,8 +96,8 @@ def read_entry(path: Path) -> bytes | None:
 
 
 def write_entry(path: Path, body: bytes) -> bool:
-    """Store a signed entry atomically; False when it cannot be written (a cache that
-    cannot be written is only slower)."""
+    """Store a signed entry, never torn: an old entry is removed, then the new one renamed
+    into place. False when it cannot be written (a cache that cannot be written is only slower)."""
     key = cache_key(path.parent.parent)
     if key is None:
         return False
@@ -108,6 +108,10 @@ def write_entry(path: Path, body: bytes) -> bool:
         with open(tmp, "xb") as f:
             f.write(signature + b"\n")
             f.write(body)
+        try:  # renamed over an old entry, the new one's data is written out at once (ext4's auto_da_alloc)
+            os.unlink(path)  # a reader in between finds no entry: a miss
+        except FileNotFoundError:
+            pass
         os.replace(tmp, path)
         return True
     except OSError:

@@ -80,6 +80,7 @@ class Pack:
         self.path = path
         self._old = _Body({}, {})
         body = read_entry(path)
+        self._found = body is not None  # else a flush creates the pack (or replaces a damaged one)
         if body is not None:
             try:
                 self._old = _decoder.decode(body)
@@ -150,5 +151,7 @@ class Pack:
         written = cachesign.write_entry(self.path, _encoder.encode(body))
         if written:
             self._old, self._used, self._slots, self._filled, self.stored = body, {}, {}, set(), 0
-            prune_lru(self.path.parent, LIMIT)
+            if not self._found:  # only a new pack adds to the folder: only then can it outgrow LIMIT
+                prune_lru(self.path.parent, LIMIT)
+            self._found = True
         return written
