@@ -14,7 +14,6 @@ cached. Whole modules are cached too, by a digest of what they are made of (`mod
 from __future__ import annotations
 
 import ast as pyast
-import dataclasses
 import re
 from collections.abc import MutableMapping
 from functools import cache
@@ -503,6 +502,8 @@ def black_class_members(text: str) -> str | None:
             todo.append(k)
         pieces.append(piece)
     if todo:
+        import dataclasses
+
         import black
 
         narrow = dataclasses.replace(black_mode(), line_length=LINE_LENGTH - 4)

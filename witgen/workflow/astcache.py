@@ -22,15 +22,13 @@ pack for the target (`witgen.workflow.pack`), where a file's new parse supersede
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
-import io
 import pickle
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from witgen.frontend import ast, tables
 from witgen.errors import Source
@@ -54,34 +52,6 @@ def _lark_version() -> str:
         return file_hash(Path(spec.origin).read_bytes())
     except OSError:
         return "unknown"
-
-
-_FIELDS: dict[type, tuple[str, ...] | None] = {}
-
-
-def _constructor_fields(cls: type) -> tuple[str, ...] | None:
-    """The fields to rebuild a dataclass from as `cls(*values)`; None where that would not be a copy."""
-    if cls not in _FIELDS:
-        names: tuple[str, ...] | None = None
-        if dataclasses.is_dataclass(cls) and not hasattr(cls, "__post_init__"):
-            fields = dataclasses.fields(cls)
-            if all(f.init and f.kw_only is not True for f in fields):
-                names = tuple(f.name for f in fields)
-        _FIELDS[cls] = names
-    return _FIELDS[cls]
-
-
-class _Pickler(pickle.Pickler):
-    """Spans and sources (frozen dataclasses) as constructor calls: unpickling a frozen
-    dataclass by `__setstate__` is several times slower. Syntax nodes are structs, which
-    pickle as constructor calls of their own accord."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        cls = type(obj)
-        names = _constructor_fields(cls) if cls.__module__ == "witgen.errors" else None
-        if names is None:
-            return NotImplemented
-        return cls, tuple(getattr(obj, name) for name in names)
 
 
 class AstCache:
@@ -147,11 +117,10 @@ class AstCache:
 
     def _store(self, name: str, obj: object, slot: str | None = None) -> None:
         try:
-            buffer = io.BytesIO()
-            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+            body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, RecursionError):  # a cache that cannot be written is only slower
             return
-        if self._write(name, buffer.getvalue(), slot):
+        if self._write(name, body, slot):
             self.stored += 1
 
     def get_tables(self, key: str) -> bytes | None:
