@@ -28,8 +28,9 @@ RESERVED_CLASS_NAMES = frozenset({"Ok", "Err", "Some", "TypeAlias", "Any", "Fina
 _BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 _WORD = re.compile(r"^(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)$")
-# A character `docstring` escapes: with none, the text goes into the literal as it is.
-_DOC_ESCAPED = re.compile(r'[\\"\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
+# An ASCII character `docstring` escapes (the others are C1 controls, U+2028, U+2029 and
+# surrogates: `_escapes_beyond_ascii`); with none, the text goes into the literal as it is.
+_ASCII_ESCAPED = re.compile(r'[\\"\x00-\x08\x0b-\x1f\x7f]')
 
 
 class NameCollision(ValueError):
@@ -91,6 +92,12 @@ def package_module(namespace: str, name: str, version: str | None) -> str:
     return f"{base}_{version_suffix(version)}" if version else base
 
 
+def _escapes_beyond_ascii(text: str) -> bool:
+    """Whether `text` holds a C1 control, U+2028, U+2029 or a surrogate (a character class
+    of these costs a millisecond to compile)."""
+    return any(0x7F < ord(ch) < 0xA0 or ch in "\u2028\u2029" or 0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
 def docstring(text: str | None, indent: str = "") -> str:
     """A `\"\"\"...\"\"\"` literal holding `text`, escaped so no text can break out.
 
@@ -99,7 +106,7 @@ def docstring(text: str | None, indent: str = "") -> str:
     """
     if text is None:
         return ""
-    if _DOC_ESCAPED.search(text) is None:  # the common case, without a loop per character
+    if _ASCII_ESCAPED.search(text) is None and (text.isascii() or not _escapes_beyond_ascii(text)):
         body = text.replace("\n", "\n" + indent) if indent else text
         return f'"""{body}"""'
     out: list[str] = []

@@ -102,7 +102,6 @@ def render_bindings(
     from witgen.codegen.inputkeys import module_input_keys
     from witgen.codegen.modules import render_module, render_package_init, render_root_init
     from witgen.codegen.render import cached_text, store_text
-    from witgen.codegen.services import world_chunks
 
     unknown = set(parts) - set(PARTS)
     if unknown:
@@ -122,6 +121,8 @@ def render_bindings(
             files[mod.file] = known  # same inputs as an earlier run: no view is built
             continue
         if mod.kind == "world":
+            from witgen.codegen.services import world_chunks  # not loaded when world modules come from the cache
+
             svc, chunks = world_chunks(layout, mod, parts)
             if "host" in parts:
                 from witgen.codegen.host import host_chunks
