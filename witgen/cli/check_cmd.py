@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from witgen.cli import ending
+from witgen.cli import Command, ending
 from witgen.cli.generate_cmd import Printer, error_boundary, resolve_targets, show, target_options
 from witgen.workflow import check as checking
 from witgen.workflow import render
@@ -28,7 +28,7 @@ Exit status: 0 fresh, 1 stale (or invalid WIT, config or I/O error), 2 usage err
 """
 
 
-@click.command(epilog=EXAMPLES)
+@click.command(cls=Command, epilog=EXAMPLES)
 @target_options
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of every difference.")
 @click.option("--full", is_flag=True, help="Render and compare even when the digests match.")

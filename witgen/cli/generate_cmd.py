@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from witgen.cli import ending
+from witgen.cli import Command, ending
 from witgen.workflow import check, render, writer
 from witgen.workflow.config import (
     DEFAULT_PARTS,
@@ -204,7 +204,7 @@ Exit status: 0 done, 1 invalid WIT, config or I/O error, 2 usage error.
 """
 
 
-@click.command(epilog=EXAMPLES)
+@click.command(cls=Command, epilog=EXAMPLES)
 @target_options
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--full", is_flag=True, help="Render even when the digests say nothing changed.")
