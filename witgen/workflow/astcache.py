@@ -22,13 +22,16 @@ pack for the target (`witgen.workflow.pack`), where a file's new parse supersede
 
 from __future__ import annotations
 
-import importlib.util
-import pickle
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
+
+try:  # the C pickler alone: `pickle`'s Python module costs about 1.5 ms to import
+    from _pickle import PicklingError, dumps, loads
+except ImportError:  # pragma: no cover - an interpreter without it
+    from pickle import PicklingError, dumps, loads
 
 from witgen.frontend import ast, tables
 from witgen.errors import Source
@@ -45,7 +48,12 @@ T = TypeVar("T")
 
 def _lark_version() -> str:
     """lark's `__init__.py` (which holds its version), hashed without importing lark."""
-    spec = importlib.util.find_spec("lark")
+    loaded = sys.modules.get("lark")
+    spec = loaded.__spec__ if loaded is not None else None
+    for finder in sys.meta_path if loaded is None else ():  # as importlib.util.find_spec, unimported
+        spec = finder.find_spec("lark", None)
+        if spec is not None:
+            break
     if spec is None or spec.origin is None:
         return "none"
     try:
@@ -110,15 +118,15 @@ class AstCache:
         if body is None:
             return None
         try:
-            found = pickle.loads(body)
+            found = loads(body)
         except Exception:  # written by another version of a class: a miss
             return None
         return found if isinstance(found, cls) else None
 
     def _store(self, name: str, obj: object, slot: str | None = None) -> None:
         try:
-            body = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        except (pickle.PicklingError, RecursionError):  # a cache that cannot be written is only slower
+            body = dumps(obj, protocol=-1)  # the highest
+        except (PicklingError, RecursionError):  # a cache that cannot be written is only slower
             return
         if self._write(name, body, slot):
             self.stored += 1
