@@ -50,13 +50,25 @@ def black_version() -> str:
 
 def wit_files(wit: Path) -> list[Path]:
     """The WIT files a target reads: the file itself, or every `.wit` under the folder."""
-    if wit.is_file():
-        return [wit]
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(wit):
+    return [Path(path) for path, _ in wit_names(wit)]
+
+
+def wit_names(wit: Path) -> list[tuple[str, str]]:
+    """`wit_files` as (path, name): the name of a file below the folder is its POSIX path
+    there; a target that is one file is named by its file name."""
+    top = os.fspath(wit)
+    if os.path.isfile(top):
+        return [(top, wit.name)]
+    found: list[tuple[str, str]] = []
+    prefix = top if top.endswith(os.sep) else top + os.sep
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames.sort()
-        found.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith((".wit", ".wasm", ".wat")))
+        below = "" if dirpath == top else dirpath[len(prefix) :].replace(os.sep, "/") + "/"
+        found.extend((os.path.join(dirpath, f), below + f) for f in sorted(filenames) if f.endswith(_WIT_SUFFIXES))
     return found
+
+
+_WIT_SUFFIXES = (".wit", ".wasm", ".wat")
 
 
 def _tree_files(folder: str, prefix: str, skip: set[str], found: list[tuple[str, str]]) -> None:
@@ -112,8 +124,8 @@ def input_digest(target: Target, generator: str | None = None) -> str:
         "options": target.options(),
     }
     h.update(json.dumps(header, sort_keys=True).encode())
-    base = target.wit if target.wit.is_dir() else target.wit.parent
-    for path in wit_files(target.wit):
-        h.update(f"\n{path.relative_to(base).as_posix()}\0".encode())
-        h.update(file_hash(path.read_bytes()).encode())
+    for path, name in wit_names(target.wit):
+        h.update(f"\n{name}\0".encode())
+        with open(path, "rb") as f:
+            h.update(file_hash(f.read()).encode())
     return h.hexdigest()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from witgen.workflow.config import Target
-from witgen.workflow.digest import generator_fingerprint, wit_files
+from witgen.workflow.digest import generator_fingerprint, wit_names
 
 
 class RenderError(Exception):
@@ -22,12 +23,18 @@ def input_names(target: Target) -> tuple[str, ...]:
     """The WIT files of a target as the generated header names them: POSIX, relative."""
     base = target.root.resolve()
     folder = target.wit.resolve() if target.wit.is_dir() else None
+    # Below a folder, the walk enters no linked folder: only a linked file resolves elsewhere.
+    lead = None if folder is None else folder.relative_to(base).as_posix() if folder.is_relative_to(base) else None
     names = []
-    for path in wit_files(target.wit):
-        # Below a folder, the walk enters no linked folder: only a linked file resolves elsewhere.
-        linked = os.path.islink(path)
-        full = path.resolve() if folder is None or linked else folder / path.relative_to(target.wit)
-        rel = full.relative_to(base) if full.is_relative_to(base) else path.relative_to(target.wit.parent)
+    for path, below in wit_names(target.wit):
+        if folder is not None and not os.path.islink(path):
+            if lead is None:  # the folder lies outside the root: named from the folder's parent
+                names.append(f"{target.wit.name}/{below}" if target.wit.name else below)
+            else:
+                names.append(below if lead == "." else f"{lead}/{below}")
+            continue
+        full = Path(path).resolve()
+        rel = full.relative_to(base) if full.is_relative_to(base) else Path(path).relative_to(target.wit.parent)
         names.append(rel.as_posix())
     return tuple(names)
 
