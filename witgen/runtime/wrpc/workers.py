@@ -8,12 +8,15 @@ passes is dropped without running (`BusTimeout`), and one still running then is
 `limit`, so it does not hold up the calls behind it. At most `limit` abandoned
 threads may exist besides; while that many are stuck, new calls queue.
 
-The threads take jobs from one queue and hand results back in batches: a thread
-wakes the event loop only when no result of an earlier wake-up is still waiting to
-be collected. A thread that finished a call takes the next waiting one itself (the
-loop learns of it with the result), so a full queue drains without a loop round trip
-per call. Threads are daemons: a stuck provider method does not hold up the
-process's exit.
+Started calls wait in one line for a thread. A thread is woken only when no other
+is already awake and looking for work; a thread that takes a call and leaves more in
+the line wakes the next one (so a call that blocks never holds up the ones behind
+it), and a thread that finished a call takes the next one itself, so a burst of short
+calls runs on one or two threads instead of waking one each. Results go back in
+batches: a thread wakes the event loop only when no result of an earlier wake-up is
+still waiting to be collected; a call taken from the waiting queue is reported with
+the result that freed its place. Threads are daemons: a stuck provider method does
+not hold up the process's exit.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from queue import SimpleQueue
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +40,7 @@ DEFAULT_QUEUE = 256
 
 
 Finish = Callable[[Any, "BaseException | None"], None]
+_NEW = threading.Lock()  # stands for a thread to start (`Workers._wake`)
 _Outcome = tuple["Job", Any, "BaseException | None", "Job | None"]  # job, result, error, the next one taken
 
 
@@ -103,8 +106,14 @@ class Workers:
         self._live = 0  # running calls that count against `limit`
         self._threads = 0  # threads busy, abandoned ones included
         self._waiting: deque[Job] = deque()
-        self._jobs: SimpleQueue[Job | None] = SimpleQueue()  # to the threads
-        self._spawned = 0  # threads started (each takes jobs until it gets None)
+        # Shared with the threads, under `_lock`: started jobs not yet taken, the parked
+        # threads (each waits to acquire its own lock), how many threads are awake and
+        # about to look at `_ready`, and how many threads exist.
+        self._lock = threading.Lock()
+        self._ready: deque[Job] = deque()
+        self._idle: list[threading.Lock] = []
+        self._spinning = 0
+        self._spawned = 0
         self._stopped = False
         self._loop: asyncio.AbstractEventLoop | None = None
         # Results from the threads, collected on the loop; `_posted`: a collection is scheduled.
@@ -191,9 +200,11 @@ class Workers:
         self._stopped = True
         while self._waiting:
             self._waiting.popleft().end(None, ProviderBusy("the provider is stopping"))
-        for _ in range(self._spawned):
-            self._jobs.put(None)
-        self._spawned = 0
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._spinning += len(idle)
+        for wake in idle:
+            wake.release()
 
     # ------------------------------------------------------------------ internals
 
@@ -206,43 +217,95 @@ class Workers:
         job.running = True
         self._live += 1
         self._threads += 1
-        if self._threads > self._spawned:  # every busy thread slot has a thread
-            self._spawned += 1
+        with self._lock:
+            self._ready.append(job)
+            wake = None if self._spinning else self._wake()
+        if wake is not None:
+            self._rouse(wake, loop)
+
+    def _wake(self) -> threading.Lock:
+        """Under `_lock`, when no thread is awake: one more awake, either the parked
+        thread whose lock is returned or a new one (`_NEW`); `_rouse` it outside the lock."""
+        self._spinning += 1
+        if self._idle:
+            return self._idle.pop()
+        self._spawned += 1
+        return _NEW
+
+    def _rouse(self, wake: threading.Lock, loop: asyncio.AbstractEventLoop) -> None:
+        if wake is _NEW:
             name = f"witgen-provider_{self._spawned - 1}"
             threading.Thread(target=self._serve, args=(loop,), name=name, daemon=True).start()
-        self._jobs.put(job)
+        else:
+            wake.release()
 
     def _serve(self, loop: asyncio.AbstractEventLoop) -> None:
-        """A worker thread: run jobs until told to stop (None)."""
-        jobs = self._jobs
-        results = self._results
+        """A worker thread: take started jobs while there are any, park when there are
+        none, end when it finds none after shutdown."""
+        lock = self._lock
+        ready = self._ready
         waiting = self._waiting
-        job = jobs.get()
-        while job is not None:
+        parked = threading.Lock()
+        parked.acquire()
+        job: Job | None = None
+        while True:
+            wake: threading.Lock | None = None
+            if job is None:  # awake (counted in `_spinning`): take a job or park
+                with lock:
+                    self._spinning -= 1
+                    if ready:
+                        job = ready.popleft()
+                        if ready and not self._spinning:
+                            wake = self._wake()
+                    elif self._stopped:
+                        self._spawned -= 1
+                        return
+                    else:
+                        self._idle.append(parked)
+                if job is None:
+                    parked.acquire()
+                    continue
+                if wake is not None:
+                    self._rouse(wake, loop)
+                    wake = None
             try:
                 result, exc = job.run(), None
             except BaseException as error:  # handed to the loop, never raised here
                 result, exc = None, error
-            following: Job | None = None
-            if not job.abandoned and job.loop is self._loop and not self._stopped:
-                try:  # the next waiting call, taken here (atomic: the loop may take it too)
-                    following = waiting.popleft()
-                except IndexError:
-                    pass
+            following: Job | None = None  # the next job, a started one first
+            taken: Job | None = None  # or a waiting call, in this job's place (the loop learns with the result)
+            with lock:
+                if ready:
+                    following = ready.popleft()
+                    if ready and not self._spinning:
+                        wake = self._wake()
+                elif not job.abandoned and job.loop is self._loop and not self._stopped and waiting:
+                    try:  # the loop may take it first
+                        following = taken = waiting.popleft()
+                    except IndexError:
+                        self._spinning += 1
+                    else:
+                        taken.running = True
                 else:
-                    following.running = True
-            try:
-                if job.loop is self._loop:
-                    results.append((job, result, exc, following))
-                    if not self._posted:
-                        self._posted = True
-                        job.loop.call_soon_threadsafe(self._collect)  # type: ignore[union-attr]
-                else:
-                    job.loop.call_soon_threadsafe(self._done, job, result, exc, None)  # type: ignore[union-attr]
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                return
+                    self._spinning += 1  # before the loop learns this thread is free
+            if wake is not None:
+                self._rouse(wake, loop)
+            self._hand(job, result, exc, taken)
             del result, exc
-            job = following if following is not None else jobs.get()
+            job = following
+
+    def _hand(self, job: Job, result: Any, exc: BaseException | None, following: Job | None) -> None:
+        """In a worker thread: `job`'s outcome to its loop (dropped when the loop is closed)."""
+        try:
+            if job.loop is self._loop:
+                self._results.append((job, result, exc, following))
+                if not self._posted:
+                    self._posted = True
+                    job.loop.call_soon_threadsafe(self._collect)  # type: ignore[union-attr]
+            else:
+                job.loop.call_soon_threadsafe(self._done, job, result, exc, None)  # type: ignore[union-attr]
+        except RuntimeError:  # the loop is closed: nobody waits any more
+            pass
 
     def _collect(self) -> None:
         """On the loop: what the threads finished since the last collection."""
