@@ -154,7 +154,7 @@ def pack_keys(folder: Path) -> list[str]:
 
     keys: list[str] = []
     for path in sorted(folder.glob("pack-*")):
-        entries, _slots = msgspec.msgpack.decode(path.read_bytes()[65:])
+        entries, *_ = msgspec.msgpack.decode(path.read_bytes()[65:])
         keys.extend(entries)
     return keys
 

@@ -123,3 +123,71 @@ def test_the_folder_keeps_the_most_recent_packs_up_to_the_limit(
     again.put("k2", b"v2")
     assert again.flush()
     assert len(list(folder.iterdir())) == 3 and Pack(pack_path(folder, "scope1")).get("k2") == b"v2"
+
+
+def test_a_small_change_is_written_as_a_delta_beside_the_pack(tmp_path: Path) -> None:
+    path = pack_path(tmp_path / "ast", "x")
+    first = Pack(path)
+    for i in range(10):
+        first.put(f"k{i}", b"v" * 100, slot=f"s{i}")
+    assert first.flush()
+    written = path.stat().st_ino, path.read_bytes()
+    second = Pack(path)
+    second.put("new", b"n" * 50, slot="s3")  # supersedes k3
+    assert second.flush()
+    assert (path.stat().st_ino, path.read_bytes()) == written and pack.delta_path(path).exists()
+    third = Pack(path)
+    assert third.keys() == {"new", *(f"k{i}" for i in range(10) if i != 3)} and third.get("new") == b"n" * 50
+    third.put("big", b"b" * 2000)  # more than half the pack: written whole, the delta removed
+    assert third.flush()
+    assert path.read_bytes() != written[1] and not pack.delta_path(path).exists()
+    assert Pack(path).keys() == {"new", "big", *(f"k{i}" for i in range(10) if i != 3)}
+
+
+def test_a_delta_of_another_generation_is_ignored(tmp_path: Path) -> None:
+    path = pack_path(tmp_path / "ast", "x")
+    first = Pack(path)
+    first.put("a", b"a" * 100)
+    assert first.flush()
+    second = Pack(path)
+    second.put("b", b"b")
+    assert second.flush()
+    old_delta = pack.delta_path(path).read_bytes()
+    third = Pack(path)
+    assert third.discard("b")
+    third.put("c", b"c" * 1000)  # written whole: a new generation
+    assert third.flush() and not pack.delta_path(path).exists()
+    pack.delta_path(path).write_bytes(old_delta)  # signed, but for the pack it replaced
+    assert Pack(path).keys() == {"a", "c"}
+
+
+def test_deltas_read_as_packs_written_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any run of stores, lookups and discards leaves the same entries and slots either way
+    (while the bound on unused entries keeps them all: a delta leaves looked-up entries
+    where they were in the pack, so the bound may later drop others)."""
+    import random
+
+    rng = random.Random(7)
+    paths = (pack_path(tmp_path / "a", "x"), pack_path(tmp_path / "b", "x"))
+    deltas = 0
+    for run in range(60):
+        ops = [(rng.choice("pgd"), f"k{rng.randrange(40)}", bytes([rng.randrange(3)]) * rng.randrange(1, 300),
+                rng.choice([None, None, f"s{rng.randrange(6)}"])) for _ in range(rng.randrange(1, 8))]
+        for path in paths:
+            p = Pack(path)
+            for op, key, value, slot in ops:
+                if op == "p":
+                    p.put(key, value, slot)
+                elif op == "g":
+                    p.get(key)
+                else:
+                    p.discard(key)
+            if path is paths[1]:
+                monkeypatch.setattr(Pack, "_write_delta", lambda self, body: False)
+            p.flush()
+            monkeypatch.undo()
+        a, b = Pack(paths[0]), Pack(paths[1])
+        assert {k: a.get(k) for k in a.keys()} == {k: b.get(k) for k in b.keys()}, run
+        assert {k: a._old.slots.get(k) for k in a.keys()} == {k: b._old.slots.get(k) for k in b.keys()}, run
+        deltas += pack.delta_path(paths[0]).exists()
+    assert deltas > 10

@@ -15,6 +15,13 @@ them too. Every other entry the run did not use is kept, the most recently store
 first, while the pack stays within four times the size of what the run used (and
 `MIN_BYTES`), so that entries of modules and files that did not change stay warm and a
 pack never grows without bound.
+
+A run that changed little writes only what changed: a delta beside the pack (`.<name>.delta`,
+signed alike) with the entries stored since the pack was written and the keys dropped
+since. It names the pack it extends by a random generation the pack carries, so a delta
+never applies to another pack. The pack is written whole again, and the delta removed,
+once the delta would hold more than half the pack's bytes, or drop more than half. Until
+then, entries only looked up keep their place in the pack's order of use.
 """
 
 from __future__ import annotations
@@ -36,9 +43,21 @@ class _Body(msgspec.Struct, array_like=True):
 
     entries: dict[str, bytes]
     slots: dict[str, str]
+    generation: str = ""  # what a delta names to extend this pack
+
+
+class _Delta(msgspec.Struct, array_like=True):
+    """What changed since the pack of `generation` was written: entries stored (with their
+    slots, None for none) and keys dropped."""
+
+    generation: str
+    entries: dict[str, bytes]
+    slots: dict[str, str | None]
+    dropped: list[str]
 
 
 _decoder = msgspec.msgpack.Decoder(_Body)
+_delta_decoder = msgspec.msgpack.Decoder(_Delta)
 _encoder = msgspec.msgpack.Encoder()
 
 
@@ -51,8 +70,17 @@ def prune_lru(folder: Path, limit: int) -> None:
         entries.sort(key=lambda e: e.stat().st_mtime_ns)
         for entry in entries[: len(entries) - limit]:
             os.unlink(entry.path)
+            try:
+                os.unlink(delta_path(Path(entry.path)))
+            except FileNotFoundError:
+                pass
     except OSError:
         pass
+
+
+def delta_path(path: Path) -> Path:
+    """Where the delta of the pack (or entry) at `path` lives."""
+    return path.with_name(f".{path.name}.delta")
 
 
 def read_entry(path: Path) -> bytes | None:
@@ -86,10 +114,39 @@ class Pack:
                 self._old = _decoder.decode(body)
             except msgspec.DecodeError:  # written by another version: empty
                 pass
+        # The pack as its file holds it, before the delta: what a new delta is relative to.
+        self._base = _Body(dict(self._old.entries), dict(self._old.slots), self._old.generation)
+        self._apply_delta()
         self._used: dict[str, bytes] = {}  # entries looked up or stored by this run
         self._slots: dict[str, str] = {}  # slot of each entry this run used or stored
         self._filled: set[str] = set()  # slots this run stored into
         self.stored = 0
+
+    def _apply_delta(self) -> None:
+        """Bring the pack up to date with its delta, if one extends it."""
+        if not self._old.generation:
+            return
+        body = read_entry(delta_path(self.path))
+        if body is None:
+            return
+        try:
+            delta = _delta_decoder.decode(body)
+        except msgspec.DecodeError:
+            return
+        if delta.generation != self._old.generation:
+            return
+        old = self._old
+        for key in delta.dropped:
+            old.entries.pop(key, None)
+            old.slots.pop(key, None)
+        for key, value in delta.entries.items():
+            old.entries.pop(key, None)  # stored again: the most recent
+            old.entries[key] = value
+        for key, slot in delta.slots.items():
+            if slot is None:
+                old.slots.pop(key, None)
+            elif key in old.entries:
+                old.slots[key] = slot
 
     def get(self, key: str) -> bytes | None:
         found = self._used.get(key)
@@ -147,11 +204,39 @@ class Pack:
         entries.update(self._used)
         slots = {key: old.slots[key] for key in kept if key in old.slots}
         slots.update(self._slots)
-        body = _Body(entries, slots)
+        body = _Body(entries, slots, self._base.generation)
+        if self._write_delta(body):
+            self._old, self._used, self._slots, self._filled, self.stored = body, {}, {}, set(), 0
+            return True
+        body.generation = os.urandom(8).hex()
         written = cachesign.write_entry(self.path, _encoder.encode(body))
         if written:
+            try:  # the delta of the pack replaced, which names another generation
+                os.unlink(delta_path(self.path))
+            except OSError:
+                pass
             self._old, self._used, self._slots, self._filled, self.stored = body, {}, {}, set(), 0
+            self._base = _Body(dict(entries), dict(slots), body.generation)
             if not self._found:  # only a new pack adds to the folder: only then can it outgrow LIMIT
                 prune_lru(self.path.parent, LIMIT)
             self._found = True
         return written
+
+    def _write_delta(self, body: _Body) -> bool:
+        """Write `body` as a delta of the pack on disk, when that is small enough to pay."""
+        base = self._base
+        if not (self._found and base.generation):
+            return False
+        size = sum(map(len, base.entries.values()))
+        stored = {k: v for k, v in body.entries.items() if base.entries.get(k) != v}
+        dropped = [k for k in base.entries if k not in body.entries]
+        slots: dict[str, str | None] = {k: body.slots.get(k) for k in stored}
+        for key, slot in body.slots.items():
+            if key not in stored and base.slots.get(key) != slot:
+                slots[key] = slot
+        if any(key not in body.slots and key not in stored for key in base.slots if key in body.entries):
+            return False  # a slot forgotten without the entry: rare, written whole
+        if 2 * sum(map(len, stored.values())) > size or 2 * sum(len(base.entries[k]) for k in dropped) > size:
+            return False
+        delta = _Delta(base.generation, stored, slots, dropped)
+        return cachesign.write_entry(delta_path(self.path), _encoder.encode(delta))
