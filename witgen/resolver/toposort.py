@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import heapq
+try:  # the C functions without heapq.py's import
+    from _heapq import heapify, heappop, heappush
+except ImportError:  # pragma: no cover - an interpreter without them
+    from heapq import heapify, heappop, heappush
 
 from witgen.frontend import ast
 from witgen.errors import WitError
@@ -37,15 +40,15 @@ def toposort(kind: str, deps: dict[str, list[ast.Id]], old_float_hint: bool = Fa
                 raise WitError(msg, edge.span)
             reverse[j].append(i)
     heap = [i for i, r in enumerate(remaining) if r == 0]
-    heapq.heapify(heap)
+    heapify(heap)
     order: list[str] = []
     while heap:
-        i = heapq.heappop(heap)
+        i = heappop(heap)
         order.append(names[i])
         for j in reverse[i]:
             remaining[j] -= 1
             if remaining[j] == 0:
-                heapq.heappush(heap, j)
+                heappush(heap, j)
     if len(order) == len(names):
         return order
     for i, edges in enumerate(deps.values()):
