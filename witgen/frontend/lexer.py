@@ -84,8 +84,10 @@ _GATE_KEYS = {"SINCE": "version", "DEPRECATED": "version", "UNSTABLE": "feature"
 MAX_TYPE_NESTING = 100
 MAX_PACKAGE_NESTING = 100
 
-# Leading whitespace is skipped inside the same match; `lastgroup` says which
-# kind of token follows. Order matters: comments before `/`, `->` before `-`.
+# Leading whitespace is skipped inside the same match; group 1 is the token, whose first
+# character says its kind (`_KINDS`). Order matters: comments before `/`, `->` before `-`.
+# (One group, no named ones: an alternative that starts with a character or a class is
+# passed over without a jump when the text does not start with it.)
 # An identifier is an XID_Start (or `_`) and XID_Continues or `-`s; the expression takes
 # ASCII word characters and any non-ASCII ones, which `_keylike` then cuts to the true end.
 # Written as complements within ASCII: spelled `[A-Za-z_\x80-\U0010ffff]`, the class makes
@@ -95,19 +97,25 @@ _WORD = (
     r"[^\x00-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*"  # and 0-9 -
 )
 _TOKEN = re.compile(
-    r"[ \t\n]*+(?:\r\n[ \t\n]*+)*+(?:"  # whitespace, each run in one step
-    rf"(?P<ID>{_WORD})"
-    r"|(?P<PUNCT>->|[=,:;(){}<>*.@+-]|/(?![/*]))"
-    r"|(?P<LINE>//[^\n]*(?:[ \t\n]*+(?:\r\n[ \t\n]*+)*+//[^\n]*)*+)"  # a run of them
-    r"|(?P<BLOCK>/\*)"
-    r"|(?P<INTEGER>[0-9]+)"
-    rf"|(?P<EXPLICIT_ID>%(?:{_WORD})?)"
-    r"|(?P<STRING>\")"
-    r"|(?P<EOF>\Z)"
-    r"|(?P<BAD>.)"
-    r")",
+    r"[ \t\n]*+(?:\r\n[ \t\n]*+)*+("  # whitespace, each run in one step
+    rf"{_WORD}"  # ID
+    r"|->|[=,:;(){}<>*.@+-]|/(?![/*])"  # PUNCT
+    r"|//[^\n]*(?:[ \t\n]*+(?:\r\n[ \t\n]*+)*+//[^\n]*)*+"  # LINE: a run of them
+    r"|/\*"  # BLOCK
+    r"|[0-9]+"  # INTEGER
+    rf"|%(?:{_WORD})?"  # EXPLICIT_ID
+    r'|"'  # STRING
+    r"|\Z"  # EOF
+    r"|.)",  # BAD
     re.S,
 )
+# A token's kind by its first character (a non-ASCII one starts an ID; `/` is a
+# SLASH or starts a comment)
+_KINDS: dict[str, str] = {chr(c): "BAD" for c in range(128)}
+_KINDS.update(dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", "ID"))
+_KINDS.update(dict.fromkeys("0123456789", "INTEGER"))
+_KINDS.update(dict.fromkeys("=,:;(){}<>*.@+-", "PUNCT"))
+_KINDS.update({"/": "/", "%": "EXPLICIT_ID", '"': "STRING"})
 _BLOCK_DELIM = re.compile(r"/\*|\*/")
 _STRING_STOP = re.compile(r'["\\\x00-\x1f\x7f]')
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -271,14 +279,19 @@ class Scanner:
         kebab: set[str] = set()  # identifiers seen to be kebab-case
         fast_gate = _FAST_GATE.match if self.fast_gates else None
         max_type_nesting = MAX_TYPE_NESTING
+        kinds = _KINDS
+        plain = text.isascii()  # (then no identifier is cut short by `_keylike`)
         while True:
             m = next_match()
             assert m is not None
-            kind = m.lastgroup or "EOF"
-            start, end = m.span(kind)  # the token ends where the match does
+            start, end = m.span(1)  # the token ends where the match does
+            value = text[start:end]
+            try:
+                kind = kinds.get(text[start], "ID")
+            except IndexError:  # the end of the text
+                kind = "EOF"
             if kind == "ID":
-                value = text[start:end]
-                if not value.isascii():
+                if not plain and not value.isascii():
                     word_end = end
                     end = _keylike(text, start, end)
                     if end == start:
@@ -295,13 +308,29 @@ class Scanner:
                             if _KEBAB.fullmatch(value) is None:  # read as an identifier first
                                 validate_id(value, self.point(start))
                             raise WitError(f"unknown attribute `{value}`", self.span(start, end))
-                    elif value not in kebab and version != 1 and version != 3:
-                        if _KEBAB.fullmatch(value) is None:
-                            self._invalid_id(value, start, end)
-                        else:
-                            kebab.add(value)
+                    else:
+                        if value not in kebab and version != 1 and version != 3:
+                            if _KEBAB.fullmatch(value) is None:
+                                self._invalid_id(value, start, end)
+                            else:
+                                kebab.add(value)
+                        if prev == "LPAR" and before in _GATE_KEYS:
+                            self._gate_key(value, start, end, _GATE_KEYS[before])
+                elif typ == "PACKAGE":
+                    # at the top level, only an attribute's `)` comes right before `package`
+                    misplaced = prev == "RPAR" and (not braces or braces[-1])
+                    if misplaced or package_depth >= MAX_PACKAGE_NESTING:
+                        # (after what the checks of the tokens before raise)
+                        if version == 2 or version == 3:
+                            self._check_version(version_start, version_end)
+                        if type_depth >= max_type_nesting and (prev == "LT" or prev == "COMMA"):
+                            raise WitError("type nesting too deep", self.span(start, end))
+                        if misplaced:
+                            message = "cannot place attributes on nested packages"
+                            raise WitError(message, self.span(start, end))
+                        raise WitError("package nesting too deep", self.span(start, end))
+                    package_pending = True
             elif kind == "PUNCT":
-                value = text[start:end]
                 typ = punctuation[value]
                 if typ not in _PUNCT_TRACKED:
                     pass
@@ -333,24 +362,23 @@ class Scanner:
                         value = gate.group(1)
                         end = gate.end()
                         next_match = _matches_from(text, end)
-            elif kind == "LINE":
-                pending.append((start, end))
-                continue
-            elif kind == "BLOCK":
-                end = self._block_comment(start)
-                pending.append((start, end))
-                next_match = _matches_from(text, end)
-                continue
+            elif kind == "/":
+                if value == "/":
+                    typ = "SLASH"
+                else:
+                    if value == "/*":  # a block comment
+                        end = self._block_comment(start)
+                        next_match = _matches_from(text, end)
+                    pending.append((start, end))
+                    continue
             elif kind == "INTEGER":
-                value = text[start:end]
                 typ = "INTEGER"
                 if not version and (prev == "AT" or prev == "EQUALS"):
                     version = 1
                     version_dots = 0
                     version_start = start
             elif kind == "EXPLICIT_ID":
-                value = m.group(kind)
-                if not value.isascii():
+                if not plain and not value.isascii():
                     word_end = end
                     end = max(_keylike(text, start + 1, end), start + 1)
                     if end != word_end:
@@ -359,6 +387,8 @@ class Scanner:
                 typ = "EXPLICIT_ID"
                 if _KEBAB.fullmatch(value, 1) is None:
                     self._invalid_id(value[1:], start, end)
+                if prev == "LPAR" and before in _GATE_KEYS:
+                    self._gate_key(value[1:], start, end, _GATE_KEYS[before])
             elif kind == "STRING":
                 end = self._string(start)
                 next_match = _matches_from(text, end)
@@ -372,8 +402,7 @@ class Scanner:
                 self.eof = start
                 return
             else:
-                ch = m.group(kind)
-                raise WitError(f"unexpected character {rust_char(ch)}", self.point(start))
+                raise WitError(f"unexpected character {rust_char(value)}", self.point(start))
             if not version:
                 pass
             elif version == 1:
@@ -404,21 +433,6 @@ class Scanner:
                 # a type starting inside 100 open `<`s is the 101st level
                 if typ != "GT" and typ != "INTEGER" and typ != "UNDERSCORE":
                     raise WitError("type nesting too deep", self.span(start, end))
-            if prev == "LPAR" and before in _GATE_KEYS:
-                key = _GATE_KEYS[before]
-                name = value[1:] if typ == "EXPLICIT_ID" else value
-                if (typ == "ID" or typ == "EXPLICIT_ID") and name != key:
-                    if start in self.invalid:  # read as an identifier first
-                        raise self.invalid[start]
-                    raise WitError(f"expected `{key}`, found `{name}`", self.span(start, end))
-            if typ == "PACKAGE":
-                if prev == "RPAR" and (not braces or braces[-1]):
-                    # at the top level, only an attribute's `)` comes right before `package`
-                    message = "cannot place attributes on nested packages"
-                    raise WitError(message, self.span(start, end))
-                if package_depth >= MAX_PACKAGE_NESTING:
-                    raise WitError("package nesting too deep", self.span(start, end))
-                package_pending = True
             if pending:
                 comments[start] = pending
                 pending = []
@@ -428,6 +442,13 @@ class Scanner:
                 before = prev
                 prev = typ
             yield Token(typ, value, start, end)
+
+    def _gate_key(self, name: str, start: int, end: int, key: str) -> None:
+        """Raise unless `name`, an identifier right after a gate's `(`, is its key `key`."""
+        if name != key:
+            if start in self.invalid:  # read as an identifier first
+                raise self.invalid[start]
+            raise WitError(f"expected `{key}`, found `{name}`", self.span(start, end))
 
     def _invalid_id(self, name: str, start: int, end: int) -> None:
         """Note why an identifier is not kebab-case; the parser raises it if it uses the token."""
