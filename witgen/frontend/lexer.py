@@ -256,8 +256,9 @@ class Scanner:
         """The span of a tokenizer or parser error: a position, rendered with a one-character caret."""
         return Span(self.source, start, start)
 
-    def tokens(self) -> Iterator[Token]:
-        """Yield the tokens up to the end of the text; raise WitError on bad input."""
+    def tokens(self, last: Token | None = None) -> Iterator[Token]:
+        """Yield the tokens up to the end of the text, then `last` if given; raise WitError
+        on bad input."""
         text = self.source.text
         # A scanner goes on from where its last match ended, without setting up a match
         # each time; where a token ends elsewhere (comments, strings), a new one starts.
@@ -400,6 +401,8 @@ class Scanner:
                 if pending:
                     comments[start] = pending
                 self.eof = start
+                if last is not None:
+                    yield last
                 return
             else:
                 raise WitError(f"unexpected character {rust_char(value)}", self.point(start))

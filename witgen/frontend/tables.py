@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import marshal
 from collections.abc import Callable
-from itertools import chain
 from typing import TYPE_CHECKING, Any, Protocol
 
 from witgen.errors import Source
@@ -398,7 +397,7 @@ class Tables:
         push_value = values.append
         accept = self.end
         invalid = scanner.invalid
-        for token in chain(scanner.tokens(), (self.end_token,)):
+        for token in scanner.tokens(self.end_token):
             typ = token.type
             while True:
                 action = lookups[state](typ)
