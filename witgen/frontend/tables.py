@@ -427,8 +427,8 @@ class Tables:
                     continue
                 if size:
                     args = values[-size:]
-                    values[-size:] = [callback(args)]
-                    del stack[-size:]
+                    del values[-size:], stack[-size:]
+                    push_value(callback(args))
                 else:
                     push_value(callback([]))
                 state = actions[stack[-1]][origin]
