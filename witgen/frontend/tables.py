@@ -313,23 +313,16 @@ def parse_rows(data: TableData) -> Rows:
         for term, (shift, target) in row.items():
             if not shift or not term.isupper():
                 continue
-            reductions = set(raw[target].values())
-            if len(reductions) != 1:
-                continue
-            ((shifts, reduction),) = reductions
-            if shifts:
+            reduction = _sole_reduction(raw[target])
+            if reduction is None:
                 continue
             size, index, origin = reduction
             if size != 1 or recipes[index][0] not in _TOKEN_RULES:
                 continue
             composed = [index]
             while True:
-                after = rows[state][origin]
-                reductions = set(raw[after].values())
-                if len(reductions) != 1:
-                    break
-                ((shifts, reduction),) = reductions
-                if shifts or reduction[0] != 1:
+                reduction = _sole_reduction(raw[rows[state][origin]])
+                if reduction is None or reduction[0] != 1:
                     break
                 _, index, next_origin = reduction
                 name, include, expand1, _ = recipes[index]
@@ -342,6 +335,15 @@ def parse_rows(data: TableData) -> Rows:
                 origin = next_origin
             rows[state][term] = code((-1, tuple(composed), rows[state][origin]))
     return rows, steps
+
+
+def _sole_reduction(row: Row) -> tuple[int, int, str] | None:
+    """The reduction a state makes whatever comes next, if that is all it can do."""
+    actions = set(row.values())
+    if len(actions) != 1:
+        return None
+    ((shift, reduction),) = actions
+    return None if shift else reduction
 
 
 class StoppedAtGate(Exception):
