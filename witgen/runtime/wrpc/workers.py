@@ -232,6 +232,12 @@ class Workers:
         self._spawned += 1
         return _NEW
 
+    def _take_ready(self) -> tuple[Job, threading.Lock | None]:
+        """Under `_lock`, with `_ready` not empty: its first job, and the thread to `_rouse`
+        when more wait and no thread is awake to take them."""
+        job = self._ready.popleft()
+        return job, self._wake() if self._ready and not self._spinning else None
+
     def _rouse(self, wake: threading.Lock, loop: asyncio.AbstractEventLoop) -> None:
         if wake is _NEW:
             name = f"witgen-provider_{self._spawned - 1}"
@@ -254,9 +260,7 @@ class Workers:
                 with lock:
                     self._spinning -= 1
                     if ready:
-                        job = ready.popleft()
-                        if ready and not self._spinning:
-                            wake = self._wake()
+                        job, wake = self._take_ready()
                     elif self._stopped:
                         self._spawned -= 1
                         return
@@ -276,9 +280,7 @@ class Workers:
             taken: Job | None = None  # or a waiting call, in this job's place (the loop learns with the result)
             with lock:
                 if ready:
-                    following = ready.popleft()
-                    if ready and not self._spinning:
-                        wake = self._wake()
+                    following, wake = self._take_ready()
                 elif not job.abandoned and job.loop is self._loop and not self._stopped and waiting:
                     try:  # the loop may take it first
                         following = taken = waiting.popleft()
