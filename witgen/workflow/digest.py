@@ -48,6 +48,9 @@ def black_version() -> str:
         return "none"
 
 
+_WIT_SUFFIXES = (".wit", ".wasm", ".wat")
+
+
 def wit_files(wit: Path) -> list[Path]:
     """The WIT files a target reads: the file itself, or every `.wit` under the folder."""
     return [Path(path) for path, _ in wit_names(wit)]
@@ -66,9 +69,6 @@ def wit_names(wit: Path) -> list[tuple[str, str]]:
         below = "" if dirpath == top else dirpath[len(prefix) :].replace(os.sep, "/") + "/"
         found.extend((os.path.join(dirpath, f), below + f) for f in sorted(filenames) if f.endswith(_WIT_SUFFIXES))
     return found
-
-
-_WIT_SUFFIXES = (".wit", ".wasm", ".wat")
 
 
 def _tree_files(folder: str, prefix: str, skip: set[str], found: list[tuple[str, str]]) -> None:
