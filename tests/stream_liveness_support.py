@@ -3,8 +3,9 @@
     python tests/stream_liveness_support.py serve BINDINGS NATS_URL
     python tests/stream_liveness_support.py call BINDINGS NATS_URL   # sends `trickle` to `count`
 
-`serve` prints `serving`, then `closed <name>` when a producer of it was closed and
-`counted <n>` when `count` ended. `call` prints `sending` once its first item went out.
+`serve` prints `serving`, then `closed <name>` when a producer of it was closed, `read <n>`
+each time `count` received a chunk (n bytes so far) and `counted <n>` when `count` ended.
+`call` prints `sending` once its first item was handed to the call (not yet on the wire).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class Live:
         try:
             async for chunk in data:
                 n += len(chunk)
+                self.say(f"read {n}")
         finally:
             self.say(f"counted {n}")
         return n

@@ -129,6 +129,7 @@ def test_caller_killed_mid_stream_over_nats_ends_the_providers_read(
         provider.expect("serving")
         with Process("call", str(bindings), nats.url) as caller:
             caller.expect("sending")
+            assert provider.expect("read ") == "read 5"  # the first item reached the provider
             caller.kill()
         # The provider's `count` stops reading with an error and serves on.
         assert provider.expect("counted ", timeout=30) == "counted 5"
