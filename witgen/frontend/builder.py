@@ -20,7 +20,7 @@ from msgspec import Struct
 
 from witgen.frontend import ast
 from witgen.errors import Source, Span, WitError
-from witgen.frontend.docs import LEAD, LINE_BODY, LINE_COMMENT, normalize_docs
+from witgen.frontend.docs import LINE_COMMENT, line_run_docs, normalize_docs
 from witgen.frontend.lexer import Scanner, Token, unescape, wat_error
 from witgen.frontend import tables
 
@@ -67,19 +67,10 @@ class _Builder:
         if not found:
             return _NO_DOCS
         text = self.source.text
+        if len(found) == 1 and text.startswith("//", found[0][0]):  # a run of line comments
+            start, end = found[0]
+            return ast.Docs(line_run_docs(text, start, end), Span(self.source, start, end))
         pieces: list[str] = []
-        for s, e in found:
-            if not text.startswith("//", s):
-                break
-            pieces += LINE_BODY.findall(text, s, e)
-        else:  # line comments only: `normalize_docs`, each line a comment, in a few passes
-            lines = "\n" + "\n".join(pieces)
-            leads = LEAD.findall(lines)
-            indent = min(map(len, leads)) if leads else 0
-            if indent:
-                lines = lines.replace("\n" + " " * indent, "\n")
-            return ast.Docs(lines[1:].rstrip("\n"), Span(self.source, found[0][0], found[-1][1]))
-        pieces = []
         for s, e in found:
             if text.startswith("//", s):  # a run of line comments
                 pieces += LINE_COMMENT.findall(text, s, e)

@@ -11,6 +11,60 @@ LINE_BODY = re.compile(r"//+((?:[^\n]*\S)?)")
 LEAD = re.compile(r"\n([^\S\n]*)\S")
 
 
+def line_run_docs(text: str, start: int, end: int) -> str:
+    """The docs of one run of line comments, `text[start:end]`, as `normalize_docs` makes
+    them of its comments one by one, without a pass per comment in Python.
+
+    Docs written the usual way take a few `str` methods (`_usual_docs`); others: each
+    comment's text (`LINE_BODY`), the smallest indent of the non-empty ones, that indent
+    taken away (as spaces) from each.
+    """
+    block = text[start:end]
+    docs = _usual_docs(text, start, block)
+    if docs is not None:
+        return docs
+    lines = "\n" + "\n".join(LINE_BODY.findall(block))
+    leads = LEAD.findall(lines)
+    indent = min(map(len, leads)) if leads else 0
+    if indent:
+        lines = lines.replace("\n" + " " * indent, "\n")
+    return lines[1:].rstrip("\n")
+
+
+def _usual_docs(text: str, start: int, block: str) -> str | None:
+    """The docs of the run of line comments `block` (at `start` in `text`) if it is written
+    the usual way, else None.
+
+    The usual way: ASCII without tabs or carriage returns (only spaces and line breaks are
+    whitespace), no space at the end of a line, the first comment's text one space after its
+    slashes, every other comment on the next line at the first one's indentation with as
+    many slashes, then a space or nothing. The smallest indent is then one space, and each
+    comment's text loses the space after its slashes.
+    """
+    if not block.isascii() or "\t" in block or "\r" in block or " \n" in block:
+        return None
+    slashes = len(block) - len(block.lstrip("/"))
+    if block[slashes : slashes + 1] != " " or block[slashes + 1 : slashes + 2] in ("", " "):
+        return None
+    breaks = block.count("\n")
+    if breaks:
+        indent = text[text.rfind("\n", 0, start) + 1 : start]
+        between = "\n" + indent + "/" * slashes
+        docs = block.replace(between + " ", "\n")
+        spaced = (len(block) - len(docs)) // len(between)  # comments with text
+        if spaced != breaks:  # and some without (two in a row: not the usual way)
+            empty = block.count(between + "\n")
+            docs = block.replace(between + "\n", "\n\n")  # (the next comment's break kept)
+            if docs.endswith(between):
+                docs = docs[: -len(between)]
+                empty += 1
+            if spaced + empty != breaks:
+                return None
+            docs = docs.replace(between + " ", "\n")
+        block = docs
+    return block[slashes + 1 :].rstrip()
+
+
 def normalize_docs(comments: list[str]) -> str | None:
     """Join comment texts into docs the way wit-parser does (None without comments).
 
