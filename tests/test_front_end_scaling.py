@@ -102,3 +102,32 @@ def test_rejecting_too_many_flags_takes_time_linear_in_the_file(tmp_path: Path) 
     t_large = best_time(rejected(write_type(tmp_path, "flags", LARGE)))
     ratio = t_large / t_small
     assert ratio < LINEAR_BOUND, f"flags: {LARGE:,} members took {ratio:.1f}x as long as {SMALL:,}"
+
+
+# Tokens that end elsewhere than the token expression's match, after which the scanner
+# reads the text again from where they end: block comments, string literals with escapes.
+RE_READ: dict[str, Callable[[int], str]] = {
+    "block comments": lambda i: f"  /* item {i} */ type t{i} = u8;",
+    "escaped strings": lambda i: f'  @external-id("t\\u{{41}}{i}") type t{i} = u8;',
+}
+
+
+@pytest.mark.parametrize("what", sorted(RE_READ))
+def test_reading_tokens_that_end_past_their_match_takes_linear_time(what: str) -> None:
+    from witgen.errors import Source
+    from witgen.frontend.lexer import Scanner
+
+    def text(size: int) -> str:
+        lines = [RE_READ[what](i) for i in range(size)]
+        return "\n".join(["package scale:test;", "interface i {", *lines, "}"])
+
+    def scan(source: str) -> Callable[[], None]:
+        def step() -> None:
+            assert sum(1 for _ in Scanner(Source("t.wit", source)).tokens()) > 5 * SMALL
+
+        return step
+
+    t_small = best_time(scan(text(SMALL)), repeat=5)
+    t_large = best_time(scan(text(LARGE)))
+    ratio = t_large / t_small
+    assert ratio < LINEAR_BOUND, f"{what}: {LARGE:,} took {ratio:.1f}x as long as {SMALL:,}"

@@ -1,4 +1,5 @@
-"""The WIT tokenizer: one regular expression, driven lazily by the LALR parser.
+"""The WIT tokenizer: one regular expression over the whole text (`findall`), its tokens
+checked and handed to the LALR parser one at a time.
 
 It mirrors the reference tokenizer (wit-parser's `lex.rs`):
 
@@ -84,10 +85,11 @@ _GATE_KEYS = {"SINCE": "version", "DEPRECATED": "version", "UNSTABLE": "feature"
 MAX_TYPE_NESTING = 100
 MAX_PACKAGE_NESTING = 100
 
-# Leading whitespace is skipped inside the same match; group 1 is the token, whose first
-# character says its kind (`_KINDS`). Order matters: comments before `/`, `->` before `-`.
-# (One group, no named ones: an alternative that starts with a character or a class is
-# passed over without a jump when the text does not start with it.)
+# Group 1 is the whitespace before a token (each run in one step), group 2 the token,
+# whose first character says its kind (`_KINDS`): `findall` reads a whole text in one call,
+# and a token's offsets are the lengths before it. Order matters: a gate before `@`,
+# comments before `/`, `->` before `-`. (No named groups: an alternative that starts with a
+# character or a class is passed over without a jump when the text does not start with it.)
 # An identifier is an XID_Start (or `_`) and XID_Continues or `-`s; the expression takes
 # ASCII word characters and any non-ASCII ones, which `_keylike` then cuts to the true end.
 # Written as complements within ASCII: spelled `[A-Za-z_\x80-\U0010ffff]`, the class makes
@@ -96,26 +98,47 @@ _WORD = (
     r"[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f]"  # A-Z a-z _ or non-ASCII
     r"[^\x00-\x2c\x2e\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*"  # and 0-9 -
 )
-_TOKEN = re.compile(
-    r"[ \t\n]*+(?:\r\n[ \t\n]*+)*+("  # whitespace, each run in one step
-    rf"{_WORD}"  # ID
-    r"|->|[=,:;(){}<>*.@+-]|/(?![/*])"  # PUNCT
-    r"|//[^\n]*(?:[ \t\n]*+(?:\r\n[ \t\n]*+)*+//[^\n]*)*+"  # LINE: a run of them
-    r"|/\*"  # BLOCK
-    r"|[0-9]+"  # INTEGER
-    rf"|%(?:{_WORD})?"  # EXPLICIT_ID
-    r'|"'  # STRING
-    r"|\Z"  # EOF
-    r"|.)",  # BAD
-    re.S,
+# A gate in one token: `@since` or `@deprecated` and a version that is valid semver (at most
+# 19 digits a number, below u64::MAX) with nothing after its patch number.
+_PLAIN_NUMBER = r"(?:0|[1-9][0-9]{0,18})"
+_GATE = (
+    r"@(?:since|deprecated)\([ \t]*version[ \t]*=[ \t]*"
+    rf"{_PLAIN_NUMBER}\.{_PLAIN_NUMBER}\.{_PLAIN_NUMBER}[ \t]*\)"
 )
+
+
+def _token_pattern(gates: bool) -> re.Pattern[str]:
+    return re.compile(
+        r"([ \t\n]*+(?:\r\n[ \t\n]*+)*+)("  # whitespace
+        rf"{_WORD}"  # ID
+        + (f"|{_GATE}" if gates else "")  # GATE
+        + r"|->|[=,:;(){}<>*.@+-]|/(?![/*])"  # PUNCT
+        r"|//[^\n]*(?:[ \t\n]*+(?:\r\n[ \t\n]*+)*+//[^\n]*)*+"  # LINE: a run of them
+        r"|/\*"  # BLOCK
+        r"|[0-9]+"  # INTEGER
+        rf"|%(?:{_WORD})?"  # EXPLICIT_ID
+        r'|"[ !#-\[\]-~]*"|"'  # STRING: a plain one whole, or its start
+        r"|\Z"  # EOF
+        r"|.)",  # BAD
+        re.S,
+    )
+
+
+_TOKEN = _token_pattern(gates=True)
+_TOKEN_NO_GATES = _token_pattern(gates=False)
+# Where a token ends elsewhere than its match (a block comment, a string with escapes,
+# an identifier with non-ASCII letters, a gate read as `@`), the text is read again from
+# there: `findall` up to this many times, then match by match (`_pairs`), so that a text
+# made of such tokens still takes linear time.
+_MAX_REREADS = 4
 # A token's kind by its first character (a non-ASCII one starts an ID; `/` is a
 # SLASH or starts a comment)
 _KINDS: dict[str, str] = {chr(c): "BAD" for c in range(128)}
 _KINDS.update(dict.fromkeys("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_", "ID"))
 _KINDS.update(dict.fromkeys("0123456789", "INTEGER"))
-_KINDS.update(dict.fromkeys("=,:;(){}<>*.@+-", "PUNCT"))
-_KINDS.update({"/": "/", "%": "EXPLICIT_ID", '"': "STRING"})
+_KINDS.update({"@": "@", "/": "/", "%": "EXPLICIT_ID", '"': "STRING"})
+# a keyword's or a punctuation mark's type, by its text (the other tokens go by `_KINDS`)
+_FIXED: dict[str, str] = {**KEYWORDS, **PUNCTUATION}
 _BLOCK_DELIM = re.compile(r"/\*|\*/")
 _STRING_STOP = re.compile(r'["\\\x00-\x1f\x7f]')
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -128,34 +151,16 @@ _ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
 _KEBAB = re.compile(
     r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*"
 )
-# A gate in one token: `@since` or `@deprecated` and a version that is valid semver (at most
-# 19 digits a number, below u64::MAX) with nothing after its patch number.
-_PLAIN_NUMBER = r"(?:0|[1-9][0-9]{0,18})"
-_FAST_GATE = re.compile(
-    r"@(?:since|deprecated)\([ \t]*version[ \t]*=[ \t]*"
-    rf"({_PLAIN_NUMBER}\.{_PLAIN_NUMBER}\.{_PLAIN_NUMBER})[ \t]*\)"
-)
-# the punctuation the scanner keeps count of (nesting, packages, versions, gates)
-_PUNCT_TRACKED = frozenset({"LT", "GT", "LBRACE", "RBRACE", "SEMI", "DOT", "AT"})
+# the tokens the scanner keeps count of (type and package nesting, versions)
+_TRACKED = frozenset({"LT", "GT", "LBRACE", "RBRACE", "SEMI", "DOT", "PACKAGE"})
 _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
 _VERSION_PART = re.compile(r"(?:[ \t\n]|\r\n)*[\w-]")
 
 
-def _matches_from(text: str, pos: int) -> Callable[[], re.Match[str] | None]:
-    """A function returning the successive matches of `_TOKEN` in `text` from `pos` on."""
-    scanner = getattr(_TOKEN, "scanner", None)  # CPython's and PyPy's, used by `re.Scanner`
-    if scanner is not None:
-        match: Callable[[], re.Match[str] | None] = scanner(text, pos).match
-        return match
-    at = [pos]
-
-    def next_match() -> re.Match[str] | None:
-        m = _TOKEN.match(text, at[0])
-        if m is not None:
-            at[0] = m.end()
-        return m
-
-    return next_match
+def _pairs(pattern: re.Pattern[str], text: str, pos: int) -> Iterator[tuple[str, str]]:
+    """What `pattern.findall(text, pos)` returns, one match at a time."""
+    for m in pattern.finditer(text, pos):
+        yield m[1], m[2]
 
 
 def validate_id(name: str, span: Span) -> None:
@@ -260,11 +265,9 @@ class Scanner:
         """Yield the tokens up to the end of the text, then `last` if given; raise WitError
         on bad input."""
         text = self.source.text
-        # A scanner goes on from where its last match ended, without setting up a match
-        # each time; where a token ends elsewhere (comments, strings), a new one starts.
-        next_match = _matches_from(text, self.start)
-        keywords = KEYWORDS
-        punctuation = PUNCTUATION
+        pattern = _TOKEN if self.fast_gates else _TOKEN_NO_GATES
+        fixed = _FIXED
+        tracked = _TRACKED
         comments = self.comments
         pending: list[tuple[int, int]] = []
         prev = before = ""  # types of the previous token and of the one before it
@@ -278,62 +281,105 @@ class Scanner:
         version_dots = version_start = version_end = 0
         version_build = False
         kebab: set[str] = set()  # identifiers seen to be kebab-case
-        fast_gate = _FAST_GATE.match if self.fast_gates else None
         max_type_nesting = MAX_TYPE_NESTING
         kinds = _KINDS
         plain = text.isascii()  # (then no identifier is cut short by `_keylike`)
-        while True:
-            m = next_match()
-            assert m is not None
-            start, end = m.span(1)  # the token ends where the match does
-            value = text[start:end]
-            try:
-                kind = kinds.get(text[start], "ID")
-            except IndexError:  # the end of the text
-                kind = "EOF"
-            if kind == "ID":
-                if not plain and not value.isascii():
-                    word_end = end
-                    end = _keylike(text, start, end)
-                    if end == start:
-                        ch = text[start]
-                        raise WitError(f"unexpected character {rust_char(ch)}", self.point(start))
-                    if end != word_end:
-                        next_match = _matches_from(text, end)
-                    value = text[start:end]
-                typ = keywords.get(value, "ID")
-                if typ == "ID":
-                    if prev == "AT" and before not in ("ID", "EXPLICIT_ID"):
-                        typ = ATTRIBUTES.get(value, "")
-                        if not typ:
-                            if _KEBAB.fullmatch(value) is None:  # read as an identifier first
-                                validate_id(value, self.point(start))
-                            raise WitError(f"unknown attribute `{value}`", self.span(start, end))
-                    else:
-                        if value not in kebab and version != 1 and version != 3:
-                            if _KEBAB.fullmatch(value) is None:
-                                self._invalid_id(value, start, end)
+        end = self.start
+        rereads = 0
+        while True:  # a read of the text from `end` on
+            pairs = pattern.findall(text, end) if rereads < _MAX_REREADS else _pairs(pattern, text, end)
+            rereads += 1
+            reread = False  # set where a token ends elsewhere than its match
+            for space, value in pairs:
+                start = end + len(space)
+                end = start + len(value)
+                typ = fixed.get(value)  # a keyword or a punctuation mark
+                if typ is None:
+                    try:
+                        kind = kinds.get(value[0], "ID")
+                    except IndexError:  # the end of the text
+                        kind = "EOF"
+                    if kind == "ID":
+                        if not plain and not value.isascii():
+                            word_end = end
+                            end = _keylike(text, start, end)
+                            if end == start:
+                                ch = text[start]
+                                raise WitError(f"unexpected character {rust_char(ch)}", self.point(start))
+                            reread = end != word_end
+                            value = text[start:end]
+                            typ = KEYWORDS.get(value)  # (one cut short to a keyword)
+                        if typ is None:
+                            typ = "ID"
+                            if prev == "AT" and before not in ("ID", "EXPLICIT_ID"):
+                                typ = ATTRIBUTES.get(value, "")
+                                if not typ:
+                                    if _KEBAB.fullmatch(value) is None:  # read as an identifier first
+                                        validate_id(value, self.point(start))
+                                    raise WitError(f"unknown attribute `{value}`", self.span(start, end))
                             else:
-                                kebab.add(value)
+                                if value not in kebab and version != 1 and version != 3:
+                                    if _KEBAB.fullmatch(value) is None:
+                                        self._invalid_id(value, start, end)
+                                    else:
+                                        kebab.add(value)
+                                if prev == "LPAR" and before in _GATE_KEYS:
+                                    self._gate_key(value, start, end, _GATE_KEYS[before])
+                    elif kind == "@":  # a whole gate (`@` alone is punctuation)
+                        if prev == "ID" or prev == "EXPLICIT_ID" or (
+                            type_depth >= max_type_nesting and (prev == "LT" or prev == "COMMA")
+                        ):
+                            # read as `@` and what follows it: after a name (a version's `@`),
+                            # or where a type must start (the checks token by token)
+                            typ = "AT"
+                            value = "@"
+                            end = start + 1
+                            reread = True
+                        else:  # its value is the version
+                            typ = "GATE"
+                            value = value[value.index("=") + 1 : -1].strip(" \t")
+                    elif kind == "/":  # comments (`/` alone is punctuation)
+                        if value == "/*":  # a block comment
+                            end = self._block_comment(start)
+                            pending.append((start, end))
+                            break
+                        pending.append((start, end))
+                        continue
+                    elif kind == "INTEGER":
+                        typ = "INTEGER"
+                        if not version and (prev == "AT" or prev == "EQUALS"):
+                            version = 1
+                            version_dots = 0
+                            version_start = start
+                    elif kind == "EXPLICIT_ID":
+                        if not plain and not value.isascii():
+                            word_end = end
+                            end = max(_keylike(text, start + 1, end), start + 1)
+                            reread = end != word_end
+                            value = text[start:end]
+                        typ = "EXPLICIT_ID"
+                        if _KEBAB.fullmatch(value, 1) is None:
+                            self._invalid_id(value[1:], start, end)
                         if prev == "LPAR" and before in _GATE_KEYS:
-                            self._gate_key(value, start, end, _GATE_KEYS[before])
-                elif typ == "PACKAGE":
-                    # at the top level, only an attribute's `)` comes right before `package`
-                    misplaced = prev == "RPAR" and (not braces or braces[-1])
-                    if misplaced or package_depth >= MAX_PACKAGE_NESTING:
-                        # (after what the checks of the tokens before raise)
+                            self._gate_key(value[1:], start, end, _GATE_KEYS[before])
+                    elif kind == "STRING":
+                        if value == '"':  # one the expression does not take whole: checked here
+                            end = self._string(start)
+                            value = text[start:end]
+                            reread = True
+                        typ = "STRING_LIT"
+                    elif kind == "EOF":
                         if version == 2 or version == 3:
                             self._check_version(version_start, version_end)
-                        if type_depth >= max_type_nesting and (prev == "LT" or prev == "COMMA"):
-                            raise WitError("type nesting too deep", self.span(start, end))
-                        if misplaced:
-                            message = "cannot place attributes on nested packages"
-                            raise WitError(message, self.span(start, end))
-                        raise WitError("package nesting too deep", self.span(start, end))
-                    package_pending = True
-            elif kind == "PUNCT":
-                typ = punctuation[value]
-                if typ not in _PUNCT_TRACKED:
+                        if pending:
+                            comments[start] = pending
+                        self.eof = start
+                        if last is not None:
+                            yield last
+                        return
+                    else:
+                        raise WitError(f"unexpected character {rust_char(value)}", self.point(start))
+                if typ not in tracked:
                     pass
                 elif typ == "LT":
                     type_depth += 1
@@ -349,102 +395,67 @@ class Scanner:
                         package_depth -= 1
                 elif typ == "SEMI":
                     package_pending = False
-                elif typ == "DOT" and version:
+                elif typ == "DOT":
                     if version == 1:
                         typ = "VDOT"
                         version_dots += 1
                     elif version == 3 and _VERSION_PART.match(text, end):
                         typ = "VDOT"
-                elif typ == "AT" and fast_gate is not None and prev != "ID" and prev != "EXPLICIT_ID":
-                    gate = fast_gate(text, start)
-                    # (a gate where a type must start is left to the checks token by token)
-                    if gate is not None and not (type_depth >= MAX_TYPE_NESTING and (prev == "LT" or prev == "COMMA")):
-                        typ = "GATE"
-                        value = gate.group(1)
-                        end = gate.end()
-                        next_match = _matches_from(text, end)
-            elif kind == "/":
-                if value == "/":
-                    typ = "SLASH"
-                else:
-                    if value == "/*":  # a block comment
-                        end = self._block_comment(start)
-                        next_match = _matches_from(text, end)
-                    pending.append((start, end))
-                    continue
-            elif kind == "INTEGER":
-                typ = "INTEGER"
-                if not version and (prev == "AT" or prev == "EQUALS"):
-                    version = 1
-                    version_dots = 0
-                    version_start = start
-            elif kind == "EXPLICIT_ID":
-                if not plain and not value.isascii():
-                    word_end = end
-                    end = max(_keylike(text, start + 1, end), start + 1)
-                    if end != word_end:
-                        next_match = _matches_from(text, end)
-                    value = text[start:end]
-                typ = "EXPLICIT_ID"
-                if _KEBAB.fullmatch(value, 1) is None:
-                    self._invalid_id(value[1:], start, end)
-                if prev == "LPAR" and before in _GATE_KEYS:
-                    self._gate_key(value[1:], start, end, _GATE_KEYS[before])
-            elif kind == "STRING":
-                end = self._string(start)
-                next_match = _matches_from(text, end)
-                value = text[start:end]
-                typ = "STRING_LIT"
-            elif kind == "EOF":
-                if version == 2 or version == 3:
-                    self._check_version(version_start, version_end)
-                if pending:
-                    comments[start] = pending
-                self.eof = start
-                if last is not None:
-                    yield last
-                return
-            else:
-                raise WitError(f"unexpected character {rust_char(value)}", self.point(start))
-            if not version:
-                pass
-            elif version == 1:
-                if typ == "INTEGER" and version_dots == 2:
-                    version = 2
-                    version_end = end
-                elif typ != "INTEGER" and typ != "VDOT" and typ != "ID":
-                    version = 0
-            elif version == 2:
-                if typ == "MINUS" or typ == "PLUS":
-                    version = 3
-                    version_build = typ == "PLUS"
-                else:
-                    version = 0
-                    self._check_version(version_start, version_end)
-            elif version == 3:
-                if typ not in _VERSION_PARTS:
-                    version = 0
-                    self._check_version(version_start, version_end)
-                elif typ == "PLUS":
-                    if version_build:  # a second `+` is not part of the version
+                elif typ == "PACKAGE":
+                    # at the top level, only an attribute's `)` comes right before `package`
+                    misplaced = prev == "RPAR" and (not braces or braces[-1])
+                    if misplaced or package_depth >= MAX_PACKAGE_NESTING:
+                        # (after what the checks of the tokens before raise)
+                        if version == 2 or version == 3:
+                            self._check_version(version_start, version_end)
+                        if type_depth >= max_type_nesting and (prev == "LT" or prev == "COMMA"):
+                            raise WitError("type nesting too deep", self.span(start, end))
+                        if misplaced:
+                            message = "cannot place attributes on nested packages"
+                            raise WitError(message, self.span(start, end))
+                        raise WitError("package nesting too deep", self.span(start, end))
+                    package_pending = True
+                if not version:
+                    pass
+                elif version == 1:
+                    if typ == "INTEGER" and version_dots == 2:
+                        version = 2
+                        version_end = end
+                    elif typ != "INTEGER" and typ != "VDOT" and typ != "ID":
+                        version = 0
+                elif version == 2:
+                    if typ == "MINUS" or typ == "PLUS":
+                        version = 3
+                        version_build = typ == "PLUS"
+                    else:
                         version = 0
                         self._check_version(version_start, version_end)
-                    version_build = True
-                elif typ != "VDOT":
-                    version_end = end
-            if type_depth >= max_type_nesting and (prev == "LT" or prev == "COMMA"):
-                # a type starting inside 100 open `<`s is the 101st level
-                if typ != "GT" and typ != "INTEGER" and typ != "UNDERSCORE":
-                    raise WitError("type nesting too deep", self.span(start, end))
-            if pending:
-                comments[start] = pending
-                pending = []
-            if typ == "GATE":  # as after the tokens it stands for: `1.2.3` `)`
-                before, prev = "INTEGER", "RPAR"
-            else:
-                before = prev
-                prev = typ
-            yield Token(typ, value, start, end)
+                elif version == 3:
+                    if typ not in _VERSION_PARTS:
+                        version = 0
+                        self._check_version(version_start, version_end)
+                    elif typ == "PLUS":
+                        if version_build:  # a second `+` is not part of the version
+                            version = 0
+                            self._check_version(version_start, version_end)
+                        version_build = True
+                    elif typ != "VDOT":
+                        version_end = end
+                if type_depth >= max_type_nesting and (prev == "LT" or prev == "COMMA"):
+                    # a type starting inside 100 open `<`s is the 101st level
+                    if typ != "GT" and typ != "INTEGER" and typ != "UNDERSCORE":
+                        raise WitError("type nesting too deep", self.span(start, end))
+                if pending:
+                    comments[start] = pending
+                    pending = []
+                if typ == "GATE":  # as after the tokens it stands for: `1.2.3` `)`
+                    before, prev = "INTEGER", "RPAR"
+                else:
+                    before = prev
+                    prev = typ
+                yield Token(typ, value, start, end)
+                if reread:
+                    break
 
     def _gate_key(self, name: str, start: int, end: int, key: str) -> None:
         """Raise unless `name`, an identifier right after a gate's `(`, is its key `key`."""
