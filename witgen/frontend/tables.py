@@ -42,6 +42,7 @@ Row = dict[str, tuple[bool, Any]]
 TableData = tuple[int, int, dict[int, Row], list[Recipe]]
 
 FORMAT = 1  # of the data (a table kept in the cache is marshalled with its rows: `load`)
+ROWS = 2  # how `parse_rows` works them out (a table cached with older rows is built again)
 
 
 class TableCache(Protocol):
@@ -88,7 +89,7 @@ def load(builder: object) -> Tables:
     key = grammar_key(grammar)
     cache = table_cache
     if cache is not None:
-        blob = cache.get_tables(key)
+        blob = cache.get_tables(f"{key}-rows{ROWS}")
         if blob is not None:
             try:
                 # the rows the parse loop reads, and the table itself left marshalled:
@@ -101,7 +102,7 @@ def load(builder: object) -> Tables:
     rows = parse_rows(data)
     if cache is not None:
         start, end, states, recipes = data
-        cache.put_tables(key, marshal.dumps((start, end, marshal.dumps(states), recipes, rows)))
+        cache.put_tables(f"{key}-rows{ROWS}", marshal.dumps((start, end, marshal.dumps(states), recipes, rows)))
     return Tables(data, builder, rows)
 
 
@@ -286,6 +287,8 @@ def parse_rows(data: TableData) -> Rows:
     there either when it is wrong (an LR parser never shifts a wrong token), and the
     builder's `id` and `primitive` never raise. Where that state can only reduce it further
     to a rule of one symbol (`?ty` of a primitive, a named type), that is done in the same step.
+    A `?rule` whose child stands for it takes no step: the goto to the child goes on to the
+    rule's.
     """
     _, _, raw, recipes = data
     steps: list[Step] = []
@@ -309,6 +312,22 @@ def parse_rows(data: TableData) -> Rows:
             _, include, expand1, _ = recipes[index]
             alone = size == 1 and expand1 and include is None
             codes[term] = code((size, () if alone else (index,), origin))
+    # A goto to a state whose only step is a `?rule` of one symbol standing for its child
+    # (a reduction that would only replace that state) goes to that rule's goto at once.
+    for state, row in raw.items():
+        codes = rows[state]
+        for symbol, (shift, target) in row.items():
+            if not shift or symbol.isupper():
+                continue  # a terminal's shift
+            while True:
+                reduction = _sole_reduction(raw[target])
+                if reduction is None or reduction[0] != 1:
+                    break
+                _, include, expand1, _ = recipes[reduction[1]]
+                if not expand1 or include is not None:
+                    break
+                target = row[reduction[2]][1]
+            codes[symbol] = target
     for state, row in raw.items():
         for term, (shift, target) in row.items():
             if not shift or not term.isupper():
