@@ -30,7 +30,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any, NamedTuple
+from typing import Any
 
 from witgen.workflow.confined import O_CLOEXEC, O_NOFOLLOW, Folder, LinkInTheWay, NotAFile
 from witgen.workflow.digest import file_hash
@@ -95,11 +95,18 @@ def _manifest_files(data: dict[str, Any] | None) -> dict[str, str] | None:
     return {k: v for k, v in files.items() if isinstance(v, str)}
 
 
-class Manifest(NamedTuple):
-    """What witgen last generated in one output folder."""
+class Manifest:
+    """What witgen last generated in one output folder.
 
-    inputs: str  # digest.input_digest of the target
-    files: dict[str, str]  # relative path -> digest.file_hash of its bytes
+    (These records are plain classes: a `NamedTuple` class costs about a millisecond to
+    make, on every run's start-up.)
+    """
+
+    __slots__ = ("inputs", "files")
+
+    def __init__(self, inputs: str, files: dict[str, str]) -> None:
+        self.inputs = inputs  # digest.input_digest of the target
+        self.files = files  # relative path -> digest.file_hash of its bytes
 
     def to_text(self) -> str:
         data = {"format": FORMAT, "inputs": self.inputs, "files": dict(sorted(self.files.items()))}
@@ -121,17 +128,20 @@ class Manifest(NamedTuple):
             return Manifest.load(folder)
 
 
-class Records(NamedTuple):
+class Records:
     """What the manifest and a killed run's journal say witgen wrote in one output folder."""
 
-    hashes: dict[str, set[str]]  # path -> the hashes of the bytes witgen wrote there
-    journal: set[str]  # paths a killed run may have touched
-    interrupted: bool  # a journal was left behind
-    ignored: list[tuple[str, str]]  # (record, entry): entries that would leave the folder
+    __slots__ = ("hashes", "journal", "interrupted", "ignored")
+
+    def __init__(self) -> None:
+        self.hashes: dict[str, set[str]] = {}  # path -> the hashes of the bytes witgen wrote there
+        self.journal: set[str] = set()  # paths a killed run may have touched
+        self.interrupted = False  # a journal was left behind
+        self.ignored: list[tuple[str, str]] = []  # (record, entry): entries that would leave the folder
 
     @staticmethod
     def read(folder: Folder | None) -> Records:
-        result = Records({}, set(), False, [])
+        result = Records()
         for rel, digest in (_manifest_files(_load(folder, MANIFEST)[1]) or {}).items():
             if result.note(MANIFEST, rel):
                 result.hashes.setdefault(rel, set()).add(digest)
@@ -145,7 +155,8 @@ class Records(NamedTuple):
                 for digest in digests if isinstance(digests, list) else []:
                     if isinstance(digest, str):
                         result.hashes.setdefault(rel, set()).add(digest)
-        return result._replace(interrupted=present)
+        result.interrupted = present
+        return result
 
     def note(self, record: str, rel: str) -> bool:
         """Whether a recorded path is usable; one that is not is kept for a warning."""
@@ -192,13 +203,16 @@ def _folder_of(rel: str) -> str:
     return rel.rpartition("/")[0]
 
 
-class Reason(NamedTuple):
+class Reason:
     """Why a file is not witgen's to replace or delete."""
 
-    kind: str  # "foreign" (never witgen's), "edited" (changed since it wrote it), "link" or "blocked"
-    where: str = ""  # for "link": the symbolic link on the path; for "blocked": what is in the way
-    deleting: bool = False
-    what: str = ""  # for "blocked": completes "`where` is ..."
+    __slots__ = ("kind", "where", "deleting", "what")
+
+    def __init__(self, kind: str, where: str = "", deleting: bool = False, what: str = "") -> None:
+        self.kind = kind  # "foreign" (never witgen's), "edited" (changed since it wrote it), "link" or "blocked"
+        self.where = where  # for "link": the symbolic link on the path; for "blocked": what is in the way
+        self.deleting = deleting
+        self.what = what  # for "blocked": completes "`where` is ..."
 
 
 class Plan:
