@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from functools import cache
 
 from msgspec import Struct
 
@@ -107,7 +108,10 @@ _GATE = (
 )
 
 
+@cache
 def _token_pattern(gates: bool) -> re.Pattern[str]:
+    """The token expression, with plain gates whole or not (compiled when first asked for:
+    each takes most of a millisecond)."""
     return re.compile(
         r"([ \t\n]*+(?:\r\n[ \t\n]*+)*+)("  # whitespace
         rf"{_WORD}"  # ID
@@ -124,8 +128,6 @@ def _token_pattern(gates: bool) -> re.Pattern[str]:
     )
 
 
-_TOKEN = _token_pattern(gates=True)
-_TOKEN_NO_GATES = _token_pattern(gates=False)
 # Where a token ends elsewhere than its match (a block comment, a string with escapes,
 # an identifier with non-ASCII letters, a gate read as `@`), the text is read again from
 # there: `findall` up to this many times, then match by match (`_pairs`), so that a text
@@ -265,7 +267,7 @@ class Scanner:
         """Yield the tokens up to the end of the text, then `last` if given; raise WitError
         on bad input."""
         text = self.source.text
-        pattern = _TOKEN if self.fast_gates else _TOKEN_NO_GATES
+        pattern = _token_pattern(self.fast_gates)
         fixed = _FIXED
         tracked = _TRACKED
         comments = self.comments
