@@ -36,7 +36,7 @@ Token values are the text as written (a string literal keeps its quotes).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 
 from msgspec import Struct
@@ -133,6 +133,11 @@ def _token_pattern(gates: bool) -> re.Pattern[str]:
 # there: `findall` up to this many times, then match by match (`_pairs`), so that a text
 # made of such tokens still takes linear time.
 _MAX_REREADS = 4
+# A long text is read a window at a time, so that the pairs held at once stay few: a window
+# of at least this many characters, ended after a line break that no token spans (the next
+# line starts with neither whitespace nor a comment).
+_WINDOW = 1 << 16
+_WINDOW_END = re.compile(r"\n(?=[ \t]*[^\s/])")
 # A token's kind by its first character (a non-ASCII one starts an ID; `/` is a
 # SLASH or starts a comment)
 _KINDS: dict[str, str] = {chr(c): "BAD" for c in range(128)}
@@ -159,9 +164,17 @@ _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
 _VERSION_PART = re.compile(r"(?:[ \t\n]|\r\n)*[\w-]")
 
 
-def _pairs(pattern: re.Pattern[str], text: str, pos: int) -> Iterator[tuple[str, str]]:
-    """What `pattern.findall(text, pos)` returns, one match at a time."""
-    for m in pattern.finditer(text, pos):
+def _window_end(text: str, pos: int) -> int:
+    """Where a read of `text` from `pos` stops (see `_WINDOW`)."""
+    if len(text) - pos <= _WINDOW:
+        return len(text)
+    m = _WINDOW_END.search(text, pos + _WINDOW)
+    return len(text) if m is None else m.end()
+
+
+def _pairs(pattern: re.Pattern[str], text: str, pos: int, stop: int) -> Iterator[tuple[str, str]]:
+    """What `pattern.findall(text, pos, stop)` returns, one match at a time."""
+    for m in pattern.finditer(text, pos, stop):
         yield m[1], m[2]
 
 
@@ -288,9 +301,15 @@ class Scanner:
         plain = text.isascii()  # (then no identifier is cut short by `_keylike`)
         end = self.start
         rereads = 0
+        stop = -1  # where the current window ends
         while True:  # a read of the text from `end` on
-            pairs = pattern.findall(text, end) if rereads < _MAX_REREADS else _pairs(pattern, text, end)
-            rereads += 1
+            if end >= stop:  # (a read again within a window keeps its end)
+                stop = _window_end(text, end)
+            pairs: Iterable[tuple[str, str]]
+            if rereads < _MAX_REREADS:
+                pairs = pattern.findall(text, end, stop)
+            else:
+                pairs = _pairs(pattern, text, end, stop)
             reread = False  # set where a token ends elsewhere than its match
             for space, value in pairs:
                 start = end + len(space)
@@ -344,6 +363,7 @@ class Scanner:
                         if value == "/*":  # a block comment
                             end = self._block_comment(start)
                             pending.append((start, end))
+                            rereads += 1
                             break
                         pending.append((start, end))
                         continue
@@ -371,6 +391,8 @@ class Scanner:
                             reread = True
                         typ = "STRING_LIT"
                     elif kind == "EOF":
+                        if start < len(text):  # the end of a window: read the next one
+                            break
                         if version == 2 or version == 3:
                             self._check_version(version_start, version_end)
                         if pending:
@@ -457,6 +479,7 @@ class Scanner:
                     prev = typ
                 yield Token(typ, value, start, end)
                 if reread:
+                    rereads += 1
                     break
 
     def _gate_key(self, name: str, start: int, end: int, key: str) -> None:
