@@ -63,9 +63,11 @@ def lark_peer() -> Callable[[str], object]:
         "EXPLICIT_ID": r"/%[a-zA-Z_][a-zA-Z0-9_-]*/",
         "INTEGER": r"/[0-9]+/",
         "STRING_LIT": r'/"[^"\n]*"/',
-        # witgen's scanner reads a plain `@since(version = 1.2.3)` as one GATE; Lark reads
-        # the eleven tokens it stands for (this literal is never in a WIT file)
+        # witgen's scanner reads a plain `@since(version = 1.2.3)` as one GATE and a plain
+        # `1.2.3` after `@` as one VERSION; Lark reads the tokens they stand for (these
+        # literals are never in a WIT file)
         "GATE": '"@gate-unused-by-lark"',
+        "VERSION": '"@version-unused-by-lark"',
     }
     lines = [line for line in grammar.splitlines() if not line.startswith("%declare")]
     declared = {name for line in grammar.splitlines() if line.startswith("%declare") for name in line.split()[1:]}

@@ -168,6 +168,9 @@ class _Builder:
         return at, ast.Deprecated(version, span)
 
     def version(self, c: list[Any]) -> tuple[str, int, int]:
+        if len(c) == 1:  # a VERSION: `1.2.3` in one token
+            whole: Token = c[0]
+            return whole.value, whole.start_pos, whole.end_pos
         start: int = c[0].start_pos
         end: int = c[4].end_pos
         for extra in c[5:]:

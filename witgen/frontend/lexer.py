@@ -22,8 +22,9 @@ It mirrors the reference tokenizer (wit-parser's `lex.rs`):
   the reference parser;
 * a plain `@since(version = X.Y.Z)` or `@deprecated(version = X.Y.Z)` (spaces and tabs
   only, a version without pre-release or build) is one GATE token whose value is the
-  version: the eleven tokens it stands for need none of the checks above. The parser
-  reads a file again with `fast_gates=False` when it stops at a GATE.
+  version: the eleven tokens it stands for need none of the checks above. So is a plain
+  version (`1.2.3`, valid semver, nothing after it) right after `@` or `=`: one VERSION
+  token. The parser reads a file again with `fast_gates=False` when it stops at either.
 
 As in the reference, an error of the tokenizer proper (a bad character,
 identifier, string or comment) is at a position (`Scanner.point`, a one-character
@@ -106,16 +107,22 @@ _GATE = (
     r"@(?:since|deprecated)\([ \t]*version[ \t]*=[ \t]*"
     rf"{_PLAIN_NUMBER}\.{_PLAIN_NUMBER}\.{_PLAIN_NUMBER}[ \t]*\)"
 )
+# A plain version in one token, valid semver as above: nothing but a `.` right after it, and
+# no `-` or `+` (a pre-release or build) nor `/` (a comment, which may come before one) next.
+_VERSION = (
+    rf"{_PLAIN_NUMBER}\.{_PLAIN_NUMBER}\.{_PLAIN_NUMBER}(?![\w-])(?![ \t\r\n]*[-+/])"
+)
 
 
 @cache
 def _token_pattern(gates: bool) -> re.Pattern[str]:
-    """The token expression, with plain gates whole or not (compiled when first asked for:
-    each takes most of a millisecond)."""
+    """The token expression, with plain gates and versions whole or not (compiled when first
+    asked for: each takes most of a millisecond)."""
     return re.compile(
         r"([ \t\n]*+(?:\r\n[ \t\n]*+)*+)("  # whitespace
         rf"{_WORD}"  # ID
         + (f"|{_GATE}" if gates else "")  # GATE
+        + (f"|{_VERSION}" if gates else "")  # VERSION
         + r"|->|[=,:;(){}<>*.@+-]|/(?![/*])"  # PUNCT
         r"|//[^\n]*(?:[ \t\n]*+(?:\r\n[ \t\n]*+)*+//[^\n]*)*+"  # LINE: a run of them
         r"|/\*"  # BLOCK
@@ -267,7 +274,7 @@ class Scanner:
             if token.start_pos >= start:
                 break
             previous = token.type
-        return "RPAR" if previous == "GATE" else previous
+        return "RPAR" if previous == "GATE" else "INTEGER" if previous == "VERSION" else previous
 
     def span(self, start: int, end: int) -> Span:
         return Span(self.source, start, end)
@@ -370,9 +377,16 @@ class Scanner:
                     elif kind == "INTEGER":
                         typ = "INTEGER"
                         if not version and (prev == "AT" or prev == "EQUALS"):
-                            version = 1
-                            version_dots = 0
-                            version_start = start
+                            if "." in value:  # a plain version, where one starts
+                                typ = "VERSION"
+                            else:
+                                version = 1
+                                version_dots = 0
+                                version_start = start
+                        elif "." in value:  # not where a version starts: its first number
+                            value = value[: value.index(".")]
+                            end = start + len(value)
+                            reread = True
                     elif kind == "EXPLICIT_ID":
                         if not plain and not value.isascii():
                             word_end = end
@@ -474,6 +488,8 @@ class Scanner:
                     pending = []
                 if typ == "GATE":  # as after the tokens it stands for: `1.2.3` `)`
                     before, prev = "INTEGER", "RPAR"
+                elif typ == "VERSION":  # as after `1` `.` `2` `.` `3`
+                    before, prev = "VDOT", "INTEGER"
                 else:
                     before = prev
                     prev = typ

@@ -366,7 +366,8 @@ def _sole_reduction(row: Row) -> tuple[int, int, str] | None:
 
 
 class StoppedAtGate(Exception):
-    """The parse stopped at a GATE token: the file is to be read again token by token."""
+    """The parse stopped at a token that stands for several (a GATE or a VERSION): the file
+    is to be read again token by token."""
 
 
 class Tables:
@@ -430,7 +431,7 @@ class Tables:
                     state = action
                     break
                 if action is None:
-                    if typ == "GATE":
+                    if typ == "GATE" or typ == "VERSION":
                         raise StoppedAtGate
                     from witgen.frontend.syntax_errors import syntax_error
 
@@ -491,8 +492,8 @@ class Tables:
         states = self.states
         found = set()
         for term in states[stack[-1]]:
-            if (not term.isupper() and term != "$END") or term == "GATE":
-                continue  # a rule, or what the scanner makes of a whole attribute
+            if (not term.isupper() and term != "$END") or term == "GATE" or term == "VERSION":
+                continue  # a rule, or what the scanner makes of a whole attribute or version
             st = list(stack)
             while True:
                 action = states[st[-1]].get(term)
