@@ -86,16 +86,6 @@ def _reference(wasm_tools: str, path: Path) -> str:
     return proc.stderr.decode("utf-8").removeprefix("error: ").rstrip("\n")
 
 
-@pytest.mark.parametrize("name", sorted(WRONG_AROUND_GATES))
-def test_errors_around_gates_are_the_reference_parsers(
-    name: str, wasm_tools: str, tmp_path: Path
-) -> None:
-    path = tmp_path / f"{name}.wit"
-    path.write_text(WRONG_AROUND_GATES[name], encoding="utf-8")
-    with pytest.raises(WitError) as caught:
-        parser.parse_file(Source(str(path), WRONG_AROUND_GATES[name]), wat=True)
-    assert caught.value.render() == _reference(wasm_tools, path)
-    assert isinstance(caught.value.span, errors.Span)
 
 
 def test_a_plain_version_after_at_or_equals_is_one_token() -> None:
@@ -135,12 +125,16 @@ WRONG_AROUND_VERSIONS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(WRONG_AROUND_VERSIONS))
-def test_errors_around_versions_are_the_reference_parsers(
+WRONG = {**WRONG_AROUND_GATES, **WRONG_AROUND_VERSIONS}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG))
+def test_errors_around_gates_and_versions_are_the_reference_parsers(
     name: str, wasm_tools: str, tmp_path: Path
 ) -> None:
     path = tmp_path / f"{name}.wit"
-    path.write_text(WRONG_AROUND_VERSIONS[name], encoding="utf-8")
+    path.write_text(WRONG[name], encoding="utf-8")
     with pytest.raises(WitError) as caught:
-        parser.parse_file(Source(str(path), WRONG_AROUND_VERSIONS[name]), wat=True)
+        parser.parse_file(Source(str(path), WRONG[name]), wat=True)
     assert caught.value.render() == _reference(wasm_tools, path)
+    assert isinstance(caught.value.span, errors.Span)
