@@ -165,6 +165,13 @@ _ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
 _KEBAB = re.compile(
     r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*"
 )
+# The tokens that stand for several (see the module's docs), each with the last two of those:
+# the scanner goes on as after them, and the parser reads the file again token by token
+# when it stops at one.
+STANDS_FOR: dict[str, tuple[str, str]] = {
+    "GATE": ("INTEGER", "RPAR"),  # `1.2.3` `)`
+    "VERSION": ("VDOT", "INTEGER"),  # `.` `3`
+}
 # the tokens the scanner keeps count of (type and package nesting, versions)
 _TRACKED = frozenset({"LT", "GT", "LBRACE", "RBRACE", "SEMI", "DOT", "PACKAGE"})
 _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
@@ -274,7 +281,7 @@ class Scanner:
             if token.start_pos >= start:
                 break
             previous = token.type
-        return "RPAR" if previous == "GATE" else "INTEGER" if previous == "VERSION" else previous
+        return STANDS_FOR[previous][1] if previous in STANDS_FOR else previous
 
     def span(self, start: int, end: int) -> Span:
         return Span(self.source, start, end)
@@ -290,6 +297,7 @@ class Scanner:
         pattern = _token_pattern(self.fast_gates)
         fixed = _FIXED
         tracked = _TRACKED
+        stands_for = STANDS_FOR
         comments = self.comments
         pending: list[tuple[int, int]] = []
         prev = before = ""  # types of the previous token and of the one before it
@@ -486,10 +494,8 @@ class Scanner:
                 if pending:
                     comments[start] = pending
                     pending = []
-                if typ == "GATE":  # as after the tokens it stands for: `1.2.3` `)`
-                    before, prev = "INTEGER", "RPAR"
-                elif typ == "VERSION":  # as after `1` `.` `2` `.` `3`
-                    before, prev = "VDOT", "INTEGER"
+                if typ in stands_for:  # as after the tokens it stands for
+                    before, prev = stands_for[typ]
                 else:
                     before = prev
                     prev = typ

@@ -87,9 +87,10 @@ def load(builder: object) -> Tables:
     witgen ships (when it fits the grammar and the builder), else built with Lark."""
     grammar = grammar_text()
     key = grammar_key(grammar)
+    cache_key = f"{key}-rows{ROWS}"
     cache = table_cache
     if cache is not None:
-        blob = cache.get_tables(f"{key}-rows{ROWS}")
+        blob = cache.get_tables(cache_key)
         if blob is not None:
             try:
                 # the rows the parse loop reads, and the table itself left marshalled:
@@ -102,7 +103,7 @@ def load(builder: object) -> Tables:
     rows = parse_rows(data)
     if cache is not None:
         start, end, states, recipes = data
-        cache.put_tables(f"{key}-rows{ROWS}", marshal.dumps((start, end, marshal.dumps(states), recipes, rows)))
+        cache.put_tables(cache_key, marshal.dumps((start, end, marshal.dumps(states), recipes, rows)))
     return Tables(data, builder, rows)
 
 
@@ -344,13 +345,9 @@ def parse_rows(data: TableData) -> Rows:
                 if reduction is None or reduction[0] != 1:
                     break
                 _, index, next_origin = reduction
-                name, include, expand1, _ = recipes[index]
-                if expand1 and include is None:
-                    pass  # the child stands for the rule
-                elif name in _CHAINED_RULES:
-                    composed.append(index)
-                else:
-                    break
+                if recipes[index][0] not in _CHAINED_RULES:
+                    break  # (a `?rule` standing for its child takes no step: see above)
+                composed.append(index)
                 origin = next_origin
             rows[state][term] = code((-1, tuple(composed), rows[state][origin]))
     return rows, steps
@@ -431,7 +428,9 @@ class Tables:
                     state = action
                     break
                 if action is None:
-                    if typ == "GATE" or typ == "VERSION":
+                    from witgen.frontend.lexer import STANDS_FOR
+
+                    if typ in STANDS_FOR:
                         raise StoppedAtGate
                     from witgen.frontend.syntax_errors import syntax_error
 
@@ -489,11 +488,13 @@ class Tables:
 
     def accepts(self, stack: list[int]) -> set[str]:
         """The terminals that would be shifted (after reductions) from this stack."""
+        from witgen.frontend.lexer import STANDS_FOR
+
         states = self.states
         found = set()
         for term in states[stack[-1]]:
-            if (not term.isupper() and term != "$END") or term == "GATE" or term == "VERSION":
-                continue  # a rule, or what the scanner makes of a whole attribute or version
+            if (not term.isupper() and term != "$END") or term in STANDS_FOR:
+                continue  # a rule, or a token the scanner makes of several
             st = list(stack)
             while True:
                 action = states[st[-1]].get(term)
