@@ -156,6 +156,23 @@ async def load(echo: Any, calls: int, in_flight: int, at: int = -1, action: Any 
     return sorted(outcomes, key=lambda o: o.n)
 
 
+PROBE_DEADLINE = 30.0
+
+
+async def probe_until_answered(probe: Any, loaded: asyncio.Future[Any], killed: dict[str, Any]) -> list[Outcome]:
+    """One call at a time beside the load, until the load has ended and a call sent after
+    the kill has been answered (the load may end first: its last calls can all be answered
+    while a probe waits out its timeout). Gives up after PROBE_DEADLINE seconds."""
+    probes: list[Outcome] = []
+    deadline = time.monotonic() + PROBE_DEADLINE
+    while time.monotonic() < deadline:
+        answered = "at" in killed and any(o.error is None and o.started > killed["at"] for o in probes)
+        if loaded.done() and answered:
+            break
+        probes.extend(await load(probe, 1, 1))
+    return probes
+
+
 def test_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[Path, dict[str, Any]]) -> None:
     """3,000 calls, 50 in flight; the server holding the caller (and a replica when one
     is there) is SIGKILLed after 1,000 have ended. Beside the load, one call at a time
@@ -181,11 +198,9 @@ def test_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[Path, dic
                 killed["at"] = time.monotonic()
                 cluster.kill(victim)
 
-            probes: list[Outcome] = []
             loaded = asyncio.ensure_future(load(echo, 3000, 50, at=1000, action=kill))
             probe = mods["client"].EchoAsyncClient(bus.endpoint(timeout=0.5))
-            while not loaded.done():
-                probes.extend(await load(probe, 1, 1))
+            probes = await probe_until_answered(probe, loaded, killed)
             return await loaded, probes
         finally:
             await bus.close_async()
@@ -209,7 +224,9 @@ def test_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[Path, dic
         two.kill()
     failed = [o for o in outcomes if o.error is not None]
     kill_at = killed["at"]
-    answered_again = min(o.ended for o in probes if o.error is None and o.started > kill_at)
+    answered = [o.ended for o in probes if o.error is None and o.started > kill_at]
+    assert answered, f"no call sent after the kill was answered within {PROBE_DEADLINE} s: {examples(probes)}"
+    answered_again = min(answered)
     probe_errors = Counter(type(o.error).__name__ for o in probes if o.error and o.ended > kill_at)
     print(
         f"\nkilled server {killed['victim']} (the caller's, with {killed['replicas']} replica(s);"
@@ -254,11 +271,9 @@ def test_replicas_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[
                     killed["at"] = time.monotonic()
                     cluster.kill(0)
 
-                probes: list[Outcome] = []
                 loaded = asyncio.ensure_future(load(echo, 3000, 50, at=1000, action=kill))
                 probe = mods["client"].EchoAsyncClient(bus.endpoint(timeout=0.5))
-                while not loaded.done():
-                    probes.extend(await load(probe, 1, 1))
+                probes = await probe_until_answered(probe, loaded, killed)
                 return await loaded, probes
             finally:
                 await bus.close_async()
@@ -268,7 +283,9 @@ def test_replicas_server_killed_under_load(cluster: NatsCluster, loadgen: tuple[
     kill_at = killed["at"]
     failed = [o for o in outcomes if o.error is not None]
     probe_errors = Counter(type(o.error).__name__ for o in probes if o.error and o.ended > kill_at)
-    answered_again = min(o.ended for o in probes if o.error is None and o.started > kill_at)
+    answered = [o.ended for o in probes if o.error is None and o.started > kill_at]
+    assert answered, f"no call sent after the kill was answered within {PROBE_DEADLINE} s: {examples(probes)}"
+    answered_again = min(answered)
     print(
         f"\nkilled the replicas' server: {len(failed)} of 3000 calls failed,"
         f" {dict(Counter(type(o.error).__name__ for o in failed))};"
