@@ -9,6 +9,8 @@ Then each world's includes are applied and the world is elaborated
 
 from __future__ import annotations
 
+from typing import Any
+
 from msgspec.structs import replace
 
 from witgen import model
@@ -22,6 +24,8 @@ _EXCLUDED = "found a reference to a {} which is excluded due to its feature not 
 
 # kinds that refer to no other type: copied as they are
 _LEAF_KINDS = frozenset({model.Enum, model.Flags, model.Resource})
+# kinds that refer to one other type, as `type`, and hold a borrow when it does
+_ONE_TYPE = frozenset({model.Alias, model.List, model.FixedList, model.Option})
 
 
 def _err(kind: str, span: Span | None, extra: str = "") -> WitError:
@@ -38,7 +42,7 @@ class Remap:
         self.interfaces: list[int | None] = []
         self.worlds: list[int | None] = []
         self.own_handles: dict[int, int] = {}
-        self.borrow_cache: dict[int, bool] = {}
+        self.borrow_cache: dict[model.Type | None, bool] = {}
         self.by_value: dict[int, int] = {}  # local type id -> global id of its use by value
 
     # ------------------------------------------------------------------ id maps
@@ -94,65 +98,70 @@ class Remap:
         return None if ty is None else self.ty(ty, span)
 
     def kind(self, kind: model.TypeKind, span: Span, parts: tuple[Span, ...]) -> model.TypeKind:
-        if kind.__class__ in _LEAF_KINDS:
+        """A type's kind with its type ids mapped (`parts`: the spans of a record's fields or a
+        variant's cases, where their errors point)."""
+        cls = kind.__class__
+        if cls in _LEAF_KINDS:
             return kind
-
-        def at(i: int) -> Span:
-            return parts[i] if i < len(parts) else span
-
-        match kind:
-            case model.Handle(mode, r):
-                return model.Handle(mode, self.map_type(r, span))
-            case model.Alias(t):
-                return model.Alias(self.map_type(t, span)) if isinstance(t, int) else kind
-            case model.Record(fields):
-                return model.Record(
-                    tuple(replace(f, type=self.ty(f.type, at(i))) for i, f in enumerate(fields))
-                )
-            case model.Variant(cases):
-                return model.Variant(
-                    tuple(replace(c, type=self.opt(c.type, at(i))) for i, c in enumerate(cases))
-                )
-            case model.Tuple(types):
-                return model.Tuple(tuple(self.ty(t, span) for t in types))
-            case model.Option(t):
-                return model.Option(self.ty(t, span))
-            case model.List(t):
-                return model.List(self.ty(t, span))
-            case model.FixedList(t, n):
-                return model.FixedList(self.ty(t, span), n)
-            case model.Map(k, v):
-                return model.Map(self.ty(k, span), self.ty(v, span))
-            case model.Result(ok, err):
-                return model.Result(self.opt(ok, span), self.opt(err, span))
-            case model.Future(t):
-                return model.Future(self.opt(t, span))
-            case model.Stream(t):
-                return model.Stream(self.opt(t, span))
+        k: Any = kind  # (told apart by class: faster than `match`)
+        ty, opt = self.ty, self.opt
+        if cls is model.Alias:
+            return model.Alias(self.map_type(k.type, span)) if isinstance(k.type, int) else kind
+        if cls is model.Record:
+            n = len(parts)
+            return model.Record(
+                tuple(replace(f, type=ty(f.type, parts[i] if i < n else span)) for i, f in enumerate(k.fields))
+            )
+        if cls is model.Variant:
+            n = len(parts)
+            return model.Variant(
+                tuple(replace(c, type=opt(c.type, parts[i] if i < n else span)) for i, c in enumerate(k.cases))
+            )
+        if cls is model.Result:
+            return model.Result(opt(k.ok, span), opt(k.err, span))
+        if cls is model.List:
+            return model.List(ty(k.type, span))
+        if cls is model.Option:
+            return model.Option(ty(k.type, span))
+        if cls is model.Tuple:
+            return model.Tuple(tuple([ty(t, span) for t in k.types]))
+        if cls is model.Handle:
+            return model.Handle(k.mode, self.map_type(k.resource, span))
+        if cls is model.FixedList:
+            return model.FixedList(ty(k.type, span), k.size)
+        if cls is model.Map:
+            return model.Map(ty(k.key, span), ty(k.value, span))
+        if cls is model.Future:
+            return model.Future(opt(k.type, span))
+        if cls is model.Stream:
+            return model.Stream(opt(k.type, span))
         return kind
 
     def has_borrow(self, ty: model.Type | None) -> bool:
-        if not isinstance(ty, int):
+        """Whether a type holds a `borrow<T>` handle (a function may not return one)."""
+        if ty.__class__ is not int:
             return False
         cached = self.borrow_cache.get(ty)
         if cached is not None:
             return cached
-        result = False
-        match self.g.types[ty].kind:
-            case model.Alias(t) | model.List(t) | model.FixedList(t) | model.Option(t):
-                result = self.has_borrow(t)
-            case model.Handle(mode, _):
-                result = mode == "borrow"
-            case model.Variant(cases):
-                result = any(self.has_borrow(c.type) for c in cases)
-            case model.Record(fields):
-                result = any(self.has_borrow(f.type) for f in fields)
-            case model.Tuple(types):
-                result = any(self.has_borrow(t) for t in types)
-            case model.Result(ok, err):
-                result = self.has_borrow(ok) or self.has_borrow(err)
-            case model.Map(k, v):
-                result = self.has_borrow(k) or self.has_borrow(v)
+        kind: Any = self.g.types[ty].kind  # (told apart by class: faster than `match`)
+        cls = kind.__class__
+        if cls in _ONE_TYPE:
+            result = self.has_borrow(kind.type)
+        elif cls is model.Handle:
+            result = kind.mode == "borrow"
+        elif cls is model.Result:
+            result = self.has_borrow(kind.ok) or self.has_borrow(kind.err)
+        elif cls is model.Variant:
+            result = any(self.has_borrow(c.type) for c in kind.cases)
+        elif cls is model.Record:
+            result = any(self.has_borrow(f.type) for f in kind.fields)
+        elif cls is model.Tuple:
+            result = any(self.has_borrow(t) for t in kind.types)
+        elif cls is model.Map:
+            result = self.has_borrow(kind.key) or self.has_borrow(kind.value)
+        else:  # resources, enums, flags, futures and streams hold no borrow
+            result = False
         self.borrow_cache[ty] = result
         return result
 
@@ -247,14 +256,16 @@ class Remap:
         me = u.name
         self._foreign(pkgid)
         first_type = len(self.types)
+        include, kind_of, arena, mapped = g.gates.include, self.kind, g.types, self.types
         for t in u.types[first_type:]:
-            if not g.gates.include(t.stability, me, t.span):
-                self.types.append(None)
+            stab = t.stability
+            if stab is not None and not include(stab, me, t.span):
+                mapped.append(None)
                 continue
             assert t.kind is not None
-            kind = self.kind(t.kind, t.span, t.part_spans)
-            g.types.append(model.TypeDef(t.name, kind, t.owner, t.docs, t.stability, t.external_id))
-            self.types.append(len(g.types) - 1)
+            kind = kind_of(t.kind, t.span, t.part_spans)
+            arena.append(model.TypeDef(t.name, kind, t.owner, t.docs, stab, t.external_id))
+            mapped.append(len(arena) - 1)
         first_iface = len(self.interfaces)
         for iface in u.interfaces[first_iface:]:
             if not g.gates.include(iface.stability, me, iface.span):
