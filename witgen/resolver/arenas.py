@@ -20,6 +20,8 @@ class Arenas(Struct):
     package_names: dict[model.PackageName, int] = field(default_factory=dict)
     # (world id, is export, key) -> where the item was written (for include errors)
     item_spans: dict[tuple[int, bool, model.WorldKey], Span] = field(default_factory=dict)
+    # interface id -> the interfaces its types use (`witgen.resolver.worlds`)
+    interface_deps: dict[int, list[int]] = field(default_factory=dict)
 
     def freeze(self, root: int | None) -> model.Resolve:
         return model.Resolve(

@@ -7,7 +7,7 @@ package-level work (files, items, toposort, interfaces, worlds).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from witgen import model
 from witgen.frontend import ast
@@ -63,24 +63,31 @@ def path_span(path: ast.UsePath) -> Span:
 
 
 def _collect_deps(ty: ast.TypeExpr | None, out: list[ast.Id]) -> None:
-    match ty:
-        case ast.Named(name):
-            out.append(name)
-        case ast.HandleType(_, resource, _):
-            out.append(resource)
-        case ast.ListType(e) | ast.FixedListType(e) | ast.OptionType(e):
+    t: Any = ty  # (told apart by class: faster than `match`)
+    cls = t.__class__
+    if cls is ast.Named:
+        out.append(t.name)
+    elif cls is ast.Primitive or t is None:
+        pass
+    elif cls in _ONE_ELEMENT:
+        _collect_deps(t.element, out)
+    elif cls is ast.ResultType:
+        _collect_deps(t.ok, out)
+        _collect_deps(t.err, out)
+    elif cls is ast.HandleType:
+        out.append(t.resource)
+    elif cls is ast.TupleType:
+        for e in t.types:
             _collect_deps(e, out)
-        case ast.FutureType(e) | ast.StreamType(e):
-            _collect_deps(e, out)
-        case ast.MapType(k, v):
-            _collect_deps(k, out)
-            _collect_deps(v, out)
-        case ast.ResultType(ok, err):
-            _collect_deps(ok, out)
-            _collect_deps(err, out)
-        case ast.TupleType(types):
-            for t in types:
-                _collect_deps(t, out)
+    elif cls is ast.MapType:
+        _collect_deps(t.key, out)
+        _collect_deps(t.value, out)
+
+
+# type expressions of one `element`
+_ONE_ELEMENT = frozenset(
+    {ast.ListType, ast.FixedListType, ast.OptionType, ast.FutureType, ast.StreamType}
+)
 
 
 def _decl_deps(decl: ast.TypeDecl) -> list[ast.Id]:
@@ -297,42 +304,44 @@ class BodyResolver:
                 return self._kind(decl.type, stab), ()
 
     def _kind(self, ty: ast.TypeExpr, stab: model.Stability) -> model.TypeKind:
-        match ty:
-            case ast.Primitive(name):
-                return model.Alias(name)
-            case ast.Named(name):
-                return model.Alias(self._type_name(name))
-            case ast.ListType(e):
-                return model.List(self._anon(e, stab))
-            case ast.FixedListType(e, size):
-                return model.FixedList(self._anon(e, stab), size)
-            case ast.MapType(k, v, span):
-                key = self._anon(k, stab)
-                value = self._anon(v, stab)
-                if not (isinstance(key, str) and key in MAP_KEYS):
-                    raise WitError(
-                        "invalid map key type: map keys must be bool, u8, u16, u32, u64, "
-                        "s8, s16, s32, s64, char, or string",
-                        span,
-                    )
-                return model.Map(key, value)
-            case ast.OptionType(e):
-                return model.Option(self._anon(e, stab))
-            case ast.ResultType(ok, err):
-                return model.Result(
-                    None if ok is None else self._anon(ok, stab),
-                    None if err is None else self._anon(err, stab),
+        t: Any = ty  # (told apart by class, most used first: faster than `match`)
+        cls = t.__class__
+        anon = self._anon
+        if cls is ast.ResultType:
+            return model.Result(
+                None if t.ok is None else anon(t.ok, stab),
+                None if t.err is None else anon(t.err, stab),
+            )
+        if cls is ast.ListType:
+            return model.List(anon(t.element, stab))
+        if cls is ast.OptionType:
+            return model.Option(anon(t.element, stab))
+        if cls is ast.Named:
+            return model.Alias(self._type_name(t.name))
+        if cls is ast.Primitive:
+            return model.Alias(t.name)
+        if cls is ast.HandleType:
+            return model.Handle(t.mode, self._resource(t.resource))
+        if cls is ast.TupleType:
+            if not t.types:
+                raise WitError("empty tuple", t.span)
+            return model.Tuple(tuple([anon(e, stab) for e in t.types]))
+        if cls is ast.FixedListType:
+            return model.FixedList(anon(t.element, stab), t.size)
+        if cls is ast.MapType:
+            key = anon(t.key, stab)
+            value = anon(t.value, stab)
+            if not (isinstance(key, str) and key in MAP_KEYS):
+                raise WitError(
+                    "invalid map key type: map keys must be bool, u8, u16, u32, u64, "
+                    "s8, s16, s32, s64, char, or string",
+                    t.span,
                 )
-            case ast.TupleType(types, span):
-                if not types:
-                    raise WitError("empty tuple", span)
-                return model.Tuple(tuple(self._anon(t, stab) for t in types))
-            case ast.HandleType(mode, resource):
-                return model.Handle(mode, self._resource(resource))
-            case ast.FutureType(e):
-                return model.Future(None if e is None else self._anon(e, stab))
-            case ast.StreamType(e):
-                return model.Stream(None if e is None else self._anon(e, stab))
+            return model.Map(key, value)
+        if cls is ast.FutureType:
+            return model.Future(None if t.element is None else anon(t.element, stab))
+        if cls is ast.StreamType:
+            return model.Stream(None if t.element is None else anon(t.element, stab))
         raise TypeError(ty)
 
     def _resource(self, name: ast.Id) -> int:
@@ -375,10 +384,12 @@ class BodyResolver:
         return None
 
     def _anon_kind(self, kind: model.TypeKind, stab: model.Stability, span: Span) -> model.Type:
-        if isinstance(kind, model.Alias):
-            return kind.type
-        if isinstance(kind, model.Handle) and kind.mode == "own":
-            return kind.resource
+        k: Any = kind  # (told apart by class: faster than isinstance)
+        cls = k.__class__
+        if cls is model.Alias:
+            return k.type  # type: ignore[no-any-return]
+        if cls is model.Handle and k.mode == "own":
+            return k.resource  # type: ignore[no-any-return]
         tid = self.anon.get(kind)
         if tid is None:
             if stab is None:
@@ -389,11 +400,13 @@ class BodyResolver:
         return tid
 
     def _anon(self, ty: ast.TypeExpr, stab: model.Stability) -> model.Type:
-        if isinstance(ty, ast.Primitive):
-            return ty.name
-        if isinstance(ty, ast.Named):
-            return self._type_name(ty.name)
-        return self._anon_kind(self._kind(ty, stab), stab, type_span(ty))
+        t: Any = ty  # (told apart by class: faster than isinstance)
+        cls = t.__class__
+        if cls is ast.Primitive:
+            return t.name  # type: ignore[no-any-return]
+        if cls is ast.Named:
+            return self._type_name(t.name)
+        return self._anon_kind(self._kind(t, stab), stab, t.span)
 
     # ------------------------------------------------------------------ functions
 

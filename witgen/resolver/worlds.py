@@ -223,11 +223,15 @@ def _type_dep(g: Arenas, tid: int) -> int | None:
 
 
 def _deps(g: Arenas, iid: int) -> list[int]:
-    out = []
-    for tid in g.interfaces[iid].types.values():
-        dep = _type_dep(g, tid)
-        if dep is not None:
-            out.append(dep)
+    """The interfaces whose types interface `iid` uses, once per type (an interface pushed
+    is never changed, so they are worked out once per Resolve)."""
+    out = g.interface_deps.get(iid)
+    if out is None:
+        out = g.interface_deps[iid] = []
+        for tid in g.interfaces[iid].types.values():
+            dep = _type_dep(g, tid)
+            if dep is not None:
+                out.append(dep)
     return out
 
 
