@@ -84,6 +84,8 @@ def _collect_deps(ty: ast.TypeExpr | None, out: list[ast.Id]) -> None:
         _collect_deps(t.value, out)
 
 
+# kinds of one `type` (as `_find_stability` reads them)
+_ONE_TYPE = frozenset({model.List, model.Option, model.FixedList, model.Future, model.Stream})
 # type expressions of one `element`
 _ONE_ELEMENT = frozenset(
     {ast.ListType, ast.FixedListType, ast.OptionType, ast.FutureType, ast.StreamType}
@@ -360,22 +362,23 @@ class BodyResolver:
             raise WitError(f"type `{name.name}` used in a handle must be a resource", name.span)
 
     def _find_stability(self, kind: model.TypeKind) -> model.Stability:
+        """The stability of the first type `kind` refers to that has one (an anonymous
+        type takes it when it has none of its own)."""
+        k: Any = kind  # (told apart by class: faster than `match`)
+        cls = k.__class__
         inner: tuple[model.Type | None, ...]
-        match kind:
-            case model.Handle(_, r):
-                inner = (r,)
-            case model.List(t) | model.Option(t) | model.FixedList(t):
-                inner = (t,)
-            case model.Future(t) | model.Stream(t):
-                inner = (t,)
-            case model.Tuple(types):
-                inner = types
-            case model.Result(ok, err):
-                inner = (ok, err)
-            case model.Map(k, v):
-                inner = (k, v)
-            case _:
-                inner = ()
+        if cls is model.Result:
+            inner = (k.ok, k.err)
+        elif cls in _ONE_TYPE:
+            inner = (k.type,)
+        elif cls is model.Handle:
+            inner = (k.resource,)
+        elif cls is model.Tuple:
+            inner = k.types
+        elif cls is model.Map:
+            inner = (k.key, k.value)
+        else:
+            inner = ()
         for t in inner:
             if isinstance(t, int):
                 s = self.pkg.types[t].stability
