@@ -12,6 +12,7 @@ Docs: every comment right before an item's first token (its first attribute's
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import cache
 from typing import Any
@@ -73,7 +74,7 @@ class _Builder:
         pieces: list[str] = []
         for s, e in found:
             if text.startswith("//", s):  # a run of line comments
-                pieces += LINE_COMMENT.findall(text, s, e)
+                pieces += re.compile(LINE_COMMENT).findall(text, s, e)
             else:
                 pieces.append(text[s:e])
         contents = normalize_docs(pieces)

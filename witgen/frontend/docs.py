@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-LINE_COMMENT = re.compile(r"//[^\n]*")
+# (expressions of the unusual cases, compiled by `re` when first used)
+LINE_COMMENT = r"//[^\n]*"
 # a line comment's body: without its `/`s and its trailing whitespace
-LINE_BODY = re.compile(r"//+((?:[^\n]*\S)?)")
+LINE_BODY = r"//+((?:[^\n]*\S)?)"
 # the leading whitespace of a line (after its `\n`) that has more than whitespace
-LEAD = re.compile(r"\n([^\S\n]*)\S")
+LEAD = r"\n([^\S\n]*)\S"
 
 
 def line_run_docs(text: str, start: int, end: int) -> str:
@@ -23,8 +24,8 @@ def line_run_docs(text: str, start: int, end: int) -> str:
     docs = _usual_docs(text, start, block)
     if docs is not None:
         return docs
-    lines = "\n" + "\n".join(LINE_BODY.findall(block))
-    leads = LEAD.findall(lines)
+    lines = "\n" + "\n".join(re.findall(LINE_BODY, block))
+    leads = re.findall(LEAD, lines)
     indent = min(map(len, leads)) if leads else 0
     if indent:
         lines = lines.replace("\n" + " " * indent, "\n")

@@ -144,7 +144,7 @@ _MAX_REREADS = 4
 # of at least this many characters, ended after a line break that no token spans (the next
 # line starts with neither whitespace nor a comment).
 _WINDOW = 1 << 16
-_WINDOW_END = re.compile(r"\n(?=[ \t]*[^\s/])")
+_WINDOW_END = r"\n(?=[ \t]*[^\s/])"
 # A token's kind by its first character (a non-ASCII one starts an ID; `/` is a
 # SLASH or starts a comment)
 _KINDS: dict[str, str] = {chr(c): "BAD" for c in range(128)}
@@ -153,15 +153,15 @@ _KINDS.update(dict.fromkeys("0123456789", "INTEGER"))
 _KINDS.update({"@": "@", "/": "/", "%": "EXPLICIT_ID", '"': "STRING"})
 # a keyword's or a punctuation mark's type, by its text (the other tokens go by `_KINDS`)
 _FIXED: dict[str, str] = {**KEYWORDS, **PUNCTUATION}
-_BLOCK_DELIM = re.compile(r"/\*|\*/")
-_STRING_STOP = re.compile(r'["\\\x00-\x1f\x7f]')
+_BLOCK_DELIM = r"/\*|\*/"
+_STRING_STOP = r'["\\\x00-\x1f\x7f]'
 _HEX = frozenset("0123456789abcdefABCDEF")
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _DISCOURAGED = "\u0149\u0673\u0f77\u0f79\u17a3\u17a4\u17b4\u17b5"
 # (compiled by the first text that is not plain ASCII: the class takes most of a millisecond)
 _INVALID = f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}{_DISCOURAGED}]"
 _ASCII_ALLOWED = bytes(range(0x20, 0x7F)) + b"\t\n\r"
-_ID_PART = re.compile(r"[a-z0-9]+|[A-Z0-9]+")
+_ID_PART = r"[a-z0-9]+|[A-Z0-9]+"
 _KEBAB = re.compile(
     r"[a-z][a-z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*|[A-Z][A-Z0-9]*(?:-(?:[a-z0-9]+|[A-Z0-9]+))*"
 )
@@ -175,14 +175,14 @@ STANDS_FOR: dict[str, tuple[str, str]] = {
 # the tokens the scanner keeps count of (type and package nesting, versions)
 _TRACKED = frozenset({"LT", "GT", "LBRACE", "RBRACE", "SEMI", "DOT", "PACKAGE"})
 _VERSION_PARTS = frozenset({"INTEGER", "VDOT", "MINUS", "PLUS", "ID"})
-_VERSION_PART = re.compile(r"(?:[ \t\n]|\r\n)*[\w-]")
+_VERSION_PART = r"(?:[ \t\n]|\r\n)*[\w-]"
 
 
 def _window_end(text: str, pos: int) -> int:
     """Where a read of `text` from `pos` stops (see `_WINDOW`)."""
     if len(text) - pos <= _WINDOW:
         return len(text)
-    m = _WINDOW_END.search(text, pos + _WINDOW)
+    m = re.compile(_WINDOW_END).search(text, pos + _WINDOW)
     return len(text) if m is None else m.end()
 
 
@@ -201,7 +201,7 @@ def validate_id(name: str, span: Span) -> None:
     for index, part in enumerate(name.split("-")):
         if not part:
             raise WitError("identifiers must have characters between '-'s", span)
-        if _ID_PART.fullmatch(part) is not None and (index or not part[0].isdigit()):
+        if re.fullmatch(_ID_PART, part) is not None and (index or not part[0].isdigit()):
             continue
         if index == 0 and not (part[0].isascii() and part[0].isalpha()):
             raise WitError(f"invalid character in identifier {rust_char(part[0])}", span)
@@ -445,7 +445,7 @@ class Scanner:
                     if version == 1:
                         typ = "VDOT"
                         version_dots += 1
-                    elif version == 3 and _VERSION_PART.match(text, end):
+                    elif version == 3 and re.compile(_VERSION_PART).match(text, end):
                         typ = "VDOT"
                 elif typ == "PACKAGE":
                     # at the top level, only an attribute's `)` comes right before `package`
@@ -529,7 +529,7 @@ class Scanner:
         text = self.source.text
         depth = 1
         pos = start + 2
-        search = _BLOCK_DELIM.search
+        search = re.compile(_BLOCK_DELIM).search
         while depth:
             m = search(text, pos)
             if m is None:
@@ -542,8 +542,9 @@ class Scanner:
         """The end offset of the string literal opened at `start` (checked as wit-parser does)."""
         text = self.source.text
         pos = start + 1
+        stop = re.compile(_STRING_STOP).search
         while True:
-            m = _STRING_STOP.search(text, pos)
+            m = stop(text, pos)
             if m is None:
                 raise WitError("unexpected end of file", self.point(len(text)))
             at = m.start()
@@ -671,22 +672,22 @@ _WAT_FIELDS = frozenset(
     "module component core func type import export memory table global data elem start "
     "rec tag instance alias canon".split()
 )
-_WAT_BLANK = re.compile(r"(?:[ \t\n\r]+|;;[^\n]*)*")
-_BLOCK_WAT = re.compile(r"\(;|;\)")
-_WAT_WORD = re.compile(r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+")
+_WAT_BLANK = r"(?:[ \t\n\r]+|;;[^\n]*)*"
+_BLOCK_WAT = r"\(;|;\)"
+_WAT_WORD = r"[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+"
 
 
 def _wat_skip(text: str, pos: int) -> int | None:
     """The offset past WAT whitespace and comments at `pos`; None at an unclosed `(;`."""
     while True:
-        m = _WAT_BLANK.match(text, pos)
+        m = re.compile(_WAT_BLANK).match(text, pos)
         assert m is not None
         pos = m.end()
         if not text.startswith("(;", pos):
             return pos
         depth, pos = 1, pos + 2
         while depth:
-            m = _BLOCK_WAT.search(text, pos)
+            m = re.compile(_BLOCK_WAT).search(text, pos)
             if m is None:
                 return None
             depth += 1 if m.group() == "(;" else -1
@@ -708,7 +709,7 @@ def wat_error(source: Source) -> WitError | None:
     pos = _wat_skip(text, pos + 1)
     if pos is None or text.startswith("@", pos):
         return None  # an unclosed comment or an annotation: other WAT errors
-    word = _WAT_WORD.match(text, pos)
+    word = re.compile(_WAT_WORD).match(text, pos)
     if word is not None and word.group() in _WAT_FIELDS:
         return None
     return WitError("expected valid module field", Span(source, pos, pos))

@@ -428,12 +428,14 @@ class BodyResolver:
             assert kind.resource is not None
             params["self"] = self._anon_kind(model.Handle("borrow", kind.resource), None, func.span)
             lowered.add("self")
+        anon = self._anon
         for p in func.params:
-            ty = self._anon(p.type, None)
-            if p.name.name.lower() in lowered:
-                raise WitError(f"param `{p.name.name}` is defined more than once", p.name.span)
-            lowered.add(p.name.name.lower())
-            params[p.name.name] = ty
+            ty = anon(p.type, None)
+            pname, low = p.name.name, p.name.name.lower()
+            if low in lowered:
+                raise WitError(f"param `{pname}` is defined more than once", p.name.span)
+            lowered.add(low)
+            params[pname] = ty
         result: model.Type | None = None
         if kind.kind == "constructor":
             assert kind.resource is not None
@@ -459,7 +461,7 @@ class BodyResolver:
         return model.Function(
             name,
             kind,
-            tuple(model.Param(n, t) for n, t in params.items()),
+            tuple([model.Param(n, t) for n, t in params.items()]),
             result,
             docs.contents,
             stab,
