@@ -153,6 +153,8 @@ _KINDS.update(dict.fromkeys("0123456789", "INTEGER"))
 _KINDS.update({"@": "@", "/": "/", "%": "EXPLICIT_ID", '"': "STRING"})
 # a keyword's or a punctuation mark's type, by its text (the other tokens go by `_KINDS`)
 _FIXED: dict[str, str] = {**KEYWORDS, **PUNCTUATION}
+# (the expressions of rare cases here are compiled by `re`, and kept in its cache, when first
+# used: compiling them all at import would cost every run)
 _BLOCK_DELIM = r"/\*|\*/"
 _STRING_STOP = r'["\\\x00-\x1f\x7f]'
 _HEX = frozenset("0123456789abcdefABCDEF")

@@ -25,7 +25,7 @@ _EXCLUDED = "found a reference to a {} which is excluded due to its feature not 
 # kinds that refer to no other type: copied as they are
 _LEAF_KINDS = frozenset({model.Enum, model.Flags, model.Resource})
 # kinds that refer to one other type, as `type`, and hold a borrow when it does
-_ONE_TYPE = frozenset({model.Alias, model.List, model.FixedList, model.Option})
+_WRAPPING_KINDS = frozenset({model.Alias, model.List, model.FixedList, model.Option})
 
 
 def _err(kind: str, span: Span | None, extra: str = "") -> WitError:
@@ -146,7 +146,7 @@ class Remap:
             return cached
         kind: Any = self.g.types[ty].kind  # (told apart by class: faster than `match`)
         cls = kind.__class__
-        if cls in _ONE_TYPE:
+        if cls in _WRAPPING_KINDS:
             result = self.has_borrow(kind.type)
         elif cls is model.Handle:
             result = kind.mode == "borrow"
