@@ -119,10 +119,8 @@ class Remap:
             )
         if cls is model.Result:
             return model.Result(opt(k.ok, span), opt(k.err, span))
-        if cls is model.List:
-            return model.List(ty(k.type, span))
-        if cls is model.Option:
-            return model.Option(ty(k.type, span))
+        if cls is model.List or cls is model.Option:
+            return cls(ty(k.type, span))
         if cls is model.Tuple:
             return model.Tuple(tuple([ty(t, span) for t in k.types]))
         if cls is model.Handle:
@@ -131,10 +129,8 @@ class Remap:
             return model.FixedList(ty(k.type, span), k.size)
         if cls is model.Map:
             return model.Map(ty(k.key, span), ty(k.value, span))
-        if cls is model.Future:
-            return model.Future(opt(k.type, span))
-        if cls is model.Stream:
-            return model.Stream(opt(k.type, span))
+        if cls is model.Future or cls is model.Stream:
+            return cls(opt(k.type, span))
         return kind
 
     def has_borrow(self, ty: model.Type | None) -> bool:
