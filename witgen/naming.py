@@ -27,7 +27,6 @@ RESERVED_CLASS_NAMES = frozenset({"Ok", "Err", "Some", "TypeAlias", "Any", "Fina
 
 _BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 _KEYWORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
-_WORD = re.compile(r"^(?:[a-z][a-z0-9]*|[A-Z][A-Z0-9]*)$")
 # An ASCII character `docstring` escapes (the others are C1 controls, U+2028, U+2029 and
 # surrogates: `_escapes_beyond_ascii`); with none, the text goes into the literal as it is.
 _ASCII_ESCAPED = re.compile(r'[\\"\x00-\x08\x0b-\x1f\x7f]')
@@ -41,12 +40,17 @@ def words(name: str) -> list[str]:
     """The kebab words of a WIT identifier (a leading `%` is dropped)."""
     name = name.removeprefix("%")
     parts = name.split("-")
-    if not name or not all(_WORD.match(p) for p in parts):
+    if not name or not all(_is_word(p) for p in parts):
         # Not a WIT identifier (the resolver never produces this); keep it usable.
         parts = [p for p in re.split(r"[^A-Za-z0-9]+", name) if p] or ["x"]
         if parts[0][0].isdigit():
             parts[0] = "n" + parts[0]
     return parts
+
+
+def _is_word(part: str) -> bool:
+    """Whether `part` is a WIT word: `[a-z][a-z0-9]*` or `[A-Z][A-Z0-9]*`."""
+    return part.isascii() and part.isalnum() and part[0].isalpha() and (part.islower() or part.isupper())
 
 
 def _safe(name: str, avoid_builtins: bool) -> str:

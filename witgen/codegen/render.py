@@ -81,12 +81,22 @@ _IMPORTS = (
 _VALUE_NAMES = ("Err", "Ok", "Some")
 # Names generated modules import from the runtime and the standard library.
 RUNTIME_NAMES = frozenset({*(n for n, _ in _IMPORTS), *_VALUE_NAMES, "TYPES", "FUNCTIONS"})
-# Each name as a word of its own, not an attribute: the literal comes first, so that
-# a search skips ahead to its occurrences.
-_NAME_RES = {
-    name: re.compile(re.escape(name) + rf"(?<![\w.]{re.escape(name)})\b")
-    for name in (*(n for n, _ in _IMPORTS), *_VALUE_NAMES)
-}
+_NAMES = (*(n for n, _ in _IMPORTS), *_VALUE_NAMES)
+
+
+def mentions(body: str, name: str) -> bool:
+    """Whether `body` uses `name` as a word of its own, not as an attribute (`x.name`)
+    nor as part of a longer name (what the expression `(?<![\\w.])name\\b` finds, without
+    compiling one per name in every run that renders)."""
+    size = len(name)
+    at = body.find(name)
+    while at != -1:
+        before = body[at - 1] if at else " "
+        after = body[at + size : at + size + 1] or " "
+        if not (before.isalnum() or before in "_.") and not (after.isalnum() or after == "_"):
+            return True
+        at = body.find(name, at + 1)
+    return False
 
 
 # What black's output depends on besides its input text: the key space of `format_cache`
@@ -204,7 +214,7 @@ def imports_for(body: str, modules: list[tuple[str, str]], package: str = "") ->
 
     `package` is the importing module's own package: its siblings come from `.`.
     """
-    used = {name for name, pattern in _NAME_RES.items() if name in body and pattern.search(body)}
+    used = {name for name in _NAMES if mentions(body, name)}
     std = [line for name, line in _IMPORTS[:4] if name in used]
     out = [line for name, line in _IMPORTS[4:] if name in used]
     values = [n for n in _VALUE_NAMES if n in used]
@@ -375,8 +385,9 @@ def _only_unsplittable_lines_long(lines: list[str]) -> bool:
     return True
 
 
-# A statement `name: annotation = callee(` opening an exploded call (one argument a line).
-_ASSIGNED_CALL = re.compile(r"( *)([A-Za-z_]\w*: ([\w.\[\] |,]*\[[\w.\[\] |,]*) = )((?:await )?[A-Za-z_][\w.]*)\($")
+# A statement `name: annotation = callee(` opening an exploded call (one argument a line);
+# compiled (re's cache) only when a line is too long.
+_ASSIGNED_CALL = r"( *)([A-Za-z_]\w*: ([\w.\[\] |,]*\[[\w.\[\] |,]*) = )((?:await )?[A-Za-z_][\w.]*)\($"
 
 
 def wrap_long_assigned_calls(text: str) -> str:
@@ -395,7 +406,7 @@ def wrap_long_assigned_calls(text: str) -> str:
     i = 0
     while i < len(lines):
         line = lines[i]
-        found = _ASSIGNED_CALL.fullmatch(line) if len(line) > LINE_LENGTH else None
+        found = re.fullmatch(_ASSIGNED_CALL, line) if len(line) > LINE_LENGTH else None
         if found is not None:
             indent, lead, annot, callee = found.group(1, 2, 3, 4)
             close = indent + ")"
