@@ -27,13 +27,22 @@ try:  # hashlib's import loads OpenSSL, a noticeable share of a short run
 except ImportError:  # pragma: no cover - an interpreter built without it
     from hashlib import blake2b
 
-__all__ = ["KEY_SIZE", "cache_key", "key_path", "read_entry", "tag", "write_entry"]
+__all__ = ["KEY_SIZE", "cache_key", "default_folder", "key_path", "read_entry", "tag", "write_entry"]
 
 KEY_SIZE = 32
 _TAG_HEX = 64  # an entry is the tag in hex, a newline, then the body
 
 # (cache folder, $XDG_CONFIG_HOME, $HOME) -> the key, or None when there is none to trust.
 _keys: dict[tuple[str, str | None, str | None], bytes | None] = {}
+
+
+def default_folder() -> Path | None:
+    """The cache folder from the environment, or None when caching is off."""
+    configured = os.environ.get("WITGEN_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured else None
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "witgen"
 
 
 def key_path() -> Path | None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 import witgen
+from witgen import cachesign
 from witgen.paths import data_dir
 from witgen.workflow.config import Target
 
@@ -97,23 +99,64 @@ def generator_fingerprint() -> str:
     """A digest of witgen's version, black's version and the generator's sources."""
     global _fingerprint
     if _fingerprint is None:
-        h = blake2b(f"witgen {witgen.__version__}\nblack {black_version()}\n".encode(), digest_size=32)
-        # Named the same whether an installed wheel carries the data folders inside the
-        # package or a checkout keeps them beside it.
-        found: list[tuple[str, str]] = []
-        _tree_files(os.path.dirname(witgen.__file__), "", _NOT_GENERATOR, found)
-        for name in ("templates", "grammars"):
-            _tree_files(str(data_dir(name)), f"{name}/", _NOT_GENERATOR, found)
-        seen: set[str] = set()
-        for rel, path in found:
-            if rel not in seen:
-                seen.add(rel)
-                with open(path, "rb") as f:
-                    data = f.read()
-                h.update(f"{rel}\0".encode())
-                h.update(file_hash(data).encode())
-        _fingerprint = h.hexdigest()
+        head = f"witgen {witgen.__version__}\nblack {black_version()}\n"
+        _fingerprint = sources_digest(head, generator_sources(), cachesign.default_folder())
     return _fingerprint
+
+
+def generator_sources() -> list[tuple[str, str]]:
+    """(name, path) of every generator source: the package's own, then the templates and
+    grammars, each named the same whether an installed wheel carries the data folders
+    inside the package or a checkout keeps them beside it."""
+    found: list[tuple[str, str]] = []
+    _tree_files(os.path.dirname(witgen.__file__), "", _NOT_GENERATOR, found)
+    for name in ("templates", "grammars"):
+        _tree_files(str(data_dir(name)), f"{name}/", _NOT_GENERATOR, found)
+    first: dict[str, str] = {}
+    for rel, path in found:
+        first.setdefault(rel, path)
+    return list(first.items())
+
+
+# A file changed this recently may change again within its file system's timestamp
+# resolution without its status showing it: while one is, no memo is recorded.
+RACY_NS = 2_000_000_000
+
+
+def sources_digest(head: str, sources: list[tuple[str, str]], cache: Path | None) -> str:
+    """A digest of `head` and the bytes of `sources` ((name, path) pairs).
+
+    Hashing half a megabyte of sources is most of a short run's own work, so with a cache
+    folder the digest is remembered (a signed entry, `witgen.cachesign`) beside the
+    status of every file: device, inode, size, modification and change times. A file
+    written since has another change time (the system sets it, `touch` cannot), so its
+    status no longer matches and the files are read again; as git does for its index, a
+    memo is recorded only when no file changed in the last `RACY_NS`, within which a second
+    edit could keep every field of the status the same.
+    """
+    status = blake2b(head.encode(), digest_size=32)
+    newest = 0
+    for rel, path in sources:
+        st = os.stat(path)
+        status.update(f"{rel}\0{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}\n".encode())
+        newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+    memo = None
+    if cache is not None:
+        where = file_hash("\0".join(path for _, path in sources).encode())
+        memo = cache / "fingerprint" / where
+        recorded = cachesign.read_entry(memo)
+        if recorded is not None and recorded[:64] == status.hexdigest().encode():
+            return recorded[64:].decode()
+    h = blake2b(head.encode(), digest_size=32)
+    for rel, path in sources:
+        with open(path, "rb") as f:
+            data = f.read()
+        h.update(f"{rel}\0".encode())
+        h.update(file_hash(data).encode())
+    digest = h.hexdigest()
+    if memo is not None and newest < time.time_ns() - RACY_NS:
+        cachesign.write_entry(memo, (status.hexdigest() + digest).encode())
+    return digest
 
 
 def input_digest(target: Target, generator: str | None = None) -> str:

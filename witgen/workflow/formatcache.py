@@ -24,21 +24,13 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 from witgen import cachesign
+from witgen.cachesign import default_folder
 from witgen.workflow.digest import file_hash
 from witgen.workflow.pack import Pack, pack_path, prune_lru, read_entry
 
 __all__ = ["FormatCache", "PackedFormatCache", "default_folder", "prune_lru", "read_entry", "write_entry"]
 
 LIMIT = 20000  # chunks: a large package has a few hundred
-
-
-def default_folder() -> Path | None:
-    """The cache folder from the environment, or None when caching is off."""
-    configured = os.environ.get("WITGEN_CACHE_DIR")
-    if configured is not None:
-        return Path(configured) if configured else None
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "witgen"
 
 
 def write_entry(path: Path, body: bytes) -> bool:
