@@ -10,7 +10,6 @@ Computing it reads files and hashes them; it never imports lark, jinja2 or black
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import time
 from pathlib import Path
@@ -20,6 +19,10 @@ import witgen
 from witgen import cachesign
 from witgen.paths import data_dir
 from witgen.workflow.config import Target
+from witgen.workflow import import_msgspec
+
+import_msgspec()  # msgspec's first import in a run is here (see there)
+import msgspec.json  # noqa: E402
 
 # Parts of the package that do not shape generated text (generating never imports them,
 # which a test checks); templates and grammars are walked as roots of their own (an
@@ -166,7 +169,8 @@ def input_digest(target: Target, generator: str | None = None) -> str:
         "generator": generator if generator is not None else generator_fingerprint(),
         "options": target.options(),
     }
-    h.update(json.dumps(header, sort_keys=True).encode())
+    # json.dumps(header, sort_keys=True) for ASCII text, without importing json
+    h.update(msgspec.json.format(msgspec.json.encode(header, order="sorted"), indent=0))
     for path, name in wit_names(target.wit):
         h.update(f"\n{name}\0".encode())
         with open(path, "rb") as f:

@@ -8,7 +8,6 @@ jinja2 or black.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from witgen.workflow.config import Target
@@ -47,24 +46,8 @@ def pack_scope(target: Target) -> str:
     return f"target\0{target.out.resolve()}"
 
 
-def import_msgspec() -> None:
-    """Import msgspec as it runs where typing_extensions is not installed, one of its
-    supported set-ups: its type hints then come from `typing`, which reads every annotation
-    of witgen's structs, and a run does not import typing_extensions (about 7% of what a
-    `generate` after one changed WIT file spends). Nothing changes when either is loaded
-    already; typing_extensions imports as usual afterwards."""
-    if "msgspec" in sys.modules or "typing_extensions" in sys.modules:
-        return
-    sys.modules["typing_extensions"] = None  # type: ignore[assignment]  # imports of it fail
-    try:
-        import msgspec  # noqa: F401
-    finally:
-        del sys.modules["typing_extensions"]
-
-
 def render_target(target: Target) -> dict[str, str]:
     """Render a target's bindings in memory: relative POSIX path -> file text."""
-    import_msgspec()
     from witgen.errors import WitError
 
     if not target.wit.exists():

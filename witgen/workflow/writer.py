@@ -24,7 +24,6 @@ SIGKILL at any instant leaves each file whole, old or new.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,6 +33,10 @@ from typing import Any
 
 from witgen.workflow.confined import O_CLOEXEC, O_NOFOLLOW, Folder, LinkInTheWay, NotAFile
 from witgen.workflow.digest import file_hash
+from witgen.workflow import import_msgspec
+
+import_msgspec()  # msgspec's first import in a run is here (see there)
+import msgspec.json  # noqa: E402
 
 MANIFEST = ".witgen-manifest.json"
 JOURNAL = ".witgen-journal.json"
@@ -79,8 +82,8 @@ def _load(folder: Folder | None, name: str) -> tuple[bool, dict[str, Any] | None
     if raw is None:
         return False, None
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = msgspec.json.decode(raw)
+    except (ValueError, RecursionError):
         return True, None
     return True, data if isinstance(data, dict) else None
 
@@ -93,6 +96,12 @@ def _manifest_files(data: dict[str, Any] | None) -> dict[str, str] | None:
     if not isinstance(files, dict):
         return None
     return {k: v for k, v in files.items() if isinstance(v, str)}
+
+
+def _json_text(data: dict[str, Any]) -> str:
+    """A record as witgen writes it: JSON, one space an indent level, a final newline (for
+    ASCII text, the bytes of `json.dumps(data, indent=1)`)."""
+    return msgspec.json.format(msgspec.json.encode(data), indent=1).decode() + "\n"
 
 
 class Manifest:
@@ -110,7 +119,7 @@ class Manifest:
 
     def to_text(self) -> str:
         data = {"format": FORMAT, "inputs": self.inputs, "files": dict(sorted(self.files.items()))}
-        return json.dumps(data, indent=1) + "\n"
+        return _json_text(data)
 
     @staticmethod
     def load(folder: Folder | None) -> Manifest | None:
@@ -436,7 +445,7 @@ def apply(result: Plan, show: Callable[[Path], str] = str, label: str = "") -> N
             "owned": sorted(claimed),
             "hashes": {rel: sorted(digests) for rel, digests in sorted(claimed.items())},
         }
-        atomic_write(folder, JOURNAL, (json.dumps(journal, indent=1) + "\n").encode())
+        atomic_write(folder, JOURNAL, _json_text(journal).encode())
         folders = {""}
         for rel, data in result.write.items():
             atomic_write(folder, rel, data)
