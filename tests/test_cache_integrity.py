@@ -26,6 +26,7 @@ import pytest
 from test_workflow_support import PYTHON, driver_script, env
 from wasm_fixtures import build_dir, echoer_wasm, stateful_wat_wasm, test_wit_dir  # noqa: F401
 
+from witgen import cachesign
 from witgen.workflow.digest import file_hash
 
 WIT = {
@@ -83,22 +84,9 @@ class Payload:
         return open, (self.marker, "a")
 
 
-def checksummed(body: bytes) -> bytes:
-    """An entry with the content digest anyone can compute (no key)."""
-    return file_hash(body).encode() + b"\n" + body
-
-
 def foreign_signed(path: Path, body: bytes) -> bytes:
     """An entry signed with a key that is not this user's (another user's, or a CI runner's)."""
-    from witgen import cachesign
-
     return cachesign.tag(os.urandom(32), f"{path.parent.name}/{path.name}", body) + b"\n" + body
-
-
-STYLES: dict[str, Callable[[Path, bytes], bytes]] = {
-    "checksum": lambda path, body: checksummed(body),
-    "foreign-key": foreign_signed,
-}
 
 
 def project(root: Path) -> Path:
@@ -147,23 +135,40 @@ def setup(tmp_path: Path, expected: dict[str, str]) -> tuple[Path, Path, Path, d
     return root, cache, config, expected
 
 
+PACK_START = b"witgen pack 1\n"
+
+
+def pack_entries(path: Path) -> dict[str, bytes]:
+    """The entries of the pack at `path` (`witgen.workflow.pack`), sealed, read without
+    checking them."""
+    import msgspec
+
+    data = path.read_bytes()
+    assert data.startswith(PACK_START), path
+    entries, *_ = msgspec.msgpack.decode(data[len(PACK_START) :])
+    return dict(entries)
+
+
 def pack_keys(folder: Path) -> list[str]:
-    """The keys of every entry in the packs of `folder` (`witgen.workflow.pack`), read
-    without checking the signature."""
+    """The keys of every entry in the packs of `folder`."""
+    return [key for path in sorted(folder.glob("pack-*")) for key in pack_entries(path)]
+
+
+# A value forged as an entry of a pack: with the digest anyone can compute, or sealed with
+# a key that is not this user's.
+ENTRY_STYLES: dict[str, Callable[[str, bytes], bytes]] = {
+    "checksum": lambda name, value: bytes.fromhex(file_hash(value)) + value,
+    "foreign-key": lambda name, value: cachesign.seal(os.urandom(32), name, value),
+}
+
+
+def packed(path: Path, value: bytes, style: str) -> bytes:
+    """A pack with the keys of the one at `path`, each holding `value` forged in `style`."""
     import msgspec
 
-    keys: list[str] = []
-    for path in sorted(folder.glob("pack-*")):
-        entries, *_ = msgspec.msgpack.decode(path.read_bytes()[65:])
-        keys.extend(entries)
-    return keys
-
-
-def packed(path: Path, value: bytes) -> bytes:
-    """A pack with the keys of the one at `path`, each holding `value`, unsigned."""
-    import msgspec
-
-    return msgspec.msgpack.encode([dict.fromkeys(pack_keys(path.parent), value), {}])
+    name = f"{path.parent.name}/{path.name}\0"
+    entries = {key: ENTRY_STYLES[style](name + key, value) for key in pack_entries(path)}
+    return PACK_START + msgspec.msgpack.encode([entries, {}, ""])
 
 
 def plant(folder: Path, body: Callable[[Path], bytes]) -> dict[Path, bytes]:
@@ -178,18 +183,22 @@ def plant(folder: Path, body: Callable[[Path], bytes]) -> dict[Path, bytes]:
 
 
 def assert_replaced(planted: dict[Path, bytes], config: Path) -> None:
-    """Each planted entry was written anew, signed with this user's key."""
+    """Each planted file was written anew, signed with this user's key (a pack: every
+    entry sealed with it)."""
     left = sorted(path.name for path, bad in planted.items() if path.read_bytes() == bad)
     assert left == [], f"{len(left)} of {len(planted)} entries left as planted"
-    from witgen import cachesign
-
     key = (config / "witgen" / "cache-key").read_bytes()
     for path in planted:
+        if path.name.startswith("pack-"):
+            name = f"{path.parent.name}/{path.name}\0"
+            entries = pack_entries(path)
+            assert entries and all(cachesign.unseal(key, name + k, v) is not None for k, v in entries.items()), path
+            continue
         tag, _, body = path.read_bytes().partition(b"\n")
         assert tag == cachesign.tag(key, f"{path.parent.name}/{path.name}", body), path.name
 
 
-@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("style", ENTRY_STYLES)
 def test_planted_pickles_in_the_parse_cache_never_run(
     setup: tuple[Path, Path, Path, dict[str, str]], style: str
 ) -> None:
@@ -199,13 +208,13 @@ def test_planted_pickles_in_the_parse_cache_never_run(
     payload = pickle.dumps(Payload(marker))
     kinds = {key.split("-")[0] if "-" in key else "file" for key in pack_keys(cache / "ast")}
     assert kinds == {"file", "group", "tables"}
-    planted = plant(cache / "ast", lambda path: STYLES[style](path, packed(path, payload)))
+    planted = plant(cache / "ast", lambda path: packed(path, payload, style))
     assert generate(root, "out", cache, config) == expected
     assert not marker.exists(), "a cache entry ran code"
     assert_replaced(planted, config)
 
 
-@pytest.mark.parametrize("style", STYLES)
+@pytest.mark.parametrize("style", ENTRY_STYLES)
 def test_planted_formatted_text_never_reaches_the_bindings(
     setup: tuple[Path, Path, Path, dict[str, str]], style: str
 ) -> None:
@@ -214,7 +223,7 @@ def test_planted_formatted_text_never_reaches_the_bindings(
     root, cache, config, expected = setup
     code = b"=open('marker', 'a')\n"  # a formatted text as packs hold it
     assert pack_keys(cache / "format")
-    planted = plant(cache / "format", lambda path: STYLES[style](path, packed(path, code)))
+    planted = plant(cache / "format", lambda path: packed(path, code, style))
     assert generate(root, "out", cache, config) == expected
     assert_replaced(planted, config)
 
@@ -270,8 +279,6 @@ def test_a_key_inside_the_cache_folder_is_not_trusted(tmp_path: Path, expected: 
 def test_the_key_is_private_and_an_exposed_one_is_replaced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from witgen import cachesign
-
     monkeypatch.setattr(cachesign, "_keys", {})
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     entry = tmp_path / "cache" / "format" / "entry"
@@ -297,8 +304,6 @@ def test_the_key_is_private_and_an_exposed_one_is_replaced(
 
 def test_an_entry_moved_to_another_name_is_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tag covers the entry's name: a signed entry copied over another is a miss."""
-    from witgen import cachesign
-
     monkeypatch.setattr(cachesign, "_keys", {})
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     first, second = tmp_path / "c" / "format" / "a", tmp_path / "c" / "format" / "b"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from witgen import cachesign
@@ -27,7 +28,7 @@ def test_entries_come_back_in_the_next_run_only_after_flush(tmp_path: Path) -> N
     assert b"y = 2" not in (tmp_path / "format" / pack_path(tmp_path, "out").name).read_bytes()
 
 
-def test_a_damaged_or_foreign_pack_reads_as_empty(tmp_path: Path) -> None:
+def test_a_damaged_pack_or_one_of_another_format_reads_as_empty(tmp_path: Path) -> None:
     cache = PackedFormatCache(tmp_path, "out", namespace="n")
     cache["a"] = "b\n"
     cache.flush()
@@ -35,17 +36,79 @@ def test_a_damaged_or_foreign_pack_reads_as_empty(tmp_path: Path) -> None:
     data = stored.read_bytes()
     stored.write_bytes(data[:-3])  # torn
     assert PackedFormatCache(tmp_path, "out", namespace="n").get("a") is None
-    body = data[65:]
-    stored.write_bytes(cachesign.tag(b"k" * 32, f"format/{stored.name}", body) + b"\n" + body)
+    assert cachesign.write_entry(stored, data)  # a whole-file signature: an older format
     assert PackedFormatCache(tmp_path, "out", namespace="n").get("a") is None
     stored.write_bytes(data)
     assert PackedFormatCache(tmp_path, "out", namespace="n").get("a") == "b\n"
 
 
-def test_a_pack_signed_by_this_user_that_does_not_decode_is_empty(tmp_path: Path) -> None:
+def read_raw(path: Path) -> tuple[dict[str, bytes], dict[str, str], str]:
+    """A pack's entries (sealed), slots and generation, read as anyone can."""
+    start = b"witgen pack 1\n"
+    data = path.read_bytes()
+    assert data.startswith(start)
+    entries, slots, generation = msgspec.msgpack.decode(data[len(start) :])
+    return entries, slots, generation
+
+
+def write_raw(path: Path, entries: dict[str, bytes], slots: dict[str, str], generation: str) -> None:
+    path.write_bytes(b"witgen pack 1\n" + msgspec.msgpack.encode([entries, slots, generation]))
+
+
+def test_each_entry_is_checked_on_its_own(tmp_path: Path) -> None:
+    """A forged, swapped or foreign entry reads as absent; the sound ones around it are served."""
     path = pack_path(tmp_path / "ast", "x")
-    assert cachesign.write_entry(path, b"\xc1 not msgpack")
-    assert len(Pack(path)) == 0
+    first = Pack(path)
+    for name in "abcde":
+        first.put(name, name.encode() * 10)
+    assert first.flush()
+    entries, slots, generation = read_raw(path)
+    seal = cachesign.SEAL_SIZE
+    entries["a"] = entries["a"][:seal] + b"A" * 10  # forged value, its old seal
+    entries["b"], entries["c"] = entries["c"], entries["b"]  # swapped
+    entries["d"] = cachesign.seal(b"k" * 32, f"ast/{path.name}\0d", b"dddddddddd")  # another key's seal
+    entries["f"] = cachesign.seal(b"k" * 32, f"ast/{path.name}\0f", b"planted")  # planted
+    write_raw(path, entries, slots, generation)
+    again = Pack(path)
+    assert [again.get(k) for k in "abcdef"] == [None, None, None, None, b"e" * 10, None]
+    other = pack_path(tmp_path / "ast", "y")  # a sound entry of one pack, moved into another
+    write_raw(other, {"e": read_raw(path)[0]["e"]}, {}, "")
+    assert Pack(other).get("e") is None
+    again.put("a", b"a" * 10)  # the run stores anew what it found unsound
+    assert again.flush()
+    final = Pack(path)
+    assert final.get("a") == b"a" * 10 and final.get("e") == b"e" * 10
+    assert final.get("b") is None and final.keys() >= {"a", "e"}
+
+
+def test_an_unsound_entry_in_a_delta_reads_as_absent(tmp_path: Path) -> None:
+    path = pack_path(tmp_path / "ast", "x")
+    first = Pack(path)
+    for i in range(10):
+        first.put(f"k{i}", b"v" * 100)
+    assert first.flush()
+    second = Pack(path)
+    second.put("new", b"n" * 10)  # small: written as a delta
+    assert second.flush() and pack.delta_path(path).exists()
+    assert Pack(path).get("new") == b"n" * 10
+    delta = pack.delta_path(path)
+    start = b"witgen delta 1\n"
+    generation, entries, delta_slots, dropped = msgspec.msgpack.decode(delta.read_bytes()[len(start) :])
+    entries["new"] = entries["new"][: cachesign.SEAL_SIZE] + b"N" * 10
+    delta.write_bytes(start + msgspec.msgpack.encode([generation, entries, delta_slots, dropped]))
+    third = Pack(path)
+    assert third.get("new") is None and third.get("k3") == b"v" * 100
+
+
+def test_a_pack_of_this_format_that_does_not_decode_is_empty(tmp_path: Path) -> None:
+    path = pack_path(tmp_path / "ast", "x")
+    path.parent.mkdir(parents=True)
+    for junk in (b"\xc1 not msgpack", msgspec.msgpack.encode([{"k": 1}, {}, ""]), b"\x91" * 100_000):
+        path.write_bytes(b"witgen pack 1\n" + junk)
+        found = Pack(path)
+        assert len(found) == 0
+        found.put("k", b"v")
+        assert found.flush() and Pack(path).get("k") == b"v"
 
 
 def test_nothing_is_written_when_nothing_was_stored(tmp_path: Path) -> None:
@@ -68,10 +131,12 @@ def test_unused_entries_are_kept_up_to_a_bound(tmp_path: Path, monkeypatch: pyte
         first.put(f"old{i}", b"o" * 100)
     assert first.flush()
     second = Pack(path)
-    second.put("new", b"n" * 200)  # used: 200 bytes; unused ones kept up to max(4 * 200, 1000)
+    second.put("new", b"n" * 200)  # used: 200 bytes and a seal; unused ones kept up to max(4 * that, 1000)
     assert second.flush()
     kept = Pack(path).keys()
-    assert kept == {"new", *(f"old{i}" for i in range(20, 30))}  # the most recent stay
+    room = max(4 * (200 + cachesign.SEAL_SIZE), 1000) // (100 + cachesign.SEAL_SIZE)  # entries sealed, as stored
+    assert room == 7
+    assert kept == {"new", *(f"old{i}" for i in range(30 - room, 30))}  # the most recent stay
 
 
 def test_an_entry_stored_in_a_slot_supersedes_the_earlier_ones(tmp_path: Path) -> None:

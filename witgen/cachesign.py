@@ -27,7 +27,10 @@ try:  # hashlib's import loads OpenSSL, a noticeable share of a short run
 except ImportError:  # pragma: no cover - an interpreter built without it
     from hashlib import blake2b
 
-__all__ = ["KEY_SIZE", "cache_key", "default_folder", "key_path", "read_entry", "tag", "write_entry"]
+__all__ = [
+    "KEY_SIZE", "SEAL_SIZE", "cache_key", "default_folder", "key_path", "read_entry", "replace_file", "seal", "tag",
+    "unseal", "write_entry",
+]
 
 KEY_SIZE = 32
 _TAG_HEX = 64  # an entry is the tag in hex, a newline, then the body
@@ -85,6 +88,32 @@ def tag(key: bytes, name: str, body: bytes) -> bytes:
     return h.hexdigest().encode()
 
 
+SEAL_SIZE = 32  # the tag in front of a sealed value
+
+
+def _entry_tag(key: bytes, name: str, body: bytes) -> bytes:
+    head = name.encode()
+    h = blake2b(len(head).to_bytes(4, "big"), digest_size=SEAL_SIZE, key=key, person=b"witgen entry")
+    h.update(head)
+    h.update(body)
+    return h.digest()
+
+
+def seal(key: bytes, name: str, body: bytes) -> bytes:
+    """`body` behind its keyed digest over `name` and `body` (raw, `SEAL_SIZE` bytes): one
+    of many values in a file (`witgen.workflow.pack`), each checked only when it is used."""
+    return _entry_tag(key, name, body) + body
+
+
+def unseal(key: bytes, name: str, sealed: bytes) -> bytes | None:
+    """The body `seal` put behind its tag, or None when the tag is not the one this key
+    gives for `name` and that body."""
+    body = sealed[SEAL_SIZE:]
+    if len(sealed) < SEAL_SIZE or not compare_digest(sealed[:SEAL_SIZE], _entry_tag(key, name, body)):
+        return None
+    return body
+
+
 def read_entry(path: Path) -> bytes | None:
     """The body of the entry at `path` (`<cache>/<kind>/<name>`), or None when it is
     absent, unreadable, or not signed with this user's key."""
@@ -105,18 +134,22 @@ def read_entry(path: Path) -> bytes | None:
 
 
 def write_entry(path: Path, body: bytes) -> bool:
-    """Store a signed entry, never torn: an old entry is removed, then the new one renamed
-    into place. False when it cannot be written (a cache that cannot be written is only slower)."""
+    """Store a signed entry, never torn (`replace_file`). False when it cannot be written
+    (a cache that cannot be written is only slower)."""
     key = cache_key(path.parent.parent)
     if key is None:
         return False
-    signature = tag(key, f"{path.parent.name}/{path.name}", body)
+    return replace_file(path, tag(key, f"{path.parent.name}/{path.name}", body) + b"\n" + body)
+
+
+def replace_file(path: Path, data: bytes) -> bool:
+    """Write `data` at `path`, never torn: an old file is removed, then the new one renamed
+    into place. False when it cannot be written."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "xb") as f:
-            f.write(signature + b"\n")
-            f.write(body)
+            f.write(data)
         try:  # renamed over an old entry, the new one's data is written out at once (ext4's auto_da_alloc)
             os.unlink(path)  # a reader in between finds no entry: a miss
         except FileNotFoundError:

@@ -1,11 +1,15 @@
-"""Many cache entries in one signed file, read once and written at most once per run.
+"""Many cache entries in one file, read once and written at most once per run.
 
 A run of `generate` looks up and stores hundreds of small entries (formatted chunks,
 parsed files). Kept one file each, creating those files costs more than computing
 most of them. A pack holds the entries of one scope (one output folder, say) as one
-msgpack map of key -> bytes, signed as a whole with this user's key
-(`witgen.cachesign`): a pack that is damaged, or that this user's witgen did not
-write, reads as empty, and the run stores everything anew.
+msgpack map of key -> value, each value sealed with this user's key (`witgen.cachesign.seal`,
+over the pack's name, the entry's key and its value). An entry is checked when a run first
+looks it up, so a run pays for the entries it reads, not for the whole pack: one that is
+damaged, moved to another key or pack, or that this user's witgen did not write, reads as
+absent, and the run stores it anew. What is not sealed (the order of the entries, their
+slots, the generation) decides only which entries are kept and dropped, never what a
+look-up returns; a file that does not decode, or of another format, reads as empty.
 
 Keys are digests of everything that decides their value, chosen by the caller; the
 pack only decides which of them are kept. An entry may name a slot (the module or the
@@ -17,9 +21,9 @@ first, while the pack stays within four times the size of what the run used (and
 pack never grows without bound.
 
 A run that changed little writes only what changed: a delta beside the pack (`.<name>.delta`,
-signed alike) with the entries stored since the pack was written and the keys dropped
-since. It names the pack it extends by a random generation the pack carries, so a delta
-never applies to another pack. The pack is written whole again, and the delta removed,
+its entries sealed alike) with the entries stored since the pack was written and the keys
+dropped since. It names the pack it extends by a random generation the pack carries, so a
+delta never applies to another pack. The pack is written whole again, and the delta removed,
 once the delta would hold more than half the pack's bytes, or drop more than half. Until
 then, entries only looked up keep their place in the pack's order of use.
 """
@@ -38,8 +42,12 @@ LIMIT = 1000  # packs per kind of cache: one per output folder or command
 MIN_BYTES = 4 << 20  # a pack keeps entries the run did not use up to this size, at least
 
 
+_PACK = b"witgen pack 1\n"  # what a pack file starts with
+_DELTA = b"witgen delta 1\n"
+
+
 class _Body(msgspec.Struct, array_like=True):
-    """A pack's contents: key -> value, oldest first, and the slot of each slotted key."""
+    """A pack's contents: key -> sealed value, oldest first, and the slot of each slotted key."""
 
     entries: dict[str, bytes]
     slots: dict[str, str]
@@ -47,8 +55,8 @@ class _Body(msgspec.Struct, array_like=True):
 
 
 class _Delta(msgspec.Struct, array_like=True):
-    """What changed since the pack of `generation` was written: entries stored (with their
-    slots, None for none) and keys dropped."""
+    """What changed since the pack of `generation` was written: entries stored (sealed, with
+    their slots, None for none) and keys dropped."""
 
     generation: str
     entries: dict[str, bytes]
@@ -101,23 +109,44 @@ def pack_path(folder: Path, scope: str) -> Path:
     return folder / f"pack-{file_hash(scope.encode())}"
 
 
+def _read(path: Path, start: bytes) -> memoryview | None:
+    """What follows `start` in the file at `path`, None when it is absent, unreadable or
+    of another format; reading one marks it recently used."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    if not data.startswith(start):
+        return None
+    try:
+        os.utime(path)  # recently used: pruned last
+    except OSError:
+        pass
+    return memoryview(data)[len(start) :]
+
+
 class Pack:
-    """The entries of one scope: loaded on creation, written by `flush`."""
+    """The entries of one scope: loaded on creation, each checked on its first look-up,
+    written by `flush`."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._key = cachesign.cache_key(path.parent.parent)  # None: nothing is read or written
+        self._name = f"{path.parent.name}/{path.name}\0"  # what a seal binds an entry to, with its key
         self._old = _Body({}, {})
-        body = read_entry(path)
-        self._found = body is not None  # else a flush creates the pack (or replaces a damaged one)
-        if body is not None:
+        data = _read(path, _PACK) if self._key is not None else None
+        self._found = data is not None  # else a flush creates the pack (or replaces a damaged one)
+        if data is not None:
             try:
-                self._old = _decoder.decode(body)
-            except msgspec.DecodeError:  # written by another version: empty
+                self._old = _decoder.decode(data)
+            except msgspec.DecodeError:  # damaged: empty
                 pass
         # The pack as its file holds it, before the delta: what a new delta is relative to.
         self._base = _Body(dict(self._old.entries), dict(self._old.slots), self._old.generation)
         self._apply_delta()
-        self._used: dict[str, bytes] = {}  # entries looked up or stored by this run
+        self._values: dict[str, bytes] = {}  # entries looked up (and found sound) or stored by this run
+        self._used: dict[str, bytes] = {}  # the same, sealed
         self._slots: dict[str, str] = {}  # slot of each entry this run used or stored
         self._filled: set[str] = set()  # slots this run stored into
         self.stored = 0
@@ -126,11 +155,11 @@ class Pack:
         """Bring the pack up to date with its delta, if one extends it."""
         if not self._old.generation:
             return
-        body = read_entry(delta_path(self.path))
-        if body is None:
+        data = _read(delta_path(self.path), _DELTA)
+        if data is None:
             return
         try:
-            delta = _delta_decoder.decode(body)
+            delta = _delta_decoder.decode(data)
         except msgspec.DecodeError:
             return
         if delta.generation != self._old.generation:
@@ -149,19 +178,28 @@ class Pack:
                 old.slots[key] = slot
 
     def get(self, key: str) -> bytes | None:
-        found = self._used.get(key)
-        if found is None:
-            found = self._old.entries.get(key)
-            if found is not None:
-                self._used[key] = found
-                if key in self._old.slots:
-                    self._slots[key] = self._old.slots[key]
+        found = self._values.get(key)
+        if found is None and self._key is not None:
+            sealed = self._old.entries.get(key)
+            if sealed is None:
+                return None
+            found = cachesign.unseal(self._key, self._name + key, sealed)
+            if found is None:  # not sealed by this user's witgen for this place: absent, and dropped
+                del self._old.entries[key]
+                self._old.slots.pop(key, None)
+                return None
+            self._values[key] = found
+            self._used[key] = sealed
+            if key in self._old.slots:
+                self._slots[key] = self._old.slots[key]
         return found
 
     def put(self, key: str, value: bytes, slot: str | None = None) -> None:
         """Store `value` under `key`, superseding what earlier runs stored in `slot`."""
         if self.get(key) != value:
-            self._used[key] = value
+            self._values[key] = value
+            if self._key is not None:
+                self._used[key] = cachesign.seal(self._key, self._name + key, value)
             self.stored += 1
         if slot is not None:
             self._filled.add(slot)
@@ -171,15 +209,16 @@ class Pack:
 
     def discard(self, key: str) -> bool:
         """Forget `key`; whether it was there."""
-        found = self._used.pop(key, None) is not None
+        found = self._values.pop(key, None) is not None
+        self._used.pop(key, None)
         found = self._old.entries.pop(key, None) is not None or found
         if found:
             self.stored += 1
         return found
 
     def keys(self) -> set[str]:
-        """Every key the pack holds now."""
-        return self._used.keys() | self._old.entries.keys()
+        """Every key the pack holds now (some perhaps not sound: `get` tells)."""
+        return self._values.keys() | self._old.entries.keys()
 
     def __len__(self) -> int:
         return len(self.keys())
@@ -188,6 +227,8 @@ class Pack:
         """Write the pack if this run stored anything; False when it could not be written."""
         if not self.stored:
             return True
+        if self._key is None:
+            return False
         superseded = self._filled
         room = max(4 * sum(map(len, self._used.values())), MIN_BYTES)
         kept: list[str] = []
@@ -206,21 +247,25 @@ class Pack:
         slots.update(self._slots)
         body = _Body(entries, slots, self._base.generation)
         if self._write_delta(body):
-            self._old, self._used, self._slots, self._filled, self.stored = body, {}, {}, set(), 0
+            self._forget_run(body)
             return True
         body.generation = os.urandom(8).hex()
-        written = cachesign.write_entry(self.path, _encoder.encode(body))
+        written = cachesign.replace_file(self.path, _PACK + _encoder.encode(body))
         if written:
             try:  # the delta of the pack replaced, which names another generation
                 os.unlink(delta_path(self.path))
             except OSError:
                 pass
-            self._old, self._used, self._slots, self._filled, self.stored = body, {}, {}, set(), 0
+            self._forget_run(body)
             self._base = _Body(dict(entries), dict(slots), body.generation)
             if not self._found:  # only a new pack adds to the folder: only then can it outgrow LIMIT
                 prune_lru(self.path.parent, LIMIT)
             self._found = True
         return written
+
+    def _forget_run(self, body: _Body) -> None:
+        """After a write: `body` is what the pack holds, and this run has used nothing yet."""
+        self._old, self._values, self._used, self._slots, self._filled, self.stored = body, {}, {}, {}, set(), 0
 
     def _write_delta(self, body: _Body) -> bool:
         """Write `body` as a delta of the pack on disk, when that is small enough to pay."""
@@ -239,4 +284,4 @@ class Pack:
         if 2 * sum(map(len, stored.values())) > size or 2 * sum(len(base.entries[k]) for k in dropped) > size:
             return False
         delta = _Delta(base.generation, stored, slots, dropped)
-        return cachesign.write_entry(delta_path(self.path), _encoder.encode(delta))
+        return cachesign.replace_file(delta_path(self.path), _DELTA + _encoder.encode(delta))
