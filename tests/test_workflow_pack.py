@@ -82,11 +82,7 @@ def test_each_entry_is_checked_on_its_own(tmp_path: Path) -> None:
 
 
 def test_an_unsound_entry_in_a_delta_reads_as_absent(tmp_path: Path) -> None:
-    path = pack_path(tmp_path / "ast", "x")
-    first = Pack(path)
-    for i in range(10):
-        first.put(f"k{i}", b"v" * 100)
-    assert first.flush()
+    path = written_pack(tmp_path, "k", 10, b"v" * 100)
     second = Pack(path)
     second.put("new", b"n" * 10)  # small: written as a delta
     assert second.flush() and pack.delta_path(path).exists()
@@ -123,13 +119,19 @@ def test_nothing_is_written_when_nothing_was_stored(tmp_path: Path) -> None:
     assert second.flush() and (path.stat().st_ino, path.read_bytes()) == written
 
 
-def test_unused_entries_are_kept_up_to_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pack, "MIN_BYTES", 1000)
+def written_pack(tmp_path: Path, prefix: str, count: int, value: bytes) -> Path:
+    """A pack of `count` entries `<prefix><i>` holding `value`, written."""
     path = pack_path(tmp_path / "ast", "x")
     first = Pack(path)
-    for i in range(30):
-        first.put(f"old{i}", b"o" * 100)
+    for i in range(count):
+        first.put(f"{prefix}{i}", value)
     assert first.flush()
+    return path
+
+
+def test_unused_entries_are_kept_up_to_a_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pack, "MIN_BYTES", 1000)
+    path = written_pack(tmp_path, "old", 30, b"o" * 100)
     second = Pack(path)
     second.put("new", b"n" * 200)  # used: 200 bytes and a seal; unused ones kept up to max(4 * that, 1000)
     assert second.flush()
