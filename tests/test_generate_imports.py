@@ -57,3 +57,33 @@ def test_one_changed_file_loads_no_openssl(tmp_path: Path) -> None:
     # msgspec reads type hints with `typing`, as where typing_extensions is not installed.
     assert "msgspec" in modules
     assert "typing_extensions" not in modules
+    # The manifest and records are read and written with msgspec, which the render loaded.
+    assert "json" not in modules
+
+
+def test_nothing_changed_loads_no_msgspec(tmp_path: Path) -> None:
+    """The fast path (inputs as the manifest records them, files as it lists them) reads the
+    manifest with json and renders nothing: msgspec, the front end and codegen stay out."""
+    wit = tmp_path / "wit"
+    wit.mkdir()
+    (wit / "shop.wit").write_text(WIT)
+    out = tmp_path / "bindings"
+    _generate(tmp_path, wit, out)
+    modules = _generate(tmp_path, wit, out)
+    assert "json" in modules and "witgen.workflow.check" in modules
+    assert not {"msgspec", "witgen.codegen", "witgen.resolver", "witgen.frontend"} & modules
+
+
+def test_a_manifest_of_other_inputs_is_not_theirs(tmp_path: Path) -> None:
+    from witgen.workflow.check import is_fresh
+    from witgen.workflow.confined import Folder
+    from witgen.workflow.writer import MANIFEST, Manifest
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / MANIFEST).write_text(Manifest("a" * 64, {}).to_text())
+    with Folder.opened(out) as folder:
+        assert Manifest.load(folder).inputs == "a" * 64
+        assert Manifest.load(folder, "a" * 64).inputs == "a" * 64
+        assert Manifest.load(folder, "b" * 64) is None
+    assert is_fresh(out, "a" * 64) and not is_fresh(out, "b" * 64)

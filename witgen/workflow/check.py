@@ -31,7 +31,7 @@ def is_fresh(out: Path, inputs: str) -> bool:
     with opened(out) as folder:
         if folder is None:
             return False
-        manifest = Manifest.load(folder)
+        manifest = Manifest.load(folder, inputs)
         if manifest is None or manifest.inputs != inputs or os.path.lexists(out / JOURNAL):
             return False
         try:

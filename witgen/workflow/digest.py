@@ -19,10 +19,6 @@ import witgen
 from witgen import cachesign
 from witgen.paths import data_dir
 from witgen.workflow.config import Target
-from witgen.workflow import import_msgspec
-
-import_msgspec()  # msgspec's first import in a run is here (see there)
-import msgspec.json  # noqa: E402
 
 # Parts of the package that do not shape generated text (generating never imports them,
 # which a test checks); templates and grammars are walked as roots of their own (an
@@ -165,12 +161,12 @@ def sources_digest(head: str, sources: list[tuple[str, str]], cache: Path | None
 def input_digest(target: Target, generator: str | None = None) -> str:
     """A digest of everything that determines `target`'s generated files."""
     h = blake2b(digest_size=32)
-    header: dict[str, Any] = {
-        "generator": generator if generator is not None else generator_fingerprint(),
-        "options": target.options(),
-    }
-    # json.dumps(header, sort_keys=True) for ASCII text, without importing json
-    h.update(msgspec.json.format(msgspec.json.encode(header, order="sorted"), indent=0))
+    generator = generator if generator is not None else generator_fingerprint()
+    # Plain text (no JSON codec is imported on the fast path): the options' values are
+    # strings, booleans and lists of strings, whose repr is exact.
+    h.update(f"generator {generator}\n".encode())
+    for name, value in sorted(target.options().items()):
+        h.update(f"{name} {value!r}\n".encode())
     for path, name in wit_names(target.wit):
         h.update(f"\n{name}\0".encode())
         with open(path, "rb") as f:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from witgen.workflow import import_msgspec
 from witgen.workflow.config import Target
 from witgen.workflow.digest import generator_fingerprint, wit_names
 
@@ -48,6 +49,7 @@ def pack_scope(target: Target) -> str:
 
 def render_target(target: Target) -> dict[str, str]:
     """Render a target's bindings in memory: relative POSIX path -> file text."""
+    import_msgspec()
     from witgen.errors import WitError
 
     if not target.wit.exists():

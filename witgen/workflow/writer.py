@@ -35,9 +35,6 @@ from witgen.workflow.confined import O_CLOEXEC, O_NOFOLLOW, Folder, LinkInTheWay
 from witgen.workflow.digest import file_hash
 from witgen.workflow import import_msgspec
 
-import_msgspec()  # msgspec's first import in a run is here (see there)
-import msgspec.json  # noqa: E402
-
 MANIFEST = ".witgen-manifest.json"
 JOURNAL = ".witgen-journal.json"
 TMP_SUFFIX = ".witgen-tmp"
@@ -71,8 +68,9 @@ def _raw(folder: Folder | None, name: str) -> bytes | None:
         return None
 
 
-def _load(folder: Folder | None, name: str) -> tuple[bool, dict[str, Any] | None]:
-    """Whether the record `name` is there, and its JSON object when it is readable."""
+def _load(folder: Folder | None, name: str, holding: str | None = None) -> tuple[bool, dict[str, Any] | None]:
+    """Whether the record `name` is there, and its JSON object when it is readable (and,
+    given `holding`, its text holds that string: else it is not parsed)."""
     if folder is None:
         return False, None
     try:
@@ -81,8 +79,10 @@ def _load(folder: Folder | None, name: str) -> tuple[bool, dict[str, Any] | None
         return True, None
     if raw is None:
         return False, None
+    if holding is not None and holding.encode() not in raw:
+        return True, None
     try:
-        data = msgspec.json.decode(raw)
+        data = _json_value(raw)
     except (ValueError, RecursionError):
         return True, None
     return True, data if isinstance(data, dict) else None
@@ -98,9 +98,24 @@ def _manifest_files(data: dict[str, Any] | None) -> dict[str, str] | None:
     return {k: v for k, v in files.items() if isinstance(v, str)}
 
 
+def _json_value(raw: bytes) -> Any:
+    """The JSON value of `raw`, read with msgspec when a run has it loaded already (one
+    that renders), else with json (`check`'s fast path, which loads neither otherwise)."""
+    if "msgspec" in sys.modules:
+        import msgspec.json
+
+        return msgspec.json.decode(raw)
+    import json
+
+    return json.loads(raw)
+
+
 def _json_text(data: dict[str, Any]) -> str:
     """A record as witgen writes it: JSON, one space an indent level, a final newline (for
     ASCII text, the bytes of `json.dumps(data, indent=1)`)."""
+    import_msgspec()
+    import msgspec.json
+
     return msgspec.json.format(msgspec.json.encode(data), indent=1).decode() + "\n"
 
 
@@ -122,9 +137,11 @@ class Manifest:
         return _json_text(data)
 
     @staticmethod
-    def load(folder: Folder | None) -> Manifest | None:
-        """The manifest in `folder`, or None when it is absent, unreadable or lists a path leaving the folder."""
-        data = _load(folder, MANIFEST)[1]
+    def load(folder: Folder | None, inputs: str | None = None) -> Manifest | None:
+        """The manifest in `folder`, or None when it is absent, unreadable or lists a path
+        leaving the folder; given `inputs`, None too when it is not theirs (told without
+        parsing it when its text does not hold them)."""
+        data = _load(folder, MANIFEST, inputs)[1]
         files = _manifest_files(data)
         if data is None or files is None or not all(map(_is_safe, files)):
             return None
