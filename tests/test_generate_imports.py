@@ -83,7 +83,7 @@ def test_a_manifest_of_other_inputs_is_not_theirs(tmp_path: Path) -> None:
     out.mkdir()
     (out / MANIFEST).write_text(Manifest("a" * 64, {}).to_text())
     with Folder.opened(out) as folder:
-        assert Manifest.load(folder).inputs == "a" * 64
-        assert Manifest.load(folder, "a" * 64).inputs == "a" * 64
+        for found in (Manifest.load(folder), Manifest.load(folder, "a" * 64)):
+            assert found is not None and found.inputs == "a" * 64
         assert Manifest.load(folder, "b" * 64) is None
     assert is_fresh(out, "a" * 64) and not is_fresh(out, "b" * 64)
