@@ -91,7 +91,7 @@ def tag(key: bytes, name: str, body: bytes) -> bytes:
 SEAL_SIZE = 32  # the tag in front of a sealed value
 
 
-def _entry_tag(key: bytes, name: str, body: bytes) -> bytes:
+def _entry_tag(key: bytes, name: str, body: bytes | memoryview) -> bytes:
     head = name.encode()
     h = blake2b(len(head).to_bytes(4, "big"), digest_size=SEAL_SIZE, key=key, person=b"witgen entry")
     h.update(head)
@@ -105,13 +105,13 @@ def seal(key: bytes, name: str, body: bytes) -> bytes:
     return _entry_tag(key, name, body) + body
 
 
-def unseal(key: bytes, name: str, sealed: bytes) -> bytes | None:
+def unseal(key: bytes, name: str, sealed: bytes | memoryview) -> bytes | None:
     """The body `seal` put behind its tag, or None when the tag is not the one this key
     gives for `name` and that body."""
     body = sealed[SEAL_SIZE:]
     if len(sealed) < SEAL_SIZE or not compare_digest(sealed[:SEAL_SIZE], _entry_tag(key, name, body)):
         return None
-    return body
+    return bytes(body)
 
 
 def read_entry(path: Path) -> bytes | None:

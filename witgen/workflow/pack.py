@@ -47,9 +47,11 @@ _DELTA = b"witgen delta 1\n"
 
 
 class _Body(msgspec.Struct, array_like=True):
-    """A pack's contents: key -> sealed value, oldest first, and the slot of each slotted key."""
+    """A pack's contents: key -> sealed value, oldest first, and the slot of each slotted key.
+    Read, the sealed values are views into the file's bytes: an entry is copied only when
+    a run uses it."""
 
-    entries: dict[str, bytes]
+    entries: dict[str, memoryview]
     slots: dict[str, str]
     generation: str = ""  # what a delta names to extend this pack
 
@@ -59,7 +61,7 @@ class _Delta(msgspec.Struct, array_like=True):
     their slots, None for none) and keys dropped."""
 
     generation: str
-    entries: dict[str, bytes]
+    entries: dict[str, memoryview]
     slots: dict[str, str | None]
     dropped: list[str]
 
@@ -146,7 +148,7 @@ class Pack:
         self._base = _Body(dict(self._old.entries), dict(self._old.slots), self._old.generation)
         self._apply_delta()
         self._values: dict[str, bytes] = {}  # entries looked up (and found sound) or stored by this run
-        self._used: dict[str, bytes] = {}  # the same, sealed
+        self._used: dict[str, memoryview] = {}  # the same, sealed
         self._slots: dict[str, str] = {}  # slot of each entry this run used or stored
         self._filled: set[str] = set()  # slots this run stored into
         self.stored = 0
@@ -199,7 +201,7 @@ class Pack:
         if self.get(key) != value:
             self._values[key] = value
             if self._key is not None:
-                self._used[key] = cachesign.seal(self._key, self._name + key, value)
+                self._used[key] = memoryview(cachesign.seal(self._key, self._name + key, value))
             self.stored += 1
         if slot is not None:
             self._filled.add(slot)
@@ -273,7 +275,9 @@ class Pack:
         if not (self._found and base.generation):
             return False
         size = sum(map(len, base.entries.values()))
-        stored = {k: v for k, v in body.entries.items() if base.entries.get(k) != v}
+        # A value the pack's file holds is the very view read from it (a value stored since
+        # is another object): told apart by identity, not by comparing bytes.
+        stored = {k: v for k, v in body.entries.items() if base.entries.get(k) is not v}
         dropped = [k for k in base.entries if k not in body.entries]
         slots: dict[str, str | None] = {k: body.slots.get(k) for k in stored}
         for key, slot in body.slots.items():
