@@ -275,3 +275,36 @@ def test_console_entry_point_ends_at_once_with_every_line_and_exit_status(tmp_pa
     assert (missing.returncode, missing.stderr.strip()) == (1, "error: nowhere: no such file or folder")
     usage = witgen("generate", "wit")
     assert usage.returncode == 2 and "PATH needs -o/--out OUT" in usage.stderr
+
+
+GC_PROBE = """
+import gc, sys
+import witgen.console as console
+sys.argv = ["witgen", *sys.argv[1:]]
+try:
+    console.run()
+except SystemExit:
+    pass
+print(gc.get_threshold(), console.DEFAULT_THRESHOLDS)
+"""
+
+
+def test_a_short_run_collects_cycles_less_often_and_host_restores_the_default(tmp_path: Path) -> None:
+    """The console entry raises the collector's first threshold for the run; `witgen host`,
+    which serves until stopped, puts Python's own back as it starts (here it then stops
+    at a component that is not there)."""
+    import ast
+    import sys
+
+    def thresholds(*args: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        proc = subprocess.run(
+            [sys.executable, "-c", GC_PROBE, *args], cwd=tmp_path, capture_output=True, text=True, env=env()
+        )
+        last = proc.stdout.strip().splitlines()[-1]  # after what the command printed
+        now, default = ast.literal_eval(last.replace(") (", "), ("))
+        return now, default
+
+    now, default = thresholds("--version")
+    assert now == (50_000, *default[1:]) and default[0] < 50_000
+    now, default = thresholds("host", str(tmp_path / "absent.wasm"), "--nats", "nats://127.0.0.1:9", "--prefix", "p")
+    assert now == default

@@ -1,3 +1,3 @@
-from witgen.cli import run
+from witgen.console import run
 
 run()

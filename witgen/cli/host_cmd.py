@@ -270,6 +270,9 @@ def host(
     deadline: float, max_memory: int,
 ) -> None:  # fmt: skip
     """Run COMPONENT as an actor: its exports served on NATS, its imports called over NATS."""
+    from witgen.console import long_running
+
+    long_running()
     actor = Actor(component, component if wit is None else wit, world)
     from witgen.runtime.wasm.serve import host_forever
 
