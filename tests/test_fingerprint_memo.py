@@ -86,3 +86,16 @@ def test_the_fingerprint_of_this_installation_is_its_sources_digest(tmp_path, mo
     assert "frontend/lexer.py" in names and "templates/client.py.jinja" in names
     assert not any(name.startswith(("cli/", "workflow/", "runtime/")) for name in names)
     assert digest.generator_fingerprint() == digest.sources_digest(head, digest.generator_sources(), None)
+
+
+def test_memos_of_other_source_sets_are_pruned(sources, tmp_path, monkeypatch) -> None:
+    cache = tmp_path / "cache"
+    later(monkeypatch, 3)
+    monkeypatch.setattr(digest, "MEMOS", 2)
+    for n in range(1, 4):  # three source sets (installations), one memo each
+        digest.sources_digest("head\n", sources[:n], cache)
+        time.sleep(0.01)  # distinct modification times
+    assert len(memo_files(cache)) == 2
+    with monkeypatch.context() as m:  # the newest is kept and served
+        m.setattr(digest, "open", lambda *a, **k: pytest.fail("a source was read"), raising=False)
+        digest.sources_digest("head\n", sources, cache)

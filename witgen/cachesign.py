@@ -28,8 +28,8 @@ except ImportError:  # pragma: no cover - an interpreter built without it
     from hashlib import blake2b
 
 __all__ = [
-    "KEY_SIZE", "SEAL_SIZE", "cache_key", "default_folder", "key_path", "read_entry", "replace_file", "seal", "tag",
-    "unseal", "write_entry",
+    "KEY_SIZE", "SEAL_SIZE", "cache_key", "default_folder", "key_path", "prune_oldest", "read_entry", "replace_file",
+    "seal", "tag", "unseal", "write_entry",
 ]
 
 KEY_SIZE = 32
@@ -162,6 +162,23 @@ def replace_file(path: Path, data: bytes) -> bool:
         except OSError:
             pass
         return False
+
+
+def prune_oldest(folder: Path, limit: int) -> list[str]:
+    """Remove the least recently used entries of a cache folder beyond `limit` (files whose
+    names do not start with `.`, by modification time); the paths removed (best effort)."""
+    removed: list[str] = []
+    try:
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
+        if len(entries) <= limit:
+            return removed
+        entries.sort(key=lambda e: e.stat().st_mtime_ns)
+        for entry in entries[: len(entries) - limit]:
+            os.unlink(entry.path)
+            removed.append(entry.path)
+    except OSError:
+        pass
+    return removed
 
 
 def _inside(path: Path, folder: Path) -> bool:

@@ -120,6 +120,7 @@ def generator_sources() -> list[tuple[str, str]]:
 # A file changed this recently may change again within its file system's timestamp
 # resolution without its status showing it: while one is, no memo is recorded.
 RACY_NS = 2_000_000_000
+MEMOS = 64  # memos kept: one per set of sources (an installation, a checkout's files)
 
 
 def sources_digest(head: str, sources: list[tuple[str, str]], cache: Path | None) -> str:
@@ -154,7 +155,8 @@ def sources_digest(head: str, sources: list[tuple[str, str]], cache: Path | None
         h.update(file_hash(data).encode())
     digest = h.hexdigest()
     if memo is not None and newest < time.time_ns() - RACY_NS:
-        cachesign.write_entry(memo, (status.hexdigest() + digest).encode())
+        if cachesign.write_entry(memo, (status.hexdigest() + digest).encode()):
+            cachesign.prune_oldest(memo.parent, MEMOS)  # one a source tree (an installation)
     return digest
 
 

@@ -72,20 +72,13 @@ _encoder = msgspec.msgpack.Encoder()
 
 
 def prune_lru(folder: Path, limit: int) -> None:
-    """Remove the least recently used entries of a cache folder beyond `limit` (best effort)."""
-    try:
-        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
-        if len(entries) <= limit:
-            return
-        entries.sort(key=lambda e: e.stat().st_mtime_ns)
-        for entry in entries[: len(entries) - limit]:
-            os.unlink(entry.path)
-            try:
-                os.unlink(delta_path(Path(entry.path)))
-            except FileNotFoundError:
-                pass
-    except OSError:
-        pass
+    """Remove the least recently used entries of a cache folder beyond `limit`, with their
+    deltas (best effort)."""
+    for path in cachesign.prune_oldest(folder, limit):
+        try:
+            os.unlink(delta_path(Path(path)))
+        except OSError:
+            pass
 
 
 def delta_path(path: Path) -> Path:
