@@ -31,9 +31,9 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from witgen.workflow import import_msgspec
 from witgen.workflow.confined import O_CLOEXEC, O_NOFOLLOW, Folder, LinkInTheWay, NotAFile
 from witgen.workflow.digest import file_hash
-from witgen.workflow import import_msgspec
 
 MANIFEST = ".witgen-manifest.json"
 JOURNAL = ".witgen-journal.json"
