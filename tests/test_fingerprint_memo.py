@@ -26,7 +26,7 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, 
 def later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
     """The clock the memo is judged by, `seconds` ahead (the files look that old)."""
     now = time.time_ns()
-    monkeypatch.setattr(digest.time, "time_ns", lambda: now + int(seconds * 1e9))
+    monkeypatch.setattr(digest, "time_ns", lambda: now + int(seconds * 1e9))
 
 
 def memo_files(cache: Path) -> list[Path]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 import os
-import time
 from pathlib import Path
+from time import time_ns
 from typing import Any
 
 import witgen
@@ -154,7 +154,7 @@ def sources_digest(head: str, sources: list[tuple[str, str]], cache: Path | None
         h.update(f"{rel}\0".encode())
         h.update(file_hash(data).encode())
     digest = h.hexdigest()
-    if memo is not None and newest < time.time_ns() - RACY_NS:
+    if memo is not None and newest < time_ns() - RACY_NS:
         if cachesign.write_entry(memo, (status.hexdigest() + digest).encode()):
             cachesign.prune_oldest(memo.parent, MEMOS)  # one a source tree (an installation)
     return digest
