@@ -87,3 +87,6 @@ def test_a_manifest_of_other_inputs_is_not_theirs(tmp_path: Path) -> None:
             assert found is not None and found.inputs == "a" * 64
         assert Manifest.load(folder, "b" * 64) is None
     assert is_fresh(out, "a" * 64) and not is_fresh(out, "b" * 64)
+    (out / MANIFEST).write_text(Manifest("a" * 64, {"x.py": "b" * 64}).to_text())  # holds "b"*64, not as its inputs
+    with Folder.opened(out) as folder:
+        assert Manifest.load(folder, "b" * 64) is None

@@ -145,6 +145,8 @@ class Manifest:
         files = _manifest_files(data)
         if data is None or files is None or not all(map(_is_safe, files)):
             return None
+        if inputs is not None and data["inputs"] != inputs:
+            return None
         return Manifest(data["inputs"], files)
 
     @staticmethod
