@@ -140,12 +140,13 @@ def sources_digest(head: str, sources: list[tuple[str, str]], cache: Path | None
         st = os.stat(path)
         status.update(f"{rel}\0{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}\n".encode())
         newest = max(newest, st.st_mtime_ns, st.st_ctime_ns)
+    seen = status.hexdigest()
     memo = None
     if cache is not None:
         where = file_hash("\0".join(path for _, path in sources).encode())
         memo = cache / "fingerprint" / where
         recorded = cachesign.read_entry(memo)
-        if recorded is not None and recorded[:64] == status.hexdigest().encode():
+        if recorded is not None and recorded[:64] == seen.encode():
             return recorded[64:].decode()
     h = blake2b(head.encode(), digest_size=32)
     for rel, path in sources:
@@ -155,7 +156,7 @@ def sources_digest(head: str, sources: list[tuple[str, str]], cache: Path | None
         h.update(file_hash(data).encode())
     digest = h.hexdigest()
     if memo is not None and newest < time_ns() - RACY_NS:
-        if cachesign.write_entry(memo, (status.hexdigest() + digest).encode()):
+        if cachesign.write_entry(memo, (seen + digest).encode()):
             cachesign.prune_oldest(memo.parent, MEMOS)  # one a source tree (an installation)
     return digest
 
