@@ -14,10 +14,13 @@ ollama `chat` request and response bytes for all three:
   (c') the same with a provider whose `chat` is not marked: it runs in the
       provider thread pool (a handoff to a worker thread and back).
 Each is timed sequentially and with K calls in flight: calls per second, p50 and
-p99 latency, the best of R interleaved rounds. Printed: (c)/(b), (c')/(b), and (b)/(a),
-the cost of the protocol itself; then, with K in flight, the ratios of each round (the
-cases measured one after the other within it) and their median, against the targets:
-(c)/(b) at least 1.0, (c')/(b) at least 0.8.
+p99 latency, the best of R interleaved rounds (the cases in turn, in reverse order every
+other round, so that none always follows another). Printed: (c)/(b), (c')/(b), and (b)/(a),
+the cost of the protocol itself; then, with K in flight, the ratios of each round and their
+median, against the targets: (c)/(b) at least 1.0, (c')/(b) at least 0.8. Last, with K in
+flight, the CPU time (user + system) each process spent per call, median of the rounds
+(Linux: read from /proc): the caller (this process), the responder and nats-server. The
+three share the machine's cores, so calls per second follow the sum.
 The responder lowers its GIL switch interval as the serve entry point does.
 """
 
@@ -169,6 +172,34 @@ class HandWrpc:
             timer.cancel()
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process `pid` so far (None where /proc cannot tell)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class CpuMeter:
+    """CPU seconds of the processes of one run: this one (the caller), the responder, nats-server."""
+
+    names = ("caller", "responder", "nats-server")
+
+    def __init__(self, responder: int, server: int) -> None:
+        self.pids = (os.getpid(), responder, server)
+
+    def read(self) -> tuple[float | None, ...]:
+        return tuple(cpu_seconds(pid) for pid in self.pids)
+
+    @staticmethod
+    def per_call(
+        before: tuple[float | None, ...], after: tuple[float | None, ...], calls: int
+    ) -> tuple[float | None, ...]:
+        """Microseconds of CPU per call in each process."""
+        return tuple(None if a is None or b is None else (b - a) / calls * 1e6 for a, b in zip(before, after))
+
+
 async def measure(call: Callable[[], Awaitable[Any]], calls: int, in_flight: int) -> tuple[float, float, float]:
     """(calls per second, p50 ms, p99 ms)."""
     for _ in range(min(200, calls)):  # warm up
@@ -192,10 +223,14 @@ async def measure(call: Callable[[], Awaitable[Any]], calls: int, in_flight: int
 
 
 Figures = dict[tuple[str, int], tuple[float, float, float]]
+CpuFigures = dict[str, list[tuple[float | None, ...]]]
 
 
-async def bench(url: str, calls: int, in_flight: int, rounds: int) -> tuple[Figures, list[Figures]]:
-    """The best figures of each case over the rounds, and every round's figures."""
+async def bench(
+    url: str, calls: int, in_flight: int, rounds: int, meter: CpuMeter
+) -> tuple[Figures, list[Figures], CpuFigures]:
+    """The best figures of each case over the rounds, every round's figures, and each
+    round's CPU per call of each process with K in flight, by case."""
     import nats
 
     from samples.ollama.actor import LlmAsyncClient
@@ -231,16 +266,21 @@ async def bench(url: str, calls: int, in_flight: int, rounds: int) -> tuple[Figu
     assert await bus.invoke_async(INSTANCE, "chat", request) == response
     results: Figures = {}
     each: list[Figures] = []
-    for _ in range(rounds):  # interleaved rounds, the best of each: a shared machine is noisy
+    cpu: CpuFigures = {}
+    cases = [("a", a), ("b", b), ("c", c), ("d", d)]
+    for number in range(rounds):  # interleaved rounds, the best of each: a shared machine is noisy
         each.append({})
-        for name, fn in (("a", a), ("b", b), ("c", c), ("d", d)):
+        for name, fn in cases if number % 2 == 0 else cases[::-1]:
             for k, n in ((1, max(1, calls // 5)), (in_flight, calls)):
+                before = meter.read()
                 figures = each[-1][(name, k)] = await measure(fn, n, k)
+                if k == in_flight:  # (the warm-up calls counted too: they are the same calls)
+                    cpu.setdefault(name, []).append(meter.per_call(before, meter.read(), n + min(200, n)))
                 if figures[0] > results.get((name, k), (0.0,))[0]:
                     results[(name, k)] = figures
     await bus.close_async()
     await nc.close()
-    return results, each
+    return results, each, cpu
 
 
 def main() -> int:
@@ -265,8 +305,10 @@ def main() -> int:
         if not line.startswith("serving"):
             print(f"the responder did not start: {line}{responder.stderr.read()}", file=sys.stderr)
             return 1
+        assert server.proc is not None
+        meter = CpuMeter(responder.pid, server.proc.pid)
         try:
-            results, each = asyncio.run(bench(server.url, args.calls, args.in_flight, args.rounds))
+            results, each, cpu = asyncio.run(bench(server.url, args.calls, args.in_flight, args.rounds, meter))
         finally:
             responder.terminate()
             responder.wait(20)
@@ -296,7 +338,23 @@ def main() -> int:
         verdict = "met" if median >= target else "MISSED"
         print(f"{k} in flight, round by round: {label} = {', '.join(f'{x:.2f}' for x in ratios)};"
               f" median {median:.2f} (target >= {target}: {verdict})")
+    print_cpu(cpu, names, k)
     return 0
+
+
+def print_cpu(cpu: CpuFigures, names: dict[str, str], in_flight: int) -> None:
+    """Each case's CPU per call in each process (median of the rounds), where /proc tells."""
+    rows: list[tuple[str, list[float]]] = []
+    for key, label in names.items():
+        columns = list(zip(*cpu.get(key, [])))
+        if not columns or any(x is None for column in columns for x in column):
+            return  # not on Linux: no /proc to read
+        rows.append((label, [statistics.median(x for x in column if x is not None) for column in columns]))
+    print(f"CPU per call with {in_flight} in flight, us (user + system, median of the rounds; "
+          f"at the clock's {1000 / os.sysconf('SC_CLK_TCK'):.0f} ms ticks)")
+    print(f"{'':32} {''.join(f'{name:>12}' for name in CpuMeter.names)} {'sum':>10}")
+    for label, medians in rows:
+        print(f"{label:32} {''.join(f'{m:12.1f}' for m in medians)} {sum(medians):10.1f}")
 
 
 if __name__ == "__main__":
