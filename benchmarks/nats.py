@@ -14,7 +14,7 @@ ollama `chat` request and response bytes for all three:
   (c') the same with a provider whose `chat` is not marked: it runs in the
       provider thread pool (a handoff to a worker thread and back).
 Each is timed sequentially and with K calls in flight: calls per second, p50 and
-p99 latency, the best of R interleaved rounds (the cases in turn, in reverse order every
+p99 latency, the best of R interleaved rounds (5 by default; the cases in turn, in reverse order every
 other round, so that none always follows another). Printed: (c)/(b), (c')/(b), and (b)/(a),
 the cost of the protocol itself; then, with K in flight, the ratios of each round and their
 median, against the targets: (c)/(b) at least 1.0, (c')/(b) at least 0.8. Last, with K in
@@ -287,7 +287,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000, help="calls with K in flight (sequential: a fifth)")
     parser.add_argument("--in-flight", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best of each is kept")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--respond", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.respond:
