@@ -258,16 +258,26 @@ class WitgenClient(Client):
         flusher = self._flusher_task
         return flusher is not None and not flusher.done()
 
-    def publish_answer_now(self, reply: str, handshake_reply: str, results: str, result: bytes) -> bool:
+    def publish_answer_now(
+        self, reply: str, handshake_reply: str, block: bytes, results: str, result: bytes
+    ) -> bool:
         """`publish_all_now` of the usual answer to a call: the handshake (empty, replying
-        to `handshake_reply`) on `reply`, then `result` and the end of results (empty) on
-        `results`, as three messages in one append."""
+        to `handshake_reply`, with the header block `block` unless it is empty) on `reply`,
+        then `result` and the end of results (empty) on `results`, as three messages in one
+        append."""
         if not self._writable():
             return False
         size = len(result)
         if size > self._max_payload:
             raise errors.MaxPayloadError
-        head = f"PUB {reply} {handshake_reply} 0\r\n\r\nPUB {results}  {size}\r\n".encode()
+        if block:
+            head = (
+                f"HPUB {reply} {handshake_reply} {len(block)} {len(block)}\r\n".encode()
+                + block
+                + f"\r\nPUB {results}  {size}\r\n".encode()
+            )
+        else:
+            head = f"PUB {reply} {handshake_reply} 0\r\n\r\nPUB {results}  {size}\r\n".encode()
         tail = f"\r\nPUB {results}  0\r\n\r\n".encode()
         pending_size = self._pending_data_size + len(head) + size + len(tail)
         if 0 < self._max_pending_size < pending_size:

@@ -17,6 +17,7 @@ __all__ = [
     "ERROR_HEADER",
     "ERROR_KIND_HEADER",
     "LINK_NAME",
+    "PARAMS_HEADER",
     "RR",
     "SOURCE_ID",
     "TIMEOUT_HEADER",
@@ -40,6 +41,10 @@ ERROR_KIND_HEADER = "witgen-error-kind"
 # On an invocation: how long the caller waits, in milliseconds (servers drop or
 # abandon work whose caller is gone).
 TIMEOUT_HEADER = "witgen-timeout-ms"
+# On a handshake, value `none`: the server reads no more of the call's parameters, so a
+# witgen caller does not close them (one message fewer a call). Callers that do not know it
+# close them as wRPC's do, and the server ignores that.
+PARAMS_HEADER = "witgen-params"
 
 
 def base_subject(prefix: str, leg: str = WRPC) -> str:

@@ -8,6 +8,9 @@ handshake (on `R_c`) and the results (on `R_c.results`) of every call in flight:
     MSG R_c  reply R_s            handshake -> PUB R_s.params <rest>...; PUB R_s.params ""
     MSG R_c.results <chunk>...    results, then an empty message: end of results
 
+(A handshake with `witgen-params: none`, which a witgen server sends to a witgen caller
+when it reads no more parameters, needs no close.)
+
 Serving (`NatsResponder`), per connection and prefix three subscriptions whatever
 the number of calls: `[<prefix>.]wrpc.0.0.1.>` and `[<prefix>.]rr.0.0.1.>` in the
 queue group named after the prefix (replicas share the load), and the server's own
@@ -42,11 +45,12 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from witgen.runtime.errors import BusError, InvalidPayload, ProviderFailure, TransportError, UnknownOperation
-from witgen.runtime.nats.client import BACKLOG_LIMIT, Outbox, outbox, subscribe
+from witgen.runtime.nats.client import BACKLOG_LIMIT, Outbox, header_block, outbox, subscribe
 from witgen.runtime.nats.paths import STREAMS_HEADER, NestedPaths, PathQueue, PathSink
 from witgen.runtime.nats.subjects import (
     ERROR_HEADER,
     ERROR_KIND_HEADER,
+    PARAMS_HEADER,
     RR,
     SOURCE_ID,
     TIMEOUT_HEADER,
@@ -287,6 +291,8 @@ class NatsCaller:
             return
         if not reply:
             return
+        if not ex.rest and ex.nested is None and headers and headers.get(PARAMS_HEADER) == "none":
+            return  # a witgen server that reads no more parameters: nothing to close
         # The handshake: send what did not fit, then close the parameter stream.
         params = reply + ".params"
         witgen = bool(headers and headers.get(STREAMS_HEADER) == "1")
@@ -512,7 +518,11 @@ class NatsResponder:
         self.prefix = prefix
         self.server = server
         self.inbox = nc.new_inbox()
-        self._quiet_reply = f"{self.inbox}.0"  # the handshake's reply when nothing may follow
+        # the handshake's reply when nothing may follow, and its headers to a witgen caller,
+        # which then closes no parameters (others close them on `<inbox>.0.params`: ignored)
+        self._quiet_reply = f"{self.inbox}.0"
+        self._quiet_headers = {PARAMS_HEADER: "none"}
+        self._quiet_block = header_block(self._quiet_headers)
         self.ids = itertools.count(1)
         self.waiting: dict[str, asyncio.Queue[bytes]] = {}
         self.nested: dict[str, _Incoming] = {}  # calls with futures or streams, by sid
@@ -553,7 +563,11 @@ class NatsResponder:
         target = subject[self._skip :]
         if len(data) < self.nc.max_payload - _CUT_SLACK:
             caller = headers.get(SOURCE_ID, "") if headers else ""
-            if self.server.serve_now(target, data, caller, headers, _deadline, partial(self._answer, target, reply)):
+            # a witgen caller (it sends its timeout) is told it need not close the parameters;
+            # other peers get the handshake their own servers send
+            witgen = headers is not None and TIMEOUT_HEADER in headers
+            answer = partial(self._answer, target, reply, witgen)
+            if self.server.serve_now(target, data, caller, headers, _deadline, answer):
                 return
         incoming = _Incoming(self, target, reply, data, headers)
         try:
@@ -568,18 +582,25 @@ class NatsResponder:
         if inline is not None:
             self.server.spawn(inline)
 
-    def _answer(self, target: str, reply: str, result: bytes | None, error: BusError | None) -> None:
-        """The handshake, then the result and the end of results (or the failure), at once."""
+    def _answer(
+        self, target: str, reply: str, witgen: bool, result: bytes | None, error: BusError | None
+    ) -> None:
+        """The handshake (telling a `witgen` caller that no parameters are read), then the
+        result and the end of results (or the failure), at once."""
         results = reply + ".results"
         box = self.outbox
         if error is None and result and len(result) <= self.nc.max_payload and box.direct and not box.waiting:
             try:  # the usual answer: handshake, result, end in one append
-                if self.nc.publish_answer_now(reply, self._quiet_reply, results, result):  # type: ignore[attr-defined]
+                if self.nc.publish_answer_now(  # type: ignore[attr-defined]
+                    reply, self._quiet_reply, self._quiet_block if witgen else b"", results, result
+                ):
                     return
             except Exception as exc:
                 log.warning("%s: cannot send the results: %s", printable(target), exc)
                 return
-        messages: list[tuple[str, bytes, str, dict[str, str] | None]] = [(reply, b"", self._quiet_reply, None)]
+        messages: list[tuple[str, bytes, str, dict[str, str] | None]] = [
+            (reply, b"", self._quiet_reply, self._quiet_headers if witgen else None)
+        ]
         if error is not None:
             messages.append((results, b"", "", _error_headers(error)))
         else:
