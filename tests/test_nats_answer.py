@@ -77,15 +77,20 @@ def test_an_answer_without_a_header_block_is_the_go_servers_handshake(nats: Nats
     ]
 
 
-def _echo_table(marked: bool) -> DispatchTable:
+def _echo_table(kind: str) -> DispatchTable:
     def echo(payload: bytes) -> bytes:
+        return payload[::-1]
+
+    async def echo_async(payload: bytes) -> bytes:
+        await asyncio.sleep(0)
         return payload[::-1]
 
     class Impl:
         pass
 
     impl = Impl()
-    impl.echo = nonblocking(echo) if marked else echo  # type: ignore[attr-defined]
+    methods = {"inline": nonblocking(echo), "worker thread": echo, "async": echo_async}
+    impl.echo = methods[kind]  # type: ignore[attr-defined]
     table = DispatchTable()
     table.add_interface(
         "test:quiet/ops",
@@ -100,7 +105,8 @@ def _tapped(nats: NatsServer, calls: Callable[[], Coroutine[Any, Any, None]]) ->
     tap = RawNats(nats.url)
     tap.sub("quiet.>", 1)
     tap.sub("_INBOX.>", 2)
-    tap.ping()
+    tap.pub("quiet.ready", b"")  # comes back once both subscriptions are in place
+    assert tap.read().subject == "quiet.ready"
     asyncio.run(calls())
     frames: list[Frame] = []
     try:
@@ -113,14 +119,14 @@ def _tapped(nats: NatsServer, calls: Callable[[], Coroutine[Any, Any, None]]) ->
     return frames
 
 
-@pytest.mark.parametrize("marked", [True, False], ids=["inline", "worker thread"])
+@pytest.mark.parametrize("kind", ["inline", "worker thread", "async"])
 @pytest.mark.parametrize("timeout", [10.0, None], ids=["caller with a timeout", "caller without one"])
 def test_a_witgen_caller_told_so_by_the_handshake_does_not_close_its_parameters(
-    nats: NatsServer, marked: bool, timeout: float | None
+    nats: NatsServer, kind: str, timeout: float | None
 ) -> None:
     async def calls() -> None:
         server = await NatsBus.connect(nats.url, prefix="quiet")
-        await server.serve_async(_echo_table(marked))
+        await server.serve_async(_echo_table(kind))
         caller = await NatsBus.connect(nats.url, prefix="quiet", timeout=timeout)
         for i in range(3):
             assert await caller.invoke_async("test:quiet/ops", "echo", b"call %d" % i) == (b"call %d" % i)[::-1]
@@ -155,7 +161,7 @@ def test_a_raw_caller_gets_the_go_servers_handshake_and_may_still_close(nats: Na
 
     async def calls() -> None:
         server = await NatsBus.connect(nats.url, prefix="quiet")
-        await server.serve_async(_echo_table(True))
+        await server.serve_async(_echo_table("inline"))
         loop = asyncio.get_running_loop()
         for i in range(2):
             rc = f"_INBOX.raw{i}"

@@ -448,9 +448,14 @@ class _Incoming:
 
     @property
     def handshake_headers(self) -> dict[str, str] | None:
-        """`witgen-streams: 1` back to a caller that offered it."""
+        """`witgen-streams: 1` back to a caller that offered it; `witgen-params: none` to a
+        witgen caller (it sent its timeout) when no parameters are read after the invocation."""
         nested = self.nested
-        return {STREAMS_HEADER: "1"} if nested is not None and nested.witgen else None
+        if nested is not None:
+            return {STREAMS_HEADER: "1"} if nested.witgen else None
+        if not self.sid and self.headers is not None and TIMEOUT_HEADER in self.headers:
+            return self.responder.quiet_headers
+        return None
 
     def source(self, path: Path) -> _ParamSource | PathQueue:
         if not path:
@@ -521,8 +526,8 @@ class NatsResponder:
         # the handshake's reply when nothing may follow, and its headers to a witgen caller,
         # which then closes no parameters (others close them on `<inbox>.0.params`: ignored)
         self._quiet_reply = f"{self.inbox}.0"
-        self._quiet_headers = {PARAMS_HEADER: "none"}
-        self._quiet_block = header_block(self._quiet_headers)
+        self.quiet_headers = {PARAMS_HEADER: "none"}
+        self._quiet_block = header_block(self.quiet_headers)
         self.ids = itertools.count(1)
         self.waiting: dict[str, asyncio.Queue[bytes]] = {}
         self.nested: dict[str, _Incoming] = {}  # calls with futures or streams, by sid
@@ -599,7 +604,7 @@ class NatsResponder:
                 log.warning("%s: cannot send the results: %s", printable(target), exc)
                 return
         messages: list[tuple[str, bytes, str, dict[str, str] | None]] = [
-            (reply, b"", self._quiet_reply, self._quiet_headers if witgen else None)
+            (reply, b"", self._quiet_reply, self.quiet_headers if witgen else None)
         ]
         if error is not None:
             messages.append((results, b"", "", _error_headers(error)))
