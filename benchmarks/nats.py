@@ -200,9 +200,12 @@ class CpuMeter:
         return tuple(None if a is None or b is None else (b - a) / calls * 1e6 for a, b in zip(before, after))
 
 
+WARM_UP = 200  # calls made before each measurement (at most as many as are measured)
+
+
 async def measure(call: Callable[[], Awaitable[Any]], calls: int, in_flight: int) -> tuple[float, float, float]:
     """(calls per second, p50 ms, p99 ms)."""
-    for _ in range(min(200, calls)):  # warm up
+    for _ in range(min(WARM_UP, calls)):
         await call()
     latencies: list[float] = []
     left = calls
@@ -275,7 +278,7 @@ async def bench(
                 before = meter.read()
                 figures = each[-1][(name, k)] = await measure(fn, n, k)
                 if k == in_flight:  # (the warm-up calls counted too: they are the same calls)
-                    cpu.setdefault(name, []).append(meter.per_call(before, meter.read(), n + min(200, n)))
+                    cpu.setdefault(name, []).append(meter.per_call(before, meter.read(), n + min(WARM_UP, n)))
                 if figures[0] > results.get((name, k), (0.0,))[0]:
                     results[(name, k)] = figures
     await bus.close_async()

@@ -76,6 +76,16 @@ log = logging.getLogger("witgen.runtime.nats")
 _CUT_SLACK = 4096
 # The largest result a caller collects (what a responder sends beyond it is refused).
 DEFAULT_MAX_RESULT = 256 * 1024 * 1024
+# The headers of a handshake to a witgen caller when no parameters are read after the
+# invocation (it then closes none), and their block as sent.
+_NO_PARAMS = {PARAMS_HEADER: "none"}
+_NO_PARAMS_BLOCK = header_block(_NO_PARAMS)
+
+
+def _from_witgen(headers: Mapping[str, str] | None) -> bool:
+    """Whether an invocation came from a witgen caller (it sends its timeout): one that reads
+    `witgen-params` on the handshake. Other peers get the handshake their own servers send."""
+    return headers is not None and TIMEOUT_HEADER in headers
 
 
 def _nested(path: Path) -> BusError:
@@ -453,8 +463,8 @@ class _Incoming:
         nested = self.nested
         if nested is not None:
             return {STREAMS_HEADER: "1"} if nested.witgen else None
-        if not self.sid and self.headers is not None and TIMEOUT_HEADER in self.headers:
-            return self.responder.quiet_headers
+        if not self.sid and _from_witgen(self.headers):
+            return _NO_PARAMS
         return None
 
     def source(self, path: Path) -> _ParamSource | PathQueue:
@@ -523,11 +533,9 @@ class NatsResponder:
         self.prefix = prefix
         self.server = server
         self.inbox = nc.new_inbox()
-        # the handshake's reply when nothing may follow, and its headers to a witgen caller,
-        # which then closes no parameters (others close them on `<inbox>.0.params`: ignored)
+        # the handshake's reply when nothing may follow (a caller that is not witgen's closes
+        # its parameters on `<inbox>.0.params`, where they are ignored)
         self._quiet_reply = f"{self.inbox}.0"
-        self.quiet_headers = {PARAMS_HEADER: "none"}
-        self._quiet_block = header_block(self.quiet_headers)
         self.ids = itertools.count(1)
         self.waiting: dict[str, asyncio.Queue[bytes]] = {}
         self.nested: dict[str, _Incoming] = {}  # calls with futures or streams, by sid
@@ -568,10 +576,7 @@ class NatsResponder:
         target = subject[self._skip :]
         if len(data) < self.nc.max_payload - _CUT_SLACK:
             caller = headers.get(SOURCE_ID, "") if headers else ""
-            # a witgen caller (it sends its timeout) is told it need not close the parameters;
-            # other peers get the handshake their own servers send
-            witgen = headers is not None and TIMEOUT_HEADER in headers
-            answer = partial(self._answer, target, reply, witgen)
+            answer = partial(self._answer, target, reply, _from_witgen(headers))
             if self.server.serve_now(target, data, caller, headers, _deadline, answer):
                 return
         incoming = _Incoming(self, target, reply, data, headers)
@@ -597,14 +602,14 @@ class NatsResponder:
         if error is None and result and len(result) <= self.nc.max_payload and box.direct and not box.waiting:
             try:  # the usual answer: handshake, result, end in one append
                 if self.nc.publish_answer_now(  # type: ignore[attr-defined]
-                    reply, self._quiet_reply, self._quiet_block if witgen else b"", results, result
+                    reply, self._quiet_reply, _NO_PARAMS_BLOCK if witgen else b"", results, result
                 ):
                     return
             except Exception as exc:
                 log.warning("%s: cannot send the results: %s", printable(target), exc)
                 return
         messages: list[tuple[str, bytes, str, dict[str, str] | None]] = [
-            (reply, b"", self._quiet_reply, self.quiet_headers if witgen else None)
+            (reply, b"", self._quiet_reply, _NO_PARAMS if witgen else None)
         ]
         if error is not None:
             messages.append((results, b"", "", _error_headers(error)))
