@@ -61,6 +61,12 @@ class RawNats:
         r = f" {reply}" if reply else ""
         self.send(f"PUB {subject}{r} {len(payload)}\r\n".encode() + payload + b"\r\n")
 
+    def hpub(self, subject: str, block: bytes, payload: bytes = b"", reply: str = "") -> None:
+        """A message with the header block `block` (as `NATS/1.0\\r\\n...\\r\\n\\r\\n`)."""
+        r = f" {reply}" if reply else ""
+        total = len(block) + len(payload)
+        self.send(f"HPUB {subject}{r} {len(block)} {total}\r\n".encode() + block + payload + b"\r\n")
+
     def ping(self) -> None:
         """Round trip: everything sent before is processed by the server."""
         self.send(b"PING\r\n")

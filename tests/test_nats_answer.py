@@ -1,9 +1,11 @@
-"""The usual answer to a call goes out as three messages in one append, as a peer reads them:
-the handshake with its header block, the result, the end of results."""
+"""How a server answers a call, as peers read it: to a witgen caller, a call served at once
+in one message (`witgen-answer: whole`); otherwise the handshake with its header block, the
+result and the end of results, appended at once."""
 
 from __future__ import annotations
 
 import asyncio
+import operator
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -18,7 +20,8 @@ from raw_nats import Frame, RawNats  # noqa: E402
 from witgen.runtime.dispatch import DispatchTable, Operation, nonblocking  # noqa: E402
 from witgen.runtime.nats import NatsBus  # noqa: E402
 from witgen.runtime.nats.client import WitgenClient, header_block, parse_headers  # noqa: E402
-from witgen.runtime.nats.subjects import PARAMS_HEADER  # noqa: E402
+from witgen.runtime.errors import ProviderFailure  # noqa: E402
+from witgen.runtime.nats.subjects import ANSWER_HEADER, ERROR_HEADER, PARAMS_HEADER, TIMEOUT_HEADER  # noqa: E402
 
 
 def test_the_usual_answer_reaches_a_raw_peer_as_three_messages(nats: NatsServer) -> None:
@@ -77,26 +80,46 @@ def test_an_answer_without_a_header_block_is_the_go_servers_handshake(nats: Nats
     ]
 
 
+BIG = 1536 * 1024  # beyond the test server's max payload (1 MiB)
+
+
 def _echo_table(kind: str) -> DispatchTable:
+    """`echo` (the payload reversed), `fail` (raises) and `grow` (a result of `BIG` bytes),
+    served inline, in a worker thread or by a task (async)."""
+
     def echo(payload: bytes) -> bytes:
         return payload[::-1]
 
-    async def echo_async(payload: bytes) -> bytes:
-        await asyncio.sleep(0)
-        return payload[::-1]
+    def fail(payload: bytes) -> bytes:
+        raise ValueError(f"no echo for {payload.decode()}")
+
+    def grow(payload: bytes) -> bytes:
+        return (payload * (BIG // len(payload) + 1))[:BIG]
+
+    def served(method: Callable[[bytes], bytes]) -> Callable[[bytes], Any]:
+        if kind == "inline":
+            return nonblocking(method)
+        if kind == "worker thread":
+            return method
+
+        async def run(payload: bytes) -> bytes:
+            await asyncio.sleep(0)
+            return method(payload)
+
+        return run
 
     class Impl:
         pass
 
     impl = Impl()
-    methods = {"inline": nonblocking(echo), "worker thread": echo, "async": echo_async}
-    impl.echo = methods[kind]  # type: ignore[attr-defined]
     table = DispatchTable()
-    table.add_interface(
-        "test:quiet/ops",
-        impl,
-        [Operation("echo", lambda call, payload: (payload,), lambda impl: impl.echo, lambda call, value: value)],
-    )
+    operations = []
+    for name, method in (("echo", echo), ("fail", fail), ("grow", grow)):
+        setattr(impl, name, served(method))
+        operations.append(
+            Operation(name, lambda call, payload: (payload,), operator.attrgetter(name), lambda call, value: value)
+        )
+    table.add_interface("test:quiet/ops", impl, operations)
     return table
 
 
@@ -119,9 +142,23 @@ def _tapped(nats: NatsServer, calls: Callable[[], Coroutine[Any, Any, None]]) ->
     return frames
 
 
-@pytest.mark.parametrize("kind", ["inline", "worker thread", "async"])
+class _Exchanges:
+    """The tapped messages of the calls to `quiet`'s `op`, by leg."""
+
+    def __init__(self, frames: list[Frame], op: str) -> None:
+        self.invocations = [f for f in frames if f.subject == f"quiet.wrpc.0.0.1.test:quiet/ops.{op}"]
+        replies = {f.reply for f in self.invocations}
+        self.answers = [f for f in frames if f.subject in replies]  # handshakes or whole answers
+        self.results = [f for f in frames if f.subject.endswith(".results") and f.subject[: -len(".results")] in replies]
+        self.closes = [f for f in frames if f.subject.endswith(".params")]
+
+
+KINDS = ["inline", "worker thread", "async"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("timeout", [10.0, None], ids=["caller with a timeout", "caller without one"])
-def test_a_witgen_caller_told_so_by_the_handshake_does_not_close_its_parameters(
+def test_a_witgen_caller_gets_the_whole_answer_of_a_call_served_at_once(
     nats: NatsServer, kind: str, timeout: float | None
 ) -> None:
     async def calls() -> None:
@@ -133,25 +170,91 @@ def test_a_witgen_caller_told_so_by_the_handshake_does_not_close_its_parameters(
         await caller.close_async()
         await server.close_async()
 
-    frames = _tapped(nats, calls)
-    invocations = [f for f in frames if f.subject == "quiet.wrpc.0.0.1.test:quiet/ops.echo"]
-    assert len(invocations) == 3
-    replies = {f.reply for f in invocations}
-    handshakes = [f for f in frames if f.subject in replies]
-    results = [f for f in frames if f.subject.endswith(".results") and f.subject[: -len(".results")] in replies]
-    closes = [f for f in frames if f.subject.endswith(".params")]
-    assert len(handshakes) == 3 and all(f.payload == b"" for f in handshakes)
-    assert sorted(f.payload for f in results if f.payload) == [b"0 llac", b"1 llac", b"2 llac"]
-    assert len(results) == 6  # each result, then the end of results
-    if timeout is None:
-        # sent without a timeout, the call does not say it is witgen's: the handshake is the
-        # Go server's, and the caller closes its parameters as wRPC's callers do
-        assert all(f.headers == b"" for f in handshakes)
-        assert len(closes) == 3 and all(f.payload == b"" for f in closes)
-        assert {f.subject[: -len(".params")] for f in closes} == {f.reply for f in handshakes}
+    got = _Exchanges(_tapped(nats, calls), "echo")
+    assert len(got.invocations) == 3
+    assert all((parse_headers(f.headers) or {}).get(ANSWER_HEADER) == "whole" for f in got.invocations)
+    assert (TIMEOUT_HEADER in (parse_headers(got.invocations[0].headers) or {})) == (timeout is not None)
+    assert got.closes == []
+    if kind == "async":
+        # served by a task: the handshake goes first (saying no parameters are read), the
+        # result and the end of results follow
+        assert len(got.answers) == 3 and all(f.payload == b"" for f in got.answers)
+        assert all(parse_headers(f.headers) == {PARAMS_HEADER: "none"} for f in got.answers)
+        assert sorted(f.payload for f in got.results if f.payload) == [b"0 llac", b"1 llac", b"2 llac"]
+        assert len(got.results) == 6
     else:
-        assert all(parse_headers(f.headers) == {PARAMS_HEADER: "none"} for f in handshakes)
-        assert closes == []  # one message a call fewer
+        # one message a call: the result is the payload of the handshake, which has no reply
+        assert sorted(f.payload for f in got.answers) == [b"0 llac", b"1 llac", b"2 llac"]
+        assert all(parse_headers(f.headers) == {ANSWER_HEADER: "whole"} and f.reply == "" for f in got.answers)
+        assert got.results == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_failure_reaches_the_caller_with_its_reason_and_the_server_serves_on(nats: NatsServer, kind: str) -> None:
+    async def calls() -> None:
+        server = await NatsBus.connect(nats.url, prefix="quiet")
+        await server.serve_async(_echo_table(kind))
+        caller = await NatsBus.connect(nats.url, prefix="quiet")
+        # the reason, not the provider's own message (that stays in its log)
+        with pytest.raises(ProviderFailure, match=r"the provider failed with ValueError \(error id") as failed:
+            await caller.invoke_async("test:quiet/ops", "fail", b"bad")
+        assert (failed.value.instance, failed.value.function) == ("test:quiet/ops", "fail")
+        assert await caller.invoke_async("test:quiet/ops", "echo", b"after") == b"retfa"
+        await caller.close_async()
+        await server.close_async()
+
+    got = _Exchanges(_tapped(nats, calls), "fail")
+    assert len(got.invocations) == 1 and got.closes == []
+    if kind == "async":  # the handshake, then the end of results with the reason
+        assert [parse_headers(f.headers) for f in got.answers] == [{PARAMS_HEADER: "none"}]
+        assert [f.payload for f in got.results] == [b""]
+        reason = parse_headers(got.results[0].headers) or {}
+    else:  # one message: no value, the reason in its headers
+        assert [(f.payload, f.reply) for f in got.answers] == [(b"", "")] and got.results == []
+        reason = parse_headers(got.answers[0].headers) or {}
+        assert reason[ANSWER_HEADER] == "whole"
+    assert reason[ERROR_HEADER].startswith("the provider failed with ValueError (error id")
+
+
+@pytest.mark.parametrize("kind", ["inline", "worker thread"])
+def test_a_result_beyond_the_max_payload_comes_in_chunks_after_the_handshake(nats: NatsServer, kind: str) -> None:
+    async def calls() -> None:
+        server = await NatsBus.connect(nats.url, prefix="quiet")
+        await server.serve_async(_echo_table(kind))
+        caller = await NatsBus.connect(nats.url, prefix="quiet")
+        assert await caller.invoke_async("test:quiet/ops", "grow", b"0123456789") == (b"0123456789" * BIG)[:BIG]
+        await caller.close_async()
+        await server.close_async()
+
+    got = _Exchanges(_tapped(nats, calls), "grow")
+    assert [(f.payload, parse_headers(f.headers)) for f in got.answers] == [(b"", {PARAMS_HEADER: "none"})]
+    chunks = [f.payload for f in got.results]
+    assert len(chunks) == 3 and chunks[-1] == b"" and len(b"".join(chunks)) == BIG
+    assert got.closes == []
+
+
+def test_a_caller_that_does_not_offer_the_whole_answer_gets_the_handshake_and_results(nats: NatsServer) -> None:
+    """A witgen caller of an earlier version sends its timeout but no `witgen-answer`: the
+    handshake says that no parameters are read, the result and its end follow."""
+    raw = RawNats(nats.url)
+
+    async def calls() -> None:
+        server = await NatsBus.connect(nats.url, prefix="quiet")
+        await server.serve_async(_echo_table("inline"))
+        loop = asyncio.get_running_loop()
+        rc = "_INBOX.earlier"
+        raw.sub(rc + ".>", 10)
+        raw.sub(rc, 11)
+        raw.hpub("quiet.wrpc.0.0.1.test:quiet/ops.echo", header_block({TIMEOUT_HEADER: "5000"}), b"old", reply=rc)
+        got = [await loop.run_in_executor(None, raw.read) for _ in range(3)]
+        assert [(f.subject, f.payload) for f in got] == [(rc, b""), (rc + ".results", b"dlo"), (rc + ".results", b"")]
+        assert parse_headers(got[0].headers) == {PARAMS_HEADER: "none"} and got[0].reply
+        await server.close_async()
+
+    try:
+        asyncio.run(calls())
+    finally:
+        raw.close()
 
 
 def test_a_raw_caller_gets_the_go_servers_handshake_and_may_still_close(nats: NatsServer) -> None:

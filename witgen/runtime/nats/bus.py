@@ -35,6 +35,7 @@ from witgen.runtime.dispatch import DispatchTable
 from witgen.runtime.nats.client import check_subject, header_block
 from witgen.runtime.nats.connection import open_connection, watch
 from witgen.runtime.nats.subjects import (
+    ANSWER_HEADER,
     LINK_NAME,
     SOURCE_ID,
     TIMEOUT_HEADER,
@@ -395,7 +396,8 @@ class NatsBus:
         if link.closed:
             raise TransportError("the bus is closed", instance, function)
         subject = self._subject(instance, function)
-        return link.caller.open(subject, self._headers_for(self.timeout), nested=True), self.timeout
+        headers = self._headers_for(self.timeout, whole=False)
+        return link.caller.open(subject, headers, nested=True), self.timeout
 
     def _subject(self, instance: str, function: str) -> str:
         subject = invocation_subject(self.prefix, instance, function, WRPC)
@@ -404,11 +406,15 @@ class NatsBus:
         except Exception:
             raise TransportError(f"cannot call {subject!r}: not a valid NATS subject", instance, function) from None
 
-    def _headers_for(self, timeout: float | None) -> dict[str, str] | None:
+    def _headers_for(self, timeout: float | None, *, whole: bool = True) -> dict[str, str]:
+        """The headers of an invocation: the endpoint's, the timeout, and, for a call
+        without async values (`whole`), the offer to take the answer as one message."""
         headers = dict(self._headers)
         if timeout is not None and timeout > 0:
             headers[TIMEOUT_HEADER] = str(max(1, round(timeout * 1000)))
-        return headers or None
+        if whole:
+            headers[ANSWER_HEADER] = "whole"
+        return headers
 
     # ------------------------------------------------------------------ serving
 

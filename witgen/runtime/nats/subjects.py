@@ -13,6 +13,7 @@ from __future__ import annotations
 
 
 __all__ = [
+    "ANSWER_HEADER",
     "check_prefix",
     "ERROR_HEADER",
     "ERROR_KIND_HEADER",
@@ -45,6 +46,11 @@ TIMEOUT_HEADER = "witgen-timeout-ms"
 # witgen caller does not close them (one message fewer a call). Callers that do not know it
 # close them as wRPC's do, and the server ignores that.
 PARAMS_HEADER = "witgen-params"
+# On an invocation without async values, value `whole`: the caller takes the whole answer
+# as one message, the handshake (this header back, no reply subject) whose payload is the
+# result, or which carries the failure's headers. Servers that do not know it answer with
+# the handshake, the results and their end.
+ANSWER_HEADER = "witgen-answer"
 
 
 def base_subject(prefix: str, leg: str = WRPC) -> str:

@@ -9,7 +9,9 @@ handshake (on `R_c`) and the results (on `R_c.results`) of every call in flight:
     MSG R_c.results <chunk>...    results, then an empty message: end of results
 
 (A handshake with `witgen-params: none`, which a witgen server sends to a witgen caller
-when it reads no more parameters, needs no close.)
+when it reads no more parameters, needs no close. A call without async values offers
+`witgen-answer: whole`; a witgen server that serves it at once answers with one message:
+`MSG R_c` with that header and the result as payload, or the failure's headers.)
 
 Serving (`NatsResponder`), per connection and prefix three subscriptions whatever
 the number of calls: `[<prefix>.]wrpc.0.0.1.>` and `[<prefix>.]rr.0.0.1.>` in the
@@ -26,8 +28,9 @@ encoded result, or `01` + a UTF-8 error message.
 Messages arrive through direct subscriptions (a plain callback from the read loop)
 and leave through the connection's `Outbox` (appended at once, in order; see
 client.py). A call whose parameters all came with the invocation and whose method
-is sync is served without a task: the handshake, the result and the end of results
-are sent together once it ran (`Server.serve_now`).
+is sync is served without a task: once it ran, the whole answer goes out as one message
+to a caller that offered it, else the handshake, the result and the end of results
+together (`Server.serve_now`).
 
 Futures and streams travel on nested paths (`R_c.results.<i>.<j>`,
 `R_s.params.<i>`; see paths.py): a call with them is registered (its result paths
@@ -48,6 +51,7 @@ from witgen.runtime.errors import BusError, InvalidPayload, ProviderFailure, Tra
 from witgen.runtime.nats.client import BACKLOG_LIMIT, Outbox, header_block, outbox, subscribe
 from witgen.runtime.nats.paths import STREAMS_HEADER, NestedPaths, PathQueue, PathSink
 from witgen.runtime.nats.subjects import (
+    ANSWER_HEADER,
     ERROR_HEADER,
     ERROR_KIND_HEADER,
     PARAMS_HEADER,
@@ -80,12 +84,31 @@ DEFAULT_MAX_RESULT = 256 * 1024 * 1024
 # invocation (it then closes none), and their block as sent.
 _NO_PARAMS = {PARAMS_HEADER: "none"}
 _NO_PARAMS_BLOCK = header_block(_NO_PARAMS)
+# The header of a whole answer in one message, and its block as sent.
+_WHOLE = {ANSWER_HEADER: "whole"}
+_WHOLE_BLOCK = header_block(_WHOLE)
+
+# How a call served at once is answered (`_answer_form`).
+_GO_FORM = 0  # the handshake, the results, their end: what the Go server sends
+_QUIET_FORM = 1  # the same, the handshake saying that no parameters are read
+_WHOLE_FORM = 2  # one message
 
 
 def _from_witgen(headers: Mapping[str, str] | None) -> bool:
-    """Whether an invocation came from a witgen caller (it sends its timeout): one that reads
-    `witgen-params` on the handshake. Other peers get the handshake their own servers send."""
-    return headers is not None and TIMEOUT_HEADER in headers
+    """Whether an invocation came from a witgen caller (it offers a whole answer or sends its
+    timeout, as earlier versions did): one that reads `witgen-params` on the handshake. Other
+    peers get the handshake their own servers send."""
+    return headers is not None and (ANSWER_HEADER in headers or TIMEOUT_HEADER in headers)
+
+
+def _answer_form(headers: Mapping[str, str] | None) -> int:
+    """How to answer a call served at once: in one message if its caller offered that,
+    else with the handshake a witgen caller or another peer expects."""
+    if headers is None:
+        return _GO_FORM
+    if headers.get(ANSWER_HEADER) == "whole":
+        return _WHOLE_FORM
+    return _QUIET_FORM if TIMEOUT_HEADER in headers else _GO_FORM
 
 
 def _nested(path: Path) -> BusError:
@@ -298,6 +321,12 @@ class NatsCaller:
             ex.future.set_exception(
                 UnknownOperation("no responders: nothing on the lattice serves this operation")
             )
+            return
+        if headers and ex.nested is None and headers.get(ANSWER_HEADER) == "whole":
+            if data:  # the whole answer: the result, or no value and the failure's headers
+                _collect(ex, data, None)
+            if not ex.future.done():
+                _collect(ex, b"", headers)
             return
         if not reply:
             return
@@ -576,7 +605,7 @@ class NatsResponder:
         target = subject[self._skip :]
         if len(data) < self.nc.max_payload - _CUT_SLACK:
             caller = headers.get(SOURCE_ID, "") if headers else ""
-            answer = partial(self._answer, target, reply, _from_witgen(headers))
+            answer = partial(self._answer, target, reply, _answer_form(headers))
             if self.server.serve_now(target, data, caller, headers, _deadline, answer):
                 return
         incoming = _Incoming(self, target, reply, data, headers)
@@ -592,13 +621,28 @@ class NatsResponder:
         if inline is not None:
             self.server.spawn(inline)
 
-    def _answer(
-        self, target: str, reply: str, witgen: bool, result: bytes | None, error: BusError | None
-    ) -> None:
-        """The handshake (telling a `witgen` caller that no parameters are read), then the
-        result and the end of results (or the failure), at once."""
-        results = reply + ".results"
+    def _answer(self, target: str, reply: str, form: int, result: bytes | None, error: BusError | None) -> None:
+        """The answer of a call served at once, in the caller's `form`: the result (or the
+        failure) in one message; else the handshake (telling a witgen caller that no
+        parameters are read), then the result and the end of results (or the failure)."""
         box = self.outbox
+        if form == _WHOLE_FORM:
+            block: bytes | None = None
+            if error is not None:
+                payload, headers = b"", {**_WHOLE, **_error_headers(error)}
+            elif result is not None and len(result) + len(_WHOLE_BLOCK) <= self.nc.max_payload:
+                payload, headers, block = result, _WHOLE, _WHOLE_BLOCK
+            else:  # too large for one message: the handshake and chunks
+                headers = None
+            if headers is not None:
+                try:
+                    box.send(reply, payload, "", headers, block)
+                except Exception as exc:
+                    log.warning("%s: cannot send the results: %s", printable(target), exc)
+                return
+            form = _QUIET_FORM
+        witgen = form == _QUIET_FORM
+        results = reply + ".results"
         if error is None and result and len(result) <= self.nc.max_payload and box.direct and not box.waiting:
             try:  # the usual answer: handshake, result, end in one append
                 if self.nc.publish_answer_now(  # type: ignore[attr-defined]
