@@ -18,7 +18,9 @@ the number of calls: `[<prefix>.]wrpc.0.0.1.>` and `[<prefix>.]rr.0.0.1.>` in th
 queue group named after the prefix (replicas share the load), and the server's own
 inbox `<inbox>.>` for parameters continued on `R_s.params`. Every invocation is
 answered by the handshake (an empty message to `R_c`, reply `R_s`), then handed to
-the engine. A failed exchange ends with the empty end of results carrying the
+the engine; but a call without async values whose parameters all came with it, from a
+caller that offered the whole answer, gets no handshake: its answer goes out in one
+message once it ran. A failed exchange ends with the empty end of results carrying the
 reason in the `witgen-error` header (wRPC peers that do not know it see a writer
 dropped without a value).
 
@@ -440,6 +442,27 @@ class _ResultSink:
         self.box.send(self.subject, b"")
 
 
+class _WholeSink:
+    """The result of a call whose caller takes the whole answer: kept to the end, then
+    answered in one message (`NatsResponder.answer`)."""
+
+    __slots__ = ("incoming", "chunks")
+
+    def __init__(self, incoming: _Incoming) -> None:
+        self.incoming = incoming
+        self.chunks: list[bytes] = []
+
+    async def write(self, data: bytes) -> None:
+        self.chunks.append(data)
+
+    async def close(self) -> None:
+        incoming = self.incoming
+        responder = incoming.responder
+        responder.answer(incoming.target, incoming.reply, _WHOLE_FORM, b"".join(self.chunks), None)
+        if responder.outbox.backlog > BACKLOG_LIMIT:
+            await responder.outbox.drained()
+
+
 class _Incoming:
     """The serving end of one invocation (`Incoming`)."""
 
@@ -455,6 +478,7 @@ class _Incoming:
         "nested",
         "lost",
         "reply",
+        "whole",
     )
 
     def __init__(
@@ -484,6 +508,10 @@ class _Incoming:
             self.sid = self.sid or str(next(responder.ids))
             queue = responder.waiting[self.sid] = asyncio.Queue()
         self.params = _ParamSource(self, payload, queue)
+        # The caller takes the whole answer in one message, sent at the end (no handshake).
+        self.whole = (
+            queue is None and self.nested is None and headers is not None and headers.get(ANSWER_HEADER) == "whole"
+        )
 
     @property
     def handshake_headers(self) -> dict[str, str] | None:
@@ -503,9 +531,9 @@ class _Incoming:
             raise _nested(path)
         return self.nested.queue(path)
 
-    def sink(self, path: Path) -> _ResultSink | PathSink:
+    def sink(self, path: Path) -> _ResultSink | _WholeSink | PathSink:
         if not path:
-            return _ResultSink(self.responder.outbox, self.results)
+            return _WholeSink(self) if self.whole else _ResultSink(self.responder.outbox, self.results)
         if self.nested is None:
             raise _nested(path)
         return self.nested.sink(path)
@@ -536,7 +564,10 @@ class _Incoming:
     async def fail(self, error: BusError) -> None:
         self.release()
         self.params.close()
-        self.responder.outbox.send(self.results, b"", headers=_error_headers(error))
+        if self.whole:
+            self.responder.answer(self.target, self.reply, _WHOLE_FORM, None, error)
+        else:
+            self.responder.outbox.send(self.results, b"", headers=_error_headers(error))
 
 
 def _error_headers(error: BusError) -> dict[str, str]:
@@ -605,24 +636,25 @@ class NatsResponder:
         target = subject[self._skip :]
         if len(data) < self.nc.max_payload - _CUT_SLACK:
             caller = headers.get(SOURCE_ID, "") if headers else ""
-            answer = partial(self._answer, target, reply, _answer_form(headers))
+            answer = partial(self.answer, target, reply, _answer_form(headers))
             if self.server.serve_now(target, data, caller, headers, _deadline, answer):
                 return
         incoming = _Incoming(self, target, reply, data, headers)
-        try:
-            self.outbox.send(
-                reply, b"", f"{self.inbox}.{incoming.sid or '0'}", headers=incoming.handshake_headers
-            )
-        except Exception as exc:
-            incoming.params.close()
-            log.warning("%s: cannot answer the handshake: %s", printable(subject), exc)
-            return
+        if not incoming.whole:
+            try:
+                self.outbox.send(
+                    reply, b"", f"{self.inbox}.{incoming.sid or '0'}", headers=incoming.handshake_headers
+                )
+            except Exception as exc:
+                incoming.params.close()
+                log.warning("%s: cannot answer the handshake: %s", printable(subject), exc)
+                return
         inline = self.server.accept(incoming)
         if inline is not None:
             self.server.spawn(inline)
 
-    def _answer(self, target: str, reply: str, form: int, result: bytes | None, error: BusError | None) -> None:
-        """The answer of a call served at once, in the caller's `form`: the result (or the
+    def answer(self, target: str, reply: str, form: int, result: bytes | None, error: BusError | None) -> None:
+        """The answer of a call not handshaken yet, in its caller's `form`: the result (or the
         failure) in one message; else the handshake (telling a witgen caller that no
         parameters are read), then the result and the end of results (or the failure)."""
         box = self.outbox
