@@ -458,9 +458,18 @@ class _WholeSink:
     async def close(self) -> None:
         incoming = self.incoming
         responder = incoming.responder
-        responder.answer(incoming.target, incoming.reply, _WHOLE_FORM, b"".join(self.chunks), None)
-        if responder.outbox.backlog > BACKLOG_LIMIT:
-            await responder.outbox.drained()
+        result = b"".join(self.chunks)
+        if len(result) + len(_WHOLE_BLOCK) <= responder.nc.max_payload:
+            responder.answer(incoming.target, incoming.reply, _WHOLE_FORM, result, None)
+            if responder.outbox.backlog > BACKLOG_LIMIT:
+                await responder.outbox.drained()
+            return
+        # More than one message holds: the handshake, then the result in chunks as usual.
+        incoming.whole = False
+        incoming.handshake()
+        sink = _ResultSink(responder.outbox, incoming.results)
+        await sink.write(result)
+        await sink.close()
 
 
 class _Incoming:
@@ -523,6 +532,12 @@ class _Incoming:
         if not self.sid and _from_witgen(self.headers):
             return _NO_PARAMS
         return None
+
+    def handshake(self) -> None:
+        """Send the handshake: an empty message to `R_c`, reply `R_s` (raises what publishing
+        raises at once)."""
+        responder = self.responder
+        responder.outbox.send(self.reply, b"", f"{responder.inbox}.{self.sid or '0'}", self.handshake_headers)
 
     def source(self, path: Path) -> _ParamSource | PathQueue:
         if not path:
@@ -642,9 +657,7 @@ class NatsResponder:
         incoming = _Incoming(self, target, reply, data, headers)
         if not incoming.whole:
             try:
-                self.outbox.send(
-                    reply, b"", f"{self.inbox}.{incoming.sid or '0'}", headers=incoming.handshake_headers
-                )
+                incoming.handshake()
             except Exception as exc:
                 incoming.params.close()
                 log.warning("%s: cannot answer the handshake: %s", printable(subject), exc)
