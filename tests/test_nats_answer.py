@@ -158,7 +158,7 @@ KINDS = ["inline", "worker thread", "async"]
 
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("timeout", [10.0, None], ids=["caller with a timeout", "caller without one"])
-def test_a_witgen_caller_gets_the_whole_answer_of_a_call_served_at_once(
+def test_a_witgen_caller_gets_the_whole_answer_in_one_message(
     nats: NatsServer, kind: str, timeout: float | None
 ) -> None:
     async def calls() -> None:
