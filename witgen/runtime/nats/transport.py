@@ -110,7 +110,7 @@ def _answer_form(headers: Mapping[str, str] | None) -> int:
         return _GO_FORM
     if headers.get(ANSWER_HEADER) == "whole":
         return _WHOLE_FORM
-    return _QUIET_FORM if TIMEOUT_HEADER in headers else _GO_FORM
+    return _QUIET_FORM if _from_witgen(headers) else _GO_FORM
 
 
 def _nested(path: Path) -> BusError:
@@ -459,7 +459,7 @@ class _WholeSink:
         incoming = self.incoming
         responder = incoming.responder
         result = b"".join(self.chunks)
-        if len(result) + len(_WHOLE_BLOCK) <= responder.nc.max_payload:
+        if responder.holds_whole(result):
             responder.answer(incoming.target, incoming.reply, _WHOLE_FORM, result, None)
             if responder.outbox.backlog > BACKLOG_LIMIT:
                 await responder.outbox.drained()
@@ -518,9 +518,7 @@ class _Incoming:
             queue = responder.waiting[self.sid] = asyncio.Queue()
         self.params = _ParamSource(self, payload, queue)
         # The caller takes the whole answer in one message, sent at the end (no handshake).
-        self.whole = (
-            queue is None and self.nested is None and headers is not None and headers.get(ANSWER_HEADER) == "whole"
-        )
+        self.whole = queue is None and self.nested is None and _answer_form(headers) == _WHOLE_FORM
 
     @property
     def handshake_headers(self) -> dict[str, str] | None:
@@ -666,6 +664,10 @@ class NatsResponder:
         if inline is not None:
             self.server.spawn(inline)
 
+    def holds_whole(self, result: bytes) -> bool:
+        """Whether `result` fits in one message as a whole answer."""
+        return len(result) + len(_WHOLE_BLOCK) <= self.nc.max_payload
+
     def answer(self, target: str, reply: str, form: int, result: bytes | None, error: BusError | None) -> None:
         """The answer of a call not handshaken yet, in its caller's `form`: the result (or the
         failure) in one message; else the handshake (telling a witgen caller that no
@@ -675,7 +677,7 @@ class NatsResponder:
             block: bytes | None = None
             if error is not None:
                 payload, headers = b"", {**_WHOLE, **_error_headers(error)}
-            elif result is not None and len(result) + len(_WHOLE_BLOCK) <= self.nc.max_payload:
+            elif result is not None and self.holds_whole(result):
                 payload, headers, block = result, _WHOLE, _WHOLE_BLOCK
             else:  # too large for one message: the handshake and chunks
                 headers = None
