@@ -5,9 +5,10 @@ result and the end of results, appended at once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import operator
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 from pathlib import Path
 
@@ -156,19 +157,29 @@ class _Exchanges:
 KINDS = ["inline", "worker thread", "async"]
 
 
+@contextlib.asynccontextmanager
+async def _calling(nats: NatsServer, kind: str, **options: Any) -> AsyncIterator[NatsBus]:
+    """A witgen caller (NatsBus `options`) of `_echo_table(kind)` served under `quiet`; both
+    closed at the end."""
+    server = await NatsBus.connect(nats.url, prefix="quiet")
+    await server.serve_async(_echo_table(kind))
+    caller = await NatsBus.connect(nats.url, prefix="quiet", **options)
+    try:
+        yield caller
+    finally:
+        await caller.close_async()
+        await server.close_async()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("timeout", [10.0, None], ids=["caller with a timeout", "caller without one"])
 def test_a_witgen_caller_gets_the_whole_answer_in_one_message(
     nats: NatsServer, kind: str, timeout: float | None
 ) -> None:
     async def calls() -> None:
-        server = await NatsBus.connect(nats.url, prefix="quiet")
-        await server.serve_async(_echo_table(kind))
-        caller = await NatsBus.connect(nats.url, prefix="quiet", timeout=timeout)
-        for i in range(3):
-            assert await caller.invoke_async("test:quiet/ops", "echo", b"call %d" % i) == (b"call %d" % i)[::-1]
-        await caller.close_async()
-        await server.close_async()
+        async with _calling(nats, kind, timeout=timeout) as caller:
+            for i in range(3):
+                assert await caller.invoke_async("test:quiet/ops", "echo", b"call %d" % i) == (b"call %d" % i)[::-1]
 
     got = _Exchanges(_tapped(nats, calls), "echo")
     assert len(got.invocations) == 3
@@ -184,16 +195,12 @@ def test_a_witgen_caller_gets_the_whole_answer_in_one_message(
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_failure_reaches_the_caller_with_its_reason_and_the_server_serves_on(nats: NatsServer, kind: str) -> None:
     async def calls() -> None:
-        server = await NatsBus.connect(nats.url, prefix="quiet")
-        await server.serve_async(_echo_table(kind))
-        caller = await NatsBus.connect(nats.url, prefix="quiet")
-        # the reason, not the provider's own message (that stays in its log)
-        with pytest.raises(ProviderFailure, match=r"the provider failed with ValueError \(error id") as failed:
-            await caller.invoke_async("test:quiet/ops", "fail", b"bad")
-        assert (failed.value.instance, failed.value.function) == ("test:quiet/ops", "fail")
-        assert await caller.invoke_async("test:quiet/ops", "echo", b"after") == b"retfa"
-        await caller.close_async()
-        await server.close_async()
+        async with _calling(nats, kind) as caller:
+            # the reason, not the provider's own message (that stays in its log)
+            with pytest.raises(ProviderFailure, match=r"the provider failed with ValueError \(error id") as failed:
+                await caller.invoke_async("test:quiet/ops", "fail", b"bad")
+            assert (failed.value.instance, failed.value.function) == ("test:quiet/ops", "fail")
+            assert await caller.invoke_async("test:quiet/ops", "echo", b"after") == b"retfa"
 
     got = _Exchanges(_tapped(nats, calls), "fail")
     assert len(got.invocations) == 1 and got.closes == []
@@ -207,12 +214,8 @@ def test_a_failure_reaches_the_caller_with_its_reason_and_the_server_serves_on(n
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_result_beyond_the_max_payload_comes_in_chunks_after_the_handshake(nats: NatsServer, kind: str) -> None:
     async def calls() -> None:
-        server = await NatsBus.connect(nats.url, prefix="quiet")
-        await server.serve_async(_echo_table(kind))
-        caller = await NatsBus.connect(nats.url, prefix="quiet")
-        assert await caller.invoke_async("test:quiet/ops", "grow", b"0123456789") == (b"0123456789" * BIG)[:BIG]
-        await caller.close_async()
-        await server.close_async()
+        async with _calling(nats, kind) as caller:
+            assert await caller.invoke_async("test:quiet/ops", "grow", b"0123456789") == (b"0123456789" * BIG)[:BIG]
 
     got = _Exchanges(_tapped(nats, calls), "grow")
     assert [(f.payload, parse_headers(f.headers)) for f in got.answers] == [(b"", {PARAMS_HEADER: "none"})]
